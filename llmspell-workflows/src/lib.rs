@@ -1,0 +1,4 @@
+//! llmspell workflows (not built yet).
+//!
+//! Planned module map: `step`, `state`, `sequential`, `conditional`, `loop`,
+//! `parallel`. Nothing here works yet.
