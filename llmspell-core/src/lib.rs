@@ -39,6 +39,7 @@ mod component;
 mod context;
 mod error;
 mod language;
+mod measurement;
 mod tool;
 mod workflow;
 
@@ -47,6 +48,7 @@ pub use component::{ComponentId, ComponentMetadata, ComponentType};
 pub use context::ExecutionContext;
 pub use error::{Error, ErrorKind, Result};
 pub use language::Language;
+pub use measurement::{Measurement, median};
 pub use tool::{SecurityLevel, Tool, ToolCategory};
 pub use workflow::Workflow;
 

@@ -1,0 +1,435 @@
+//! The background writer that persists bus events to an [`EventStore`].
+
+use std::collections::HashSet;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+use futures::Stream;
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::store::REPLAYED_TAG;
+use crate::{
+    Error, EventBus, EventStore, OverflowPolicy, Result, Retention, Subscription,
+    SubscriptionOptions, TopicPattern, UniversalEvent,
+};
+
+/// What to persist and how.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PersistenceConfig {
+    /// Topics to persist (opt-in); an event matching several is stored once.
+    pub patterns: Vec<TopicPattern>,
+    /// Write at most this many events per storage batch. Default 512.
+    pub batch_size: usize,
+    /// Write a partial batch this long after its first event. Default 20 ms.
+    pub batch_interval: Duration,
+    /// The writer's queue capacity. Default 65,536 events.
+    pub queue_capacity: usize,
+    /// What happens when the writer falls that far behind. Default: `Block`
+    /// for up to 5 s (publishers slow down rather than lose history).
+    pub overflow: OverflowPolicy,
+    /// History to keep, applied every `retention_interval`. Default: all.
+    pub retention: Option<Retention>,
+    /// How often retention runs. Default 60 s.
+    pub retention_interval: Duration,
+}
+
+impl PersistenceConfig {
+    /// Persist events matching any of `patterns`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPattern`] for the first bad pattern.
+    pub fn new<I, S>(patterns: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let patterns = patterns
+            .into_iter()
+            .map(|p| TopicPattern::new(p.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            patterns,
+            batch_size: 512,
+            batch_interval: Duration::from_millis(20),
+            queue_capacity: 65_536,
+            overflow: OverflowPolicy::Block {
+                timeout: Duration::from_secs(5),
+            },
+            retention: None,
+            retention_interval: Duration::from_secs(60),
+        })
+    }
+
+    /// Sets the batch size.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// Sets the batch interval.
+    pub fn batch_interval(mut self, d: Duration) -> Self {
+        self.batch_interval = d;
+        self
+    }
+
+    /// Sets the writer's queue capacity.
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n;
+        self
+    }
+
+    /// Sets the overflow policy of the writer's queue.
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.overflow = policy;
+        self
+    }
+
+    /// Sets the retention policy and how often it runs.
+    pub fn retention(mut self, retention: Retention, every: Duration) -> Self {
+        self.retention = Some(retention);
+        self.retention_interval = every;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.patterns.is_empty() {
+            return Err(Error::InvalidConfig {
+                field: "patterns",
+                message: "persistence needs at least one topic pattern (\"**\" for everything)"
+                    .to_owned(),
+            });
+        }
+        if self.batch_size == 0 {
+            return Err(Error::InvalidConfig {
+                field: "batch_size",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        if self.batch_interval.is_zero() || self.retention_interval.is_zero() {
+            return Err(Error::InvalidConfig {
+                field: "batch_interval",
+                message: "intervals must be greater than zero".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Persistence counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PersistStats {
+    /// Events written to storage.
+    pub written: u64,
+    /// Storage batches written.
+    pub batches: u64,
+    /// Events lost because a write failed.
+    pub failed: u64,
+    /// Events removed by retention.
+    pub expired: u64,
+    /// The last storage error, if any.
+    pub last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+    written: AtomicU64,
+    batches: AtomicU64,
+    failed: AtomicU64,
+    expired: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+enum Command {
+    Flush(oneshot::Sender<Result<()>>),
+    Shutdown(oneshot::Sender<Result<()>>),
+}
+
+/// A running persistence writer. Dropping it stops the writer after it has
+/// written what is queued (without waiting); call
+/// [`shutdown`](Persistence::shutdown) to wait for that.
+///
+/// Durability: an event is on disk once its batch is written and the backend
+/// has flushed. A process crash loses at most the events still queued, the
+/// batch being collected (up to `batch_interval`) and what the backend had
+/// not flushed yet (sled: up to its `flush_every_ms`). After
+/// [`flush`](Persistence::flush) returns, every event published before the
+/// call is durable.
+#[derive(Debug)]
+pub struct Persistence {
+    commands: mpsc::Sender<Command>,
+    task: Option<JoinHandle<()>>,
+    counters: Arc<Counters>,
+    store: EventStore,
+}
+
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counters").finish_non_exhaustive()
+    }
+}
+
+impl EventBus {
+    /// Starts persisting events matching `config.patterns` into `store`, on a
+    /// writer task spawned on the current tokio runtime. Events tagged
+    /// `replayed` are not stored again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for bad settings, or [`Error::Closed`] outside
+    /// a tokio runtime.
+    pub fn persist(&self, store: EventStore, config: PersistenceConfig) -> Result<Persistence> {
+        config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Closed {
+            what: "tokio runtime (persistence must be started inside one)",
+        })?;
+        let options = SubscriptionOptions::new()
+            .capacity(config.queue_capacity)
+            .overflow(config.overflow)
+            .name("persistence")
+            .internal();
+        let subs = config
+            .patterns
+            .iter()
+            .map(|p| self.subscribe_with(p.clone(), options.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let (tx, rx) = mpsc::channel(16);
+        let counters = Arc::new(Counters::default());
+        let writer = Writer {
+            subs,
+            store: store.clone(),
+            config,
+            counters: counters.clone(),
+            batch: Vec::new(),
+            pending_error: None,
+        };
+        let task = runtime.spawn(writer.run(rx));
+        Ok(Persistence {
+            commands: tx,
+            task: Some(task),
+            counters,
+            store,
+        })
+    }
+}
+
+impl Persistence {
+    /// Writes everything published so far and flushes the backend.
+    ///
+    /// # Errors
+    /// The storage error of this or an earlier failed write since the last
+    /// flush, or [`Error::Closed`] if the writer stopped.
+    pub async fn flush(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Flush(tx))
+            .await
+            .map_err(|_| Error::Closed {
+                what: "persistence writer",
+            })?;
+        rx.await.map_err(|_| Error::Closed {
+            what: "persistence writer",
+        })?
+    }
+
+    /// Writes everything queued, flushes and stops the writer.
+    ///
+    /// # Errors
+    /// As [`flush`](Persistence::flush).
+    pub async fn shutdown(mut self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(tx)).await.is_err() {
+            return Err(Error::Closed {
+                what: "persistence writer",
+            });
+        }
+        let result = rx.await.map_err(|_| Error::Closed {
+            what: "persistence writer",
+        })?;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        result
+    }
+
+    /// The store being written.
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> PersistStats {
+        PersistStats {
+            written: self.counters.written.load(Ordering::Relaxed),
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            failed: self.counters.failed.load(Ordering::Relaxed),
+            expired: self.counters.expired.load(Ordering::Relaxed),
+            last_error: self.counters.last_error.lock().clone(),
+        }
+    }
+}
+
+struct Writer {
+    subs: Vec<Subscription>,
+    store: EventStore,
+    config: PersistenceConfig,
+    counters: Arc<Counters>,
+    batch: Vec<Arc<UniversalEvent>>,
+    pending_error: Option<Error>,
+}
+
+impl Writer {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut deadline: Option<Instant> = None;
+        let mut next_retention = Instant::now() + self.config.retention_interval;
+        loop {
+            let batch_due = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                cmd = commands.recv() => {
+                    let (reply, stop) = match cmd {
+                        Some(Command::Flush(reply)) => (Some(reply), false),
+                        Some(Command::Shutdown(reply)) => (Some(reply), true),
+                        None => (None, true),
+                    };
+                    self.drain();
+                    let result = self.write_and_flush().await;
+                    deadline = None;
+                    if let Some(reply) = reply {
+                        let _ = reply.send(result);
+                    }
+                    if stop {
+                        for sub in &self.subs {
+                            sub.unsubscribe();
+                        }
+                        return;
+                    }
+                }
+                ev = next_event(&mut self.subs) => {
+                    match ev {
+                        Some(ev) => {
+                            self.accept(ev);
+                            deadline.get_or_insert_with(|| Instant::now() + self.config.batch_interval);
+                            if self.batch.len() >= self.config.batch_size {
+                                self.write().await;
+                                deadline = None;
+                            }
+                        }
+                        None => {
+                            // Every subscription closed (the bus dropped them).
+                            let _ = self.write_and_flush().await;
+                            return;
+                        }
+                    }
+                }
+                () = batch_due => {
+                    self.write().await;
+                    deadline = None;
+                }
+                () = tokio::time::sleep_until(next_retention), if self.config.retention.is_some() => {
+                    next_retention = Instant::now() + self.config.retention_interval;
+                    self.retain().await;
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, ev: Arc<UniversalEvent>) {
+        if !ev.has_tag(REPLAYED_TAG) {
+            self.batch.push(ev);
+        }
+    }
+
+    fn drain(&mut self) {
+        for i in 0..self.subs.len() {
+            while let Some(ev) = self.subs[i].try_recv() {
+                self.accept(ev);
+            }
+        }
+    }
+
+    /// Writes the collected batch. A failure is remembered and reported by
+    /// the next flush, even when this write was a background one.
+    async fn write(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let mut seen = HashSet::with_capacity(self.batch.len());
+        self.batch.retain(|ev| seen.insert(ev.id));
+        for chunk in self.batch.chunks(self.config.batch_size) {
+            match self.store.append(chunk).await {
+                Ok(()) => {
+                    self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .written
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, events = chunk.len(), "event persistence write failed");
+                    self.counters
+                        .failed
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    *self.counters.last_error.lock() = Some(e.to_string());
+                    self.pending_error.get_or_insert(e);
+                }
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Writes, flushes the backend and reports any failure since the last flush.
+    async fn write_and_flush(&mut self) -> Result<()> {
+        self.write().await;
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        self.store.flush().await
+    }
+
+    async fn retain(&mut self) {
+        let Some(retention) = self.config.retention else {
+            return;
+        };
+        match self.store.apply_retention(&retention).await {
+            Ok(n) => {
+                self.counters.expired.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "event retention failed");
+                *self.counters.last_error.lock() = Some(e.to_string());
+            }
+        }
+    }
+}
+
+/// The next event from any of the writer's subscriptions; `None` when all
+/// are closed and drained.
+async fn next_event(subs: &mut [Subscription]) -> Option<Arc<UniversalEvent>> {
+    poll_fn(|cx| {
+        let mut open = 0;
+        for sub in subs.iter_mut() {
+            match std::pin::Pin::new(&mut *sub).poll_next(cx) {
+                Poll::Ready(Some(ev)) => return Poll::Ready(Some(ev)),
+                Poll::Ready(None) => {}
+                Poll::Pending => open += 1,
+            }
+        }
+        if open == 0 {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}

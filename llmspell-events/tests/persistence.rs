@@ -1,0 +1,355 @@
+//! Persistence round trips on both backends: opt-in patterns, queries,
+//! replay, retention, corrupt records, and what a crash can lose.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use llmspell_events::{
+    Error, EventBus, EventQuery, EventStore, PersistenceConfig, REPLAYED_TAG, Retention, Topic,
+    UniversalEvent,
+};
+use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
+use serde_json::json;
+use uuid::Uuid;
+
+fn ev(topic: &str, data: serde_json::Value) -> UniversalEvent {
+    UniversalEvent::new(Topic::new(topic).unwrap(), data)
+}
+
+async fn round_trip(backend: Arc<dyn StorageBackend>) {
+    let bus = EventBus::new();
+    let store = EventStore::new(backend.clone());
+    let persistence = bus
+        .persist(
+            store.clone(),
+            PersistenceConfig::new(["tool.**", "agent.*.failed"]).unwrap(),
+        )
+        .unwrap();
+    let corr = Uuid::now_v7();
+    let t0 = Utc::now();
+    for i in 0..20 {
+        let mut e = ev(&format!("tool.t{}.completed", i % 3), json!({ "i": i }));
+        if i % 2 == 0 {
+            e = e.with_correlation_id(corr);
+        }
+        bus.publish(e).await.unwrap();
+    }
+    bus.publish(ev("agent.w.failed", json!("boom")))
+        .await
+        .unwrap();
+    bus.publish(ev("agent.w.started", json!("not persisted")))
+        .await
+        .unwrap();
+    bus.publish(ev("other.topic", json!("not persisted")))
+        .await
+        .unwrap();
+    persistence.flush().await.unwrap();
+    assert_eq!(persistence.stats().written, 21);
+
+    // Everything, oldest first, with the original ids and data.
+    let all = store.query(&EventQuery::new()).await.unwrap();
+    assert_eq!(all.len(), 21);
+    assert!(all.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+    assert_eq!(all[0].data, json!({ "i": 0 }));
+
+    // By pattern, by correlation id, limits and order.
+    let t1 = store
+        .query(&EventQuery::new().pattern("tool.t1.*").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        t1.iter()
+            .map(|e| e.data["i"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 4, 7, 10, 13, 16, 19]
+    );
+    let by_corr = store
+        .query(&EventQuery::new().correlation_id(corr))
+        .await
+        .unwrap();
+    assert_eq!(by_corr.len(), 10);
+    assert!(
+        by_corr
+            .iter()
+            .all(|e| e.data["i"].as_i64().unwrap() % 2 == 0)
+    );
+    let newest = store
+        .query(&EventQuery::new().newest_first().limit(2))
+        .await
+        .unwrap();
+    assert_eq!(newest[0].event_type.as_str(), "agent.w.failed");
+    assert_eq!(newest[1].data, json!({ "i": 19 }));
+    let corr_newest = store
+        .query(
+            &EventQuery::new()
+                .correlation_id(corr)
+                .newest_first()
+                .limit(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(corr_newest[0].data, json!({ "i": 18 }));
+
+    // Time range.
+    let later = Utc::now();
+    bus.publish(ev("tool.late.completed", json!("late")))
+        .await
+        .unwrap();
+    persistence.flush().await.unwrap();
+    let since = store.query(&EventQuery::new().since(later)).await.unwrap();
+    assert_eq!(since.len(), 1);
+    assert_eq!(since[0].data, json!("late"));
+    let before = store
+        .query(&EventQuery::new().since(t0).until(later))
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 21);
+
+    // Replay into a bus: same ids, new sequence numbers, tagged, not re-stored.
+    let replay_bus = EventBus::new();
+    let mut seen = replay_bus.subscribe("tool.**").unwrap();
+    let n = store
+        .replay_into(
+            &EventQuery::new().pattern("tool.t0.*").unwrap(),
+            &replay_bus,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 7);
+    let first = seen.recv().await.unwrap();
+    assert_eq!(first.id, all[0].id);
+    assert!(first.has_tag(REPLAYED_TAG));
+    assert_eq!(first.sequence, 1);
+    let n = store
+        .replay_into(&EventQuery::new().pattern("tool.t0.*").unwrap(), &bus)
+        .await
+        .unwrap();
+    assert_eq!(n, 7);
+    persistence.flush().await.unwrap();
+    assert_eq!(
+        store.count().await.unwrap(),
+        22,
+        "replayed events are not stored twice"
+    );
+
+    // Replay into a handler.
+    let mut got = Vec::new();
+    store
+        .replay_with(&EventQuery::new().correlation_id(corr), |e| got.push(e.id))
+        .await
+        .unwrap();
+    assert_eq!(got, by_corr.iter().map(|e| e.id).collect::<Vec<_>>());
+
+    // Retention by count keeps the newest; its index entries go too.
+    let deleted = store
+        .apply_retention(&Retention::default().max_events(5))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 17);
+    let kept = store.query(&EventQuery::new()).await.unwrap();
+    assert_eq!(kept.len(), 5);
+    assert_eq!(kept[4].data, json!("late"));
+    assert_eq!(
+        store
+            .query(&EventQuery::new().correlation_id(corr))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Retention by age.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let deleted = store
+        .apply_retention(&Retention::default().max_age(Duration::from_millis(10)))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 5);
+    assert_eq!(store.count().await.unwrap(), 0);
+    persistence.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn round_trip_on_memory() {
+    round_trip(Arc::new(MemoryBackend::new())).await;
+}
+
+#[tokio::test]
+async fn round_trip_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trip(Arc::new(SledBackend::open(dir.path().join("db")).unwrap())).await;
+}
+
+#[tokio::test]
+async fn sled_history_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let ids: Vec<Uuid> = {
+        let bus = EventBus::new();
+        let store = EventStore::new(Arc::new(SledBackend::open(&path).unwrap()));
+        let p = bus
+            .persist(store, PersistenceConfig::new(["**"]).unwrap())
+            .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..50 {
+            ids.push(bus.publish(ev("a.b", json!(i))).await.unwrap().id);
+        }
+        p.shutdown().await.unwrap();
+        ids
+    };
+    let store = EventStore::new(Arc::new(SledBackend::open(&path).unwrap()));
+    let back: Vec<Uuid> = store
+        .query(&EventQuery::new())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(back, ids);
+}
+
+#[tokio::test]
+async fn periodic_retention_runs_in_the_writer() {
+    let bus = EventBus::new();
+    let store = EventStore::new(Arc::new(MemoryBackend::new()));
+    let config = PersistenceConfig::new(["**"]).unwrap().retention(
+        Retention::default().max_events(3),
+        Duration::from_millis(20),
+    );
+    let p = bus.persist(store.clone(), config).unwrap();
+    for i in 0..10 {
+        bus.publish(ev("r", json!(i))).await.unwrap();
+    }
+    p.flush().await.unwrap();
+    for _ in 0..100 {
+        if store.count().await.unwrap() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let kept: Vec<_> = store
+        .query(&EventQuery::new())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(kept, [json!(7), json!(8), json!(9)]);
+    assert_eq!(p.stats().expired, 7);
+}
+
+#[tokio::test]
+async fn a_corrupt_record_is_an_error_naming_its_key() {
+    let backend: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
+    let store = EventStore::new(backend.clone());
+    store.append(&[Arc::new(ev("a", json!(1)))]).await.unwrap();
+    let key = backend
+        .scan_keys(&llmspell_storage::Scan::prefix("events/e/"))
+        .await
+        .unwrap()[0]
+        .clone();
+    backend.put(&key, b"{\"id\": 12".to_vec()).await.unwrap();
+    match store.query(&EventQuery::new()).await.unwrap_err() {
+        Error::CorruptEvent { key: k, .. } => assert_eq!(format!("events/{k}"), key),
+        other => panic!("expected CorruptEvent, got {other:?}"),
+    }
+    // Retention still removes it, so one bad record cannot wedge the store.
+    assert_eq!(
+        store
+            .apply_retention(&Retention::default().max_events(0))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_persistence_config_is_rejected() {
+    let bus = EventBus::new();
+    let store = EventStore::new(Arc::new(MemoryBackend::new()));
+    let err = bus
+        .persist(
+            store.clone(),
+            PersistenceConfig::new(Vec::<&str>::new()).unwrap(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("at least one topic pattern"),
+        "{err}"
+    );
+    assert!(PersistenceConfig::new(["ok.*", "bad..x"]).is_err());
+    let err = bus
+        .persist(store, PersistenceConfig::new(["a"]).unwrap().batch_size(0))
+        .unwrap_err();
+    assert!(err.to_string().contains("batch_size"), "{err}");
+    assert_eq!(bus.stats().subscriptions, 0);
+}
+
+/// A child process persists events, flushes, publishes more, then aborts
+/// without any shutdown. Everything before the flush must be there; what came
+/// after may be lost (that is the documented promise), and nothing stored may
+/// be damaged.
+#[test]
+fn a_crash_loses_at_most_what_came_after_the_last_flush() {
+    const CHILD: &str = "LLMSPELL_EVENTS_CRASH_CHILD";
+    if let Ok(path) = std::env::var(CHILD) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let bus = EventBus::new();
+            let store = EventStore::new(Arc::new(SledBackend::open(&path).unwrap()));
+            let p = bus
+                .persist(store, PersistenceConfig::new(["**"]).unwrap())
+                .unwrap();
+            for i in 0..500 {
+                bus.publish(ev("before.flush", json!(i))).await.unwrap();
+            }
+            p.flush().await.unwrap();
+            for i in 0..500 {
+                bus.publish(ev("after.flush", json!(i))).await.unwrap();
+            }
+            std::process::abort();
+        });
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_crash_loses_at_most_what_came_after_the_last_flush",
+            "--nocapture",
+        ])
+        .env(CHILD, &path)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child must have crashed");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = EventStore::new(Arc::new(SledBackend::open(&path).unwrap()));
+        let before = store
+            .query(&EventQuery::new().pattern("before.flush").unwrap())
+            .await
+            .unwrap();
+        let data: Vec<i64> = before.iter().map(|e| e.data.as_i64().unwrap()).collect();
+        assert_eq!(
+            data,
+            (0..500).collect::<Vec<_>>(),
+            "flushed events must survive a crash"
+        );
+        let after = store
+            .query(&EventQuery::new().pattern("after.flush").unwrap())
+            .await
+            .unwrap();
+        assert!(after.len() <= 500);
+        // Whatever survived of the unflushed tail is intact and in order.
+        let tail: Vec<i64> = after.iter().map(|e| e.data.as_i64().unwrap()).collect();
+        assert!(tail.windows(2).all(|w| w[0] < w[1]));
+    });
+}
