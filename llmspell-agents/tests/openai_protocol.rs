@@ -631,3 +631,24 @@ async fn openai_compatible_spec_uses_its_base_url_and_optional_key() {
     assert_eq!(seen.header("authorization"), None);
     assert_eq!(res.provider, "openai-compatible");
 }
+
+#[tokio::test]
+async fn a_json_answer_to_a_stream_request_is_an_error_not_an_empty_stream() {
+    let server = MockServer::start(vec![
+        Reply::ok(completion("not streamed", "stop")),
+        Reply::ok(json!({ "error": { "message": "streaming is disabled on this server" } })),
+    ])
+    .await;
+    let p = provider(&server);
+    for expected in [
+        "expected an event stream, got a JSON body",
+        "streaming is disabled on this server",
+    ] {
+        let Err(err) = p.complete_stream(&LlmRequest::user("x")).await else {
+            panic!("expected an error for {expected:?}");
+        };
+        let (_, message, retryable) = external(&err);
+        assert!(message.contains(expected), "{message}");
+        assert!(!retryable);
+    }
+}

@@ -15,7 +15,7 @@ use super::request::{LlmRequest, Role};
 use super::response::{FinishReason, LlmResponse, TokenUsage};
 use super::sse::SseEvent;
 use super::stream::{ChunkParser, LlmChunk, LlmStream, chunk_stream};
-use super::transport::{Reply, Secret, Transport, insert_header};
+use super::transport::{Reply, Secret, Transport, excerpt, insert_header};
 
 /// The base URL used when none is given.
 pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -348,10 +348,20 @@ impl LlmProvider for Anthropic {
                 response,
                 AnthropicEvents::new(self.name(), self.endpoint.clone()),
             )),
-            Reply::Json(v) => Err(self.transport.malformed(
-                &self.endpoint,
-                format!("expected an event stream, got JSON: {v}"),
-            )),
+            Reply::Json(v) => match v.get("type").and_then(Value::as_str) {
+                Some("error") => Err(in_band_error(
+                    self.name(),
+                    &self.endpoint,
+                    v.get("error").unwrap_or(&Value::Null),
+                )),
+                _ => Err(self.transport.malformed(
+                    &self.endpoint,
+                    format!(
+                        "expected an event stream, got a JSON body: {}",
+                        excerpt(v.to_string().as_bytes())
+                    ),
+                )),
+            },
         }
     }
 }

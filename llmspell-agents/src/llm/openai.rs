@@ -16,7 +16,7 @@ use super::request::{ChatMessage, LlmRequest};
 use super::response::{FinishReason, LlmResponse, TokenUsage};
 use super::sse::SseEvent;
 use super::stream::{ChunkParser, LlmChunk, LlmStream, chunk_stream};
-use super::transport::{Reply, Secret, Transport, insert_header};
+use super::transport::{Reply, Secret, Transport, excerpt, insert_header};
 
 /// The base URL used when none is given.
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -314,10 +314,16 @@ impl LlmProvider for OpenAiCompatible {
                     usage: None,
                 },
             )),
-            Reply::Json(v) => Err(self.transport.malformed(
-                &self.endpoint,
-                format!("expected an event stream, got JSON: {v}"),
-            )),
+            Reply::Json(v) => match v.get("error").filter(|e| !e.is_null()) {
+                Some(err) => Err(self.in_band_error(err)),
+                None => Err(self.transport.malformed(
+                    &self.endpoint,
+                    format!(
+                        "expected an event stream, got a JSON body: {}",
+                        excerpt(v.to_string().as_bytes())
+                    ),
+                )),
+            },
         }
     }
 }

@@ -147,7 +147,8 @@ impl Transport {
     }
 
     /// POSTs `body` to `url`; with `stream`, returns as soon as the response
-    /// headers arrive, otherwise reads and parses the whole JSON body. Each
+    /// headers arrive, unless the server answered with a JSON body instead
+    /// of an event stream; otherwise reads and parses the whole JSON body. Each
     /// attempt has the transport's time limit; failures that may pass are
     /// retried up to `max_retries` times.
     pub(crate) async fn post(&self, url: &Url, body: &Value, stream: bool) -> Result<Reply> {
@@ -204,7 +205,7 @@ impl Transport {
                 retry_after,
             });
         }
-        if stream {
+        if stream && !is_json(response.headers()) {
             return Ok(Reply::Stream(response));
         }
         let bytes = response
@@ -292,6 +293,14 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
     }
+}
+
+/// Whether a response says its body is JSON.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("application/json"))
 }
 
 /// Builds a header value, refusing characters HTTP forbids (a pasted key
