@@ -267,7 +267,7 @@ impl Transport {
     ) -> Error {
         let detail = provider_message(body);
         let code = status.as_u16();
-        let retryable = status.is_server_error() || matches!(code, 408 | 409 | 429) || code == 529;
+        let retryable = status.is_server_error() || matches!(code, 408 | 409 | 429);
         let mut message = if code == 429 {
             format!("rate limited by {url} (HTTP 429): {detail}")
         } else {
