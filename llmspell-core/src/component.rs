@@ -84,7 +84,7 @@ impl ComponentId {
         Self {
             kind,
             name: name.into(),
-            id: Uuid::now_v7(),
+            id: crate::clock::new_v7(),
         }
     }
 

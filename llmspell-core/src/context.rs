@@ -28,7 +28,7 @@ impl ExecutionContext {
     /// A root context for `language` with a fresh correlation id.
     pub fn new(language: Language) -> Self {
         Self {
-            correlation_id: Uuid::now_v7(),
+            correlation_id: crate::clock::new_v7(),
             parent_id: None,
             language,
             metadata: BTreeMap::new(),
@@ -46,7 +46,7 @@ impl ExecutionContext {
     #[must_use]
     pub fn child(&self) -> Self {
         Self {
-            correlation_id: Uuid::now_v7(),
+            correlation_id: crate::clock::new_v7(),
             parent_id: Some(self.correlation_id),
             language: self.language,
             metadata: self.metadata.clone(),

@@ -222,9 +222,25 @@ impl Error {
     }
 
     /// The JSON form hooks see at Error points:
-    /// `{ "kind": "...", "message": "...", ...structured fields }`.
+    /// `{ "kind", "message", "error", ...structured fields }` where `error`
+    /// is the full text and `message` the detail (the part a hook would
+    /// reword; the full text when the variant has no separate detail).
     pub fn to_json(&self) -> Value {
-        let mut v = json!({ "kind": self.kind().as_str(), "message": self.to_string() });
+        let message = match self {
+            Error::InvalidInput { message, .. }
+            | Error::HookFailed { message, .. }
+            | Error::SecurityViolation { message }
+            | Error::Execution { message, .. }
+            | Error::External { message, .. }
+            | Error::Storage { message }
+            | Error::Other { message } => message.clone(),
+            _ => self.to_string(),
+        };
+        let mut v = json!({
+            "kind": self.kind().as_str(),
+            "message": message,
+            "error": self.to_string(),
+        });
         let extra = match self {
             Error::InvalidInput { field, .. } => json!({ "field": field }),
             Error::NotFound { kind, name, .. } => json!({ "component_kind": kind, "name": name }),
@@ -251,9 +267,64 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Rebuilds an error from its JSON form (as produced by [`Error::to_json`],
+    /// possibly edited by a hook): the `kind` selects the variant, `message`
+    /// and the structured fields fill it. Unknown kinds become
+    /// [`Error::Other`]; a bare string becomes its message.
+    pub fn from_json(value: &Value) -> Error {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        let message = match value {
+            Value::String(s) => return Error::other(s.clone()),
+            _ => text("message").unwrap_or_else(|| value.to_string()),
+        };
+        let kind = text("kind").unwrap_or_default();
+        let or = |key: &str, default: &str| text(key).unwrap_or_else(|| default.to_owned());
+        match kind.as_str() {
+            "invalid_input" => Error::InvalidInput { field: or("field", "input"), message },
+            "not_found" => Error::NotFound {
+                kind: or("component_kind", "component"),
+                name: or("name", ""),
+                suggestion: None,
+            },
+            "cancelled" => Error::Cancelled { hook: or("hook", "unknown"), reason: or("reason", &message) },
+            "hook_failed" => Error::HookFailed { hook: or("hook", "unknown"), message },
+            "timeout" => Error::Timeout {
+                operation: or("operation", "operation"),
+                after: Duration::from_millis(value.get("after_ms").and_then(Value::as_u64).unwrap_or(0)),
+            },
+            "security_violation" => Error::SecurityViolation { message },
+            "execution" => Error::Execution { component: or("component", "component"), message },
+            "external" => Error::External {
+                service: or("service", "external"),
+                message,
+                retryable: value.get("retryable").and_then(Value::as_bool).unwrap_or(false),
+            },
+            "storage" => Error::Storage { message },
+            _ => Error::Other { message },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_kind_and_fields() {
+        let errors = [
+            Error::invalid_input("expression", "expected a string"),
+            Error::Cancelled { hook: "guard".into(), reason: "no".into() },
+            Error::External { service: "openai".into(), message: "429".into(), retryable: true },
+            Error::execution("tool:calculator", "division by zero"),
+        ];
+        for e in errors {
+            assert_eq!(Error::from_json(&e.to_json()), e);
+        }
+        let edited = serde_json::json!({"kind": "execution", "component": "tool:x", "message": "friendlier"});
+        assert_eq!(Error::from_json(&edited).to_string(), "tool:x failed: friendlier");
+        assert_eq!(Error::from_json(&serde_json::json!("plain")).to_string(), "plain");
+    }
 
     #[test]
     fn messages_say_what_was_wrong() {
@@ -284,7 +355,8 @@ mod tests {
         let v = e.to_json();
         assert_eq!(v["kind"], "invalid_input");
         assert_eq!(v["field"], "expression");
-        assert!(v["message"].as_str().unwrap().contains("expected a string"));
+        assert_eq!(v["message"], "expected a string");
+        assert_eq!(v["error"], "invalid input for `expression`: expected a string");
     }
 
     #[test]

@@ -35,6 +35,7 @@
 //! ```
 
 mod agent;
+pub mod clock;
 mod component;
 mod context;
 mod error;

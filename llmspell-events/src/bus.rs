@@ -590,6 +590,12 @@ impl EventBus {
         self.inner.notices.subscribe()
     }
 
+    /// Whether the bus has no subscription at all (one atomic load): publishers
+    /// with costly events can skip building them.
+    pub fn is_idle(&self) -> bool {
+        self.inner.live.load(Ordering::Acquire) == 0
+    }
+
     /// Whether any subscription matches `topic` right now.
     pub fn has_subscribers(&self, topic: &str) -> bool {
         self.inner.router.load().any(topic)

@@ -63,7 +63,7 @@ pub struct UniversalEvent {
 impl UniversalEvent {
     /// A new native event on `topic` carrying `data`.
     pub fn new(topic: Topic, data: Value) -> Self {
-        let (id, timestamp) = crate::clock::id_and_timestamp();
+        let (id, timestamp) = llmspell_core::clock::id_and_timestamp();
         Self {
             id,
             event_type: topic,

@@ -36,7 +36,6 @@
 //! ```
 
 mod bus;
-mod clock;
 mod error;
 mod event;
 mod flow;

@@ -1,6 +1,91 @@
-//! The llmspell hook system (not built yet).
+//! The llmspell hook system.
 //!
-//! Planned module map: `point` (HookPoint), `context` (HookContext), `result`
-//! (HookResult), `hook` (Hook, hook_fn), `registry`, `executor`, `breaker`,
-//! `composite`, `runner` (the guarded operation runner), `builtin`. Nothing
-//! here works yet.
+//! Hooks are code that runs at named points ([`HookPoint`]) in the life of
+//! agents, tools and workflows and can change what happens there
+//! ([`HookResult`]).
+//!
+//! - [`Hook`]: the async trait; [`hook_fn`] / [`sync_hook_fn`] adapt closures.
+//! - [`HookRegistry`]: per-point, priority-ordered copy-on-write snapshots;
+//!   [`SelectiveHookRegistry`] loads hooks by feature flag.
+//! - [`HookExecutor`]: runs a point's hooks, each behind its own
+//!   [`CircuitBreaker`], with timeouts, fail modes and a
+//!   [`PerformanceMonitor`].
+//! - [`GuardedRunner`]: runs an operation between its Before, After and
+//!   Error points and honours every result; tools, agents and workflows all
+//!   go through it.
+//! - [`CompositeHook`]: Sequential, Parallel, FirstMatch and Voting.
+//! - [`HookAdapter`], [`ReplayableHook`] / [`HookRecorder`],
+//!   [`DistributedHookContext`]: the contracts for script languages,
+//!   persistence and crossing machines.
+//!
+//! # Example
+//!
+//! ```
+//! use llmspell_hooks::{HookContext, HookExecutor, HookPoint, HookRegistry, HookResult, hook_fn};
+//! use llmspell_core::ComponentId;
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let registry = HookRegistry::new();
+//! let guard = registry.register(
+//!     HookPoint::BeforeToolExecution,
+//!     hook_fn(|ctx| async move {
+//!         if ctx.data["path"].as_str().is_some_and(|p| p.contains("..")) {
+//!             return Ok(HookResult::Cancel("path traversal".into()));
+//!         }
+//!         Ok(HookResult::Continue)
+//!     }),
+//! );
+//! let executor = HookExecutor::new(registry);
+//! let mut ctx = HookContext::new(
+//!     HookPoint::BeforeToolExecution,
+//!     ComponentId::tool("file_operations"),
+//!     json!({ "path": "../etc/passwd" }),
+//! );
+//! let outcome = executor.execute_point(&mut ctx).await?;
+//! assert_eq!(outcome.result, HookResult::Cancel("path traversal".into()));
+//! # drop(guard);
+//! # Ok::<(), llmspell_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod adapter;
+mod breaker;
+mod cache;
+mod composite;
+mod context;
+mod distributed;
+mod error;
+mod executor;
+mod hook;
+mod monitor;
+pub mod perf;
+mod point;
+mod priority;
+mod registry;
+mod replay;
+mod result;
+mod runner;
+mod selective;
+
+pub use adapter::{HookAdapter, JsonHookAdapter};
+pub use breaker::{BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Permit, Transition};
+pub use cache::{CacheStats, HookCache, MemoryHookCache};
+pub use composite::{CompositeHook, Composition, precedence};
+pub use context::{ATTEMPT_KEY, HookContext};
+pub use distributed::{DistributedHookContext, PropagationFlags};
+pub use error::{Error, Result};
+pub use executor::{ExecutorConfig, HookExecutor, HookExecutorBuilder, PointFuture, PointOutcome};
+pub use hook::{FnHook, Hook, HookMetadata, SyncFnHook, hook_fn, sync_hook_fn};
+pub use monitor::{HookPerformance, LatencySnapshot, PerformanceMonitor};
+pub use point::{CUSTOM_PREFIX, HookGroup, HookPoint};
+pub use priority::Priority;
+pub use registry::{
+    BreakerControl, FailMode, HookFilter, HookHandle, HookId, HookInfo, HookOptions, HookRegistry,
+};
+pub use replay::{HookExecutionRecord, HookRecorder, RecordedResult, ReplayOutcome, ReplayableHook};
+pub use result::{
+    DEFAULT_CACHE_TTL, DEFAULT_RETRY_ATTEMPTS, ForkOperation, HookAction, HookResult,
+};
+pub use runner::{ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig};
+pub use selective::{HookFactory, SelectiveHookRegistry};

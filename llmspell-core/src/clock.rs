@@ -1,9 +1,9 @@
-//! Event ids and timestamps, cheap enough for the publish path.
+//! Time-ordered ids and wall-clock timestamps, cheap enough for hot paths.
 //!
-//! Every event gets a UUID v7 and a wall-clock timestamp when it is built.
-//! Reading the system clock and the uuid crate's shared v7 context cost
-//! ~100 ns together on this machine class, as much as the whole publish
-//! budget, so:
+//! Events and hook contexts get a UUID v7 and a timestamp when they are
+//! built. Reading the system clock and the uuid crate's shared v7 context
+//! cost ~100 ns together on this machine class, as much as a whole publish,
+//! so:
 //!
 //! - time comes from the CPU's invariant TSC through `quanta` (~11 ns),
 //!   anchored to the system clock per thread and re-anchored every second
@@ -43,8 +43,8 @@ fn system_nanos() -> u64 {
         .unwrap_or(0)
 }
 
-/// Nanoseconds since the unix epoch.
-pub(crate) fn unix_nanos() -> u64 {
+/// Nanoseconds since the unix epoch, from the TSC anchored to the system clock.
+pub fn unix_nanos() -> u64 {
     let clock = CLOCK.get_or_init(quanta::Clock::new);
     let now = clock.now();
     ANCHOR.with(|anchor| match anchor.get() {
@@ -77,8 +77,8 @@ fn next_counter() -> (u64, u32) {
     })
 }
 
-/// A UUID v7 for `unix_nanos`.
-pub(crate) fn v7_id(unix_nanos: u64) -> Uuid {
+/// A UUID v7 for the instant `unix_nanos` (see the module docs for the layout).
+pub fn v7_id(unix_nanos: u64) -> Uuid {
     let (c, tail) = next_counter();
     let t = tail.to_be_bytes();
     let bytes = [
@@ -98,7 +98,7 @@ pub(crate) fn v7_id(unix_nanos: u64) -> Uuid {
 
 /// `unix_nanos` as a `DateTime`, reusing the calendar date computed for the
 /// current day (the date arithmetic is most of chrono's conversion cost).
-fn to_datetime(unix_nanos: u64) -> DateTime<Utc> {
+pub fn to_datetime(unix_nanos: u64) -> DateTime<Utc> {
     let secs = unix_nanos / 1_000_000_000;
     let day = secs / 86_400;
     let secs_of_day = (secs % 86_400) as u32;
@@ -118,10 +118,20 @@ fn to_datetime(unix_nanos: u64) -> DateTime<Utc> {
     }
 }
 
-/// A fresh event id and the timestamp it encodes.
-pub(crate) fn id_and_timestamp() -> (Uuid, DateTime<Utc>) {
+/// A fresh UUID v7 and the timestamp it encodes, from one clock read.
+pub fn id_and_timestamp() -> (Uuid, DateTime<Utc>) {
     let nanos = unix_nanos();
     (v7_id(nanos), to_datetime(nanos))
+}
+
+/// The current time as a `DateTime<Utc>`.
+pub fn now_utc() -> DateTime<Utc> {
+    to_datetime(unix_nanos())
+}
+
+/// A fresh UUID v7.
+pub fn new_v7() -> Uuid {
+    v7_id(unix_nanos())
 }
 
 #[cfg(test)]
@@ -183,3 +193,4 @@ mod tests {
         assert_eq!(ms.0 as i64, ts.timestamp());
     }
 }
+

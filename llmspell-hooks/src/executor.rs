@@ -1,0 +1,436 @@
+//! Running the hooks of a point: ordering, timeouts, breakers, fail modes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::FutureExt;
+use llmspell_events::{EventBus, Topic, UniversalEvent};
+use serde_json::json;
+
+use crate::breaker::{BreakerState, CallOutcome, Permit, Transition};
+use crate::monitor::Recorded;
+use crate::registry::{FailMode, HookEntry};
+use crate::{HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, PerformanceMonitor};
+
+/// Executor-wide defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ExecutorConfig {
+    /// Per-call timeout of hooks that set none. Default 5 s. (A timeout
+    /// interrupts a hook at its next await; script engines also interrupt
+    /// busy loops.)
+    pub default_timeout: Option<Duration>,
+    /// Calls slower than this count as slow for breakers, unless the point
+    /// has its own budget. Default 100 ms.
+    pub default_slow_budget: Duration,
+    /// Slow-call budgets per point.
+    pub point_budgets: HashMap<HookPoint, Duration>,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        let mut point_budgets = HashMap::new();
+        // Points around model calls and whole workflows naturally take longer.
+        for p in [HookPoint::BeforeLlmCall, HookPoint::AfterLlmCall, HookPoint::LlmError] {
+            point_budgets.insert(p, Duration::from_secs(1));
+        }
+        Self {
+            default_timeout: Some(Duration::from_secs(5)),
+            default_slow_budget: Duration::from_millis(100),
+            point_budgets,
+        }
+    }
+}
+
+impl ExecutorConfig {
+    /// Sets the slow-call budget of `point`.
+    pub fn budget(mut self, point: HookPoint, budget: Duration) -> Self {
+        self.point_budgets.insert(point, budget);
+        self
+    }
+
+    /// Sets the default timeout (`None`: no timeout).
+    pub fn default_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.default_timeout = timeout;
+        self
+    }
+
+    /// Sets the default slow-call budget.
+    pub fn default_slow_budget(mut self, budget: Duration) -> Self {
+        self.default_slow_budget = budget;
+        self
+    }
+}
+
+/// What running a point's hooks decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointOutcome {
+    /// The first decisive result, or `Continue`. (`Modified` results are
+    /// already applied to the context's `data`.)
+    pub result: HookResult,
+    /// The name of the hook that decided, if one did.
+    pub decided_by: Option<String>,
+    /// How many hooks ran.
+    pub ran: u32,
+    /// Whether any hook's `Modified` changed the data.
+    pub modified: bool,
+}
+
+impl PointOutcome {
+    /// Nothing ran or everything continued.
+    pub const CONTINUE: PointOutcome =
+        PointOutcome { result: HookResult::Continue, decided_by: None, ran: 0, modified: false };
+}
+
+/// Builds a [`HookExecutor`].
+#[must_use]
+pub struct HookExecutorBuilder {
+    registry: HookRegistry,
+    bus: Option<EventBus>,
+    config: ExecutorConfig,
+    recorder: Option<HookRecorder>,
+}
+
+impl HookExecutorBuilder {
+    /// Publishes breaker transitions (`hook.breaker.*`) on `bus`.
+    pub fn bus(mut self, bus: EventBus) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Sets the defaults.
+    pub fn config(mut self, config: ExecutorConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Records executions of replayable hooks with `recorder`.
+    pub fn recorder(mut self, recorder: HookRecorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Builds the executor.
+    pub fn build(self) -> HookExecutor {
+        let topic = |t: &str| Topic::new(t).ok();
+        let budgets = HookPoint::all()
+            .map(|p| self.config.point_budgets.get(&p).copied().unwrap_or(self.config.default_slow_budget))
+            .collect();
+        HookExecutor {
+            inner: Arc::new(Inner {
+                registry: self.registry,
+                bus: self.bus,
+                budgets,
+                config: self.config,
+                recorder: self.recorder,
+                topics: [
+                    topic("hook.breaker.opened"),
+                    topic("hook.breaker.half_open"),
+                    topic("hook.breaker.closed"),
+                ],
+            }),
+        }
+    }
+}
+
+struct Inner {
+    registry: HookRegistry,
+    bus: Option<EventBus>,
+    config: ExecutorConfig,
+    /// Slow-call budgets of the built-in points, by index (no hashing on the hot path).
+    budgets: Box<[Duration]>,
+    recorder: Option<HookRecorder>,
+    topics: [Option<Topic>; 3],
+}
+
+/// Runs the hooks of a point, in order, each behind its circuit breaker,
+/// timed, with its timeout and fail mode. Cheap to clone.
+///
+/// For each hook: a disabled hook, one limited to another component, or one
+/// whose `should_run` says no is passed over; an open breaker skips it
+/// (counted as a skip); otherwise it runs. `Continue` and `Skipped` go on,
+/// `Modified` replaces `ctx.data` and goes on, any other result ends the
+/// chain and is returned. A failure (error, panic, timeout) counts for the
+/// breaker; with fail mode `Open` the hook is skipped, with `Closed` the
+/// whole point fails with `HookFailed { hook, message }`.
+#[derive(Clone)]
+pub struct HookExecutor {
+    inner: Arc<Inner>,
+}
+
+enum Failure {
+    Error(String),
+    Panic(String),
+    Timeout(Duration),
+}
+
+impl Failure {
+    fn message(&self) -> String {
+        match self {
+            Failure::Error(m) => m.clone(),
+            Failure::Panic(m) => format!("panicked: {m}"),
+            Failure::Timeout(d) => format!("timed out after {} ms", d.as_millis()),
+        }
+    }
+}
+
+impl HookExecutor {
+    /// An executor over `registry` with default settings and no bus.
+    pub fn new(registry: HookRegistry) -> Self {
+        Self::builder(registry).build()
+    }
+
+    /// A builder.
+    pub fn builder(registry: HookRegistry) -> HookExecutorBuilder {
+        HookExecutorBuilder { registry, bus: None, config: ExecutorConfig::default(), recorder: None }
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &HookRegistry {
+        &self.inner.registry
+    }
+
+    /// The bus transitions are published on.
+    pub fn bus(&self) -> Option<&EventBus> {
+        self.inner.bus.as_ref()
+    }
+
+    /// Per-hook counters and latency percentiles.
+    pub fn monitor(&self) -> PerformanceMonitor {
+        PerformanceMonitor::new(self.inner.registry.clone())
+    }
+
+    /// The slow-call budget of `point`.
+    pub fn budget(&self, point: &HookPoint) -> Duration {
+        match point.index() {
+            Some(i) => self.inner.budgets[i],
+            None => self
+                .inner
+                .config
+                .point_budgets
+                .get(point)
+                .copied()
+                .unwrap_or(self.inner.config.default_slow_budget),
+        }
+    }
+
+    /// Runs the hooks of `ctx.point` on `ctx`.
+    ///
+    /// # Errors
+    /// `HookFailed { hook, message }` when a fail-closed hook fails.
+    #[inline]
+    pub fn execute_point<'a>(&'a self, ctx: &'a mut HookContext) -> PointFuture<'a> {
+        if self.inner.registry.has_hooks(&ctx.point) {
+            PointFuture { state: PointState::Running(Box::pin(self.run_point(ctx))) }
+        } else {
+            // An empty point answers at once, without building the running future.
+            PointFuture { state: PointState::Done }
+        }
+    }
+
+    async fn run_point(&self, ctx: &mut HookContext) -> llmspell_core::Result<PointOutcome> {
+        let snapshot = self.inner.registry.snapshot(&ctx.point);
+        let mut outcome = PointOutcome::CONTINUE;
+        for entry in snapshot.iter() {
+            if !entry.enabled.load(Ordering::Acquire)
+                || entry.component.as_ref().is_some_and(|c| **c != *ctx.component.name)
+                || !entry.hook.should_run(ctx)
+            {
+                continue;
+            }
+            let (permit, opened) = entry.breaker.try_acquire();
+            if let Some(t) = opened {
+                self.publish_transition(entry, &t);
+            }
+            if permit == Permit::Rejected {
+                entry.stats.skip();
+                continue;
+            }
+            outcome.ran += 1;
+            let before = match (&self.inner.recorder, &entry.replay) {
+                (Some(_), Some(_)) => Some(ctx.clone()),
+                _ => None,
+            };
+            let started = quanta::Instant::now();
+            let result = self.call(entry, ctx, started).await;
+            let elapsed = started.elapsed();
+            let slow = elapsed > entry.slow_budget.unwrap_or_else(|| self.budget(&ctx.point));
+            let recorded = match &result {
+                Ok(_) => Recorded::Ok,
+                Err(Failure::Timeout(_)) => Recorded::Timeout,
+                Err(_) => Recorded::Error,
+            };
+            entry.stats.record(elapsed, recorded);
+            if let Some(t) = entry.breaker.record(permit, CallOutcome { failed: result.is_err(), slow }) {
+                self.publish_transition(entry, &t);
+            }
+            if let (Some(recorder), Some(replay), Some(before)) = (&self.inner.recorder, &entry.replay, before) {
+                let as_result = result.as_ref().map(Clone::clone).map_err(Failure::message);
+                recorder.record(replay.as_ref(), &entry.meta.name, &before, &as_result, elapsed).await;
+            }
+            match result {
+                Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
+                Ok(HookResult::Modified(data)) => {
+                    ctx.data = data;
+                    outcome.modified = true;
+                }
+                Ok(decisive) => {
+                    outcome.result = decisive;
+                    outcome.decided_by = Some(entry.meta.name.clone());
+                    return Ok(outcome);
+                }
+                Err(failure) => {
+                    let message = failure.message();
+                    match entry.fail_mode {
+                        FailMode::Open => {
+                            tracing::warn!(hook = %entry.meta.name, point = %ctx.point, %message, "hook failed; skipped (fail-open)");
+                        }
+                        FailMode::Closed => {
+                            return Err(llmspell_core::Error::HookFailed {
+                                hook: entry.meta.name.clone(),
+                                message,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn call(
+        &self,
+        entry: &HookEntry,
+        ctx: &mut HookContext,
+        started: quanta::Instant,
+    ) -> Result<HookResult, Failure> {
+        let fut = AssertUnwindSafe(entry.hook.execute(ctx)).catch_unwind();
+        let timeout = entry.timeout.or(self.inner.config.default_timeout);
+        let caught = match timeout {
+            Some(after) => LazyTimeout { fut, after, started, sleep: None }
+                .await
+                .map_err(|()| Failure::Timeout(after))?,
+            None => fut.await,
+        };
+        match caught {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => Err(Failure::Error(e.to_string())),
+            Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
+        }
+    }
+
+    fn publish_transition(&self, entry: &HookEntry, t: &Transition) {
+        let state = t.to;
+        let index = match state {
+            BreakerState::Open | BreakerState::ForcedOpen => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Closed | BreakerState::Disabled => 2,
+        };
+        tracing::info!(hook = %entry.meta.name, point = %entry.point, state = %state, reason = %t.reason, "hook breaker transition");
+        let (Some(bus), Some(topic)) = (&self.inner.bus, &self.inner.topics[index]) else {
+            return;
+        };
+        let ev = UniversalEvent::new(
+            topic.clone(),
+            json!({
+                "hook_id": entry.id.to_string(),
+                "hook_name": entry.meta.name,
+                "point": entry.point.to_string(),
+                "state": state.as_str(),
+                "reason": t.reason,
+            }),
+        )
+        .with_source("hooks");
+        if let Err(e) = bus.try_publish(ev) {
+            tracing::warn!(error = %e, "could not publish a breaker transition");
+        }
+    }
+}
+
+impl std::fmt::Debug for HookExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookExecutor").field("registry", &self.inner.registry).finish()
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// The future of [`HookExecutor::execute_point`]: ready at once for a point
+/// without hooks, otherwise the boxed run over the point's hooks.
+#[must_use = "futures do nothing unless awaited"]
+pub struct PointFuture<'a> {
+    state: PointState<'a>,
+}
+
+type Running<'a> = Pin<Box<dyn Future<Output = llmspell_core::Result<PointOutcome>> + Send + 'a>>;
+
+enum PointState<'a> {
+    Done,
+    Running(Running<'a>),
+}
+
+impl Future for PointFuture<'_> {
+    type Output = llmspell_core::Result<PointOutcome>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            PointState::Done => Poll::Ready(Ok(PointOutcome::CONTINUE)),
+            PointState::Running(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for PointFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.state {
+            PointState::Done => "PointFuture(no hooks)",
+            PointState::Running(_) => "PointFuture(running)",
+        })
+    }
+}
+
+/// A timeout that costs nothing for hooks that finish on their first poll:
+/// the timer is only armed once the hook has to wait.
+struct LazyTimeout<F> {
+    fut: F,
+    after: Duration,
+    started: quanta::Instant,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<F: Future + Unpin> Future for LazyTimeout<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(v) = Pin::new(&mut self.fut).poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        if self.sleep.is_none() {
+            if tokio::runtime::Handle::try_current().is_err() {
+                // No timer without a tokio runtime: the hook runs untimed.
+                return Poll::Pending;
+            }
+            let left = self.after.saturating_sub(self.started.elapsed());
+            self.sleep = Some(Box::pin(tokio::time::sleep(left)));
+        }
+        match self.sleep.as_mut().map(|s| s.as_mut().poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Err(())),
+            _ => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The hook metrics of `llmspell bench`, each with its same-run baseline.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use llmspell_core::{ComponentId, Measurement, median};
+use serde_json::json;
+
+use crate::{
+    ExecutorConfig, Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry, HookResult,
+    Priority,
+};
+
+const RUNS: usize = 5;
+
+/// A native hook that does nothing: the unit of hook overhead.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopHook;
+
+#[async_trait]
+impl Hook for NoopHook {
+    async fn execute(&self, _ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
+        Ok(HookResult::Continue)
+    }
+}
+
+fn runtime() -> crate::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+        crate::Error::InvalidConfig { field: "runtime", message: format!("cannot start a tokio runtime: {e}") }
+    })
+}
+
+fn ctx() -> HookContext {
+    HookContext::new(HookPoint::BeforeToolExecution, ComponentId::tool("bench"), json!({ "x": 1 }))
+}
+
+/// Median ns per firing of `point` over `iters` firings, several runs.
+fn firing_ns(rt: &tokio::runtime::Runtime, executor: &HookExecutor, iters: u32) -> f64 {
+    let mut samples = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let mut c = ctx();
+        let started = Instant::now();
+        rt.block_on(async {
+            for _ in 0..iters {
+                black_box(executor.execute_point(&mut c).await.ok());
+            }
+        });
+        samples.push(started.elapsed().as_nanos() as f64 / f64::from(iters));
+    }
+    median(&mut samples)
+}
+
+/// Median ns for `calls` direct calls of `hook`, per `iters` round.
+fn direct_ns(rt: &tokio::runtime::Runtime, hook: &dyn Hook, calls: usize, iters: u32) -> f64 {
+    let mut samples = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let mut c = ctx();
+        let started = Instant::now();
+        rt.block_on(async {
+            for _ in 0..iters {
+                for _ in 0..calls {
+                    black_box(hook.execute(&mut c).await.ok());
+                }
+            }
+        });
+        samples.push(started.elapsed().as_nanos() as f64 / f64::from(iters));
+    }
+    median(&mut samples)
+}
+
+/// `hooks.empty_point_ns`: firing a point with no hooks. Target ≤ 10 ns.
+///
+/// # Errors
+/// When no runtime can be started.
+pub fn empty_point(iters: u32) -> crate::Result<Measurement> {
+    let rt = runtime()?;
+    let executor = HookExecutor::new(HookRegistry::new());
+    let value = firing_ns(&rt, &executor, iters);
+    Ok(Measurement::new("hooks.empty_point_ns", value, "ns").with_target("≤ 10 ns", value <= 10.0))
+}
+
+fn with_noops(n: usize) -> HookExecutor {
+    let registry = HookRegistry::new();
+    for _ in 0..n {
+        registry.register(HookPoint::BeforeToolExecution, NoopHook).forget();
+    }
+    HookExecutor::new(registry)
+}
+
+/// `hooks.one_hook_ns`: one no-op native hook through the executor (timing,
+/// breaker and histogram included); baseline a direct call. Target ≤ 150 ns.
+///
+/// # Errors
+/// When no runtime can be started.
+pub fn one_hook(iters: u32) -> crate::Result<Measurement> {
+    let rt = runtime()?;
+    let value = firing_ns(&rt, &with_noops(1), iters);
+    let baseline = direct_ns(&rt, &NoopHook, 1, iters);
+    Ok(Measurement::new("hooks.one_hook_ns", value, "ns")
+        .with_baseline(baseline)
+        .with_target("≤ 150 ns (direct call as baseline)", value <= 150.0))
+}
+
+/// `hooks.ten_hooks_ns`: ten no-op native hooks; baseline ten direct calls.
+/// Target ≤ 1 µs.
+///
+/// # Errors
+/// When no runtime can be started.
+pub fn ten_hooks(iters: u32) -> crate::Result<Measurement> {
+    let rt = runtime()?;
+    let value = firing_ns(&rt, &with_noops(10), iters);
+    let baseline = direct_ns(&rt, &NoopHook, 10, iters);
+    Ok(Measurement::new("hooks.ten_hooks_ns", value, "ns")
+        .with_baseline(baseline)
+        .with_target("≤ 1000 ns (10 direct calls as baseline)", value <= 1000.0))
+}
+
+/// `hooks.register_ns`: registering a hook when 1,000 are registered, all on
+/// the same point (the worst case: every registration copies that point's
+/// list). Target ≤ 5 µs.
+pub fn register(extra: u32) -> Measurement {
+    let mut samples = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let registry = HookRegistry::new();
+        for _ in 0..1000 {
+            registry.register(HookPoint::BeforeToolExecution, NoopHook).forget();
+        }
+        let hook: Arc<dyn Hook> = Arc::new(NoopHook);
+        let started = Instant::now();
+        for i in 0..extra {
+            let options = HookOptions::new().priority(Priority((i % 7) as i32));
+            if let Ok(h) = registry.register_with(HookPoint::BeforeToolExecution, hook.clone(), options) {
+                h.forget();
+            }
+        }
+        samples.push(started.elapsed().as_nanos() as f64 / f64::from(extra.max(1)));
+    }
+    let value = median(&mut samples);
+    Measurement::new("hooks.register_ns", value, "ns")
+        .with_target("≤ 5000 ns with 1,000 hooks on the same point", value <= 5000.0)
+}
+
+/// A hook that becomes slow when told to.
+struct TurnsSlow(Arc<std::sync::atomic::AtomicBool>);
+
+#[async_trait]
+impl Hook for TurnsSlow {
+    async fn execute(&self, _ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        Ok(HookResult::Continue)
+    }
+}
+
+/// `hooks.breaker_trip_calls`: with default breaker settings, the calls a
+/// hook that turned slow (over its point's budget) still receives before it
+/// is skipped. Target ≤ 20.
+///
+/// # Errors
+/// When no runtime can be started.
+pub fn breaker_trip_calls() -> crate::Result<Measurement> {
+    let rt = runtime()?;
+    let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let registry = HookRegistry::new();
+    let handle = registry.register(HookPoint::BeforeToolExecution, TurnsSlow(slow.clone()));
+    let executor = HookExecutor::builder(registry.clone())
+        .config(ExecutorConfig::default().budget(HookPoint::BeforeToolExecution, Duration::from_millis(1)))
+        .build();
+    let mut c = ctx();
+    let calls = rt.block_on(async {
+        for _ in 0..100 {
+            let _ = executor.execute_point(&mut c).await;
+        }
+        slow.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut calls = 0u32;
+        while calls < 1000 {
+            let before = executor.monitor().hook(handle.id()).map_or(0, |p| p.latency.calls);
+            let _ = executor.execute_point(&mut c).await;
+            let after = executor.monitor().hook(handle.id()).map_or(0, |p| p.latency.calls);
+            if after == before {
+                break;
+            }
+            calls += 1;
+        }
+        calls
+    });
+    let value = f64::from(calls);
+    Ok(Measurement::new("hooks.breaker_trip_calls", value, "calls")
+        .with_target("≤ 20 calls", value <= 20.0))
+}

@@ -1,0 +1,689 @@
+//! The hook registry: per-point, priority-ordered, copy-on-write snapshots.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use llmspell_core::Language;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+use crate::monitor::{HookPerformance, HookStats};
+use crate::{Hook, HookMetadata, HookPoint, Priority, ReplayableHook, Result};
+
+/// Identifies a registered hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HookId(pub(crate) u64);
+
+impl HookId {
+    /// The numeric id.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for HookId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for HookId {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        s.parse::<u64>().map(HookId).map_err(|_| crate::Error::InvalidConfig {
+            field: "hook id",
+            message: format!("{s:?} is not a hook id (ids are positive integers)"),
+        })
+    }
+}
+
+/// What happens to the guarded operation when a hook fails (errors, panics,
+/// times out or returns something malformed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailMode {
+    /// Skip the failed hook and go on (the default).
+    #[default]
+    Open,
+    /// Cancel the operation with `HookFailed { hook, message }`.
+    Closed,
+}
+
+impl std::str::FromStr for FailMode {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "open" => Ok(FailMode::Open),
+            "closed" => Ok(FailMode::Closed),
+            other => Err(crate::Error::InvalidConfig {
+                field: "fail",
+                message: format!("unknown fail mode {other:?}; valid: open, closed"),
+            }),
+        }
+    }
+}
+
+/// Per-registration settings; anything unset falls back to the hook's own
+/// metadata or the executor's defaults.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct HookOptions {
+    /// Overrides the hook's name.
+    pub name: Option<String>,
+    /// Overrides the hook's priority.
+    pub priority: Option<Priority>,
+    /// Tags added to the hook's own.
+    pub tags: Vec<String>,
+    /// Overrides the hook's language.
+    pub language: Option<Language>,
+    /// Per-call timeout (default: the executor's).
+    pub timeout: Option<Duration>,
+    /// What a failure of this hook does. Default `Open`.
+    pub fail_mode: FailMode,
+    /// Only run for components with this name.
+    pub component: Option<String>,
+    /// Breaker settings (default: [`BreakerConfig::default`]).
+    pub breaker: Option<BreakerConfig>,
+    /// Calls slower than this count as slow for the breaker (default: the
+    /// executor's budget for the point).
+    pub slow_budget: Option<Duration>,
+}
+
+impl HookOptions {
+    /// Defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Sets the priority.
+    pub fn priority(mut self, p: Priority) -> Self {
+        self.priority = Some(p);
+        self
+    }
+    /// Adds a tag.
+    pub fn tag(mut self, t: impl Into<String>) -> Self {
+        self.tags.push(t.into());
+        self
+    }
+    /// Sets the language.
+    pub fn language(mut self, l: Language) -> Self {
+        self.language = Some(l);
+        self
+    }
+    /// Sets the timeout.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+    /// Sets the fail mode.
+    pub fn fail_mode(mut self, m: FailMode) -> Self {
+        self.fail_mode = m;
+        self
+    }
+    /// Runs only for components named `name`.
+    pub fn component(mut self, name: impl Into<String>) -> Self {
+        self.component = Some(name.into());
+        self
+    }
+    /// Sets the breaker settings.
+    pub fn breaker(mut self, c: BreakerConfig) -> Self {
+        self.breaker = Some(c);
+        self
+    }
+    /// Sets the slow-call budget.
+    pub fn slow_budget(mut self, d: Duration) -> Self {
+        self.slow_budget = Some(d);
+        self
+    }
+}
+
+/// A registered hook with its breaker and counters.
+pub(crate) struct HookEntry {
+    pub(crate) id: HookId,
+    pub(crate) point: HookPoint,
+    pub(crate) hook: Arc<dyn Hook>,
+    pub(crate) replay: Option<Arc<dyn ReplayableHook>>,
+    pub(crate) meta: HookMetadata,
+    pub(crate) component: Option<Arc<str>>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) fail_mode: FailMode,
+    pub(crate) slow_budget: Option<Duration>,
+    pub(crate) breaker: CircuitBreaker,
+    pub(crate) stats: HookStats,
+    pub(crate) enabled: AtomicBool,
+    seq: u64,
+}
+
+impl HookEntry {
+    pub(crate) fn info(&self) -> HookInfo {
+        HookInfo {
+            id: self.id,
+            name: self.meta.name.clone(),
+            point: self.point.clone(),
+            priority: self.meta.priority,
+            language: self.meta.language,
+            tags: self.meta.tags.clone(),
+            component: self.component.as_deref().map(str::to_owned),
+            description: self.meta.description.clone(),
+            fail_mode: self.fail_mode,
+            enabled: self.enabled.load(Ordering::Relaxed),
+            breaker: self.breaker.state(),
+        }
+    }
+
+    pub(crate) fn performance(&self) -> HookPerformance {
+        HookPerformance {
+            id: self.id,
+            name: self.meta.name.clone(),
+            point: self.point.clone(),
+            breaker: self.breaker.state(),
+            latency: self.stats.snapshot(),
+        }
+    }
+}
+
+/// A registered hook as listings show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HookInfo {
+    /// Its id.
+    pub id: HookId,
+    /// Its name.
+    pub name: String,
+    /// Its point.
+    pub point: HookPoint,
+    /// Its priority.
+    pub priority: Priority,
+    /// Its language.
+    pub language: Language,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The component it is limited to, if any.
+    pub component: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its fail mode.
+    pub fail_mode: FailMode,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Its breaker's state.
+    pub breaker: BreakerState,
+}
+
+/// Selects hooks in [`HookRegistry::list`]. Every set condition must hold.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct HookFilter {
+    /// Only this point.
+    pub point: Option<HookPoint>,
+    /// Only this language.
+    pub language: Option<Language>,
+    /// Only hooks with this tag.
+    pub tag: Option<String>,
+    /// Only hooks with this name.
+    pub name: Option<String>,
+    /// Only hooks limited to this component.
+    pub component: Option<String>,
+    /// Only hooks of this priority.
+    pub priority: Option<Priority>,
+}
+
+impl HookFilter {
+    /// Every hook.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only `point`.
+    pub fn point(mut self, p: HookPoint) -> Self {
+        self.point = Some(p);
+        self
+    }
+    /// Only `language`.
+    pub fn language(mut self, l: Language) -> Self {
+        self.language = Some(l);
+        self
+    }
+    /// Only hooks tagged `t`.
+    pub fn tag(mut self, t: impl Into<String>) -> Self {
+        self.tag = Some(t.into());
+        self
+    }
+    /// Only hooks named `n`.
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+    /// Only hooks limited to component `c`.
+    pub fn component(mut self, c: impl Into<String>) -> Self {
+        self.component = Some(c.into());
+        self
+    }
+    /// Only hooks of priority `p`.
+    pub fn priority(mut self, p: Priority) -> Self {
+        self.priority = Some(p);
+        self
+    }
+
+    fn accepts(&self, e: &HookEntry) -> bool {
+        self.point.as_ref().is_none_or(|p| *p == e.point)
+            && self.language.is_none_or(|l| l == e.meta.language)
+            && self.tag.as_ref().is_none_or(|t| e.meta.tags.iter().any(|x| x == t))
+            && self.name.as_ref().is_none_or(|n| *n == e.meta.name)
+            && self.component.as_ref().is_none_or(|c| e.component.as_deref() == Some(c.as_str()))
+            && self.priority.is_none_or(|p| p == e.meta.priority)
+    }
+}
+
+pub(crate) type Snapshot = Arc<Vec<Arc<HookEntry>>>;
+
+struct Writer {
+    points: HashMap<HookId, HookPoint>,
+    seq: u64,
+}
+
+pub(crate) struct Shared {
+    builtin: Box<[ArcSwap<Vec<Arc<HookEntry>>>]>,
+    custom: ArcSwap<HashMap<Arc<str>, Snapshot>>,
+    /// Bit i set: built-in point i has hooks (the empty-point fast path).
+    mask: AtomicU64,
+    custom_hooks: AtomicUsize,
+    writer: Mutex<Writer>,
+    next_id: AtomicU64,
+}
+
+/// Hooks by point.
+///
+/// Each point keeps an immutable, priority-sorted snapshot (highest
+/// priority first; equal priorities in registration order). Firing a point
+/// loads its snapshot without locks; registering or unregistering builds a
+/// new snapshot and swaps it in (copy-on-write), so a firing in progress
+/// keeps the list it started with. A point with no hooks is recognised by
+/// one atomic load. Cloning the registry is cheap and shares it.
+///
+/// ```
+/// use llmspell_hooks::{HookPoint, HookRegistry, HookResult, sync_hook_fn};
+///
+/// let registry = HookRegistry::new();
+/// let handle = registry.register(HookPoint::BeforeToolExecution, sync_hook_fn(|_| Ok(HookResult::Continue)));
+/// assert!(registry.has_hooks(&HookPoint::BeforeToolExecution));
+/// assert!(handle.unregister());
+/// assert!(!registry.has_hooks(&HookPoint::BeforeToolExecution));
+/// ```
+#[derive(Clone)]
+pub struct HookRegistry {
+    shared: Arc<Shared>,
+}
+
+impl Default for HookRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HookRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        let builtin = (0..HookPoint::COUNT).map(|_| ArcSwap::from_pointee(Vec::new())).collect();
+        Self {
+            shared: Arc::new(Shared {
+                builtin,
+                custom: ArcSwap::from_pointee(HashMap::new()),
+                mask: AtomicU64::new(0),
+                custom_hooks: AtomicUsize::new(0),
+                writer: Mutex::new(Writer { points: HashMap::new(), seq: 0 }),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Whether `point` has any hook. One atomic load for built-in points.
+    #[inline]
+    pub fn has_hooks(&self, point: &HookPoint) -> bool {
+        match point.index() {
+            Some(i) => self.shared.mask.load(Ordering::Acquire) & (1u64 << i) != 0,
+            None => {
+                self.shared.custom_hooks.load(Ordering::Acquire) > 0 && !self.snapshot(point).is_empty()
+            }
+        }
+    }
+
+    pub(crate) fn snapshot(&self, point: &HookPoint) -> Snapshot {
+        match (point.index(), point) {
+            (Some(i), _) => self.shared.builtin[i].load_full(),
+            (None, HookPoint::Custom(name)) => {
+                self.shared.custom.load().get(name).cloned().unwrap_or_default()
+            }
+            (None, _) => Snapshot::default(),
+        }
+    }
+
+    fn store(&self, point: &HookPoint, list: Vec<Arc<HookEntry>>) {
+        match (point.index(), point) {
+            (Some(i), _) => {
+                let bit = 1u64 << i;
+                if list.is_empty() {
+                    self.shared.mask.fetch_and(!bit, Ordering::AcqRel);
+                } else {
+                    self.shared.mask.fetch_or(bit, Ordering::AcqRel);
+                }
+                self.shared.builtin[i].store(Arc::new(list));
+            }
+            (None, HookPoint::Custom(name)) => {
+                let mut map = HashMap::clone(&self.shared.custom.load());
+                if list.is_empty() {
+                    map.remove(name);
+                } else {
+                    map.insert(name.clone(), Arc::new(list));
+                }
+                let total = map.values().map(|v| v.len()).sum();
+                self.shared.custom.store(Arc::new(map));
+                self.shared.custom_hooks.store(total, Ordering::Release);
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// Registers `hook` at `point` with its own metadata and default options.
+    /// Dropping the returned handle unregisters the hook; call
+    /// [`HookHandle::forget`] to keep it.
+    pub fn register(&self, point: HookPoint, hook: impl Hook + 'static) -> HookHandle {
+        self.register_arc(point, Arc::new(hook), HookOptions::default())
+    }
+
+    /// Registers with options.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] for invalid breaker settings.
+    pub fn register_with(
+        &self,
+        point: HookPoint,
+        hook: Arc<dyn Hook>,
+        options: HookOptions,
+    ) -> Result<HookHandle> {
+        if let Some(b) = &options.breaker {
+            b.validate()?;
+        }
+        Ok(self.register_arc(point, hook, options))
+    }
+
+    /// Registers a replayable hook: its executions can be recorded and replayed.
+    ///
+    /// # Errors
+    /// As [`register_with`](HookRegistry::register_with).
+    pub fn register_replayable(
+        &self,
+        point: HookPoint,
+        hook: Arc<dyn ReplayableHook>,
+        options: HookOptions,
+    ) -> Result<HookHandle> {
+        if let Some(b) = &options.breaker {
+            b.validate()?;
+        }
+        let as_hook: Arc<dyn Hook> = hook.clone();
+        let mut handles = self.insert(vec![(point, as_hook, Some(hook), options)]);
+        Ok(handles.remove(0))
+    }
+
+    fn register_arc(&self, point: HookPoint, hook: Arc<dyn Hook>, options: HookOptions) -> HookHandle {
+        let mut handles = self.insert(vec![(point, hook, None, options)]);
+        handles.remove(0)
+    }
+
+    /// Registers several hooks at once: each affected point gets one new
+    /// snapshot, so a concurrent firing sees all of them or none.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] for invalid breaker settings; nothing
+    /// is registered then.
+    pub fn register_all(
+        &self,
+        hooks: impl IntoIterator<Item = (HookPoint, Arc<dyn Hook>, HookOptions)>,
+    ) -> Result<Vec<HookHandle>> {
+        let items: Vec<_> = hooks.into_iter().map(|(p, h, o)| (p, h, None, o)).collect();
+        for (_, _, _, o) in &items {
+            if let Some(b) = &o.breaker {
+                b.validate()?;
+            }
+        }
+        Ok(self.insert(items))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn insert(
+        &self,
+        items: Vec<(HookPoint, Arc<dyn Hook>, Option<Arc<dyn ReplayableHook>>, HookOptions)>,
+    ) -> Vec<HookHandle> {
+        let mut writer = self.shared.writer.lock();
+        let mut by_point: Vec<(HookPoint, Vec<Arc<HookEntry>>)> = Vec::new();
+        let mut handles = Vec::with_capacity(items.len());
+        for (point, hook, replay, options) in items {
+            let mut meta = hook.metadata();
+            if let Some(n) = options.name {
+                meta.name = n;
+            }
+            if let Some(p) = options.priority {
+                meta.priority = p;
+            }
+            if let Some(l) = options.language {
+                meta.language = l;
+            }
+            meta.tags.extend(options.tags);
+            writer.seq += 1;
+            let id = HookId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+            let entry = Arc::new(HookEntry {
+                id,
+                point: point.clone(),
+                hook,
+                replay,
+                meta,
+                component: options.component.map(Arc::from),
+                timeout: options.timeout,
+                fail_mode: options.fail_mode,
+                slow_budget: options.slow_budget,
+                breaker: CircuitBreaker::with_valid(options.breaker.unwrap_or_default()),
+                stats: HookStats::new(),
+                enabled: AtomicBool::new(true),
+                seq: writer.seq,
+            });
+            writer.points.insert(id, point.clone());
+            let list = match by_point.iter_mut().find(|(p, _)| *p == point) {
+                Some((_, list)) => list,
+                None => {
+                    by_point.push((point.clone(), self.snapshot(&point).as_ref().clone()));
+                    let last = by_point.len() - 1;
+                    &mut by_point[last].1
+                }
+            };
+            // Highest priority first; equal priorities in registration order.
+            let at = list.partition_point(|e| {
+                e.meta.priority > entry.meta.priority
+                    || (e.meta.priority == entry.meta.priority && e.seq < entry.seq)
+            });
+            list.insert(at, entry);
+            handles.push(HookHandle {
+                id,
+                point,
+                registry: Arc::downgrade(&self.shared),
+                armed: true,
+            });
+        }
+        for (point, list) in by_point {
+            self.store(&point, list);
+        }
+        handles
+    }
+
+    /// Removes a hook; returns whether it was registered.
+    pub fn unregister(&self, id: HookId) -> bool {
+        remove(&self.shared, id)
+    }
+
+    /// The hooks matching `filter`, by point then run order.
+    pub fn list(&self, filter: &HookFilter) -> Vec<HookInfo> {
+        let mut out: Vec<HookInfo> = Vec::new();
+        let points: Vec<HookPoint> = match &filter.point {
+            Some(p) => vec![p.clone()],
+            None => HookPoint::all()
+                .chain(self.shared.custom.load().keys().map(|k| HookPoint::Custom(k.clone())))
+                .collect(),
+        };
+        for p in points {
+            if !self.has_hooks(&p) {
+                continue;
+            }
+            out.extend(self.snapshot(&p).iter().filter(|e| filter.accepts(e)).map(|e| e.info()));
+        }
+        out
+    }
+
+    /// One hook's listing.
+    pub fn get(&self, id: HookId) -> Option<HookInfo> {
+        self.entry(id).map(|e| e.info())
+    }
+
+    pub(crate) fn entry(&self, id: HookId) -> Option<Arc<HookEntry>> {
+        let point = self.shared.writer.lock().points.get(&id).cloned()?;
+        self.snapshot(&point).iter().find(|e| e.id == id).cloned()
+    }
+
+    pub(crate) fn entries(&self) -> Vec<Arc<HookEntry>> {
+        let mut all: Vec<Arc<HookEntry>> = HookPoint::all()
+            .chain(self.shared.custom.load().keys().map(|k| HookPoint::Custom(k.clone())))
+            .flat_map(|p| self.snapshot(&p).as_ref().clone())
+            .collect();
+        all.sort_by_key(|e| e.seq);
+        all
+    }
+
+    /// Number of registered hooks.
+    pub fn len(&self) -> usize {
+        self.shared.writer.lock().points.len()
+    }
+
+    /// Whether no hook is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Enables or disables a hook at runtime (a disabled hook is skipped
+    /// without counting); returns false if there is no such hook.
+    pub fn set_enabled(&self, id: HookId, enabled: bool) -> bool {
+        match self.entry(id) {
+            Some(e) => {
+                e.enabled.store(enabled, Ordering::Release);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Administrative control of a hook's circuit breaker.
+    pub fn breaker(&self, id: HookId) -> Option<BreakerControl> {
+        self.entry(id).map(|entry| BreakerControl { entry })
+    }
+
+    /// Whether two handles are the same registry.
+    pub fn same_registry(&self, other: &HookRegistry) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+fn remove(shared: &Arc<Shared>, id: HookId) -> bool {
+    let registry = HookRegistry { shared: shared.clone() };
+    let mut writer = shared.writer.lock();
+    let Some(point) = writer.points.remove(&id) else {
+        return false;
+    };
+    let mut list = registry.snapshot(&point).as_ref().clone();
+    list.retain(|e| e.id != id);
+    registry.store(&point, list);
+    true
+}
+
+impl fmt::Debug for HookRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookRegistry").field("hooks", &self.len()).finish()
+    }
+}
+
+/// Administrative access to one hook's breaker.
+pub struct BreakerControl {
+    entry: Arc<HookEntry>,
+}
+
+impl BreakerControl {
+    /// The breaker's state.
+    pub fn state(&self) -> BreakerState {
+        self.entry.breaker.state()
+    }
+    /// Every call goes through; nothing is recorded.
+    pub fn disable(&self) {
+        self.entry.breaker.disable();
+    }
+    /// Every call is skipped.
+    pub fn force_open(&self) {
+        self.entry.breaker.force_open();
+    }
+    /// Closed, window cleared, backoff reset.
+    pub fn reset(&self) {
+        self.entry.breaker.reset();
+    }
+}
+
+/// A registered hook. Dropping the handle unregisters the hook;
+/// [`forget`](HookHandle::forget) keeps it registered for good.
+#[must_use = "dropping the handle unregisters the hook; call .forget() to keep it"]
+pub struct HookHandle {
+    id: HookId,
+    point: HookPoint,
+    registry: Weak<Shared>,
+    armed: bool,
+}
+
+impl HookHandle {
+    /// The hook's id.
+    pub fn id(&self) -> HookId {
+        self.id
+    }
+
+    /// The hook's point.
+    pub fn point(&self) -> &HookPoint {
+        &self.point
+    }
+
+    /// Removes the hook; returns false if it was already gone.
+    pub fn unregister(&self) -> bool {
+        self.registry.upgrade().is_some_and(|s| remove(&s, self.id))
+    }
+
+    /// Keeps the hook registered after the handle is dropped; returns its id.
+    pub fn forget(mut self) -> HookId {
+        self.armed = false;
+        self.id
+    }
+}
+
+impl Drop for HookHandle {
+    fn drop(&mut self) {
+        if self.armed
+            && let Some(s) = self.registry.upgrade()
+        {
+            remove(&s, self.id);
+        }
+    }
+}
+
+impl fmt::Debug for HookHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookHandle").field("id", &self.id).field("point", &self.point).finish()
+    }
+}

@@ -1,0 +1,202 @@
+//! Recording hook executions to storage and replaying them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use llmspell_storage::{JsonStore, Namespaced, Scan, StorageBackend};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Hook, HookContext, HookPoint, HookResult};
+
+/// A hook whose executions can be stored and replayed.
+///
+/// Implementers owe a stable [`replay_id`](ReplayableHook::replay_id) (the
+/// same across process restarts, so stored executions find their hook
+/// again). The context is serialised as its JSON form by default;
+/// override [`serialize_context`](ReplayableHook::serialize_context) to
+/// redact fields before they reach storage.
+#[async_trait]
+pub trait ReplayableHook: Hook {
+    /// A stable identifier of the hook.
+    fn replay_id(&self) -> String;
+
+    /// The stored form of a context.
+    ///
+    /// # Errors
+    /// When the context cannot be stored.
+    fn serialize_context(&self, ctx: &HookContext) -> llmspell_core::Result<Value> {
+        Ok(ctx.to_json())
+    }
+
+    /// A context back from its stored form.
+    ///
+    /// # Errors
+    /// When the stored form is not a context.
+    fn deserialize_context(&self, value: &Value) -> llmspell_core::Result<HookContext> {
+        serde_json::from_value(value.clone()).map_err(|e| {
+            llmspell_core::Error::invalid_input("context", format!("stored hook context does not decode: {e}"))
+        })
+    }
+}
+
+/// What a recorded execution returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedResult {
+    /// The hook's result.
+    Ok(HookResult),
+    /// The hook's failure message.
+    Failed(String),
+}
+
+impl From<&Result<HookResult, String>> for RecordedResult {
+    fn from(r: &Result<HookResult, String>) -> Self {
+        match r {
+            Ok(h) => RecordedResult::Ok(h.clone()),
+            Err(m) => RecordedResult::Failed(m.clone()),
+        }
+    }
+}
+
+/// One stored execution of a replayable hook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookExecutionRecord {
+    /// The record's id.
+    pub id: Uuid,
+    /// The hook's replay id.
+    pub replay_id: String,
+    /// The hook's name.
+    pub hook_name: String,
+    /// The point it ran at.
+    pub point: HookPoint,
+    /// The operation's correlation id.
+    pub correlation_id: Uuid,
+    /// The context before the hook ran, as the hook serialised it.
+    pub context: Value,
+    /// What the hook returned.
+    pub result: RecordedResult,
+    /// How long it took, in microseconds.
+    pub duration_us: u64,
+    /// When it ran.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A replay compared with the recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOutcome {
+    /// What the hook returned when recorded.
+    pub recorded: RecordedResult,
+    /// What it returned now.
+    pub replayed: RecordedResult,
+    /// Whether both agree.
+    pub matches: bool,
+    /// The context after the replayed run.
+    pub context: HookContext,
+}
+
+/// Stores executions of replayable hooks in a [`StorageBackend`] (namespace
+/// `hooks`) and replays them. Give it to the executor with
+/// [`crate::HookExecutorBuilder::recorder`].
+#[derive(Debug, Clone)]
+pub struct HookRecorder {
+    store: JsonStore,
+}
+
+impl HookRecorder {
+    /// A recorder over `backend`.
+    ///
+    /// # Errors
+    /// Never for the fixed namespace; kept fallible for future layouts.
+    pub fn new(backend: Arc<dyn StorageBackend>) -> crate::Result<Self> {
+        let ns = Namespaced::new(backend, "hooks")?;
+        Ok(Self { store: JsonStore::new(Arc::new(ns)) })
+    }
+
+    pub(crate) async fn record(
+        &self,
+        hook: &dyn ReplayableHook,
+        name: &str,
+        before: &HookContext,
+        result: &Result<HookResult, String>,
+        elapsed: Duration,
+    ) {
+        let context = match hook.serialize_context(before) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(hook = %name, error = %e, "hook context not recorded");
+                return;
+            }
+        };
+        let recorded_at = llmspell_core::clock::now_utc();
+        let record = HookExecutionRecord {
+            id: llmspell_core::clock::new_v7(),
+            replay_id: hook.replay_id(),
+            hook_name: name.to_owned(),
+            point: before.point.clone(),
+            correlation_id: before.correlation_id,
+            context,
+            result: result.into(),
+            duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            recorded_at,
+        };
+        let key = format!(
+            "exec/{:016x}{}",
+            u64::try_from(recorded_at.timestamp_micros()).unwrap_or(0),
+            record.id.simple()
+        );
+        if let Err(e) = self.store.put(&key, &record).await {
+            tracing::warn!(hook = %name, error = %e, "hook execution not recorded");
+        }
+    }
+
+    /// Stored executions, oldest first, optionally only of one hook or one
+    /// operation.
+    ///
+    /// # Errors
+    /// Storage errors, naming a damaged record's key.
+    pub async fn records(
+        &self,
+        replay_id: Option<&str>,
+        correlation_id: Option<Uuid>,
+    ) -> crate::Result<Vec<HookExecutionRecord>> {
+        let rows: Vec<(String, HookExecutionRecord)> = self.store.scan(&Scan::prefix("exec/")).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| replay_id.is_none_or(|id| r.replay_id == id))
+            .filter(|r| correlation_id.is_none_or(|c| r.correlation_id == c))
+            .collect())
+    }
+
+    /// Runs `hook` again on a recorded context and compares the results.
+    ///
+    /// # Errors
+    /// When the record belongs to another hook or its context does not decode.
+    pub async fn replay(
+        &self,
+        record: &HookExecutionRecord,
+        hook: &dyn ReplayableHook,
+    ) -> llmspell_core::Result<ReplayOutcome> {
+        if record.replay_id != hook.replay_id() {
+            return Err(llmspell_core::Error::invalid_input(
+                "replay_id",
+                format!("the record belongs to {:?}, not {:?}", record.replay_id, hook.replay_id()),
+            ));
+        }
+        let mut ctx = hook.deserialize_context(&record.context)?;
+        let replayed = match hook.execute(&mut ctx).await {
+            Ok(r) => RecordedResult::Ok(r),
+            Err(e) => RecordedResult::Failed(e.to_string()),
+        };
+        Ok(ReplayOutcome {
+            matches: replayed == record.result,
+            recorded: record.result.clone(),
+            replayed,
+            context: ctx,
+        })
+    }
+}
