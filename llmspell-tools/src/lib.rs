@@ -1,5 +1,7 @@
-//! llmspell tools (not built yet).
-//!
-//! Planned module map: `registry` (ToolRegistry), `executor` (hooked execution
-//! with the tool hook points), `limits` (ResourceTracker), and the tools by
-//! family: `utility`, `data`, `fs`, `system`. Nothing here works yet.
+//! llmspell tools.
+
+mod params;
+mod sandbox;
+pub mod utility;
+
+pub use sandbox::FsSandbox;
