@@ -1,5 +1,6 @@
 //! llmspell tools.
 
+pub mod data;
 mod params;
 mod sandbox;
 pub mod utility;

@@ -20,3 +20,5 @@ pub use hash_calculator::HashCalculator;
 pub use template_engine::TemplateEngine;
 pub use text_manipulator::TextManipulator;
 pub use uuid_generator::UuidGenerator;
+
+pub(crate) use calculator::number_to_json;
