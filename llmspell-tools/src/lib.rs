@@ -1,6 +1,7 @@
 //! llmspell tools.
 
 pub mod data;
+pub mod fs;
 mod params;
 mod sandbox;
 pub mod utility;

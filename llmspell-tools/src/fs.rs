@@ -1,0 +1,34 @@
+//! File-system tools (security level `restricted`, category `filesystem`).
+//!
+//! Every tool here takes an [`FsSandbox`](crate::FsSandbox) when it is built
+//! and resolves every path through it before touching the disk.
+
+mod archive_handler;
+mod file_operations;
+mod file_search;
+
+pub use archive_handler::ArchiveHandler;
+pub use file_operations::FileOperations;
+pub use file_search::FileSearch;
+
+use std::path::Path;
+
+use llmspell_core::Error;
+
+/// Maps an I/O failure while doing `action` on `path` to an [`Error`]:
+/// a missing path is [`Error::NotFound`], anything else [`Error::External`]
+/// for the `filesystem` service.
+pub(crate) fn io_error(action: &str, path: &Path, err: &std::io::Error) -> Error {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        Error::not_found("path", path.display().to_string())
+    } else {
+        Error::External {
+            service: "filesystem".to_owned(),
+            message: format!("cannot {action} `{}`: {err}", path.display()),
+            retryable: matches!(
+                err.kind(),
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+            ),
+        }
+    }
+}
