@@ -4,12 +4,16 @@
 //! and resolves every path through it before touching the disk.
 
 mod archive_handler;
+mod file_converter;
 mod file_operations;
 mod file_search;
+mod file_watcher;
 
 pub use archive_handler::ArchiveHandler;
+pub use file_converter::FileConverter;
 pub use file_operations::FileOperations;
 pub use file_search::FileSearch;
+pub use file_watcher::FileWatcher;
 
 use std::path::Path;
 

@@ -163,38 +163,75 @@ struct Table {
 
 impl CsvAnalyzer {
     fn read(&self, source: &Source) -> Result<Table> {
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(separator(source.delimiter.as_deref())?)
-            .has_headers(source.has_headers)
-            .flexible(true)
-            .from_reader(source.text.as_bytes());
-        let mut headers: Vec<String> = if source.has_headers {
-            reader
-                .headers()
-                .map_err(|e| csv_error(&e))?
-                .iter()
-                .map(str::to_owned)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut rows = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(&e))?;
-            if rows.len() == self.max_rows {
-                return Err(Error::ResourceLimitExceeded {
-                    resource: "csv_rows".to_owned(),
-                    limit: self.max_rows as u64,
-                    requested: self.max_rows as u64 + 1,
-                });
-            }
-            rows.push(record.iter().map(str::to_owned).collect::<Vec<_>>());
+        parse_table(
+            &source.text,
+            separator(source.delimiter.as_deref())?,
+            source.has_headers,
+            self.max_rows,
+        )
+    }
+}
+
+/// Reads CSV `text` into a table of at most `max_rows` rows.
+fn parse_table(text: &str, delimiter: u8, has_headers: bool, max_rows: usize) -> Result<Table> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(has_headers)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut headers: Vec<String> = if has_headers {
+        reader
+            .headers()
+            .map_err(|e| csv_error(&e))?
+            .iter()
+            .map(str::to_owned)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(&e))?;
+        if rows.len() == max_rows {
+            return Err(Error::ResourceLimitExceeded {
+                resource: "csv_rows".to_owned(),
+                limit: max_rows as u64,
+                requested: max_rows as u64 + 1,
+            });
         }
-        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-        for i in headers.len()..width {
-            headers.push(format!("column_{}", i + 1));
-        }
-        Ok(Table { headers, rows })
+        rows.push(record.iter().map(str::to_owned).collect::<Vec<_>>());
+    }
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    for i in headers.len()..width {
+        headers.push(format!("column_{}", i + 1));
+    }
+    Ok(Table { headers, rows })
+}
+
+/// CSV text (first row: headers) as a JSON array of objects, with numbers,
+/// booleans and empty cells typed when `infer_types` is set.
+pub(crate) fn csv_to_json(text: &str, infer_types: bool) -> Result<Value> {
+    let table = parse_table(text, b',', true, DEFAULT_MAX_ROWS)?;
+    Ok(Value::Array(
+        table
+            .rows
+            .iter()
+            .map(|r| row_object(&table.headers, r, infer_types))
+            .collect(),
+    ))
+}
+
+/// A JSON array of objects (or of arrays) as CSV text.
+pub(crate) fn json_to_csv(value: &Value) -> Result<String> {
+    match value {
+        Value::Array(rows) => from_json(rows, None, b','),
+        other => Err(Error::invalid_input(
+            "data",
+            format!(
+                "CSV needs an array of objects or of arrays, got {}",
+                params::json_type(other)
+            ),
+        )),
     }
 }
 
