@@ -9,11 +9,11 @@ mod file_operations;
 mod file_search;
 mod file_watcher;
 
-pub use archive_handler::ArchiveHandler;
+pub use archive_handler::{ArchiveHandler, DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_MAX_ARCHIVE_ENTRIES};
 pub use file_converter::FileConverter;
-pub use file_operations::FileOperations;
+pub use file_operations::{DEFAULT_MAX_FILE_BYTES, FileOperations};
 pub use file_search::FileSearch;
-pub use file_watcher::FileWatcher;
+pub use file_watcher::{DEFAULT_MAX_WATCH, FileWatcher};
 
 use std::path::Path;
 

@@ -9,6 +9,6 @@ mod service_checker;
 mod system_monitor;
 
 pub use environment_reader::EnvironmentReader;
-pub use process_executor::ProcessExecutor;
+pub use process_executor::{DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PROCESS_TIMEOUT, ProcessExecutor};
 pub use service_checker::ServiceChecker;
 pub use system_monitor::SystemMonitor;
