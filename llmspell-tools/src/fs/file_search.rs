@@ -182,10 +182,10 @@ impl FileSearch {
                 break;
             }
             let rel = entry.path().strip_prefix(&base).unwrap_or(entry.path());
-            if let Some(m) = &matcher {
-                if !m.is_match(rel) {
-                    continue;
-                }
+            if let Some(m) = &matcher
+                && !m.is_match(rel)
+            {
+                continue;
             }
             let shown = self.sandbox.display_relative(entry.path());
             let Some(re) = &needle else {

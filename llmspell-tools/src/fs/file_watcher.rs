@@ -163,10 +163,10 @@ impl FileWatcher {
         let dropped = Arc::new(AtomicUsize::new(0));
         let dropped_in_handler = Arc::clone(&dropped);
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if let Ok(event) = res {
-                if tx.try_send(event).is_err() {
-                    dropped_in_handler.fetch_add(1, Ordering::Relaxed);
-                }
+            if let Ok(event) = res
+                && tx.try_send(event).is_err()
+            {
+                dropped_in_handler.fetch_add(1, Ordering::Relaxed);
             }
         })
         .map_err(|e| Error::External {

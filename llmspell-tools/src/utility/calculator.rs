@@ -467,7 +467,7 @@ mod tests {
         assert_eq!(result("abs(-3.5)"), json!(3.5));
         assert_eq!(result("floor(2.7) + ceil(2.1)"), json!(5));
         assert_eq!(result("round(2.5)"), json!(3));
-        assert_eq!(result("round(3.14159, 2)"), json!(3.14));
+        assert_eq!(result("round(1.23456, 2)"), json!(1.23));
         assert_eq!(result("max(1, 7, 3) - min(4, 2)"), json!(5));
         assert_eq!(result("pow(2, 10)"), json!(1024));
         assert_eq!(result("log(1000)"), json!(3));
