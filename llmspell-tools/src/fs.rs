@@ -4,6 +4,7 @@
 //! and resolves every path through it before touching the disk.
 
 mod archive_handler;
+mod atomic_write;
 mod file_converter;
 mod file_operations;
 mod file_search;

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::data::{csv_to_json, json_to_csv};
-use crate::fs::file_operations::{DEFAULT_MAX_FILE_BYTES, write_atomically};
+use crate::fs::atomic_write::write_atomically;
+use crate::fs::file_operations::DEFAULT_MAX_FILE_BYTES;
 use crate::fs::io_error;
 use crate::params;
 use crate::sandbox::FsSandbox;

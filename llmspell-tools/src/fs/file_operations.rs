@@ -8,14 +8,16 @@ use std::path::Path;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, SecondsFormat, Utc};
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::fs::atomic_write::write_atomically;
 use crate::fs::io_error;
+
+mod inspection;
 use crate::params;
 use crate::sandbox::FsSandbox;
 
@@ -164,60 +166,6 @@ fn decode(content: String, encoding: Encoding) -> Result<Vec<u8>> {
             .decode(content.trim())
             .map_err(|e| Error::invalid_input("content", format!("expected base64: {e}"))),
     }
-}
-
-fn kind_of(meta: &fs::Metadata) -> &'static str {
-    if meta.is_symlink() {
-        "symlink"
-    } else if meta.is_dir() {
-        "directory"
-    } else if meta.is_file() {
-        "file"
-    } else {
-        "other"
-    }
-}
-
-fn time(t: std::io::Result<std::time::SystemTime>) -> Value {
-    t.map(|t| json!(DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Secs, true)))
-        .unwrap_or(Value::Null)
-}
-
-/// Writes `bytes` to `target` through a temporary file in the same
-/// directory, renamed into place.
-pub(crate) fn write_atomically(target: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
-    let dir = target.parent().ok_or_else(|| {
-        Error::invalid_input(
-            "path",
-            format!("`{}` has no parent directory", target.display()),
-        )
-    })?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".llmspell-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| io_error("create a temporary file in", dir, &e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| io_error("write", target, &e))?;
-    let persisted = if overwrite {
-        tmp.persist(target).map(drop)
-    } else {
-        tmp.persist_noclobber(target).map(drop)
-    };
-    persisted.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::invalid_input(
-                "path",
-                format!(
-                    "`{}` already exists; pass overwrite: true to replace it",
-                    target.display()
-                ),
-            )
-        } else {
-            io_error("replace", target, &e.error)
-        }
-    })
 }
 
 impl FileOperations {
@@ -449,47 +397,7 @@ impl FileOperations {
                 recursive,
                 include_hidden,
                 max_entries,
-            } => {
-                let dir = self.sandbox.resolve_existing(&path)?;
-                if !dir.is_dir() {
-                    return Err(Error::invalid_input(
-                        "path",
-                        format!("`{path}` is not a directory"),
-                    ));
-                }
-                let max = max_entries.unwrap_or(DEFAULT_MAX_ENTRIES).max(1);
-                let walker = walkdir::WalkDir::new(&dir)
-                    .min_depth(1)
-                    .max_depth(if recursive { usize::MAX } else { 1 })
-                    .follow_links(false)
-                    .sort_by_file_name();
-                let mut entries = Vec::new();
-                let mut truncated = false;
-                let hidden =
-                    |e: &walkdir::DirEntry| e.file_name().to_string_lossy().starts_with('.');
-                for entry in walker
-                    .into_iter()
-                    .filter_entry(|e| include_hidden || !hidden(e))
-                {
-                    let entry = entry.map_err(|e| Error::External {
-                        service: "filesystem".to_owned(),
-                        message: format!("cannot list `{path}`: {e}"),
-                        retryable: false,
-                    })?;
-                    if entries.len() == max {
-                        truncated = true;
-                        break;
-                    }
-                    let meta = entry.metadata().ok();
-                    entries.push(json!({
-                        "name": entry.file_name().to_string_lossy(),
-                        "path": self.sandbox.display_relative(entry.path()),
-                        "type": meta.as_ref().map_or("other", kind_of),
-                        "size": meta.as_ref().filter(|m| m.is_file()).map(fs::Metadata::len),
-                    }));
-                }
-                Ok(json!({ "entries": entries, "truncated": truncated }))
-            }
+            } => self.list(&path, recursive, include_hidden, max_entries),
             Operation::Mkdir { path, parents } => {
                 let target = self.sandbox.resolve(&path)?;
                 if target.is_dir() {
@@ -505,32 +413,8 @@ impl FileOperations {
                 .map_err(|e| io_error("create", &target, &e))?;
                 Ok(json!({ "created": true, "path": self.sandbox.display_relative(&target) }))
             }
-            Operation::Exists { path } => {
-                let target = self.sandbox.resolve(&path)?;
-                Ok(match fs::symlink_metadata(&target) {
-                    Ok(meta) => json!({ "exists": true, "type": kind_of(&meta) }),
-                    Err(_) => json!({ "exists": false }),
-                })
-            }
-            Operation::Metadata { path } => {
-                let target = self.sandbox.resolve_existing(&path)?;
-                let meta = fs::metadata(&target).map_err(|e| io_error("inspect", &target, &e))?;
-                let mut out = json!({
-                    "path": self.sandbox.display_relative(&target),
-                    "type": kind_of(&meta),
-                    "size": meta.len(),
-                    "modified": time(meta.modified()),
-                    "accessed": time(meta.accessed()),
-                    "created": time(meta.created()),
-                    "readonly": meta.permissions().readonly(),
-                });
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt as _;
-                    out["permissions"] = json!(format!("{:o}", meta.permissions().mode() & 0o7777));
-                }
-                Ok(out)
-            }
+            Operation::Exists { path } => self.exists(&path),
+            Operation::Metadata { path } => self.metadata_of(&path),
         }
     }
 }
