@@ -337,7 +337,13 @@ impl Tool for ProcessExecutor {
         json!({
             "type": "object",
             "properties": {
-                "command": { "type": "string", "enum": &*self.allowed_commands, "description": "Program name, exactly as on the allow-list" },
+                "command": {
+                    "type": "string",
+                    "description": format!(
+                        "Program name, exactly as on the allow-list ({})",
+                        if self.allowed_commands.is_empty() { "empty: nothing may run".to_owned() } else { self.allowed_commands.join(", ") }
+                    )
+                },
                 "args": { "type": "array", "items": { "type": "string" }, "description": "Arguments, passed without a shell" },
                 "cwd": { "type": "string", "description": "Working directory inside the allowed roots" },
                 "env": { "type": "object", "additionalProperties": { "type": "string" }, "description": "Extra environment variables (allow-listed names only)" },
