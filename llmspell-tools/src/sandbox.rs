@@ -130,6 +130,38 @@ impl FsSandbox {
         }
     }
 
+    /// Resolves `path` for operations on the directory entry itself
+    /// (deleting, moving, checking existence): the parent directory is
+    /// resolved as by [`resolve`](Self::resolve), the final component is not
+    /// followed. A symlink inside a root is then the link itself, wherever
+    /// it points.
+    ///
+    /// # Errors
+    /// As [`resolve`](Self::resolve).
+    pub fn resolve_entry(&self, path: impl AsRef<Path>) -> Result<PathBuf> {
+        let path = path.as_ref();
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return self.resolve(path);
+        };
+        if path.components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(self.violation(path, "parent-directory components (`..`) are not allowed"));
+        }
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let dir = if parent == Path::new(".") && !path.is_absolute() {
+            self.canonical_roots(path)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| self.violation(path, "no root exists"))?
+        } else {
+            self.resolve(parent)?
+        };
+        Ok(dir.join(name))
+    }
+
     /// Whether `path`, already canonical, lies under one of the roots.
     pub fn contains(&self, canonical: &Path) -> bool {
         self.roots
@@ -275,6 +307,24 @@ mod tests {
         let err = FsSandbox::deny_all().resolve("/tmp/x").unwrap_err();
         assert!(matches!(err, Error::SecurityViolation { .. }));
         assert!(err.to_string().contains("fs_roots"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn resolve_entry_does_not_follow_the_final_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+        let sandbox = FsSandbox::new([&root]);
+        let canonical_root = root.canonicalize().unwrap();
+        assert_eq!(
+            sandbox.resolve_entry("link").unwrap(),
+            canonical_root.join("link")
+        );
+        assert!(sandbox.resolve("link").is_err());
+        assert!(sandbox.resolve_entry("link/passwd").is_err());
+        assert!(sandbox.resolve_entry("../x").is_err());
     }
 
     #[test]

@@ -258,3 +258,38 @@ async fn without_roots_every_path_is_refused() {
         Err(Error::SecurityViolation { .. })
     ));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn deleting_or_moving_a_symlink_acts_on_the_link_not_its_target() {
+    let l = layout();
+    let ops = FileOperations::new(FsSandbox::new([&l.root]));
+    let out = run(&ops, json!({"operation": "exists", "path": "escape"}))
+        .await
+        .unwrap();
+    assert_eq!(out, json!({"exists": true, "type": "symlink"}));
+    run(
+        &ops,
+        json!({"operation": "move", "source": "escape", "destination": "renamed"}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        l.root
+            .join("renamed")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink()
+    );
+    run(
+        &ops,
+        json!({"operation": "delete", "path": "renamed", "recursive": true}),
+    )
+    .await
+    .unwrap();
+    assert!(l.root.join("renamed").symlink_metadata().is_err());
+    assert_eq!(
+        fs::read_to_string(l.outside.join("secret.txt")).unwrap(),
+        "top secret"
+    );
+}

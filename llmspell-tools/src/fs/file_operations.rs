@@ -338,14 +338,18 @@ impl FileOperations {
                 destination,
                 overwrite,
             } => {
-                let from = self.sandbox.resolve_existing(&source)?;
+                // The entries themselves: moving a symlink moves the link.
+                let from = self.sandbox.resolve_entry(&source)?;
+                if from.symlink_metadata().is_err() {
+                    return Err(Error::not_found("path", source));
+                }
                 if self.is_root(&from) {
                     return Err(Error::SecurityViolation {
                         message: format!("`{source}` is an allowed root and cannot be moved"),
                     });
                 }
-                let to = self.sandbox.resolve(&destination)?;
-                if to.exists() && !overwrite {
+                let to = self.sandbox.resolve_entry(&destination)?;
+                if to.symlink_metadata().is_ok() && !overwrite {
                     return Err(Error::invalid_input(
                         "destination",
                         format!(
@@ -356,7 +360,10 @@ impl FileOperations {
                 match fs::rename(&from, &to) {
                     Ok(()) => {}
                     // Roots on different file systems: copy the file, then remove it.
-                    Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices && from.is_file() => {
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::CrossesDevices
+                            && from.symlink_metadata().is_ok_and(|m| m.is_file()) =>
+                    {
                         let bytes = fs::read(&from).map_err(|e| io_error("read", &from, &e))?;
                         write_atomically(&to, &bytes, overwrite)?;
                         fs::remove_file(&from).map_err(|e| io_error("remove", &from, &e))?;
@@ -366,7 +373,8 @@ impl FileOperations {
                 Ok(json!({ "path": self.sandbox.display_relative(&to) }))
             }
             Operation::Delete { path, recursive } => {
-                let target = self.sandbox.resolve_existing(&path)?;
+                // The entry itself: deleting a symlink removes the link.
+                let target = self.sandbox.resolve_entry(&path)?;
                 if self.is_root(&target) {
                     return Err(Error::SecurityViolation {
                         message: format!("`{path}` is an allowed root and cannot be deleted"),

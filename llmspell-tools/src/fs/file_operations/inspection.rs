@@ -77,7 +77,7 @@ impl FileOperations {
 
     /// `exists`: whether something is at `path`, and what.
     pub(super) fn exists(&self, path: &str) -> Result<Value> {
-        let target = self.sandbox.resolve(path)?;
+        let target = self.sandbox.resolve_entry(path)?;
         Ok(match fs::symlink_metadata(&target) {
             Ok(meta) => json!({ "exists": true, "type": kind_of(&meta) }),
             Err(_) => json!({ "exists": false }),
