@@ -75,7 +75,10 @@ fn raw_tar_entry(
     builder.append(&header, data).unwrap();
 }
 
-fn tar_with(path: &Path, entries: &[(&[u8], tar::EntryType, Option<&[u8]>, &[u8])]) {
+/// A raw tar entry: name, type, link name, content.
+type RawEntry<'a> = (&'a [u8], tar::EntryType, Option<&'a [u8]>, &'a [u8]);
+
+fn tar_with(path: &Path, entries: &[RawEntry<'_>]) {
     let mut builder = tar::Builder::new(fs::File::create(path).unwrap());
     for (name, kind, link, data) in entries {
         raw_tar_entry(&mut builder, name, *kind, *link, data);
