@@ -115,7 +115,7 @@ fn text_diff(old: &str, new: &str, context: usize, old_label: &str, new_label: &
     json!({
         "identical": old == new,
         "unified_diff": unified,
-        "similarity": f64::from(lines.ratio()),
+        "similarity": (f64::from(lines.ratio()) * 10_000.0).round() / 10_000.0,
         "stats": {
             "lines_added": added,
             "lines_removed": removed,
@@ -292,6 +292,12 @@ mod tests {
         assert_eq!(out["stats"]["lines_removed"], 1);
         assert_eq!(out["stats"]["lines_unchanged"], 2);
         assert_eq!(out["identical"], false);
+    }
+
+    #[test]
+    fn similarity_is_rounded_to_four_places() {
+        let out = text_diff("a\nb\nc\n", "a\nB\nc\n", 3, "old", "new");
+        assert_eq!(out["similarity"], 0.6667);
     }
 
     #[test]
