@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -340,12 +340,17 @@ fn compile(table: &Table, conditions: &[Condition]) -> Result<Vec<Compiled>> {
                 ));
             }
             let regex = if c.op == Op::Matches {
-                Some(Regex::new(&text).map_err(|e| {
-                    Error::invalid_input(
-                        format!("conditions[{i}].value"),
-                        format!("invalid regex: {e}"),
-                    )
-                })?)
+                Some(
+                    RegexBuilder::new(&text)
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| {
+                            Error::invalid_input(
+                                format!("conditions[{i}].value"),
+                                format!("invalid regex: {e}"),
+                            )
+                        })?,
+                )
             } else {
                 None
             };

@@ -18,6 +18,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_OUTPUTS: usize = 10_000;
 /// Stack of the thread a query runs on; jq programs recurse deeply.
 const QUERY_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// Longest query accepted, in bytes.
+const MAX_QUERY_LEN: usize = 64 * 1024;
+/// Deepest bracket nesting accepted in a query (the parser recurses on it).
+const MAX_QUERY_NESTING: usize = 256;
 /// Native filters withheld from queries: they read the host environment.
 const WITHHELD_FILTERS: [&str; 1] = ["env"];
 
@@ -201,6 +205,36 @@ fn val_to_json(v: &Val) -> Value {
     }
 }
 
+/// Refuses queries long or nested enough to exhaust the parser's stack.
+fn check_query_shape(code: &str) -> Result<()> {
+    if code.len() > MAX_QUERY_LEN {
+        return Err(Error::invalid_input(
+            "query",
+            format!(
+                "the query is {} bytes long; the limit is {MAX_QUERY_LEN}",
+                code.len()
+            ),
+        ));
+    }
+    let mut depth = 0usize;
+    for b in code.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_QUERY_NESTING {
+                    return Err(Error::invalid_input(
+                        "query",
+                        format!("brackets nest deeper than {MAX_QUERY_NESTING} levels"),
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Compiles and runs `code` over `input`; called on the query thread.
 fn run_query(
     code: &str,
@@ -269,6 +303,7 @@ fn run_query(
 
 impl JsonProcessor {
     async fn query(&self, code: String, input: Value) -> Result<Vec<Value>> {
+        check_query_shape(&code)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (max_outputs, timeout) = (self.max_outputs, self.timeout);
         std::thread::Builder::new()
@@ -437,6 +472,15 @@ mod tests {
         );
         let err = query("nosuchfn(1)", json!({})).unwrap_err().to_string();
         assert!(err.contains("undefined filter `nosuchfn`"), "{err}");
+    }
+
+    #[test]
+    fn deeply_nested_queries_are_refused_before_parsing() {
+        let deep = format!("{}.{}", "[".repeat(300), "]".repeat(300));
+        let err = query(&deep, json!(1)).unwrap_err().to_string();
+        assert!(err.contains("nest deeper than 256"), "{err}");
+        let fine = format!("{}.{}", "[".repeat(50), "]".repeat(50));
+        assert_eq!(query(&fine, json!(1)).unwrap()["count"], 1);
     }
 
     #[test]

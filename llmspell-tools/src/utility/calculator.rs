@@ -12,8 +12,12 @@ use crate::params;
 
 /// Longest expression accepted, in bytes.
 const MAX_EXPRESSION_LEN: usize = 4096;
-/// Deepest parenthesis nesting accepted (keeps parsing and evaluation shallow).
-const MAX_NESTING: usize = 64;
+/// Deepest parenthesis nesting accepted. With the operator limit below it
+/// bounds the depth of the parse tree, which the parser and the evaluator
+/// both walk recursively.
+const MAX_NESTING: usize = 32;
+/// Most operator characters accepted.
+const MAX_OPERATORS: usize = 200;
 /// Integral results below this magnitude are returned as JSON integers.
 const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -161,8 +165,17 @@ fn missing_operand() -> Error {
 
 fn check_nesting(expression: &str) -> Result<()> {
     let mut depth = 0usize;
+    let mut operators = 0usize;
     for b in expression.bytes() {
         match b {
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'!' | b'<' | b'>' | b'=' | b'&' | b'|' => {
+                operators += 1;
+                if operators > MAX_OPERATORS {
+                    return Err(expr_error(format!(
+                        "more than {MAX_OPERATORS} operators; split the calculation"
+                    )));
+                }
+            }
             b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -535,6 +548,8 @@ mod tests {
         assert!(message("").contains("got nothing"));
         let deep = format!("{}1{}", "(".repeat(100), ")".repeat(100));
         assert!(message(&deep).contains("nest deeper"));
+        let long = format!("{}1", "-".repeat(1000));
+        assert!(message(&long).contains("more than 200 operators"));
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
