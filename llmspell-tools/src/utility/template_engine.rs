@@ -13,6 +13,8 @@ use crate::params;
 
 /// Fuel (instructions) a render may spend before it is stopped.
 const DEFAULT_FUEL: u64 = 1_000_000;
+/// Largest rendered output, in bytes.
+const DEFAULT_MAX_OUTPUT_BYTES: usize = 10 * 1024 * 1024;
 /// Name of the template being rendered, as shown in errors.
 const MAIN: &str = "template";
 
@@ -29,11 +31,13 @@ const MAIN: &str = "template";
 ///
 /// Syntax errors are reported with their line. Rendering is bounded by fuel
 /// (an instruction budget), so a runaway loop is stopped rather than left to
-/// spin.
+/// spin, and by an output cap (10 MiB by default), past which the render
+/// fails with [`Error::ResourceLimitExceeded`].
 #[derive(Debug, Clone)]
 pub struct TemplateEngine {
     metadata: ComponentMetadata,
     fuel: u64,
+    max_output_bytes: usize,
 }
 
 impl TemplateEngine {
@@ -45,7 +49,15 @@ impl TemplateEngine {
                 "Renders Jinja-style templates (minijinja) with a JSON context",
             ),
             fuel: DEFAULT_FUEL,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
         }
+    }
+
+    /// Sets the largest rendered output, in bytes.
+    #[must_use]
+    pub fn with_max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes;
+        self
     }
 
     /// Sets the instruction budget of one render.
@@ -124,9 +136,46 @@ impl TemplateEngine {
         env.add_template(MAIN, &p.template)
             .map_err(|e| to_error(&e))?;
         let template = env.get_template(MAIN).map_err(|e| to_error(&e))?;
-        template
-            .render(minijinja::Value::from(Serde(&p.context)))
-            .map_err(|e| to_error(&e))
+        let mut out = CappedOutput {
+            buf: Vec::new(),
+            cap: self.max_output_bytes,
+            exceeded: false,
+        };
+        let rendered =
+            template.render_captured_to(minijinja::Value::from(Serde(&p.context)), &mut out);
+        if out.exceeded {
+            return Err(Error::ResourceLimitExceeded {
+                resource: "template_output_bytes".to_owned(),
+                limit: self.max_output_bytes as u64,
+                requested: out.buf.len() as u64 + 1,
+            });
+        }
+        rendered.map_err(|e| to_error(&e))?;
+        String::from_utf8(out.buf).map_err(|e| {
+            Error::execution("tool:template_engine", format!("output is not UTF-8: {e}"))
+        })
+    }
+}
+
+/// Collects rendered output, failing the write once `cap` bytes are exceeded.
+struct CappedOutput {
+    buf: Vec<u8>,
+    cap: usize,
+    exceeded: bool,
+}
+
+impl std::io::Write for CappedOutput {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.cap {
+            self.exceeded = true;
+            return Err(std::io::Error::other("template output exceeds the cap"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -228,6 +277,23 @@ mod tests {
         assert_eq!(out, "<b>&lt;x&gt;</b>");
         let err = render(json!({ "template": "{% include 'nope' %}" })).unwrap_err();
         assert!(err.to_string().contains("template not found"), "{err}");
+    }
+
+    #[test]
+    fn output_beyond_the_cap_is_refused() {
+        let p: Params = params::parse(&json!({
+            "template": "{% for i in range(10) %}{{ 'x' * 1000 }}{% endfor %}"
+        }))
+        .unwrap();
+        let err = TemplateEngine::new()
+            .with_max_output_bytes(5000)
+            .render(&p)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ResourceLimitExceeded { limit: 5000, .. }),
+            "{err}"
+        );
+        assert_eq!(TemplateEngine::new().render(&p).unwrap().len(), 10_000);
     }
 
     #[test]
