@@ -1,5 +1,55 @@
-//! llmspell tools (not built yet).
+//! The 20 built-in tools of llmspell.
 //!
-//! Planned module map: `registry` (ToolRegistry), `executor` (hooked execution
-//! with the tool hook points), `limits` (ResourceTracker), and the tools by
-//! family: `utility`, `data`, `fs`, `system`. Nothing here works yet.
+//! Every tool implements [`llmspell_core::Tool`]: it describes its
+//! parameters and output as JSON Schema, takes JSON parameters and returns a
+//! JSON object. Bad parameters are [`llmspell_core::Error::InvalidInput`]
+//! errors that name the field; nothing a caller passes panics.
+//!
+//! The tools come in four families, one module each:
+//!
+//! - [`utility`] (security level `safe`): `calculator`, `text_manipulator`,
+//!   `uuid_generator`, `hash_calculator`, `base64_encoder`,
+//!   `diff_calculator`, `date_time_handler`, `template_engine`,
+//!   `data_validation`;
+//! - [`data`] (`safe`): `json_processor` (jq queries), `csv_analyzer`;
+//! - [`fs`] (`restricted`, confined by an [`FsSandbox`]): `file_operations`,
+//!   `file_search`, `archive_handler`, `file_converter`, `file_watcher`;
+//! - [`system`]: `environment_reader` and `process_executor`
+//!   (`privileged`, allow-listed), `service_checker` and `system_monitor`
+//!   (`restricted`).
+//!
+//! [`builtin_tools`] builds all of them from one [`BuiltinToolsConfig`],
+//! whose default allows nothing outside the process. The user guide
+//! (`docs/user-guide/tools.md`) lists every tool's parameters and output.
+//!
+//! # Example
+//!
+//! ```
+//! use llmspell_core::{ExecutionContext, Tool};
+//! use llmspell_tools::utility::Calculator;
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let calculator = Calculator::new();
+//! let out = calculator
+//!     .execute(
+//!         json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } }),
+//!         &ExecutionContext::native(),
+//!     )
+//!     .await?;
+//! assert_eq!(out, json!({ "result": 8 }));
+//! # Ok::<(), llmspell_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod catalog;
+mod params;
+mod sandbox;
+
+pub mod data;
+pub mod fs;
+pub mod system;
+pub mod utility;
+
+pub use catalog::{BuiltinToolsConfig, builtin_tools};
+pub use sandbox::FsSandbox;

@@ -1,0 +1,221 @@
+//! The catalog of built-in tools and the configuration that confines them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmspell_core::Tool;
+
+use crate::data::{CsvAnalyzer, JsonProcessor};
+use crate::fs::{ArchiveHandler, FileConverter, FileOperations, FileSearch, FileWatcher};
+use crate::sandbox::FsSandbox;
+use crate::system::{EnvironmentReader, ProcessExecutor, ServiceChecker, SystemMonitor};
+use crate::utility::{
+    Base64Encoder, Calculator, DataValidation, DateTimeHandler, DiffCalculator, HashCalculator,
+    TemplateEngine, TextManipulator, UuidGenerator,
+};
+
+/// What the built-in tools may touch, and their size and time limits.
+///
+/// The default allows nothing outside the process: no file-system roots (the
+/// file-system tools refuse every path), no commands, no environment
+/// variables and no hosts. Each tool names the setting to change in its
+/// refusal message.
+///
+/// # Examples
+///
+/// ```
+/// use llmspell_tools::{BuiltinToolsConfig, builtin_tools};
+///
+/// let config = BuiltinToolsConfig {
+///     fs_roots: vec![std::env::temp_dir()],
+///     allowed_commands: vec!["git".into()],
+///     allowed_env_vars: vec!["HOME".into(), "APP_*".into()],
+///     allowed_hosts: vec!["localhost".into()],
+///     ..BuiltinToolsConfig::default()
+/// };
+/// let tools = builtin_tools(&config);
+/// assert_eq!(tools.len(), 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinToolsConfig {
+    /// Directories the file-system tools may use (and `process_executor`
+    /// working directories must lie in). Empty: every path is refused.
+    pub fs_roots: Vec<PathBuf>,
+    /// Program names `process_executor` may run, matched exactly.
+    pub allowed_commands: Vec<String>,
+    /// Environment variables `environment_reader` may read and
+    /// `process_executor` may set or pass through; `PREFIX_*` matches a prefix
+    /// for `environment_reader`.
+    pub allowed_env_vars: Vec<String>,
+    /// Hosts `service_checker` may contact; `*` allows all, `*.example.com`
+    /// the subdomains of `example.com`.
+    pub allowed_hosts: Vec<String>,
+    /// Largest file read, written or converted, in bytes (default 10 MiB).
+    pub max_file_bytes: u64,
+    /// Most bytes an archive extraction writes (default 100 MiB).
+    pub max_archive_bytes: u64,
+    /// Most entries in one archive (default 10,000).
+    pub max_archive_entries: usize,
+    /// Longest `file_watcher` watch (default 60 s).
+    pub max_watch_duration: Duration,
+    /// Default and longest `process_executor` run (default 30 s).
+    pub process_timeout: Duration,
+    /// Bytes kept from each output stream of a process (default 1 MiB).
+    pub max_process_output_bytes: usize,
+    /// Wall-clock budget of one `json_processor` query (default 5 s).
+    pub query_timeout: Duration,
+}
+
+impl Default for BuiltinToolsConfig {
+    fn default() -> Self {
+        Self {
+            fs_roots: Vec::new(),
+            allowed_commands: Vec::new(),
+            allowed_env_vars: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_file_bytes: crate::fs::DEFAULT_MAX_FILE_BYTES,
+            max_archive_bytes: crate::fs::DEFAULT_MAX_ARCHIVE_BYTES,
+            max_archive_entries: crate::fs::DEFAULT_MAX_ARCHIVE_ENTRIES,
+            max_watch_duration: crate::fs::DEFAULT_MAX_WATCH,
+            process_timeout: crate::system::DEFAULT_PROCESS_TIMEOUT,
+            max_process_output_bytes: crate::system::DEFAULT_MAX_OUTPUT_BYTES,
+            query_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl BuiltinToolsConfig {
+    /// The file-system sandbox these settings describe.
+    pub fn sandbox(&self) -> FsSandbox {
+        if self.fs_roots.is_empty() {
+            FsSandbox::deny_all()
+        } else {
+            FsSandbox::new(&self.fs_roots)
+        }
+    }
+}
+
+/// All 20 built-in tools, configured by `config`, in a stable order: the
+/// utility tools, the data tools, the file-system tools, the system tools.
+///
+/// Building them does no I/O beyond reading the current directory (for
+/// relative roots) and setting up the HTTP client of `service_checker`.
+pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
+    let sandbox = config.sandbox();
+    vec![
+        Arc::new(Calculator::new()),
+        Arc::new(TextManipulator::new()),
+        Arc::new(UuidGenerator::new()),
+        Arc::new(HashCalculator::new()),
+        Arc::new(Base64Encoder::new()),
+        Arc::new(DiffCalculator::new()),
+        Arc::new(DateTimeHandler::new()),
+        Arc::new(TemplateEngine::new()),
+        Arc::new(DataValidation::new()),
+        Arc::new(JsonProcessor::new().with_timeout(config.query_timeout)),
+        Arc::new(CsvAnalyzer::new()),
+        Arc::new(FileOperations::new(sandbox.clone()).with_max_file_bytes(config.max_file_bytes)),
+        Arc::new(FileSearch::new(sandbox.clone())),
+        Arc::new(
+            ArchiveHandler::new(sandbox.clone())
+                .with_max_bytes(config.max_archive_bytes)
+                .with_max_entries(config.max_archive_entries),
+        ),
+        Arc::new(FileConverter::new(sandbox.clone()).with_max_file_bytes(config.max_file_bytes)),
+        Arc::new(FileWatcher::new(sandbox.clone()).with_max_watch(config.max_watch_duration)),
+        Arc::new(EnvironmentReader::new(
+            config.allowed_env_vars.iter().cloned(),
+        )),
+        Arc::new(
+            ProcessExecutor::new(config.allowed_commands.iter().cloned(), sandbox)
+                .with_allowed_env(
+                    config
+                        .allowed_env_vars
+                        .iter()
+                        .filter(|v| !v.ends_with('*'))
+                        .cloned(),
+                )
+                .with_max_timeout(config.process_timeout)
+                .with_max_output_bytes(config.max_process_output_bytes),
+        ),
+        Arc::new(ServiceChecker::new(config.allowed_hosts.iter().cloned())),
+        Arc::new(SystemMonitor::new()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmspell_core::{SecurityLevel, ToolCategory};
+
+    #[test]
+    fn the_catalog_has_twenty_uniquely_named_tools() {
+        let tools = builtin_tools(&BuiltinToolsConfig::default());
+        let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
+        assert_eq!(
+            names,
+            [
+                "calculator",
+                "text_manipulator",
+                "uuid_generator",
+                "hash_calculator",
+                "base64_encoder",
+                "diff_calculator",
+                "date_time_handler",
+                "template_engine",
+                "data_validation",
+                "json_processor",
+                "csv_analyzer",
+                "file_operations",
+                "file_search",
+                "archive_handler",
+                "file_converter",
+                "file_watcher",
+                "environment_reader",
+                "process_executor",
+                "service_checker",
+                "system_monitor"
+            ]
+        );
+    }
+
+    #[test]
+    fn levels_and_categories_follow_the_families() {
+        let tools = builtin_tools(&BuiltinToolsConfig::default());
+        let level = |name: &str| {
+            tools
+                .iter()
+                .find(|t| t.metadata().name() == name)
+                .map(|t| (t.security_level(), t.category()))
+        };
+        assert_eq!(
+            level("calculator"),
+            Some((SecurityLevel::Safe, ToolCategory::Utility))
+        );
+        assert_eq!(
+            level("json_processor"),
+            Some((SecurityLevel::Safe, ToolCategory::Data))
+        );
+        assert_eq!(
+            level("file_operations"),
+            Some((SecurityLevel::Restricted, ToolCategory::Filesystem))
+        );
+        assert_eq!(
+            level("process_executor"),
+            Some((SecurityLevel::Privileged, ToolCategory::System))
+        );
+        assert_eq!(
+            level("environment_reader"),
+            Some((SecurityLevel::Privileged, ToolCategory::System))
+        );
+        assert_eq!(
+            level("service_checker"),
+            Some((SecurityLevel::Restricted, ToolCategory::System))
+        );
+        assert_eq!(
+            level("system_monitor"),
+            Some((SecurityLevel::Restricted, ToolCategory::System))
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! `service_checker`: TCP and HTTP(S) reachability checks against
+//! allow-listed hosts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use llmspell_core::{
+    ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+use crate::params;
+
+/// Default time one check may take.
+const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+/// Longest timeout a call may ask for.
+const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// Checks whether network services answer: a TCP connect to `host:port`, or
+/// an HTTP(S) request to a URL. Only hosts on an allow-list fixed when the
+/// tool is built may be checked; the entry `*` allows every host and an
+/// entry `*.example.com` allows the subdomains of `example.com`.
+///
+/// - `tcp { host, port, timeout_ms? }` → `{ reachable, address?, latency_ms, error? }`;
+/// - `http { url, method?, timeout_ms?, expected_status? }` →
+///   `{ reachable, status?, ok, latency_ms, location?, error? }`. `method` is
+///   `GET` (default) or `HEAD`; `ok` is whether the status matched
+///   `expected_status` (default: any 2xx or 3xx). Redirects are not
+///   followed (a redirect could lead to a host that is not allowed); the
+///   `Location` header is reported instead.
+///
+/// An unreachable service is a normal result (`reachable: false` with the
+/// reason), not an error; a host that is not allowed is an
+/// [`Error::SecurityViolation`] naming the allow-list. Hosts are matched by
+/// name as given, before DNS resolution.
+#[derive(Debug, Clone)]
+pub struct ServiceChecker {
+    metadata: ComponentMetadata,
+    allowed_hosts: Arc<[String]>,
+    /// The HTTP client, or why it could not be built (then HTTP checks fail).
+    client: std::result::Result<reqwest::Client, String>,
+}
+
+impl ServiceChecker {
+    /// Creates the tool; only `allowed_hosts` may be checked (`*` for all).
+    pub fn new<I, S>(allowed_hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        // Building fails only when the TLS backend cannot start; HTTP checks
+        // then report that failure, TCP checks still work.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!(
+                "llmspell-service-checker/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|e| root_cause(&e));
+        Self {
+            metadata: ComponentMetadata::tool(
+                "service_checker",
+                "Checks TCP and HTTP(S) reachability of allow-listed hosts",
+            ),
+            allowed_hosts: allowed_hosts
+                .into_iter()
+                .map(|h| h.into().to_ascii_lowercase())
+                .collect(),
+            client,
+        }
+    }
+
+    /// Whether `host` is on the allow-list.
+    pub fn is_allowed(&self, host: &str) -> bool {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        self.allowed_hosts.iter().any(|entry| {
+            entry == "*"
+                || *entry == host
+                || entry
+                    .strip_prefix("*.")
+                    .is_some_and(|domain| host.ends_with(&format!(".{domain}")))
+        })
+    }
+
+    fn check_host(&self, host: &str) -> Result<()> {
+        if self.is_allowed(host) {
+            Ok(())
+        } else {
+            Err(Error::SecurityViolation {
+                message: if self.allowed_hosts.is_empty() {
+                    format!(
+                        "host `{host}` refused: no hosts are allowed (configure `allowed_hosts`)"
+                    )
+                } else {
+                    format!(
+                        "host `{host}` is not in the allow-list [{}]",
+                        self.allowed_hosts.join(", ")
+                    )
+                },
+            })
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "UPPERCASE")]
+enum Method {
+    #[default]
+    Get,
+    Head,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Operation {
+    Tcp {
+        host: String,
+        port: u16,
+        #[serde(default = "default_timeout")]
+        timeout_ms: u64,
+    },
+    Http {
+        url: String,
+        #[serde(default)]
+        method: Method,
+        #[serde(default = "default_timeout")]
+        timeout_ms: u64,
+        expected_status: Option<u16>,
+    },
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+fn check_timeout(ms: u64) -> Result<Duration> {
+    if ms == 0 || ms > MAX_TIMEOUT_MS {
+        Err(Error::invalid_input(
+            "timeout_ms",
+            format!("expected 1 to {MAX_TIMEOUT_MS}, got {ms}"),
+        ))
+    } else {
+        Ok(Duration::from_millis(ms))
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+/// The innermost cause of an error, which says what actually failed.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+impl ServiceChecker {
+    async fn tcp(&self, host: &str, port: u16, timeout: Duration) -> Result<Value> {
+        self.check_host(host)?;
+        let started = Instant::now();
+        let target = host.trim_start_matches('[').trim_end_matches(']');
+        Ok(
+            match tokio::time::timeout(timeout, TcpStream::connect((target, port))).await {
+                Ok(Ok(stream)) => json!({
+                    "reachable": true,
+                    "address": stream.peer_addr().map(|a| a.to_string()).ok(),
+                    "latency_ms": millis(started.elapsed()),
+                }),
+                Ok(Err(e)) => json!({
+                    "reachable": false,
+                    "latency_ms": millis(started.elapsed()),
+                    "error": e.to_string(),
+                }),
+                Err(_) => json!({
+                    "reachable": false,
+                    "latency_ms": millis(started.elapsed()),
+                    "error": format!("no answer within {} ms", timeout.as_millis()),
+                }),
+            },
+        )
+    }
+
+    async fn http(
+        &self,
+        url: &str,
+        method: Method,
+        timeout: Duration,
+        expected: Option<u16>,
+    ) -> Result<Value> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| Error::invalid_input("url", format!("expected an http(s) URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::invalid_input(
+                "url",
+                format!(
+                    "expected an http or https URL, got scheme `{}`",
+                    parsed.scheme()
+                ),
+            ));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| Error::invalid_input("url", "the URL has no host"))?;
+        self.check_host(host)?;
+        let client = self.client.as_ref().map_err(|e| Error::External {
+            service: "http".to_owned(),
+            message: format!("the HTTP client is unavailable: {e}"),
+            retryable: false,
+        })?;
+        let request = match method {
+            Method::Get => client.get(parsed.clone()),
+            Method::Head => client.head(parsed.clone()),
+        };
+        let started = Instant::now();
+        Ok(match request.timeout(timeout).send().await {
+            Ok(response) => {
+                let status = response.status();
+                let ok = match expected {
+                    Some(code) => status.as_u16() == code,
+                    None => status.is_success() || status.is_redirection(),
+                };
+                let mut out = json!({
+                    "reachable": true,
+                    "status": status.as_u16(),
+                    "ok": ok,
+                    "latency_ms": millis(started.elapsed()),
+                });
+                if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                    out["location"] = json!(location.to_str().unwrap_or_default());
+                }
+                out
+            }
+            Err(e) => json!({
+                "reachable": false,
+                "ok": false,
+                "latency_ms": millis(started.elapsed()),
+                "error": if e.is_timeout() {
+                    format!("no answer within {} ms", timeout.as_millis())
+                } else {
+                    root_cause(&e)
+                },
+            }),
+        })
+    }
+}
+
+#[async_trait]
+impl Tool for ServiceChecker {
+    fn metadata(&self) -> &ComponentMetadata {
+        &self.metadata
+    }
+
+    fn category(&self) -> ToolCategory {
+        ToolCategory::System
+    }
+
+    fn security_level(&self) -> SecurityLevel {
+        SecurityLevel::Restricted
+    }
+
+    fn parameters_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "operation": { "type": "string", "enum": ["tcp", "http"], "description": "Kind of check" },
+                "host": { "type": "string", "description": "tcp: host name or IP address" },
+                "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "tcp: port" },
+                "url": { "type": "string", "description": "http: the http:// or https:// URL" },
+                "method": { "type": "string", "enum": ["GET", "HEAD"], "description": "http: request method (default GET)" },
+                "expected_status": { "type": "integer", "minimum": 100, "maximum": 599, "description": "http: status that counts as ok (default any 2xx/3xx)" },
+                "timeout_ms": { "type": "integer", "minimum": 1, "maximum": MAX_TIMEOUT_MS, "description": "Give up after this long (default 5000)" }
+            },
+            "required": ["operation"],
+            "additionalProperties": false
+        })
+    }
+
+    fn output_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "reachable": { "type": "boolean" },
+                "ok": { "type": "boolean", "description": "http: the status matched" },
+                "status": { "type": "integer" },
+                "address": { "type": ["string", "null"], "description": "tcp: the address connected to" },
+                "latency_ms": { "type": "number" },
+                "location": { "type": "string", "description": "http: redirect target" },
+                "error": { "type": "string", "description": "Why the service was not reached" }
+            },
+            "required": ["reachable", "latency_ms"]
+        })
+    }
+
+    async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
+        match params::parse_operation(params)? {
+            Operation::Tcp {
+                host,
+                port,
+                timeout_ms,
+            } => {
+                if port == 0 {
+                    return Err(Error::invalid_input("port", "expected 1 to 65535, got 0"));
+                }
+                self.tcp(&host, port, check_timeout(timeout_ms)?).await
+            }
+            Operation::Http {
+                url,
+                method,
+                timeout_ms,
+                expected_status,
+            } => {
+                self.http(&url, method, check_timeout(timeout_ms)?, expected_status)
+                    .await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    #[test]
+    fn allow_list_matching() {
+        let t = ServiceChecker::new(["localhost", "*.example.com", "127.0.0.1"]);
+        assert!(t.is_allowed("LOCALHOST"));
+        assert!(t.is_allowed("api.example.com"));
+        assert!(!t.is_allowed("example.com.evil.net"));
+        assert!(!t.is_allowed("evil.com"));
+        assert!(ServiceChecker::new(["*"]).is_allowed("anything.test"));
+    }
+
+    #[tokio::test]
+    async fn tcp_reachable_and_closed_ports() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let t = ServiceChecker::new(["127.0.0.1"]);
+        let out = t
+            .execute(
+                json!({ "operation": "tcp", "host": "127.0.0.1", "port": port }),
+                &ExecutionContext::native(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out["reachable"], true);
+        assert_eq!(out["address"], format!("127.0.0.1:{port}"));
+        drop(listener);
+        let out = t
+            .execute(
+                json!({ "operation": "tcp", "host": "127.0.0.1", "port": port }),
+                &ExecutionContext::native(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out["reachable"], false);
+        assert!(
+            out["error"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("refused"),
+            "{out}"
+        );
+    }
+
+    #[tokio::test]
+    async fn http_status_and_redirects_are_reported() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            for response in [
+                "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.test/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            ] {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await.unwrap();
+                socket.write_all(response.as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+            }
+        });
+        let t = ServiceChecker::new(["127.0.0.1"]);
+        let url = format!("http://127.0.0.1:{port}/health");
+        let out = t
+            .execute(
+                json!({ "operation": "http", "url": url }),
+                &ExecutionContext::native(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                out["reachable"].clone(),
+                out["status"].clone(),
+                out["ok"].clone()
+            ),
+            (json!(true), json!(204), json!(true))
+        );
+        let out = t
+            .execute(
+                json!({ "operation": "http", "url": url, "expected_status": 200 }),
+                &ExecutionContext::native(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out["status"], 302);
+        assert_eq!(out["ok"], false);
+        assert_eq!(out["location"], "http://elsewhere.test/");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_input_errors() {
+        let t = ServiceChecker::new(["*"]);
+        let err = t
+            .execute(
+                json!({ "operation": "http", "url": "ftp://x.test/" }),
+                &ExecutionContext::native(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`url`"), "{err}");
+        let err = t
+            .execute(
+                json!({ "operation": "tcp", "host": "x", "port": 80, "timeout_ms": 0 }),
+                &ExecutionContext::native(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`timeout_ms`"), "{err}");
+    }
+}

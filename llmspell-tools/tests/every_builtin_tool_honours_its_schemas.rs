@@ -1,0 +1,170 @@
+//! Every built-in tool publishes valid JSON Schemas for its parameters and
+//! output, accepts an example call that conforms to the first, and returns
+//! output that conforms to the second.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+
+use llmspell_core::{ExecutionContext, Tool};
+use llmspell_tools::{BuiltinToolsConfig, builtin_tools};
+use serde_json::{Value, json};
+
+/// One example call per tool; file paths are relative to the test root.
+fn examples(port: u16) -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "calculator",
+            json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } }),
+        ),
+        (
+            "text_manipulator",
+            json!({ "operation": "snake_case", "text": "Hello World" }),
+        ),
+        (
+            "uuid_generator",
+            json!({ "operation": "generate", "version": "v7", "count": 2 }),
+        ),
+        (
+            "hash_calculator",
+            json!({ "operation": "hash", "algorithm": "sha256", "input": "abc" }),
+        ),
+        (
+            "base64_encoder",
+            json!({ "operation": "encode", "input": "hello", "variant": "url_safe" }),
+        ),
+        (
+            "diff_calculator",
+            json!({ "operation": "json", "old": { "a": 1 }, "new": { "a": 2, "b": true } }),
+        ),
+        (
+            "date_time_handler",
+            json!({ "operation": "convert", "datetime": "2024-07-01T12:00:00Z", "timezone": "Asia/Tokyo" }),
+        ),
+        (
+            "template_engine",
+            json!({ "template": "Hi {{ name }}!", "context": { "name": "Ada" }, "strict": true }),
+        ),
+        (
+            "data_validation",
+            json!({ "data": { "age": -1 }, "schema": { "type": "object", "properties": { "age": { "minimum": 0 } } } }),
+        ),
+        (
+            "json_processor",
+            json!({ "operation": "query", "query": "[.[] | .n * 2]", "input": [{ "n": 1 }, { "n": 2 }] }),
+        ),
+        (
+            "csv_analyzer",
+            json!({ "operation": "stats", "text": "name,score\nada,90\nbob,70\n" }),
+        ),
+        (
+            "file_operations",
+            json!({ "operation": "write", "path": "notes/todo.txt", "content": "buy milk", "create_dirs": true }),
+        ),
+        (
+            "file_search",
+            json!({ "pattern": "**/*.txt", "content": "milk" }),
+        ),
+        (
+            "archive_handler",
+            json!({ "operation": "create", "archive": "notes.tar.gz", "sources": ["notes"] }),
+        ),
+        (
+            "file_converter",
+            json!({ "operation": "format", "content": "a: 1\nb: [x, y]\n", "from": "yaml", "to": "json" }),
+        ),
+        ("file_watcher", json!({ "duration_ms": 50 })),
+        (
+            "environment_reader",
+            json!({ "operation": "get", "name": "PATH" }),
+        ),
+        (
+            "process_executor",
+            json!({ "command": "echo", "args": ["hello"], "timeout_ms": 5000 }),
+        ),
+        (
+            "service_checker",
+            json!({ "operation": "tcp", "host": "127.0.0.1", "port": port, "timeout_ms": 2000 }),
+        ),
+        ("system_monitor", json!({ "metrics": ["memory", "uptime"] })),
+    ]
+}
+
+fn check(schema: &Value, instance: &Value, what: &str) {
+    let validator = jsonschema::validator_for(schema)
+        .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: {errors:?}\ninstance: {instance}"
+    );
+}
+
+#[test]
+fn parameter_schemas_describe_every_property() {
+    for tool in builtin_tools(&BuiltinToolsConfig::default()) {
+        let name = tool.metadata().name().to_owned();
+        let schema = tool.parameters_schema();
+        assert_eq!(schema["type"], "object", "{name}");
+        assert_eq!(schema["additionalProperties"], false, "{name}");
+        let properties = schema["properties"].as_object().unwrap();
+        assert!(!properties.is_empty(), "{name}");
+        for (prop, spec) in properties {
+            let described = spec["description"].as_str().is_some_and(|d| !d.is_empty());
+            assert!(described, "{name}.{prop} has no description");
+        }
+        if let Some(op) = properties.get("operation") {
+            assert!(
+                op["enum"].as_array().is_some_and(|e| !e.is_empty()),
+                "{name}: operation needs an enum"
+            );
+        }
+        jsonschema::validator_for(&schema).unwrap();
+        let output = tool.output_schema();
+        assert_eq!(output["type"], "object", "{name}");
+        jsonschema::validator_for(&output).unwrap();
+        let description = &tool.metadata().description;
+        assert!(
+            !description.is_empty() && !description.contains('\n'),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn example_calls_conform_and_outputs_match_the_output_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = BuiltinToolsConfig {
+        fs_roots: vec![dir.path().to_path_buf()],
+        allowed_commands: vec!["echo".into()],
+        allowed_env_vars: vec!["PATH".into()],
+        allowed_hosts: vec!["127.0.0.1".into()],
+        ..BuiltinToolsConfig::default()
+    };
+    let tools = builtin_tools(&config);
+    let examples = examples(port);
+    assert_eq!(examples.len(), tools.len());
+    for (name, params) in examples {
+        let tool = tools.iter().find(|t| t.metadata().name() == name).unwrap();
+        check(
+            &tool.parameters_schema(),
+            &params,
+            &format!("{name} parameters"),
+        );
+        let output = tool
+            .execute(params, &ExecutionContext::native())
+            .await
+            .unwrap_or_else(|e| panic!("{name} failed: {e}"));
+        check(&tool.output_schema(), &output, &format!("{name} output"));
+    }
+    // The file-system examples ran in order against the root.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("notes/todo.txt")).unwrap(),
+        "buy milk"
+    );
+    assert!(dir.path().join("notes.tar.gz").exists());
+}
