@@ -193,4 +193,3 @@ mod tests {
         assert_eq!(ms.0 as i64, ts.timestamp());
     }
 }
-

@@ -281,24 +281,41 @@ impl Error {
         let kind = text("kind").unwrap_or_default();
         let or = |key: &str, default: &str| text(key).unwrap_or_else(|| default.to_owned());
         match kind.as_str() {
-            "invalid_input" => Error::InvalidInput { field: or("field", "input"), message },
+            "invalid_input" => Error::InvalidInput {
+                field: or("field", "input"),
+                message,
+            },
             "not_found" => Error::NotFound {
                 kind: or("component_kind", "component"),
                 name: or("name", ""),
                 suggestion: None,
             },
-            "cancelled" => Error::Cancelled { hook: or("hook", "unknown"), reason: or("reason", &message) },
-            "hook_failed" => Error::HookFailed { hook: or("hook", "unknown"), message },
+            "cancelled" => Error::Cancelled {
+                hook: or("hook", "unknown"),
+                reason: or("reason", &message),
+            },
+            "hook_failed" => Error::HookFailed {
+                hook: or("hook", "unknown"),
+                message,
+            },
             "timeout" => Error::Timeout {
                 operation: or("operation", "operation"),
-                after: Duration::from_millis(value.get("after_ms").and_then(Value::as_u64).unwrap_or(0)),
+                after: Duration::from_millis(
+                    value.get("after_ms").and_then(Value::as_u64).unwrap_or(0),
+                ),
             },
             "security_violation" => Error::SecurityViolation { message },
-            "execution" => Error::Execution { component: or("component", "component"), message },
+            "execution" => Error::Execution {
+                component: or("component", "component"),
+                message,
+            },
             "external" => Error::External {
                 service: or("service", "external"),
                 message,
-                retryable: value.get("retryable").and_then(Value::as_bool).unwrap_or(false),
+                retryable: value
+                    .get("retryable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             },
             "storage" => Error::Storage { message },
             _ => Error::Other { message },
@@ -314,16 +331,29 @@ mod tests {
     fn json_round_trip_keeps_kind_and_fields() {
         let errors = [
             Error::invalid_input("expression", "expected a string"),
-            Error::Cancelled { hook: "guard".into(), reason: "no".into() },
-            Error::External { service: "openai".into(), message: "429".into(), retryable: true },
+            Error::Cancelled {
+                hook: "guard".into(),
+                reason: "no".into(),
+            },
+            Error::External {
+                service: "openai".into(),
+                message: "429".into(),
+                retryable: true,
+            },
             Error::execution("tool:calculator", "division by zero"),
         ];
         for e in errors {
             assert_eq!(Error::from_json(&e.to_json()), e);
         }
         let edited = serde_json::json!({"kind": "execution", "component": "tool:x", "message": "friendlier"});
-        assert_eq!(Error::from_json(&edited).to_string(), "tool:x failed: friendlier");
-        assert_eq!(Error::from_json(&serde_json::json!("plain")).to_string(), "plain");
+        assert_eq!(
+            Error::from_json(&edited).to_string(),
+            "tool:x failed: friendlier"
+        );
+        assert_eq!(
+            Error::from_json(&serde_json::json!("plain")).to_string(),
+            "plain"
+        );
     }
 
     #[test]
@@ -356,7 +386,10 @@ mod tests {
         assert_eq!(v["kind"], "invalid_input");
         assert_eq!(v["field"], "expression");
         assert_eq!(v["message"], "expected a string");
-        assert_eq!(v["error"], "invalid input for `expression`: expected a string");
+        assert_eq!(
+            v["error"],
+            "invalid input for `expression`: expected a string"
+        );
     }
 
     #[test]

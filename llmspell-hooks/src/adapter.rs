@@ -26,13 +26,13 @@ pub trait HookAdapter: Send + Sync {
     ///
     /// # Errors
     /// When the context cannot be represented (depth limits, engine errors).
-    fn to_script(&self, ctx: &HookContext) -> Result<Self::Context>;
+    fn context_to_script(&self, ctx: &HookContext) -> Result<Self::Context>;
 
     /// Parses what the script returned.
     ///
     /// # Errors
     /// [`crate::Error::InvalidResult`] for anything but a valid result shape.
-    fn from_script(&self, output: Self::Output) -> Result<HookResult>;
+    fn parse_result(&self, output: Self::Output) -> Result<HookResult>;
 }
 
 /// The JSON adapter: the script view is the context's JSON form and results
@@ -59,11 +59,11 @@ impl HookAdapter for JsonHookAdapter {
         self.language
     }
 
-    fn to_script(&self, ctx: &HookContext) -> Result<Value> {
+    fn context_to_script(&self, ctx: &HookContext) -> Result<Value> {
         Ok(ctx.to_json())
     }
 
-    fn from_script(&self, output: Value) -> Result<HookResult> {
+    fn parse_result(&self, output: Value) -> Result<HookResult> {
         HookResult::from_script_value(&output)
     }
 }

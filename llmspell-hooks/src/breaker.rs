@@ -1,7 +1,7 @@
 //! A per-hook circuit breaker in the resilience4j model.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -57,7 +57,10 @@ impl BreakerConfig {
     /// [`Error::InvalidConfig`] naming the setting.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &'static str, message: &str| {
-            Err(Error::InvalidConfig { field, message: message.to_owned() })
+            Err(Error::InvalidConfig {
+                field,
+                message: message.to_owned(),
+            })
         };
         if self.window_size == 0 || self.window_size > 10_000 {
             return bad("breaker.window_size", "must be between 1 and 10000");
@@ -197,6 +200,9 @@ struct Inner {
 pub struct CircuitBreaker {
     config: BreakerConfig,
     state: AtomicU8,
+    /// Closed with a full window of clean calls: recording another clean
+    /// call changes nothing, so it skips the lock.
+    clean: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -215,6 +221,7 @@ impl CircuitBreaker {
         Self {
             config,
             state: AtomicU8::new(BreakerState::Closed.to_u8()),
+            clean: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 window,
                 next: 0,
@@ -241,6 +248,7 @@ impl CircuitBreaker {
     }
 
     fn set_state(&self, s: BreakerState) {
+        self.clean.store(false, Ordering::Release);
         self.state.store(s.to_u8(), Ordering::Release);
     }
 
@@ -288,6 +296,13 @@ impl CircuitBreaker {
     /// Records the outcome of a call made under `permit`; returns the state
     /// change it caused, if any.
     pub fn record(&self, permit: Permit, outcome: CallOutcome) -> Option<Transition> {
+        if permit == Permit::Allowed
+            && !outcome.failed
+            && !outcome.slow
+            && self.clean.load(Ordering::Acquire)
+        {
+            return None;
+        }
         match (permit, self.state()) {
             (Permit::Rejected, _) | (_, BreakerState::Disabled | BreakerState::ForcedOpen) => None,
             (Permit::Probe, _) => self.record_probe(outcome),
@@ -315,6 +330,10 @@ impl CircuitBreaker {
         inner.failures += usize::from(outcome.failed);
         inner.slow += usize::from(outcome.slow);
         inner.next = (i + 1) % self.config.window_size;
+        self.clean.store(
+            inner.filled == self.config.window_size && inner.failures == 0 && inner.slow == 0,
+            Ordering::Release,
+        );
         if inner.filled < self.config.minimum_calls {
             return None;
         }
@@ -364,8 +383,15 @@ impl CircuitBreaker {
     }
 
     fn open(&self, inner: &mut Inner, reason: String) -> Transition {
-        let factor = self.config.backoff_multiplier.powi(inner.consecutive_opens.min(64) as i32);
-        let wait = self.config.open_wait.mul_f64(factor).min(self.config.max_open_wait);
+        let factor = self
+            .config
+            .backoff_multiplier
+            .powi(inner.consecutive_opens.min(64) as i32);
+        let wait = self
+            .config
+            .open_wait
+            .mul_f64(factor)
+            .min(self.config.max_open_wait);
         inner.consecutive_opens = inner.consecutive_opens.saturating_add(1);
         inner.open_until = Some(Instant::now() + wait);
         inner.probes_left = 0;
@@ -394,14 +420,20 @@ impl CircuitBreaker {
     pub fn disable(&self) -> Transition {
         let _g = self.inner.lock();
         self.set_state(BreakerState::Disabled);
-        Transition { to: BreakerState::Disabled, reason: "disabled by an administrator".to_owned() }
+        Transition {
+            to: BreakerState::Disabled,
+            reason: "disabled by an administrator".to_owned(),
+        }
     }
 
     /// Administrative: every call is skipped.
     pub fn force_open(&self) -> Transition {
         let _g = self.inner.lock();
         self.set_state(BreakerState::ForcedOpen);
-        Transition { to: BreakerState::ForcedOpen, reason: "forced open by an administrator".to_owned() }
+        Transition {
+            to: BreakerState::ForcedOpen,
+            reason: "forced open by an administrator".to_owned(),
+        }
     }
 
     /// Back to closed with an empty window and no backoff.
@@ -409,14 +441,19 @@ impl CircuitBreaker {
         let mut inner = self.inner.lock();
         self.clear(&mut inner);
         self.set_state(BreakerState::Closed);
-        Transition { to: BreakerState::Closed, reason: "reset by an administrator".to_owned() }
+        Transition {
+            to: BreakerState::Closed,
+            reason: "reset by an administrator".to_owned(),
+        }
     }
 
     /// When the open state ends, if open.
     pub fn open_remaining(&self) -> Option<Duration> {
         let inner = self.inner.lock();
         match (self.state(), inner.open_until) {
-            (BreakerState::Open, Some(until)) => Some(until.saturating_duration_since(Instant::now())),
+            (BreakerState::Open, Some(until)) => {
+                Some(until.saturating_duration_since(Instant::now()))
+            }
             _ => None,
         }
     }
@@ -424,7 +461,9 @@ impl CircuitBreaker {
 
 impl fmt::Debug for CircuitBreaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CircuitBreaker").field("state", &self.state()).finish()
+        f.debug_struct("CircuitBreaker")
+            .field("state", &self.state())
+            .finish()
     }
 }
 
@@ -432,9 +471,18 @@ impl fmt::Debug for CircuitBreaker {
 mod tests {
     use super::*;
 
-    const FAIL: CallOutcome = CallOutcome { failed: true, slow: false };
-    const SLOW: CallOutcome = CallOutcome { failed: false, slow: true };
-    const OK: CallOutcome = CallOutcome { failed: false, slow: false };
+    const FAIL: CallOutcome = CallOutcome {
+        failed: true,
+        slow: false,
+    };
+    const SLOW: CallOutcome = CallOutcome {
+        failed: false,
+        slow: true,
+    };
+    const OK: CallOutcome = CallOutcome {
+        failed: false,
+        slow: false,
+    };
 
     fn quick() -> BreakerConfig {
         BreakerConfig {
@@ -449,7 +497,11 @@ mod tests {
 
     fn call(b: &CircuitBreaker, outcome: CallOutcome) -> (Permit, Vec<Transition>) {
         let (permit, t1) = b.try_acquire();
-        let t2 = if permit == Permit::Rejected { None } else { b.record(permit, outcome) };
+        let t2 = if permit == Permit::Rejected {
+            None
+        } else {
+            b.record(permit, outcome)
+        };
         (permit, t1.into_iter().chain(t2).collect())
     }
 
@@ -501,7 +553,10 @@ mod tests {
         assert_eq!(t[0].to, BreakerState::HalfOpen);
         assert_eq!(t[1].to, BreakerState::Open);
         let second_wait = b.open_remaining().unwrap();
-        assert!(second_wait > first_wait, "backoff: {second_wait:?} after {first_wait:?}");
+        assert!(
+            second_wait > first_wait,
+            "backoff: {second_wait:?} after {first_wait:?}"
+        );
         std::thread::sleep(Duration::from_millis(45));
         assert_eq!(call(&b, OK).0, Permit::Probe);
         assert_eq!(b.state(), BreakerState::HalfOpen);
@@ -520,7 +575,10 @@ mod tests {
         let p1 = b.try_acquire().0;
         let p2 = b.try_acquire().0;
         let p3 = b.try_acquire().0;
-        assert_eq!((p1, p2, p3), (Permit::Probe, Permit::Probe, Permit::Rejected));
+        assert_eq!(
+            (p1, p2, p3),
+            (Permit::Probe, Permit::Probe, Permit::Rejected)
+        );
     }
 
     #[test]
@@ -532,16 +590,36 @@ mod tests {
         for _ in 0..50 {
             assert_eq!(call(&b, FAIL).0, Permit::Allowed);
         }
-        assert_eq!(b.state(), BreakerState::Disabled, "disabled breakers never open");
+        assert_eq!(
+            b.state(),
+            BreakerState::Disabled,
+            "disabled breakers never open"
+        );
         b.reset();
         assert_eq!(b.state(), BreakerState::Closed);
     }
 
     #[test]
     fn invalid_configs_are_rejected() {
-        assert!(CircuitBreaker::new(BreakerConfig { window_size: 0, ..quick() }).is_err());
-        assert!(CircuitBreaker::new(BreakerConfig { minimum_calls: 11, ..quick() }).is_err());
-        let e = CircuitBreaker::new(BreakerConfig { failure_rate_threshold: 1.5, ..quick() }).unwrap_err();
+        assert!(
+            CircuitBreaker::new(BreakerConfig {
+                window_size: 0,
+                ..quick()
+            })
+            .is_err()
+        );
+        assert!(
+            CircuitBreaker::new(BreakerConfig {
+                minimum_calls: 11,
+                ..quick()
+            })
+            .is_err()
+        );
+        let e = CircuitBreaker::new(BreakerConfig {
+            failure_rate_threshold: 1.5,
+            ..quick()
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("failure_rate_threshold"), "{e}");
     }
 }

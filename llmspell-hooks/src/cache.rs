@@ -135,7 +135,9 @@ impl HookCache for MemoryHookCache {
 
 impl std::fmt::Debug for MemoryHookCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryHookCache").field("stats", &self.stats()).finish()
+        f.debug_struct("MemoryHookCache")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 

@@ -50,8 +50,16 @@ pub struct CompositeHook {
 
 impl CompositeHook {
     /// A composite of `hooks` combined by `composition`.
-    pub fn new(name: impl Into<String>, composition: Composition, hooks: Vec<Arc<dyn Hook>>) -> Self {
-        Self { composition, hooks, metadata: HookMetadata::named(name) }
+    pub fn new(
+        name: impl Into<String>,
+        composition: Composition,
+        hooks: Vec<Arc<dyn Hook>>,
+    ) -> Self {
+        Self {
+            composition,
+            hooks,
+            metadata: HookMetadata::named(name),
+        }
     }
 
     /// A [`Composition::Sequential`] composite.
@@ -71,7 +79,11 @@ impl CompositeHook {
 
     /// A [`Composition::Voting`] composite (threshold clamped to 0..=1).
     pub fn voting(name: impl Into<String>, threshold: f64, hooks: Vec<Arc<dyn Hook>>) -> Self {
-        let threshold = if threshold.is_finite() { threshold.clamp(0.0, 1.0) } else { 0.5 };
+        let threshold = if threshold.is_finite() {
+            threshold.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         Self::new(name, Composition::Voting { threshold }, hooks)
     }
 
@@ -129,7 +141,11 @@ impl Hook for CompositeHook {
                         decisive => return Ok(decisive),
                     }
                 }
-                Ok(if modified { HookResult::Modified(ctx.data.clone()) } else { HookResult::Continue })
+                Ok(if modified {
+                    HookResult::Modified(ctx.data.clone())
+                } else {
+                    HookResult::Continue
+                })
             }
             Composition::FirstMatch => {
                 for h in &self.hooks {
@@ -147,7 +163,9 @@ impl Hook for CompositeHook {
                 let results = self.run_all(ctx).await?;
                 let mut best: Option<HookResult> = None;
                 for r in results {
-                    let better = best.as_ref().is_none_or(|b| precedence(r.action()) > precedence(b.action()));
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|b| precedence(r.action()) > precedence(b.action()));
                     if better {
                         best = Some(r);
                     }
@@ -159,8 +177,10 @@ impl Hook for CompositeHook {
             }
             Composition::Voting { threshold } => {
                 let results = self.run_all(ctx).await?;
-                let voters: Vec<HookResult> =
-                    results.into_iter().filter(|r| !matches!(r, HookResult::Skipped(_))).collect();
+                let voters: Vec<HookResult> = results
+                    .into_iter()
+                    .filter(|r| !matches!(r, HookResult::Skipped(_)))
+                    .collect();
                 if voters.is_empty() {
                     return Ok(HookResult::Continue);
                 }
@@ -197,7 +217,11 @@ mod tests {
     use serde_json::json;
 
     fn ctx() -> HookContext {
-        HookContext::new(HookPoint::custom("t").unwrap(), ComponentId::tool("x"), json!({"n": 1}))
+        HookContext::new(
+            HookPoint::custom("t").unwrap(),
+            ComponentId::tool("x"),
+            json!({"n": 1}),
+        )
     }
 
     fn returns(r: HookResult) -> Arc<dyn Hook> {
@@ -205,11 +229,17 @@ mod tests {
     }
 
     fn add(n: i64) -> Arc<dyn Hook> {
-        Arc::new(sync_hook_fn(move |c| Ok(HookResult::Modified(json!({"n": c.data["n"].as_i64().unwrap() + n})))))
+        Arc::new(sync_hook_fn(move |c| {
+            Ok(HookResult::Modified(
+                json!({"n": c.data["n"].as_i64().unwrap() + n}),
+            ))
+        }))
     }
 
     fn run(h: CompositeHook) -> HookResult {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async { h.execute(&mut ctx()).await.unwrap() })
     }
 
@@ -238,12 +268,25 @@ mod tests {
         assert_eq!(r, HookResult::Redirect("b".into()));
         let r = run(CompositeHook::parallel(
             "p",
-            vec![returns(HookResult::Redirect("b".into())), returns(HookResult::Cancel("stop".into()))],
+            vec![
+                returns(HookResult::Redirect("b".into())),
+                returns(HookResult::Cancel("stop".into())),
+            ],
         ));
         assert_eq!(r, HookResult::Cancel("stop".into()));
-        let r = run(CompositeHook::parallel("p", vec![returns(HookResult::Continue), add(5)]));
-        assert_eq!(r, HookResult::Modified(json!({"n": 6})), "parallel children see the original data");
-        let r = run(CompositeHook::parallel("p", vec![returns(HookResult::Skipped("x".into()))]));
+        let r = run(CompositeHook::parallel(
+            "p",
+            vec![returns(HookResult::Continue), add(5)],
+        ));
+        assert_eq!(
+            r,
+            HookResult::Modified(json!({"n": 6})),
+            "parallel children see the original data"
+        );
+        let r = run(CompositeHook::parallel(
+            "p",
+            vec![returns(HookResult::Skipped("x".into()))],
+        ));
         assert_eq!(r, HookResult::Continue);
     }
 
@@ -251,7 +294,11 @@ mod tests {
     fn first_match_returns_the_first_non_continue() {
         let r = run(CompositeHook::first_match(
             "f",
-            vec![returns(HookResult::Skipped("".into())), add(2), returns(HookResult::Cancel("late".into()))],
+            vec![
+                returns(HookResult::Skipped("".into())),
+                add(2),
+                returns(HookResult::Cancel("late".into())),
+            ],
         ));
         assert_eq!(r, HookResult::Modified(json!({"n": 3})));
     }
@@ -260,26 +307,49 @@ mod tests {
     fn voting_needs_the_threshold() {
         let cancel = || returns(HookResult::Cancel("bad".into()));
         let cont = || returns(HookResult::Continue);
-        let r = run(CompositeHook::voting("v", 0.5, vec![cancel(), cancel(), cont()]));
+        let r = run(CompositeHook::voting(
+            "v",
+            0.5,
+            vec![cancel(), cancel(), cont()],
+        ));
         assert_eq!(r, HookResult::Cancel("bad".into()));
-        let r = run(CompositeHook::voting("v", 0.75, vec![cancel(), cancel(), cont()]));
+        let r = run(CompositeHook::voting(
+            "v",
+            0.75,
+            vec![cancel(), cancel(), cont()],
+        ));
         assert_eq!(r, HookResult::Continue, "2 of 3 is below 75%");
         let r = run(CompositeHook::voting(
             "v",
             0.6,
-            vec![cancel(), returns(HookResult::Skipped("abstain".into())), cancel(), cont()],
+            vec![
+                cancel(),
+                returns(HookResult::Skipped("abstain".into())),
+                cancel(),
+                cont(),
+            ],
         ));
-        assert_eq!(r, HookResult::Cancel("bad".into()), "skipped children abstain");
+        assert_eq!(
+            r,
+            HookResult::Cancel("bad".into()),
+            "skipped children abstain"
+        );
     }
 
     #[test]
     fn composites_nest_and_propagate_child_failures() {
-        let inner = Arc::new(CompositeHook::parallel("inner", vec![add(1), returns(HookResult::Replace(json!(9)))]));
+        let inner = Arc::new(CompositeHook::parallel(
+            "inner",
+            vec![add(1), returns(HookResult::Replace(json!(9)))],
+        ));
         let outer = CompositeHook::sequential("outer", vec![add(1), inner]);
         assert_eq!(run(outer), HookResult::Replace(json!(9)));
-        let failing: Arc<dyn Hook> =
-            Arc::new(hook_fn(|_| async { Err(llmspell_core::Error::other("child broke")) }));
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let failing: Arc<dyn Hook> = Arc::new(hook_fn(|_| async {
+            Err(llmspell_core::Error::other("child broke"))
+        }));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let err = rt
             .block_on(CompositeHook::sequential("s", vec![add(1), failing]).execute(&mut ctx()))
             .unwrap_err();

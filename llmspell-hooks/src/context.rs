@@ -55,9 +55,13 @@ mod duration_ms {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         let ms = Option::<f64>::deserialize(d)?;
-        Ok(ms.filter(|m| m.is_finite() && *m >= 0.0).map(|m| Duration::from_secs_f64(m / 1000.0)))
+        Ok(ms
+            .filter(|m| m.is_finite() && *m >= 0.0)
+            .map(|m| Duration::from_secs_f64(m / 1000.0)))
     }
 }
 
@@ -138,7 +142,10 @@ impl HookContext {
 
     /// The attempt number of a retried operation (1 for the first).
     pub fn attempt(&self) -> u32 {
-        self.metadata.get(ATTEMPT_KEY).and_then(|a| a.parse().ok()).unwrap_or(1)
+        self.metadata
+            .get(ATTEMPT_KEY)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1)
     }
 
     /// The JSON form scripts see: `point`, `component`, `correlation_id`,
@@ -170,8 +177,12 @@ mod tests {
 
     #[test]
     fn json_form_round_trips() {
-        let mut ctx = HookContext::new(HookPoint::AfterToolExecution, ComponentId::tool("t"), json!(1))
-            .with_metadata(ATTEMPT_KEY, "2");
+        let mut ctx = HookContext::new(
+            HookPoint::AfterToolExecution,
+            ComponentId::tool("t"),
+            json!(1),
+        )
+        .with_metadata(ATTEMPT_KEY, "2");
         ctx.elapsed = Some(Duration::from_micros(1500));
         let v = ctx.to_json();
         assert_eq!(v["point"], "AfterToolExecution");

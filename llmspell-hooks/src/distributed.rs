@@ -20,7 +20,12 @@ pub struct PropagationFlags {
 
 impl Default for PropagationFlags {
     fn default() -> Self {
-        Self { to_children: true, to_remote: true, include_data: true, include_metadata: true }
+        Self {
+            to_children: true,
+            to_remote: true,
+            include_data: true,
+            include_metadata: true,
+        }
     }
 }
 
@@ -105,15 +110,26 @@ impl DistributedHookContext {
     /// node was already visited (a loop) or the hop limit is reached.
     pub fn forward(&self, to: impl Into<String>) -> crate::Result<Self> {
         let to = to.into();
-        let refuse = |message: String| crate::Error::InvalidConfig { field: "propagation", message };
+        let refuse = |message: String| crate::Error::InvalidConfig {
+            field: "propagation",
+            message,
+        };
         if !self.propagation.to_remote {
-            return Err(refuse("remote propagation is off for this context".to_owned()));
+            return Err(refuse(
+                "remote propagation is off for this context".to_owned(),
+            ));
         }
         if self.hops.contains(&to) {
-            return Err(refuse(format!("{to:?} was already visited ({:?}); forwarding would loop", self.hops)));
+            return Err(refuse(format!(
+                "{to:?} was already visited ({:?}); forwarding would loop",
+                self.hops
+            )));
         }
         if self.hops.len() >= self.max_hops {
-            return Err(refuse(format!("the hop limit of {} is reached", self.max_hops)));
+            return Err(refuse(format!(
+                "the hop limit of {} is reached",
+                self.max_hops
+            )));
         }
         let mut next = self.clone();
         next.hops.push(to);
@@ -131,8 +147,10 @@ impl DistributedHookContext {
     /// # Errors
     /// Never in practice; serde's error is passed on.
     pub fn to_json(&self) -> crate::Result<String> {
-        serde_json::to_string(self)
-            .map_err(|e| crate::Error::InvalidConfig { field: "context", message: e.to_string() })
+        serde_json::to_string(self).map_err(|e| crate::Error::InvalidConfig {
+            field: "context",
+            message: e.to_string(),
+        })
     }
 
     /// Parses the JSON form.
@@ -155,8 +173,12 @@ mod tests {
     use serde_json::json;
 
     fn ctx() -> DistributedHookContext {
-        let c = HookContext::new(HookPoint::BeforeAgentExecution, ComponentId::agent("a"), json!({"secret": 1}))
-            .with_metadata("tenant", "acme");
+        let c = HookContext::new(
+            HookPoint::BeforeAgentExecution,
+            ComponentId::agent("a"),
+            json!({"secret": 1}),
+        )
+        .with_metadata("tenant", "acme");
         DistributedHookContext::new(c, "n1")
     }
 
@@ -170,13 +192,26 @@ mod tests {
 
     #[test]
     fn flags_strip_data_and_limit_hops() {
-        let d = ctx().with_propagation(PropagationFlags { include_data: false, include_metadata: false, ..Default::default() });
+        let d = ctx().with_propagation(PropagationFlags {
+            include_data: false,
+            include_metadata: false,
+            ..Default::default()
+        });
         let f = d.forward("n2").unwrap();
         assert!(f.context.data.is_null() && f.context.metadata.is_empty());
         assert_eq!(f.trace_id, d.context.correlation_id);
         let limited = ctx().with_max_hops(2).forward("n2").unwrap();
-        assert!(limited.forward("n3").unwrap_err().to_string().contains("hop limit"));
-        let local = ctx().with_propagation(PropagationFlags { to_remote: false, ..Default::default() });
+        assert!(
+            limited
+                .forward("n3")
+                .unwrap_err()
+                .to_string()
+                .contains("hop limit")
+        );
+        let local = ctx().with_propagation(PropagationFlags {
+            to_remote: false,
+            ..Default::default()
+        });
         assert!(local.forward("n2").is_err());
     }
 }

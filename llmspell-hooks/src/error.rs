@@ -58,9 +58,15 @@ impl From<Error> for llmspell_core::Error {
             Error::UnknownHookPoint { ref name, .. } | Error::InvalidHookPoint { ref name, .. } => {
                 llmspell_core::Error::invalid_input(format!("hook point {name:?}"), e.to_string())
             }
-            Error::InvalidPriority { .. } => llmspell_core::Error::invalid_input("priority", e.to_string()),
-            Error::InvalidResult { .. } => llmspell_core::Error::invalid_input("hook result", e.to_string()),
-            Error::InvalidConfig { field, .. } => llmspell_core::Error::invalid_input(field, e.to_string()),
+            Error::InvalidPriority { .. } => {
+                llmspell_core::Error::invalid_input("priority", e.to_string())
+            }
+            Error::InvalidResult { .. } => {
+                llmspell_core::Error::invalid_input("hook result", e.to_string())
+            }
+            Error::InvalidConfig { field, .. } => {
+                llmspell_core::Error::invalid_input(field, e.to_string())
+            }
             Error::Storage(s) => s.into(),
         }
     }

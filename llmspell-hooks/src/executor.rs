@@ -37,7 +37,11 @@ impl Default for ExecutorConfig {
     fn default() -> Self {
         let mut point_budgets = HashMap::new();
         // Points around model calls and whole workflows naturally take longer.
-        for p in [HookPoint::BeforeLlmCall, HookPoint::AfterLlmCall, HookPoint::LlmError] {
+        for p in [
+            HookPoint::BeforeLlmCall,
+            HookPoint::AfterLlmCall,
+            HookPoint::LlmError,
+        ] {
             point_budgets.insert(p, Duration::from_secs(1));
         }
         Self {
@@ -69,23 +73,61 @@ impl ExecutorConfig {
 }
 
 /// What running a point's hooks decided.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Small on purpose (the common answer, "go on", is returned on every
+/// firing): a decisive result is boxed.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PointOutcome {
-    /// The first decisive result, or `Continue`. (`Modified` results are
-    /// already applied to the context's `data`.)
-    pub result: HookResult,
-    /// The name of the hook that decided, if one did.
-    pub decided_by: Option<String>,
+    decision: Option<Box<Decision>>,
     /// How many hooks ran.
     pub ran: u32,
-    /// Whether any hook's `Modified` changed the data.
+    /// Whether any hook's `Modified` changed the context's `data`.
     pub modified: bool,
 }
 
+/// A decisive result and the hook that returned it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The result.
+    pub result: HookResult,
+    /// The deciding hook's name.
+    pub hook: String,
+}
+
+static CONTINUE: HookResult = HookResult::Continue;
+
 impl PointOutcome {
     /// Nothing ran or everything continued.
-    pub const CONTINUE: PointOutcome =
-        PointOutcome { result: HookResult::Continue, decided_by: None, ran: 0, modified: false };
+    pub const CONTINUE: PointOutcome = PointOutcome {
+        decision: None,
+        ran: 0,
+        modified: false,
+    };
+
+    /// The first decisive result, or `Continue`. (`Modified` results are
+    /// already applied to the context's `data`.)
+    pub fn result(&self) -> &HookResult {
+        self.decision.as_ref().map_or(&CONTINUE, |d| &d.result)
+    }
+
+    /// The name of the hook that decided, if one did.
+    pub fn decided_by(&self) -> Option<&str> {
+        self.decision.as_ref().map(|d| d.hook.as_str())
+    }
+
+    /// The decision, if a hook made one.
+    pub fn into_decision(self) -> Option<Decision> {
+        self.decision.map(|d| *d)
+    }
+
+    /// The result and the deciding hook's name (`Continue` and an empty name
+    /// when no hook decided).
+    pub fn into_parts(self) -> (HookResult, String) {
+        match self.decision {
+            Some(d) => (d.result, d.hook),
+            None => (HookResult::Continue, String::new()),
+        }
+    }
 }
 
 /// Builds a [`HookExecutor`].
@@ -120,7 +162,13 @@ impl HookExecutorBuilder {
     pub fn build(self) -> HookExecutor {
         let topic = |t: &str| Topic::new(t).ok();
         let budgets = HookPoint::all()
-            .map(|p| self.config.point_budgets.get(&p).copied().unwrap_or(self.config.default_slow_budget))
+            .map(|p| {
+                self.config
+                    .point_budgets
+                    .get(&p)
+                    .copied()
+                    .unwrap_or(self.config.default_slow_budget)
+            })
             .collect();
         HookExecutor {
             inner: Arc::new(Inner {
@@ -188,7 +236,12 @@ impl HookExecutor {
 
     /// A builder.
     pub fn builder(registry: HookRegistry) -> HookExecutorBuilder {
-        HookExecutorBuilder { registry, bus: None, config: ExecutorConfig::default(), recorder: None }
+        HookExecutorBuilder {
+            registry,
+            bus: None,
+            config: ExecutorConfig::default(),
+            recorder: None,
+        }
     }
 
     /// The registry.
@@ -227,19 +280,28 @@ impl HookExecutor {
     #[inline]
     pub fn execute_point<'a>(&'a self, ctx: &'a mut HookContext) -> PointFuture<'a> {
         if self.inner.registry.has_hooks(&ctx.point) {
-            PointFuture { state: PointState::Running(Box::pin(self.run_point(ctx))) }
+            PointFuture {
+                state: PointState::Running(Box::pin(self.run_point(ctx))),
+            }
         } else {
             // An empty point answers at once, without building the running future.
-            PointFuture { state: PointState::Done }
+            PointFuture {
+                state: PointState::Done,
+            }
         }
     }
 
     async fn run_point(&self, ctx: &mut HookContext) -> llmspell_core::Result<PointOutcome> {
         let snapshot = self.inner.registry.snapshot(&ctx.point);
         let mut outcome = PointOutcome::CONTINUE;
+        // One clock read per hook: the end of one call starts the next.
+        let mut clock = quanta::Instant::now();
         for entry in snapshot.iter() {
             if !entry.enabled.load(Ordering::Acquire)
-                || entry.component.as_ref().is_some_and(|c| **c != *ctx.component.name)
+                || entry
+                    .component
+                    .as_ref()
+                    .is_some_and(|c| **c != *ctx.component.name)
                 || !entry.hook.should_run(ctx)
             {
                 continue;
@@ -254,12 +316,13 @@ impl HookExecutor {
             }
             outcome.ran += 1;
             let before = match (&self.inner.recorder, &entry.replay) {
-                (Some(_), Some(_)) => Some(ctx.clone()),
+                (Some(_), Some(_)) => Some(Box::new(ctx.clone())),
                 _ => None,
             };
-            let started = quanta::Instant::now();
+            let started = clock;
             let result = self.call(entry, ctx, started).await;
-            let elapsed = started.elapsed();
+            clock = quanta::Instant::now();
+            let elapsed = clock.saturating_duration_since(started);
             let slow = elapsed > entry.slow_budget.unwrap_or_else(|| self.budget(&ctx.point));
             let recorded = match &result {
                 Ok(_) => Recorded::Ok,
@@ -267,12 +330,28 @@ impl HookExecutor {
                 Err(_) => Recorded::Error,
             };
             entry.stats.record(elapsed, recorded);
-            if let Some(t) = entry.breaker.record(permit, CallOutcome { failed: result.is_err(), slow }) {
+            if let Some(t) = entry.breaker.record(
+                permit,
+                CallOutcome {
+                    failed: result.is_err(),
+                    slow,
+                },
+            ) {
                 self.publish_transition(entry, &t);
             }
-            if let (Some(recorder), Some(replay), Some(before)) = (&self.inner.recorder, &entry.replay, before) {
+            if let (Some(recorder), Some(replay), Some(before)) =
+                (&self.inner.recorder, &entry.replay, before)
+            {
                 let as_result = result.as_ref().map(Clone::clone).map_err(Failure::message);
-                recorder.record(replay.as_ref(), &entry.meta.name, &before, &as_result, elapsed).await;
+                // Boxed: recording is rare and its future is large.
+                Box::pin(recorder.record(
+                    replay.as_ref(),
+                    &entry.meta.name,
+                    &before,
+                    &as_result,
+                    elapsed,
+                ))
+                .await;
             }
             match result {
                 Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
@@ -281,8 +360,10 @@ impl HookExecutor {
                     outcome.modified = true;
                 }
                 Ok(decisive) => {
-                    outcome.result = decisive;
-                    outcome.decided_by = Some(entry.meta.name.clone());
+                    outcome.decision = Some(Box::new(Decision {
+                        result: decisive,
+                        hook: entry.meta.name.clone(),
+                    }));
                     return Ok(outcome);
                 }
                 Err(failure) => {
@@ -313,9 +394,14 @@ impl HookExecutor {
         let fut = AssertUnwindSafe(entry.hook.execute(ctx)).catch_unwind();
         let timeout = entry.timeout.or(self.inner.config.default_timeout);
         let caught = match timeout {
-            Some(after) => LazyTimeout { fut, after, started, sleep: None }
-                .await
-                .map_err(|()| Failure::Timeout(after))?,
+            Some(after) => LazyTimeout {
+                fut,
+                after,
+                started,
+                sleep: None,
+            }
+            .await
+            .map_err(|()| Failure::Timeout(after))?,
             None => fut.await,
         };
         match caught {
@@ -355,7 +441,9 @@ impl HookExecutor {
 
 impl std::fmt::Debug for HookExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HookExecutor").field("registry", &self.inner.registry).finish()
+        f.debug_struct("HookExecutor")
+            .field("registry", &self.inner.registry)
+            .finish()
     }
 }
 

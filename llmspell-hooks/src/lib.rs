@@ -43,7 +43,7 @@
 //!     json!({ "path": "../etc/passwd" }),
 //! );
 //! let outcome = executor.execute_point(&mut ctx).await?;
-//! assert_eq!(outcome.result, HookResult::Cancel("path traversal".into()));
+//! assert_eq!(*outcome.result(), HookResult::Cancel("path traversal".into()));
 //! # drop(guard);
 //! # Ok::<(), llmspell_core::Error>(())
 //! # }).unwrap();
@@ -58,6 +58,7 @@ mod distributed;
 mod error;
 mod executor;
 mod hook;
+mod hook_list;
 mod monitor;
 pub mod perf;
 mod point;
@@ -75,7 +76,9 @@ pub use composite::{CompositeHook, Composition, precedence};
 pub use context::{ATTEMPT_KEY, HookContext};
 pub use distributed::{DistributedHookContext, PropagationFlags};
 pub use error::{Error, Result};
-pub use executor::{ExecutorConfig, HookExecutor, HookExecutorBuilder, PointFuture, PointOutcome};
+pub use executor::{
+    Decision, ExecutorConfig, HookExecutor, HookExecutorBuilder, PointFuture, PointOutcome,
+};
 pub use hook::{FnHook, Hook, HookMetadata, SyncFnHook, hook_fn, sync_hook_fn};
 pub use monitor::{HookPerformance, LatencySnapshot, PerformanceMonitor};
 pub use point::{CUSTOM_PREFIX, HookGroup, HookPoint};
@@ -83,9 +86,13 @@ pub use priority::Priority;
 pub use registry::{
     BreakerControl, FailMode, HookFilter, HookHandle, HookId, HookInfo, HookOptions, HookRegistry,
 };
-pub use replay::{HookExecutionRecord, HookRecorder, RecordedResult, ReplayOutcome, ReplayableHook};
+pub use replay::{
+    HookExecutionRecord, HookRecorder, RecordedResult, ReplayOutcome, ReplayableHook,
+};
 pub use result::{
     DEFAULT_CACHE_TTL, DEFAULT_RETRY_ATTEMPTS, ForkOperation, HookAction, HookResult,
 };
-pub use runner::{ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig};
+pub use runner::{
+    ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
+};
 pub use selective::{HookFactory, SelectiveHookRegistry};

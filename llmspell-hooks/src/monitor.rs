@@ -9,13 +9,20 @@ use serde::Serialize;
 
 use crate::{BreakerState, HookId, HookPoint};
 
-/// Counters and a latency histogram for one registered hook.
+/// Counters and a latency histogram for one registered hook. Calls, errors
+/// and timeouts are updated with the histogram under one lock; skips (which
+/// happen while the breaker is open, on the hot path) are atomic.
 pub(crate) struct HookStats {
-    calls: AtomicU64,
-    errors: AtomicU64,
-    timeouts: AtomicU64,
     skips: AtomicU64,
-    latency: Mutex<Option<Histogram<u32>>>,
+    inner: Mutex<Counted>,
+}
+
+#[derive(Default)]
+struct Counted {
+    calls: u64,
+    errors: u64,
+    timeouts: u64,
+    latency: Option<Histogram<u32>>,
 }
 
 /// How a call ended, for the counters.
@@ -29,33 +36,28 @@ pub(crate) enum Recorded {
 impl HookStats {
     pub(crate) fn new() -> Self {
         Self {
-            calls: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            timeouts: AtomicU64::new(0),
             skips: AtomicU64::new(0),
-            // Allocated on the first call, so registering stays cheap.
-            latency: Mutex::new(None),
+            // The histogram is allocated on the first call, so registering stays cheap.
+            inner: Mutex::new(Counted::default()),
         }
     }
 
     pub(crate) fn record(&self, elapsed: Duration, how: Recorded) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut c = self.inner.lock();
+        c.calls += 1;
         match how {
             Recorded::Ok => {}
-            Recorded::Error => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-            }
+            Recorded::Error => c.errors += 1,
             Recorded::Timeout => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-                self.timeouts.fetch_add(1, Ordering::Relaxed);
+                c.errors += 1;
+                c.timeouts += 1;
             }
         }
-        let mut latency = self.latency.lock();
-        if latency.is_none() {
+        if c.latency.is_none() {
             // 1 ns .. 10 min at 2 significant digits, u32 counts (~20 KiB).
-            *latency = Histogram::new_with_bounds(1, 600_000_000_000, 2).ok();
+            c.latency = Histogram::new_with_bounds(1, 600_000_000_000, 2).ok();
         }
-        if let Some(h) = latency.as_mut() {
+        if let Some(h) = c.latency.as_mut() {
             h.saturating_record(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX).max(1));
         }
     }
@@ -65,7 +67,8 @@ impl HookStats {
     }
 
     pub(crate) fn snapshot(&self) -> LatencySnapshot {
-        let (p50, p95, p99, max, mean) = match self.latency.lock().as_ref() {
+        let c = self.inner.lock();
+        let (p50, p95, p99, max, mean) = match c.latency.as_ref() {
             Some(h) if !h.is_empty() => (
                 h.value_at_quantile(0.50),
                 h.value_at_quantile(0.95),
@@ -76,9 +79,9 @@ impl HookStats {
             _ => (0, 0, 0, 0, 0.0),
         };
         LatencySnapshot {
-            calls: self.calls.load(Ordering::Relaxed),
-            errors: self.errors.load(Ordering::Relaxed),
-            timeouts: self.timeouts.load(Ordering::Relaxed),
+            calls: c.calls,
+            errors: c.errors,
+            timeouts: c.timeouts,
             skips: self.skips.load(Ordering::Relaxed),
             p50_ns: p50,
             p95_ns: p95,
@@ -141,7 +144,11 @@ impl PerformanceMonitor {
 
     /// Every registered hook's figures, in registration order.
     pub fn report(&self) -> Vec<HookPerformance> {
-        self.registry.entries().iter().map(|e| e.performance()).collect()
+        self.registry
+            .entries()
+            .iter()
+            .map(|e| e.performance())
+            .collect()
     }
 
     /// One hook's figures.

@@ -9,8 +9,8 @@ use llmspell_core::{ComponentId, Measurement, median};
 use serde_json::json;
 
 use crate::{
-    ExecutorConfig, Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry, HookResult,
-    Priority,
+    ExecutorConfig, Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry,
+    HookResult, Priority,
 };
 
 const RUNS: usize = 5;
@@ -27,13 +27,21 @@ impl Hook for NoopHook {
 }
 
 fn runtime() -> crate::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-        crate::Error::InvalidConfig { field: "runtime", message: format!("cannot start a tokio runtime: {e}") }
-    })
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::InvalidConfig {
+            field: "runtime",
+            message: format!("cannot start a tokio runtime: {e}"),
+        })
 }
 
 fn ctx() -> HookContext {
-    HookContext::new(HookPoint::BeforeToolExecution, ComponentId::tool("bench"), json!({ "x": 1 }))
+    HookContext::new(
+        HookPoint::BeforeToolExecution,
+        ComponentId::tool("bench"),
+        json!({ "x": 1 }),
+    )
 }
 
 /// Median ns per firing of `point` over `iters` firings, several runs.
@@ -44,7 +52,8 @@ fn firing_ns(rt: &tokio::runtime::Runtime, executor: &HookExecutor, iters: u32) 
         let started = Instant::now();
         rt.block_on(async {
             for _ in 0..iters {
-                black_box(executor.execute_point(&mut c).await.ok());
+                let outcome = executor.execute_point(&mut c).await;
+                black_box(&outcome);
             }
         });
         samples.push(started.elapsed().as_nanos() as f64 / f64::from(iters));
@@ -61,7 +70,8 @@ fn direct_ns(rt: &tokio::runtime::Runtime, hook: &dyn Hook, calls: usize, iters:
         rt.block_on(async {
             for _ in 0..iters {
                 for _ in 0..calls {
-                    black_box(hook.execute(&mut c).await.ok());
+                    let result = hook.execute(&mut c).await;
+                    black_box(&result);
                 }
             }
         });
@@ -84,7 +94,9 @@ pub fn empty_point(iters: u32) -> crate::Result<Measurement> {
 fn with_noops(n: usize) -> HookExecutor {
     let registry = HookRegistry::new();
     for _ in 0..n {
-        registry.register(HookPoint::BeforeToolExecution, NoopHook).forget();
+        registry
+            .register(HookPoint::BeforeToolExecution, NoopHook)
+            .forget();
     }
     HookExecutor::new(registry)
 }
@@ -125,21 +137,27 @@ pub fn register(extra: u32) -> Measurement {
     for _ in 0..RUNS {
         let registry = HookRegistry::new();
         for _ in 0..1000 {
-            registry.register(HookPoint::BeforeToolExecution, NoopHook).forget();
+            registry
+                .register(HookPoint::BeforeToolExecution, NoopHook)
+                .forget();
         }
         let hook: Arc<dyn Hook> = Arc::new(NoopHook);
         let started = Instant::now();
         for i in 0..extra {
             let options = HookOptions::new().priority(Priority((i % 7) as i32));
-            if let Ok(h) = registry.register_with(HookPoint::BeforeToolExecution, hook.clone(), options) {
+            if let Ok(h) =
+                registry.register_with(HookPoint::BeforeToolExecution, hook.clone(), options)
+            {
                 h.forget();
             }
         }
         samples.push(started.elapsed().as_nanos() as f64 / f64::from(extra.max(1)));
     }
     let value = median(&mut samples);
-    Measurement::new("hooks.register_ns", value, "ns")
-        .with_target("≤ 5000 ns with 1,000 hooks on the same point", value <= 5000.0)
+    Measurement::new("hooks.register_ns", value, "ns").with_target(
+        "≤ 5000 ns with 1,000 hooks on the same point",
+        value <= 5000.0,
+    )
 }
 
 /// A hook that becomes slow when told to.
@@ -167,7 +185,10 @@ pub fn breaker_trip_calls() -> crate::Result<Measurement> {
     let registry = HookRegistry::new();
     let handle = registry.register(HookPoint::BeforeToolExecution, TurnsSlow(slow.clone()));
     let executor = HookExecutor::builder(registry.clone())
-        .config(ExecutorConfig::default().budget(HookPoint::BeforeToolExecution, Duration::from_millis(1)))
+        .config(
+            ExecutorConfig::default()
+                .budget(HookPoint::BeforeToolExecution, Duration::from_millis(1)),
+        )
         .build();
     let mut c = ctx();
     let calls = rt.block_on(async {
@@ -177,9 +198,15 @@ pub fn breaker_trip_calls() -> crate::Result<Measurement> {
         slow.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut calls = 0u32;
         while calls < 1000 {
-            let before = executor.monitor().hook(handle.id()).map_or(0, |p| p.latency.calls);
+            let before = executor
+                .monitor()
+                .hook(handle.id())
+                .map_or(0, |p| p.latency.calls);
             let _ = executor.execute_point(&mut c).await;
-            let after = executor.monitor().hook(handle.id()).map_or(0, |p| p.latency.calls);
+            let after = executor
+                .monitor()
+                .hook(handle.id())
+                .map_or(0, |p| p.latency.calls);
             if after == before {
                 break;
             }

@@ -224,7 +224,9 @@ impl HookPoint {
     /// letters, digits, `_`, `-`, `.` and `:`.
     pub fn custom(name: &str) -> Result<Self> {
         if name.is_empty()
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
         {
             return Err(Error::InvalidHookPoint {
                 name: format!("{CUSTOM_PREFIX}{name}"),
@@ -290,7 +292,10 @@ impl FromStr for HookPoint {
         // Accept case and separator variations of a valid name
         // (`before_tool_execution`), but say what the canonical form is otherwise.
         let squashed: String = s.chars().filter(|c| *c != '_' && *c != '-').collect();
-        if let Some((p, _, _)) = BUILTIN.iter().find(|(_, n, _)| n.eq_ignore_ascii_case(&squashed)) {
+        if let Some((p, _, _)) = BUILTIN
+            .iter()
+            .find(|(_, n, _)| n.eq_ignore_ascii_case(&squashed))
+        {
             return Ok(p.clone());
         }
         Err(Error::UnknownHookPoint {
@@ -319,7 +324,7 @@ mod tests {
 
     #[test]
     fn there_are_more_than_forty_points_with_unique_names() {
-        assert!(HookPoint::COUNT >= 40, "{}", HookPoint::COUNT);
+        const { assert!(HookPoint::COUNT >= 40) };
         let names: std::collections::BTreeSet<String> =
             HookPoint::all().map(|p| p.to_string()).collect();
         assert_eq!(names.len(), HookPoint::COUNT);
@@ -332,17 +337,46 @@ mod tests {
     #[test]
     fn component_point_names_are_exact() {
         for name in [
-            "BeforeToolDiscovery", "AfterToolDiscovery", "ToolValidation", "ToolSecurityCheck",
-            "ToolResourceAllocated", "BeforeToolExecution", "AfterToolExecution",
-            "ToolResourceReleased", "ToolTimeout", "ToolError", "BeforeAgentInit",
-            "AfterAgentInit", "BeforeAgentExecution", "AfterAgentExecution", "AgentPaused",
-            "AgentResumed", "AgentError", "AgentRecovering", "BeforeAgentShutdown",
-            "AfterAgentShutdown", "BeforeLlmCall", "AfterLlmCall", "LlmStreamChunk", "LlmError",
-            "BeforeWorkflowStart", "AfterWorkflowComplete", "WorkflowError",
-            "BeforeWorkflowStage", "AfterWorkflowStage", "WorkflowStageTransition",
-            "WorkflowCheckpoint", "WorkflowRollback", "WorkflowConditionEvaluated",
-            "WorkflowBranchSelected", "LoopIterationStart", "LoopIterationEnd", "LoopTerminated",
-            "ParallelFork", "ParallelJoin", "EventHandlerError",
+            "BeforeToolDiscovery",
+            "AfterToolDiscovery",
+            "ToolValidation",
+            "ToolSecurityCheck",
+            "ToolResourceAllocated",
+            "BeforeToolExecution",
+            "AfterToolExecution",
+            "ToolResourceReleased",
+            "ToolTimeout",
+            "ToolError",
+            "BeforeAgentInit",
+            "AfterAgentInit",
+            "BeforeAgentExecution",
+            "AfterAgentExecution",
+            "AgentPaused",
+            "AgentResumed",
+            "AgentError",
+            "AgentRecovering",
+            "BeforeAgentShutdown",
+            "AfterAgentShutdown",
+            "BeforeLlmCall",
+            "AfterLlmCall",
+            "LlmStreamChunk",
+            "LlmError",
+            "BeforeWorkflowStart",
+            "AfterWorkflowComplete",
+            "WorkflowError",
+            "BeforeWorkflowStage",
+            "AfterWorkflowStage",
+            "WorkflowStageTransition",
+            "WorkflowCheckpoint",
+            "WorkflowRollback",
+            "WorkflowConditionEvaluated",
+            "WorkflowBranchSelected",
+            "LoopIterationStart",
+            "LoopIterationEnd",
+            "LoopTerminated",
+            "ParallelFork",
+            "ParallelJoin",
+            "EventHandlerError",
         ] {
             assert_eq!(name.parse::<HookPoint>().unwrap().to_string(), name);
         }
@@ -350,12 +384,24 @@ mod tests {
 
     #[test]
     fn unknown_names_suggest_the_closest() {
-        let err = "BeforeToolExecute".parse::<HookPoint>().unwrap_err().to_string();
-        assert!(err.contains("did you mean \"BeforeToolExecution\"?"), "{err}");
-        let err = "AfterAgentExecutoin".parse::<HookPoint>().unwrap_err().to_string();
+        let err = "BeforeToolExecute"
+            .parse::<HookPoint>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did you mean \"BeforeToolExecution\"?"),
+            "{err}"
+        );
+        let err = "AfterAgentExecutoin"
+            .parse::<HookPoint>()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"AfterAgentExecution\""), "{err}");
         let err = "zzzz".parse::<HookPoint>().unwrap_err().to_string();
-        assert!(err.contains("zzzz") && err.contains("custom:<name>"), "{err}");
+        assert!(
+            err.contains("zzzz") && err.contains("custom:<name>"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -366,7 +412,10 @@ mod tests {
         assert_eq!(p.index(), None);
         assert!("custom:".parse::<HookPoint>().is_err());
         assert!("custom:a b".parse::<HookPoint>().is_err());
-        assert_eq!("before_tool_execution".parse::<HookPoint>().unwrap(), HookPoint::BeforeToolExecution);
+        assert_eq!(
+            "before_tool_execution".parse::<HookPoint>().unwrap(),
+            HookPoint::BeforeToolExecution
+        );
         assert_eq!(HookPoint::ToolError.group(), HookGroup::Tool);
     }
 }

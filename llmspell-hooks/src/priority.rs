@@ -58,9 +58,12 @@ impl FromStr for Priority {
             "normal" | "medium" => Ok(Priority::NORMAL),
             "low" => Ok(Priority::LOW),
             "lowest" => Ok(Priority::LOWEST),
-            other => other.parse::<i32>().map(Priority).map_err(|_| Error::InvalidPriority {
-                value: s.to_owned(),
-            }),
+            other => other
+                .parse::<i32>()
+                .map(Priority)
+                .map_err(|_| Error::InvalidPriority {
+                    value: s.to_owned(),
+                }),
         }
     }
 }
@@ -99,7 +102,10 @@ mod tests {
         assert_eq!("-5".parse::<Priority>().unwrap(), Priority(-5));
         assert!(Priority::HIGHEST > Priority::HIGH && Priority::LOW > Priority::LOWEST);
         let e = "urgent".parse::<Priority>().unwrap_err().to_string();
-        assert!(e.contains("urgent") && e.contains("highest, high, normal, low, lowest"), "{e}");
+        assert!(
+            e.contains("urgent") && e.contains("highest, high, normal, low, lowest"),
+            "{e}"
+        );
         assert_eq!(serde_json::to_string(&Priority::LOW).unwrap(), "\"low\"");
         assert_eq!(serde_json::from_str::<Priority>("7").unwrap(), Priority(7));
     }

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+use crate::hook_list::HookList;
 use crate::monitor::{HookPerformance, HookStats};
 use crate::{Hook, HookMetadata, HookPoint, Priority, ReplayableHook, Result};
 
@@ -36,10 +37,12 @@ impl fmt::Display for HookId {
 impl std::str::FromStr for HookId {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
-        s.parse::<u64>().map(HookId).map_err(|_| crate::Error::InvalidConfig {
-            field: "hook id",
-            message: format!("{s:?} is not a hook id (ids are positive integers)"),
-        })
+        s.parse::<u64>()
+            .map(HookId)
+            .map_err(|_| crate::Error::InvalidConfig {
+                field: "hook id",
+                message: format!("{s:?} is not a hook id (ids are positive integers)"),
+            })
     }
 }
 
@@ -161,7 +164,7 @@ pub(crate) struct HookEntry {
     pub(crate) breaker: CircuitBreaker,
     pub(crate) stats: HookStats,
     pub(crate) enabled: AtomicBool,
-    seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl HookEntry {
@@ -276,14 +279,21 @@ impl HookFilter {
     fn accepts(&self, e: &HookEntry) -> bool {
         self.point.as_ref().is_none_or(|p| *p == e.point)
             && self.language.is_none_or(|l| l == e.meta.language)
-            && self.tag.as_ref().is_none_or(|t| e.meta.tags.iter().any(|x| x == t))
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|t| e.meta.tags.iter().any(|x| x == t))
             && self.name.as_ref().is_none_or(|n| *n == e.meta.name)
-            && self.component.as_ref().is_none_or(|c| e.component.as_deref() == Some(c.as_str()))
+            && self
+                .component
+                .as_ref()
+                .is_none_or(|c| e.component.as_deref() == Some(c.as_str()))
             && self.priority.is_none_or(|p| p == e.meta.priority)
     }
 }
 
-pub(crate) type Snapshot = Arc<Vec<Arc<HookEntry>>>;
+pub(crate) type List = HookList;
+pub(crate) type Snapshot = Arc<List>;
 
 struct Writer {
     points: HashMap<HookId, HookPoint>,
@@ -291,7 +301,7 @@ struct Writer {
 }
 
 pub(crate) struct Shared {
-    builtin: Box<[ArcSwap<Vec<Arc<HookEntry>>>]>,
+    builtin: Box<[ArcSwap<List>]>,
     custom: ArcSwap<HashMap<Arc<str>, Snapshot>>,
     /// Bit i set: built-in point i has hooks (the empty-point fast path).
     mask: AtomicU64,
@@ -332,14 +342,19 @@ impl Default for HookRegistry {
 impl HookRegistry {
     /// An empty registry.
     pub fn new() -> Self {
-        let builtin = (0..HookPoint::COUNT).map(|_| ArcSwap::from_pointee(Vec::new())).collect();
+        let builtin = (0..HookPoint::COUNT)
+            .map(|_| ArcSwap::from_pointee(List::default()))
+            .collect();
         Self {
             shared: Arc::new(Shared {
                 builtin,
                 custom: ArcSwap::from_pointee(HashMap::new()),
                 mask: AtomicU64::new(0),
                 custom_hooks: AtomicUsize::new(0),
-                writer: Mutex::new(Writer { points: HashMap::new(), seq: 0 }),
+                writer: Mutex::new(Writer {
+                    points: HashMap::new(),
+                    seq: 0,
+                }),
                 next_id: AtomicU64::new(1),
             }),
         }
@@ -351,7 +366,8 @@ impl HookRegistry {
         match point.index() {
             Some(i) => self.shared.mask.load(Ordering::Acquire) & (1u64 << i) != 0,
             None => {
-                self.shared.custom_hooks.load(Ordering::Acquire) > 0 && !self.snapshot(point).is_empty()
+                self.shared.custom_hooks.load(Ordering::Acquire) > 0
+                    && !self.snapshot(point).is_empty()
             }
         }
     }
@@ -359,14 +375,18 @@ impl HookRegistry {
     pub(crate) fn snapshot(&self, point: &HookPoint) -> Snapshot {
         match (point.index(), point) {
             (Some(i), _) => self.shared.builtin[i].load_full(),
-            (None, HookPoint::Custom(name)) => {
-                self.shared.custom.load().get(name).cloned().unwrap_or_default()
-            }
+            (None, HookPoint::Custom(name)) => self
+                .shared
+                .custom
+                .load()
+                .get(name)
+                .cloned()
+                .unwrap_or_default(),
             (None, _) => Snapshot::default(),
         }
     }
 
-    fn store(&self, point: &HookPoint, list: Vec<Arc<HookEntry>>) {
+    fn store(&self, point: &HookPoint, list: List) {
         match (point.index(), point) {
             (Some(i), _) => {
                 let bit = 1u64 << i;
@@ -433,7 +453,12 @@ impl HookRegistry {
         Ok(handles.remove(0))
     }
 
-    fn register_arc(&self, point: HookPoint, hook: Arc<dyn Hook>, options: HookOptions) -> HookHandle {
+    fn register_arc(
+        &self,
+        point: HookPoint,
+        hook: Arc<dyn Hook>,
+        options: HookOptions,
+    ) -> HookHandle {
         let mut handles = self.insert(vec![(point, hook, None, options)]);
         handles.remove(0)
     }
@@ -460,10 +485,15 @@ impl HookRegistry {
     #[allow(clippy::type_complexity)]
     fn insert(
         &self,
-        items: Vec<(HookPoint, Arc<dyn Hook>, Option<Arc<dyn ReplayableHook>>, HookOptions)>,
+        items: Vec<(
+            HookPoint,
+            Arc<dyn Hook>,
+            Option<Arc<dyn ReplayableHook>>,
+            HookOptions,
+        )>,
     ) -> Vec<HookHandle> {
         let mut writer = self.shared.writer.lock();
-        let mut by_point: Vec<(HookPoint, Vec<Arc<HookEntry>>)> = Vec::new();
+        let mut by_point: Vec<(HookPoint, List)> = Vec::new();
         let mut handles = Vec::with_capacity(items.len());
         for (point, hook, replay, options) in items {
             let mut meta = hook.metadata();
@@ -504,11 +534,7 @@ impl HookRegistry {
                 }
             };
             // Highest priority first; equal priorities in registration order.
-            let at = list.partition_point(|e| {
-                e.meta.priority > entry.meta.priority
-                    || (e.meta.priority == entry.meta.priority && e.seq < entry.seq)
-            });
-            list.insert(at, entry);
+            list.insert(entry);
             handles.push(HookHandle {
                 id,
                 point,
@@ -533,14 +559,25 @@ impl HookRegistry {
         let points: Vec<HookPoint> = match &filter.point {
             Some(p) => vec![p.clone()],
             None => HookPoint::all()
-                .chain(self.shared.custom.load().keys().map(|k| HookPoint::Custom(k.clone())))
+                .chain(
+                    self.shared
+                        .custom
+                        .load()
+                        .keys()
+                        .map(|k| HookPoint::Custom(k.clone())),
+                )
                 .collect(),
         };
         for p in points {
             if !self.has_hooks(&p) {
                 continue;
             }
-            out.extend(self.snapshot(&p).iter().filter(|e| filter.accepts(e)).map(|e| e.info()));
+            out.extend(
+                self.snapshot(&p)
+                    .iter()
+                    .filter(|e| filter.accepts(e))
+                    .map(|e| e.info()),
+            );
         }
         out
     }
@@ -557,8 +594,14 @@ impl HookRegistry {
 
     pub(crate) fn entries(&self) -> Vec<Arc<HookEntry>> {
         let mut all: Vec<Arc<HookEntry>> = HookPoint::all()
-            .chain(self.shared.custom.load().keys().map(|k| HookPoint::Custom(k.clone())))
-            .flat_map(|p| self.snapshot(&p).as_ref().clone())
+            .chain(
+                self.shared
+                    .custom
+                    .load()
+                    .keys()
+                    .map(|k| HookPoint::Custom(k.clone())),
+            )
+            .flat_map(|p| self.snapshot(&p).iter().cloned().collect::<Vec<_>>())
             .collect();
         all.sort_by_key(|e| e.seq);
         all
@@ -598,20 +641,24 @@ impl HookRegistry {
 }
 
 fn remove(shared: &Arc<Shared>, id: HookId) -> bool {
-    let registry = HookRegistry { shared: shared.clone() };
+    let registry = HookRegistry {
+        shared: shared.clone(),
+    };
     let mut writer = shared.writer.lock();
     let Some(point) = writer.points.remove(&id) else {
         return false;
     };
     let mut list = registry.snapshot(&point).as_ref().clone();
-    list.retain(|e| e.id != id);
+    list.remove(id);
     registry.store(&point, list);
     true
 }
 
 impl fmt::Debug for HookRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HookRegistry").field("hooks", &self.len()).finish()
+        f.debug_struct("HookRegistry")
+            .field("hooks", &self.len())
+            .finish()
     }
 }
 
@@ -684,6 +731,9 @@ impl Drop for HookHandle {
 
 impl fmt::Debug for HookHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HookHandle").field("id", &self.id).field("point", &self.point).finish()
+        f.debug_struct("HookHandle")
+            .field("id", &self.id)
+            .field("point", &self.point)
+            .finish()
     }
 }

@@ -38,7 +38,10 @@ pub trait ReplayableHook: Hook {
     /// When the stored form is not a context.
     fn deserialize_context(&self, value: &Value) -> llmspell_core::Result<HookContext> {
         serde_json::from_value(value.clone()).map_err(|e| {
-            llmspell_core::Error::invalid_input("context", format!("stored hook context does not decode: {e}"))
+            llmspell_core::Error::invalid_input(
+                "context",
+                format!("stored hook context does not decode: {e}"),
+            )
         })
     }
 }
@@ -113,7 +116,9 @@ impl HookRecorder {
     /// Never for the fixed namespace; kept fallible for future layouts.
     pub fn new(backend: Arc<dyn StorageBackend>) -> crate::Result<Self> {
         let ns = Namespaced::new(backend, "hooks")?;
-        Ok(Self { store: JsonStore::new(Arc::new(ns)) })
+        Ok(Self {
+            store: JsonStore::new(Arc::new(ns)),
+        })
     }
 
     pub(crate) async fn record(
@@ -163,7 +168,8 @@ impl HookRecorder {
         replay_id: Option<&str>,
         correlation_id: Option<Uuid>,
     ) -> crate::Result<Vec<HookExecutionRecord>> {
-        let rows: Vec<(String, HookExecutionRecord)> = self.store.scan(&Scan::prefix("exec/")).await?;
+        let rows: Vec<(String, HookExecutionRecord)> =
+            self.store.scan(&Scan::prefix("exec/")).await?;
         Ok(rows
             .into_iter()
             .map(|(_, r)| r)
@@ -184,7 +190,11 @@ impl HookRecorder {
         if record.replay_id != hook.replay_id() {
             return Err(llmspell_core::Error::invalid_input(
                 "replay_id",
-                format!("the record belongs to {:?}, not {:?}", record.replay_id, hook.replay_id()),
+                format!(
+                    "the record belongs to {:?}, not {:?}",
+                    record.replay_id,
+                    hook.replay_id()
+                ),
             ));
         }
         let mut ctx = hook.deserialize_context(&record.context)?;

@@ -134,7 +134,10 @@ impl HookResult {
     /// Whether this result ends the chain of hooks at its point (Cancel,
     /// Redirect, Replace, Retry, Fork, Cache).
     pub fn is_decisive(&self) -> bool {
-        !matches!(self, HookResult::Continue | HookResult::Modified(_) | HookResult::Skipped(_))
+        !matches!(
+            self,
+            HookResult::Continue | HookResult::Modified(_) | HookResult::Skipped(_)
+        )
     }
 
     /// The script-facing form: `{ "action": "cancel", "reason": "…" }` etc.
@@ -149,12 +152,17 @@ impl HookResult {
             }
             HookResult::Redirect(target) => json!({ "action": action, "target": target }),
             HookResult::Replace(value) => json!({ "action": action, "value": value }),
-            HookResult::Retry { delay, max_attempts } => json!({
+            HookResult::Retry {
+                delay,
+                max_attempts,
+            } => json!({
                 "action": action,
                 "delay_ms": delay.as_millis() as u64,
                 "max_attempts": max_attempts,
             }),
-            HookResult::Fork { operations } => json!({ "action": action, "operations": operations }),
+            HookResult::Fork { operations } => {
+                json!({ "action": action, "operations": operations })
+            }
             HookResult::Cache { key, ttl } => {
                 json!({ "action": action, "key": key, "ttl_ms": ttl.as_millis() as u64 })
             }
@@ -190,17 +198,28 @@ impl HookResult {
         let action = match (obj.get("action"), obj.get("type")) {
             (Some(Value::String(a)), _) | (None, Some(Value::String(a))) => a.as_str(),
             (Some(other), _) | (None, Some(other)) => {
-                return Err(invalid(format!("`action` must be a string, got {}", type_name(other))));
+                return Err(invalid(format!(
+                    "`action` must be a string, got {}",
+                    type_name(other)
+                )));
             }
             (None, None) => return Err(invalid("the result table has no `action`".to_owned())),
         };
-        let action_key = if obj.contains_key("action") { "action" } else { "type" };
+        let action_key = if obj.contains_key("action") {
+            "action"
+        } else {
+            "type"
+        };
         let check_keys = |allowed: &[&str]| -> Result<()> {
             for key in obj.keys() {
                 if key != action_key && !allowed.contains(&key.as_str()) {
                     return Err(invalid(format!(
                         "unexpected field `{key}` in a {action:?} result (expected {})",
-                        if allowed.is_empty() { "no other fields".to_owned() } else { allowed.join(", ") }
+                        if allowed.is_empty() {
+                            "no other fields".to_owned()
+                        } else {
+                            allowed.join(", ")
+                        }
                     )));
                 }
             }
@@ -210,7 +229,9 @@ impl HookResult {
             match obj.get(key) {
                 Some(Value::String(s)) => Ok(s.clone()),
                 None | Some(Value::Null) if !required => Ok(String::new()),
-                None => Err(invalid(format!("a {action:?} result needs `{key}` (a string)"))),
+                None => Err(invalid(format!(
+                    "a {action:?} result needs `{key}` (a string)"
+                ))),
                 Some(other) => Err(invalid(format!(
                     "`{key}` of a {action:?} result must be a string, got {}",
                     type_name(other)
@@ -223,7 +244,9 @@ impl HookResult {
                     invalid(format!("a {action:?} result needs `{key}` (milliseconds)"))
                 }),
                 Some(v) => match v.as_f64() {
-                    Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
+                    Some(ms) if ms.is_finite() && ms >= 0.0 => {
+                        Ok(Duration::from_secs_f64(ms / 1000.0))
+                    }
                     _ => Err(invalid(format!(
                         "`{key}` must be a non-negative number of milliseconds, got {v}"
                     ))),
@@ -245,13 +268,19 @@ impl HookResult {
             "cancel" => {
                 check_keys(&["reason"])?;
                 let reason = text("reason", false)?;
-                Ok(HookResult::Cancel(if reason.is_empty() { "no reason given".to_owned() } else { reason }))
+                Ok(HookResult::Cancel(if reason.is_empty() {
+                    "no reason given".to_owned()
+                } else {
+                    reason
+                }))
             }
             "redirect" => {
                 check_keys(&["target"])?;
                 let target = text("target", true)?;
                 if target.is_empty() {
-                    return Err(invalid("`target` of a \"redirect\" result is empty".to_owned()));
+                    return Err(invalid(
+                        "`target` of a \"redirect\" result is empty".to_owned(),
+                    ));
                 }
                 Ok(HookResult::Redirect(target))
             }
@@ -276,7 +305,10 @@ impl HookResult {
                         }
                     },
                 };
-                Ok(HookResult::Retry { delay, max_attempts })
+                Ok(HookResult::Retry {
+                    delay,
+                    max_attempts,
+                })
             }
             "fork" => {
                 check_keys(&["operations"])?;
@@ -284,14 +316,15 @@ impl HookResult {
                     Some(Value::Array(ops)) => ops,
                     _ => {
                         return Err(invalid(
-                            "a \"fork\" result needs `operations` (an array of {target, input})".to_owned(),
+                            "a \"fork\" result needs `operations` (an array of {target, input})"
+                                .to_owned(),
                         ));
                     }
                 };
                 let operations = ops
                     .iter()
                     .enumerate()
-                    .map(|(i, op)| parse_fork(i, op).map_err(|m| invalid(m)))
+                    .map(|(i, op)| parse_fork(i, op).map_err(&invalid))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(HookResult::Fork { operations })
             }
@@ -301,7 +334,10 @@ impl HookResult {
                 if key.is_empty() {
                     return Err(invalid("`key` of a \"cache\" result is empty".to_owned()));
                 }
-                Ok(HookResult::Cache { key, ttl: millis("ttl_ms", Some(DEFAULT_CACHE_TTL))? })
+                Ok(HookResult::Cache {
+                    key,
+                    ttl: millis("ttl_ms", Some(DEFAULT_CACHE_TTL))?,
+                })
             }
             "skip" | "skipped" => {
                 check_keys(&["reason"])?;
@@ -314,18 +350,32 @@ impl HookResult {
 
 fn parse_fork(i: usize, op: &Value) -> std::result::Result<ForkOperation, String> {
     let Value::Object(map) = op else {
-        return Err(format!("fork operation {} must be a table {{target, input}}", i + 1));
+        return Err(format!(
+            "fork operation {} must be a table {{target, input}}",
+            i + 1
+        ));
     };
     let target = match map.get("target") {
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
-        _ => return Err(format!("fork operation {} needs `target` (a component name)", i + 1)),
+        _ => {
+            return Err(format!(
+                "fork operation {} needs `target` (a component name)",
+                i + 1
+            ));
+        }
     };
     if let Some(extra) = map.keys().find(|k| *k != "target" && *k != "input") {
-        return Err(format!("unexpected field `{extra}` in fork operation {}", i + 1));
+        return Err(format!(
+            "unexpected field `{extra}` in fork operation {}",
+            i + 1
+        ));
     }
     Ok(ForkOperation {
         target,
-        input: map.get("input").cloned().unwrap_or(Value::Object(Map::new())),
+        input: map
+            .get("input")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new())),
     })
 }
 
@@ -365,9 +415,20 @@ mod tests {
             HookResult::Cancel("budget".into()),
             HookResult::Redirect("backup".into()),
             HookResult::Replace(json!({"result": 8})),
-            HookResult::Retry { delay: Duration::from_millis(100), max_attempts: 3 },
-            HookResult::Fork { operations: vec![ForkOperation { target: "audit".into(), input: json!({"a": 1}) }] },
-            HookResult::Cache { key: "k".into(), ttl: Duration::from_secs(60) },
+            HookResult::Retry {
+                delay: Duration::from_millis(100),
+                max_attempts: 3,
+            },
+            HookResult::Fork {
+                operations: vec![ForkOperation {
+                    target: "audit".into(),
+                    input: json!({"a": 1}),
+                }],
+            },
+            HookResult::Cache {
+                key: "k".into(),
+                ttl: Duration::from_secs(60),
+            },
             HookResult::Skipped("not mine".into()),
         ];
         for r in all {
@@ -382,13 +443,25 @@ mod tests {
         assert_eq!(p(Value::Null), HookResult::Continue);
         assert_eq!(p(json!("continue")), HookResult::Continue);
         assert_eq!(p(json!("skip")), HookResult::Skipped(String::new()));
-        assert_eq!(p(json!({"type": "skipped"})), HookResult::Skipped(String::new()));
-        assert_eq!(p(json!({"action": "replace", "data": 5})), HookResult::Replace(json!(5)));
+        assert_eq!(
+            p(json!({"type": "skipped"})),
+            HookResult::Skipped(String::new())
+        );
+        assert_eq!(
+            p(json!({"action": "replace", "data": 5})),
+            HookResult::Replace(json!(5))
+        );
         assert_eq!(
             p(json!({"action": "retry"})),
-            HookResult::Retry { delay: Duration::ZERO, max_attempts: DEFAULT_RETRY_ATTEMPTS }
+            HookResult::Retry {
+                delay: Duration::ZERO,
+                max_attempts: DEFAULT_RETRY_ATTEMPTS
+            }
         );
-        assert_eq!(p(json!({"action": "cancel"})), HookResult::Cancel("no reason given".into()));
+        assert_eq!(
+            p(json!({"action": "cancel"})),
+            HookResult::Cancel("no reason given".into())
+        );
     }
 
     #[test]
@@ -401,11 +474,19 @@ mod tests {
         assert!(e(json!({"action": "explode"})).contains("unknown action \"explode\""));
         assert!(e(json!({"action": "modified"})).contains("needs `data`"));
         assert!(e(json!({"action": "redirect"})).contains("needs `target`"));
-        assert!(e(json!({"action": "redirect", "target": 3})).contains("must be a string, got a number"));
+        assert!(
+            e(json!({"action": "redirect", "target": 3}))
+                .contains("must be a string, got a number")
+        );
         assert!(e(json!({"action": "retry", "delay_ms": -1})).contains("non-negative"));
         assert!(e(json!({"action": "retry", "max_attempts": 0})).contains("at least 1"));
-        assert!(e(json!({"action": "fork", "operations": [{"input": 1}]})).contains("fork operation 1 needs `target`"));
-        assert!(e(json!({"action": "cancel", "reasn": "typo"})).contains("unexpected field `reasn`"));
+        assert!(
+            e(json!({"action": "fork", "operations": [{"input": 1}]}))
+                .contains("fork operation 1 needs `target`")
+        );
+        assert!(
+            e(json!({"action": "cancel", "reasn": "typo"})).contains("unexpected field `reasn`")
+        );
         assert!(e(json!(42)).contains("valid results"));
     }
 
@@ -415,6 +496,12 @@ mod tests {
         assert!(!HookResult::Modified(Value::Null).is_decisive());
         assert!(!HookResult::Skipped(String::new()).is_decisive());
         assert!(HookResult::Cancel(String::new()).is_decisive());
-        assert!(HookResult::Cache { key: "k".into(), ttl: Duration::ZERO }.is_decisive());
+        assert!(
+            HookResult::Cache {
+                key: "k".into(),
+                ttl: Duration::ZERO
+            }
+            .is_decisive()
+        );
     }
 }

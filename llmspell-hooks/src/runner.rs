@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::context::ATTEMPT_KEY;
-use crate::{ForkOperation, HookCache, HookContext, HookExecutor, HookPoint, HookResult, MemoryHookCache};
+use crate::{
+    ForkOperation, HookCache, HookContext, HookExecutor, HookPoint, HookResult, MemoryHookCache,
+};
 
 /// The Before, After and Error points of a kind of operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,13 +103,29 @@ impl GuardSpec {
             format!("{}.{}.{extra}", component.kind, component.name)
         };
         let t = |phase: &str| Topic::new(format!("{base}.{phase}")).ok();
-        let topics = match (t("started"), t("completed"), t("failed"), t("cancelled"), t("forked")) {
+        let topics = match (
+            t("started"),
+            t("completed"),
+            t("failed"),
+            t("cancelled"),
+            t("forked"),
+        ) {
             (Some(started), Some(completed), Some(failed), Some(cancelled), Some(forked)) => {
-                Some(Arc::new(Topics { started, completed, failed, cancelled, forked }))
+                Some(Arc::new(Topics {
+                    started,
+                    completed,
+                    failed,
+                    cancelled,
+                    forked,
+                }))
             }
             _ => None,
         };
-        Self { component, points, topics }
+        Self {
+            component,
+            points,
+            topics,
+        }
     }
 
     /// The component.
@@ -184,7 +202,10 @@ pub struct RunnerConfig {
 
 impl Default for RunnerConfig {
     fn default() -> Self {
-        Self { max_attempts: 10, max_redirects: 4 }
+        Self {
+            max_attempts: 10,
+            max_redirects: 4,
+        }
     }
 }
 
@@ -233,7 +254,11 @@ enum Phase {
 impl GuardedRunner {
     /// A runner with an in-memory cache of 10,000 entries.
     pub fn new(executor: HookExecutor) -> Self {
-        Self { executor, cache: Arc::new(MemoryHookCache::default()), config: RunnerConfig::default() }
+        Self {
+            executor,
+            cache: Arc::new(MemoryHookCache::default()),
+            config: RunnerConfig::default(),
+        }
     }
 
     /// Uses `cache` for `Cache` results.
@@ -272,7 +297,12 @@ impl GuardedRunner {
     /// `Cancelled { hook, reason }` when a hook cancels; `HookFailed` when a
     /// fail-closed hook fails; otherwise the operation's (possibly
     /// hook-modified) error.
-    pub async fn run<F, Fut>(&self, spec: &GuardSpec, ctx: HookContext, op: F) -> Result<GuardOutcome>
+    pub async fn run<F, Fut>(
+        &self,
+        spec: &GuardSpec,
+        ctx: HookContext,
+        op: F,
+    ) -> Result<GuardOutcome>
     where
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
@@ -286,7 +316,12 @@ impl GuardedRunner {
             && !self.listening(spec)
         {
             let target = spec.component.name.clone();
-            let call = OperationCall { target: target.clone(), input: ctx.data, attempt: 1, fork: false };
+            let call = OperationCall {
+                target: target.clone(),
+                input: ctx.data,
+                attempt: 1,
+                fork: false,
+            };
             let output = op(call).await?;
             return Ok(GuardOutcome {
                 output,
@@ -327,18 +362,22 @@ impl GuardedRunner {
             ctx.data = original.clone();
             ctx.elapsed = None;
             if attempt > 1 {
-                ctx.metadata.insert(ATTEMPT_KEY.to_owned(), attempt.to_string());
+                ctx.metadata
+                    .insert(ATTEMPT_KEY.to_owned(), attempt.to_string());
             }
             let before = match self.executor.execute_point(&mut ctx).await {
                 Ok(o) => o,
                 Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
             };
             let input = std::mem::take(&mut ctx.data);
-            let decided_by = before.decided_by.clone().unwrap_or_default();
+            let (before_result, decided_by) = before.into_parts();
             let mut store: Option<(String, Duration)> = None;
-            let mut result: Result<Value> = match before.result {
+            let mut result: Result<Value> = match before_result {
                 HookResult::Cancel(reason) => {
-                    let err = Error::Cancelled { hook: decided_by, reason };
+                    let err = Error::Cancelled {
+                        hook: decided_by,
+                        reason,
+                    };
                     return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
                 }
                 HookResult::Redirect(to) => {
@@ -351,7 +390,10 @@ impl GuardedRunner {
                     replaced = true;
                     Ok(value)
                 }
-                HookResult::Retry { delay, max_attempts: asked } => {
+                HookResult::Retry {
+                    delay,
+                    max_attempts: asked,
+                } => {
                     let max_attempts = asked.clamp(1, self.config.max_attempts);
                     if attempt < max_attempts {
                         self.wait(delay).await?;
@@ -360,7 +402,9 @@ impl GuardedRunner {
                     }
                     let err = Error::Cancelled {
                         hook: decided_by,
-                        reason: format!("asked to retry, but the limit of {max_attempts} attempt(s) is reached"),
+                        reason: format!(
+                            "asked to retry, but the limit of {max_attempts} attempt(s) is reached"
+                        ),
                     };
                     return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
                 }
@@ -400,8 +444,11 @@ impl GuardedRunner {
                             Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
                         };
                         let output = std::mem::take(&mut ctx.data);
-                        let decided_by = after.decided_by.unwrap_or_default();
-                        let finish = |output: Value, replaced: bool, forks: Vec<ForkReport>, target: Arc<str>| {
+                        let (after_result, decided_by) = after.into_parts();
+                        let finish = |output: Value,
+                                      replaced: bool,
+                                      forks: Vec<ForkReport>,
+                                      target: Arc<str>| {
                             let outcome = GuardOutcome {
                                 output,
                                 target,
@@ -411,34 +458,51 @@ impl GuardedRunner {
                                 forks,
                                 elapsed: started.elapsed(),
                             };
-                            self.emit(spec, &ctx, |t| &t.completed, || {
-                                json!({
-                                    "output": &outcome.output,
-                                    "target": &*outcome.target,
-                                    "attempts": outcome.attempts,
-                                    "cache_hit": outcome.cache_hit,
-                                    "duration_ms": outcome.elapsed.as_secs_f64() * 1000.0,
-                                })
-                            });
+                            self.emit(
+                                spec,
+                                &ctx,
+                                |t| &t.completed,
+                                || {
+                                    json!({
+                                        "output": &outcome.output,
+                                        "target": &*outcome.target,
+                                        "attempts": outcome.attempts,
+                                        "cache_hit": outcome.cache_hit,
+                                        "duration_ms": outcome.elapsed.as_secs_f64() * 1000.0,
+                                    })
+                                },
+                            );
                             outcome
                         };
-                        match after.result {
-                            HookResult::Continue | HookResult::Modified(_) | HookResult::Skipped(_) => {
+                        match after_result {
+                            HookResult::Continue
+                            | HookResult::Modified(_)
+                            | HookResult::Skipped(_) => {
                                 return Ok(finish(output, replaced, forks, target));
                             }
                             HookResult::Cancel(reason) => {
-                                let err = Error::Cancelled { hook: decided_by, reason };
+                                let err = Error::Cancelled {
+                                    hook: decided_by,
+                                    reason,
+                                };
                                 return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
                             }
-                            HookResult::Replace(value) => return Ok(finish(value, true, forks, target)),
+                            HookResult::Replace(value) => {
+                                return Ok(finish(value, true, forks, target));
+                            }
                             HookResult::Redirect(to) => {
-                                if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to) {
+                                if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to)
+                                {
                                     return Err(self.fail(spec, &ctx, e, Phase::Failed));
                                 }
-                                result = op(self.call(&target, input.clone(), attempt, false)).await;
+                                result =
+                                    op(self.call(&target, input.clone(), attempt, false)).await;
                                 continue;
                             }
-                            HookResult::Retry { delay, max_attempts: asked } => {
+                            HookResult::Retry {
+                                delay,
+                                max_attempts: asked,
+                            } => {
                                 let max_attempts = asked.clamp(1, self.config.max_attempts);
                                 if attempt < max_attempts {
                                     self.wait(delay).await?;
@@ -467,15 +531,21 @@ impl GuardedRunner {
                             Ok(o) => o,
                             Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
                         };
-                        let error = if on_error.modified { Error::from_json(&ctx.data) } else { error };
-                        match on_error.result {
+                        let error = if on_error.modified {
+                            Error::from_json(&ctx.data)
+                        } else {
+                            error
+                        };
+                        match on_error.into_parts().0 {
                             HookResult::Continue
                             | HookResult::Modified(_)
                             | HookResult::Skipped(_)
                             | HookResult::Cache { .. } => {
                                 return Err(self.fail(spec, &ctx, error, Phase::Failed));
                             }
-                            HookResult::Cancel(_) => return Err(self.fail(spec, &ctx, error, Phase::Cancelled)),
+                            HookResult::Cancel(_) => {
+                                return Err(self.fail(spec, &ctx, error, Phase::Cancelled));
+                            }
                             HookResult::Replace(value) => {
                                 replaced = true;
                                 store = None;
@@ -483,14 +553,19 @@ impl GuardedRunner {
                                 continue;
                             }
                             HookResult::Redirect(to) => {
-                                if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to) {
+                                if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to)
+                                {
                                     tracing::warn!(error = %e, "fallback redirect refused");
                                     return Err(self.fail(spec, &ctx, error, Phase::Failed));
                                 }
-                                result = op(self.call(&target, input.clone(), attempt, false)).await;
+                                result =
+                                    op(self.call(&target, input.clone(), attempt, false)).await;
                                 continue;
                             }
-                            HookResult::Retry { delay, max_attempts: asked } => {
+                            HookResult::Retry {
+                                delay,
+                                max_attempts: asked,
+                            } => {
                                 let max_attempts = asked.clamp(1, self.config.max_attempts);
                                 if attempt < max_attempts {
                                     self.wait(delay).await?;
@@ -512,7 +587,12 @@ impl GuardedRunner {
     }
 
     fn call(&self, target: &Arc<str>, input: Value, attempt: u32, fork: bool) -> OperationCall {
-        OperationCall { target: target.clone(), input, attempt, fork }
+        OperationCall {
+            target: target.clone(),
+            input,
+            attempt,
+            fork,
+        }
     }
 
     fn redirect(
@@ -527,10 +607,16 @@ impl GuardedRunner {
             message: format!("redirect to {to:?} refused: {why}"),
         };
         if visited.iter().any(|v| &**v == to) {
-            return Err(refuse(format!("it would loop (already ran on {:?})", visited.iter().map(|v| &**v).collect::<Vec<_>>())));
+            return Err(refuse(format!(
+                "it would loop (already ran on {:?})",
+                visited.iter().map(|v| &**v).collect::<Vec<_>>()
+            )));
         }
         if visited.len() > self.config.max_redirects as usize {
-            return Err(refuse(format!("more than {} redirects", self.config.max_redirects)));
+            return Err(refuse(format!(
+                "more than {} redirects",
+                self.config.max_redirects
+            )));
         }
         let to: Arc<str> = Arc::from(to);
         visited.push(to.clone());
@@ -543,28 +629,50 @@ impl GuardedRunner {
             return Ok(());
         }
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::other("a retry delay needs a tokio runtime with timers"));
+            return Err(Error::other(
+                "a retry delay needs a tokio runtime with timers",
+            ));
         }
         tokio::time::sleep(delay).await;
         Ok(())
     }
 
-    async fn forks<F, Fut>(&self, op: &F, operations: Vec<ForkOperation>, attempt: u32) -> Vec<ForkReport>
+    async fn forks<F, Fut>(
+        &self,
+        op: &F,
+        operations: Vec<ForkOperation>,
+        attempt: u32,
+    ) -> Vec<ForkReport>
     where
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
     {
         let runs = operations.into_iter().map(|o| {
             let target: Arc<str> = Arc::from(o.target.as_str());
-            let fut = op(OperationCall { target, input: o.input, attempt, fork: true });
-            async move { ForkReport { target: o.target, result: fut.await } }
+            let fut = op(OperationCall {
+                target,
+                input: o.input,
+                attempt,
+                fork: true,
+            });
+            async move {
+                ForkReport {
+                    target: o.target,
+                    result: fut.await,
+                }
+            }
         });
         join_all(runs).await
     }
 
     fn report_forks(&self, spec: &GuardSpec, ctx: &HookContext, reports: &[ForkReport]) {
         for r in reports {
-            self.emit(spec, ctx, |t| &t.forked, || serde_json::to_value(r).unwrap_or(Value::Null));
+            self.emit(
+                spec,
+                ctx,
+                |t| &t.forked,
+                || serde_json::to_value(r).unwrap_or(Value::Null),
+            );
         }
     }
 
@@ -575,12 +683,20 @@ impl GuardedRunner {
                     Error::Cancelled { hook, reason } => (hook.clone(), reason.clone()),
                     other => (String::new(), other.to_string()),
                 };
-                self.emit(spec, ctx, |t| &t.cancelled, || {
-                    json!({ "hook": hook, "reason": reason, "error": error.to_json() })
-                });
+                self.emit(
+                    spec,
+                    ctx,
+                    |t| &t.cancelled,
+                    || json!({ "hook": hook, "reason": reason, "error": error.to_json() }),
+                );
             }
             Phase::Failed => {
-                self.emit(spec, ctx, |t| &t.failed, || json!({ "error": error.to_json() }));
+                self.emit(
+                    spec,
+                    ctx,
+                    |t| &t.failed,
+                    || json!({ "error": error.to_json() }),
+                );
             }
         }
         error
@@ -615,7 +731,8 @@ impl GuardedRunner {
 
 impl std::fmt::Debug for GuardedRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuardedRunner").field("config", &self.config).finish()
+        f.debug_struct("GuardedRunner")
+            .field("config", &self.config)
+            .finish()
     }
 }
-

@@ -41,7 +41,11 @@ impl SelectiveHookRegistry {
     pub fn new(registry: HookRegistry) -> Self {
         Self {
             registry,
-            state: Mutex::new(State { features: HashSet::new(), hooks: Vec::new(), instances: Vec::new() }),
+            state: Mutex::new(State {
+                features: HashSet::new(),
+                hooks: Vec::new(),
+                instances: Vec::new(),
+            }),
         }
     }
 
@@ -67,7 +71,14 @@ impl SelectiveHookRegistry {
         }
         let feature = feature.into();
         let mut st = self.state.lock();
-        st.hooks.push(LazyHook { feature: feature.clone(), point, factory, options, loaded: None, instantiated: 0 });
+        st.hooks.push(LazyHook {
+            feature: feature.clone(),
+            point,
+            factory,
+            options,
+            loaded: None,
+            instantiated: 0,
+        });
         st.instances.push(None);
         if st.features.contains(&feature) {
             let i = st.hooks.len() - 1;
@@ -90,7 +101,9 @@ impl SelectiveHookRegistry {
             }
         };
         let lazy = &mut st.hooks[i];
-        let handle = self.registry.register_with(lazy.point.clone(), hook, lazy.options.clone())?;
+        let handle = self
+            .registry
+            .register_with(lazy.point.clone(), hook, lazy.options.clone())?;
         lazy.loaded = Some(handle);
         Ok(())
     }
@@ -143,7 +156,13 @@ impl SelectiveHookRegistry {
 
     /// How many times the factories of `feature` have run.
     pub fn instantiations(&self, feature: &str) -> u32 {
-        self.state.lock().hooks.iter().filter(|h| h.feature == feature).map(|h| h.instantiated).sum()
+        self.state
+            .lock()
+            .hooks
+            .iter()
+            .filter(|h| h.feature == feature)
+            .map(|h| h.instantiated)
+            .sum()
     }
 
     /// Switches one loaded hook off or on without unregistering it.
@@ -160,10 +179,27 @@ mod tests {
     #[test]
     fn features_load_lazily_and_toggle() {
         let sel = SelectiveHookRegistry::new(HookRegistry::new());
-        let factory: HookFactory = Arc::new(|| Arc::new(sync_hook_fn(|_| Ok(HookResult::Continue))));
-        sel.declare("audit", HookPoint::BeforeToolExecution, factory.clone(), HookOptions::new()).unwrap();
-        sel.declare("audit", HookPoint::AfterToolExecution, factory, HookOptions::new()).unwrap();
-        assert_eq!(sel.instantiations("audit"), 0, "nothing is built before the feature is on");
+        let factory: HookFactory =
+            Arc::new(|| Arc::new(sync_hook_fn(|_| Ok(HookResult::Continue))));
+        sel.declare(
+            "audit",
+            HookPoint::BeforeToolExecution,
+            factory.clone(),
+            HookOptions::new(),
+        )
+        .unwrap();
+        sel.declare(
+            "audit",
+            HookPoint::AfterToolExecution,
+            factory,
+            HookOptions::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            sel.instantiations("audit"),
+            0,
+            "nothing is built before the feature is on"
+        );
         assert!(!sel.registry().has_hooks(&HookPoint::BeforeToolExecution));
         assert_eq!(sel.enable_feature("audit").unwrap(), 2);
         assert!(sel.registry().has_hooks(&HookPoint::AfterToolExecution));

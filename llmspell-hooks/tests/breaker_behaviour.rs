@@ -48,11 +48,17 @@ async fn a_failing_hook_is_skipped_once_its_breaker_opens_and_the_bus_hears_it()
             HookOptions::new().name("flaky"),
         )
         .unwrap();
-    let executor = HookExecutor::builder(registry.clone()).bus(bus.clone()).build();
+    let executor = HookExecutor::builder(registry.clone())
+        .bus(bus.clone())
+        .build();
     for _ in 0..30 {
         executor.execute_point(&mut ctx()).await.unwrap();
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 10, "default breaker: opens after 10 failing calls");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        10,
+        "default breaker: opens after 10 failing calls"
+    );
     assert_eq!(registry.get(h.id()).unwrap().breaker, BreakerState::Open);
     let perf = executor.monitor().hook(h.id()).unwrap();
     assert_eq!((perf.latency.calls, perf.latency.skips), (10, 20));
@@ -62,7 +68,12 @@ async fn a_failing_hook_is_skipped_once_its_breaker_opens_and_the_bus_hears_it()
     assert_eq!(ev.data["hook_id"], h.id().to_string());
     assert_eq!(ev.data["point"], "BeforeToolExecution");
     assert_eq!(ev.data["state"], "open");
-    assert!(ev.data["reason"].as_str().unwrap().contains("failure rate 100%"));
+    assert!(
+        ev.data["reason"]
+            .as_str()
+            .unwrap()
+            .contains("failure rate 100%")
+    );
 }
 
 #[tokio::test]
@@ -93,12 +104,22 @@ async fn a_hook_that_turns_slow_is_skipped_within_twenty_calls() {
     while registry.get(h.id()).unwrap().breaker == BreakerState::Closed {
         executor.execute_point(&mut ctx()).await.unwrap();
         calls_until_skipped += 1;
-        assert!(calls_until_skipped <= 20, "still called after 20 slow calls");
+        assert!(
+            calls_until_skipped <= 20,
+            "still called after 20 slow calls"
+        );
     }
-    assert!(calls_until_skipped >= 5, "not before the slow share reaches the threshold");
+    assert!(
+        calls_until_skipped >= 5,
+        "not before the slow share reaches the threshold"
+    );
     let before = executor.monitor().hook(h.id()).unwrap().latency.calls;
     executor.execute_point(&mut ctx()).await.unwrap();
-    assert_eq!(executor.monitor().hook(h.id()).unwrap().latency.calls, before, "skipped while open");
+    assert_eq!(
+        executor.monitor().hook(h.id()).unwrap().latency.calls,
+        before,
+        "skipped while open"
+    );
 }
 
 #[tokio::test]
@@ -112,12 +133,18 @@ async fn an_open_breaker_probes_after_its_wait_and_recovers() {
         .register_with(
             P,
             Arc::new(sync_hook_fn(move |_| {
-                if hh.load(Ordering::SeqCst) { Ok(HookResult::Continue) } else { Err(Error::other("down")) }
+                if hh.load(Ordering::SeqCst) {
+                    Ok(HookResult::Continue)
+                } else {
+                    Err(Error::other("down"))
+                }
             })),
             HookOptions::new().breaker(quick_breaker()),
         )
         .unwrap();
-    let executor = HookExecutor::builder(registry.clone()).bus(bus.clone()).build();
+    let executor = HookExecutor::builder(registry.clone())
+        .bus(bus.clone())
+        .build();
     for _ in 0..5 {
         executor.execute_point(&mut ctx()).await.unwrap();
     }
@@ -136,11 +163,15 @@ async fn an_open_breaker_probes_after_its_wait_and_recovers() {
     healthy.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(60)).await;
     executor.execute_point(&mut ctx()).await.unwrap();
-    assert_eq!(registry.get(h.id()).unwrap().breaker, BreakerState::HalfOpen);
+    assert_eq!(
+        registry.get(h.id()).unwrap().breaker,
+        BreakerState::HalfOpen
+    );
     executor.execute_point(&mut ctx()).await.unwrap();
     assert_eq!(registry.get(h.id()).unwrap().breaker, BreakerState::Closed);
-    let kinds: Vec<String> =
-        std::iter::from_fn(|| transitions.try_recv()).map(|e| e.event_type.to_string()).collect();
+    let kinds: Vec<String> = std::iter::from_fn(|| transitions.try_recv())
+        .map(|e| e.event_type.to_string())
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -174,7 +205,11 @@ async fn admin_states_override_the_breaker() {
     for _ in 0..40 {
         executor.execute_point(&mut ctx()).await.unwrap();
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 40, "disabled: always called, never opens");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        40,
+        "disabled: always called, never opens"
+    );
     assert_eq!(control.state(), BreakerState::Disabled);
     control.reset();
     assert_eq!(control.state(), BreakerState::Closed);
@@ -187,7 +222,10 @@ fn invalid_breaker_settings_are_refused_at_registration() {
         .register_with(
             P,
             Arc::new(sync_hook_fn(|_| Ok(HookResult::Continue))),
-            HookOptions::new().breaker(BreakerConfig { half_open_probes: 0, ..BreakerConfig::default() }),
+            HookOptions::new().breaker(BreakerConfig {
+                half_open_probes: 0,
+                ..BreakerConfig::default()
+            }),
         )
         .unwrap_err();
     assert!(err.to_string().contains("half_open_probes"), "{err}");

@@ -36,7 +36,9 @@ impl Fixture {
     fn new() -> Self {
         let registry = HookRegistry::new();
         let bus = EventBus::new();
-        let executor = HookExecutor::builder(registry.clone()).bus(bus.clone()).build();
+        let executor = HookExecutor::builder(registry.clone())
+            .bus(bus.clone())
+            .build();
         Self {
             registry,
             runner: GuardedRunner::new(executor),
@@ -53,8 +55,14 @@ impl Fixture {
         self
     }
 
-    fn hook(mut self, point: HookPoint, f: impl Fn(&mut HookContext) -> HookResult + Send + Sync + 'static) -> Self {
-        let h = self.registry.register(point, sync_hook_fn(move |ctx| Ok(f(ctx))));
+    fn hook(
+        mut self,
+        point: HookPoint,
+        f: impl Fn(&mut HookContext) -> HookResult + Send + Sync + 'static,
+    ) -> Self {
+        let h = self
+            .registry
+            .register(point, sync_hook_fn(move |ctx| Ok(f(ctx))));
         self._hooks.push(h);
         self
     }
@@ -91,7 +99,11 @@ impl Fixture {
     }
 
     fn targets(&self) -> Vec<String> {
-        self.calls.lock().iter().map(|c| c.target.to_string()).collect()
+        self.calls
+            .lock()
+            .iter()
+            .map(|c| c.target.to_string())
+            .collect()
     }
 }
 
@@ -126,7 +138,9 @@ async fn continue_after_leaves_the_output_unchanged() {
 
 #[tokio::test]
 async fn continue_at_error_lets_the_error_stand() {
-    let f = Fixture::new().failing(1).hook(ERROR, |_| HookResult::Continue);
+    let f = Fixture::new()
+        .failing(1)
+        .hook(ERROR, |_| HookResult::Continue);
     let err = f.run(1).await.unwrap_err();
     assert!(err.to_string().contains("transient failure"), "{err}");
 }
@@ -138,19 +152,30 @@ async fn modified_before_feeds_later_hooks_and_the_operation() {
     let saw = Arc::new(Mutex::new(Value::Null));
     let s = saw.clone();
     let f = Fixture::new()
-        .hook(BEFORE, |ctx| HookResult::Modified(json!({ "x": ctx.data["x"].as_i64().unwrap() + 100 })))
+        .hook(BEFORE, |ctx| {
+            HookResult::Modified(json!({ "x": ctx.data["x"].as_i64().unwrap() + 100 }))
+        })
         .hook(BEFORE, move |ctx| {
             *s.lock() = ctx.data.clone();
             HookResult::Continue
         });
     assert_eq!(f.run(1).await.unwrap().output, json!({ "y": 202 }));
-    assert_eq!(*saw.lock(), json!({ "x": 101 }), "the next hook saw the new input");
+    assert_eq!(
+        *saw.lock(),
+        json!({ "x": 101 }),
+        "the next hook saw the new input"
+    );
 }
 
 #[tokio::test]
 async fn modified_after_replaces_the_output() {
-    let f = Fixture::new().hook(AFTER, |ctx| HookResult::Modified(json!({ "y": ctx.data["y"], "checked": true })));
-    assert_eq!(f.run(2).await.unwrap().output, json!({ "y": 4, "checked": true }));
+    let f = Fixture::new().hook(AFTER, |ctx| {
+        HookResult::Modified(json!({ "y": ctx.data["y"], "checked": true }))
+    });
+    assert_eq!(
+        f.run(2).await.unwrap().output,
+        json!({ "y": 4, "checked": true })
+    );
 }
 
 #[tokio::test]
@@ -161,7 +186,10 @@ async fn modified_at_error_replaces_the_error_details() {
         HookResult::Modified(e)
     });
     let err = f.run(1).await.unwrap_err();
-    assert_eq!(err.to_string(), "tool:main failed: friendlier: transient failure");
+    assert_eq!(
+        err.to_string(),
+        "tool:main failed: friendlier: transient failure"
+    );
 }
 
 // ---- Cancel -----------------------------------------------------------------
@@ -170,7 +198,13 @@ async fn modified_at_error_replaces_the_error_details() {
 async fn cancel_before_skips_the_operation_and_names_the_hook() {
     let f = Fixture::new().hook(BEFORE, |_| HookResult::Cancel("over budget".into()));
     let err = f.run(1).await.unwrap_err();
-    assert_eq!(err, Error::Cancelled { hook: "anonymous".into(), reason: "over budget".into() });
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "anonymous".into(),
+            reason: "over budget".into()
+        }
+    );
     assert!(f.targets().is_empty(), "the operation must not run");
 }
 
@@ -181,12 +215,18 @@ async fn cancel_after_discards_the_output() {
         Error::Cancelled { reason, .. } => assert_eq!(reason, "unsafe output"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(f.targets(), ["main"], "the operation ran; its output was discarded");
+    assert_eq!(
+        f.targets(),
+        ["main"],
+        "the operation ran; its output was discarded"
+    );
 }
 
 #[tokio::test]
 async fn cancel_at_error_lets_the_error_stand_marked_cancelled() {
-    let f = Fixture::new().failing(1).hook(ERROR, |_| HookResult::Cancel("give up".into()));
+    let f = Fixture::new()
+        .failing(1)
+        .hook(ERROR, |_| HookResult::Cancel("give up".into()));
     let mut cancelled = f.bus.subscribe("tool.main.cancelled").unwrap();
     let err = f.run(1).await.unwrap_err();
     assert!(err.to_string().contains("transient failure"), "{err}");
@@ -207,7 +247,11 @@ async fn redirect_before_runs_on_the_target() {
 #[tokio::test]
 async fn redirect_after_reruns_on_the_target() {
     let f = Fixture::new().hook(AFTER, |ctx| {
-        if ctx.data["y"].as_i64() == Some(4) { HookResult::Redirect("backup".into()) } else { HookResult::Continue }
+        if ctx.data["y"].as_i64() == Some(4) {
+            HookResult::Redirect("backup".into())
+        } else {
+            HookResult::Continue
+        }
     });
     let out = f.run(2).await.unwrap();
     assert_eq!(out.output, json!({ "y": 6 }));
@@ -216,7 +260,9 @@ async fn redirect_after_reruns_on_the_target() {
 
 #[tokio::test]
 async fn redirect_at_error_falls_back_to_the_target() {
-    let f = Fixture::new().failing(5).hook(ERROR, |_| HookResult::Redirect("backup".into()));
+    let f = Fixture::new()
+        .failing(5)
+        .hook(ERROR, |_| HookResult::Redirect("backup".into()));
     let out = f.run(2).await.unwrap();
     assert_eq!(out.output, json!({ "y": 6 }));
     assert_eq!(f.targets(), ["main", "backup"]);
@@ -227,10 +273,19 @@ async fn redirect_loops_are_refused() {
     let f = Fixture::new().hook(AFTER, |_| HookResult::Redirect("main".into()));
     let err = f.run(1).await.unwrap_err();
     assert!(err.to_string().contains("would loop"), "{err}");
-    let f = Fixture::new().hook(ERROR, |_| HookResult::Redirect("broken".into())).failing(9);
+    let f = Fixture::new()
+        .hook(ERROR, |_| HookResult::Redirect("broken".into()))
+        .failing(9);
     let err = f.run(1).await.unwrap_err();
-    assert!(err.to_string().contains("always broken"), "the fallback's error: {err}");
-    assert_eq!(f.targets(), ["main", "broken"], "no second fallback to an already tried target");
+    assert!(
+        err.to_string().contains("always broken"),
+        "the fallback's error: {err}"
+    );
+    assert_eq!(
+        f.targets(),
+        ["main", "broken"],
+        "no second fallback to an already tried target"
+    );
 }
 
 // ---- Replace ----------------------------------------------------------------
@@ -239,10 +294,12 @@ async fn redirect_loops_are_refused() {
 async fn replace_before_skips_the_operation_and_after_hooks_see_the_value() {
     let seen = Arc::new(Mutex::new(Value::Null));
     let s = seen.clone();
-    let f = Fixture::new().hook(BEFORE, |_| HookResult::Replace(json!({ "y": 99 }))).hook(AFTER, move |ctx| {
-        *s.lock() = ctx.data.clone();
-        HookResult::Continue
-    });
+    let f = Fixture::new()
+        .hook(BEFORE, |_| HookResult::Replace(json!({ "y": 99 })))
+        .hook(AFTER, move |ctx| {
+            *s.lock() = ctx.data.clone();
+            HookResult::Continue
+        });
     let out = f.run(1).await.unwrap();
     assert_eq!(out.output, json!({ "y": 99 }));
     assert!(out.replaced);
@@ -258,7 +315,9 @@ async fn replace_after_replaces_the_output() {
 
 #[tokio::test]
 async fn replace_at_error_turns_the_error_into_success() {
-    let f = Fixture::new().failing(1).hook(ERROR, |_| HookResult::Replace(json!({ "y": 0, "fallback": true })));
+    let f = Fixture::new().failing(1).hook(ERROR, |_| {
+        HookResult::Replace(json!({ "y": 0, "fallback": true }))
+    });
     let out = f.run(1).await.unwrap();
     assert_eq!(out.output, json!({ "y": 0, "fallback": true }));
     assert!(out.replaced);
@@ -273,22 +332,35 @@ async fn retry_before_runs_again_after_the_delay_with_attempt_metadata() {
     let f = Fixture::new().hook(BEFORE, move |ctx| {
         a.lock().push(ctx.attempt());
         if ctx.attempt() < 3 {
-            HookResult::Retry { delay: Duration::from_millis(20), max_attempts: 5 }
+            HookResult::Retry {
+                delay: Duration::from_millis(20),
+                max_attempts: 5,
+            }
         } else {
             HookResult::Continue
         }
     });
     let started = std::time::Instant::now();
     let out = f.run(1).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(40), "two delays of 20 ms");
+    assert!(
+        started.elapsed() >= Duration::from_millis(40),
+        "two delays of 20 ms"
+    );
     assert_eq!(out.attempts, 3);
     assert_eq!(*attempts_seen.lock(), [1, 2, 3]);
-    assert_eq!(f.targets(), ["main"], "the operation ran once, after the retries");
+    assert_eq!(
+        f.targets(),
+        ["main"],
+        "the operation ran once, after the retries"
+    );
 }
 
 #[tokio::test]
 async fn retry_before_beyond_max_attempts_cancels() {
-    let f = Fixture::new().hook(BEFORE, |_| HookResult::Retry { delay: Duration::ZERO, max_attempts: 3 });
+    let f = Fixture::new().hook(BEFORE, |_| HookResult::Retry {
+        delay: Duration::ZERO,
+        max_attempts: 3,
+    });
     let err = f.run(1).await.unwrap_err();
     assert!(err.to_string().contains("limit of 3 attempt(s)"), "{err}");
     assert!(f.targets().is_empty());
@@ -297,7 +369,14 @@ async fn retry_before_beyond_max_attempts_cancels() {
 #[tokio::test]
 async fn retry_after_reruns_the_sequence() {
     let f = Fixture::new().hook(AFTER, |ctx| {
-        if ctx.attempt() < 2 { HookResult::Retry { delay: Duration::ZERO, max_attempts: 3 } } else { HookResult::Continue }
+        if ctx.attempt() < 2 {
+            HookResult::Retry {
+                delay: Duration::ZERO,
+                max_attempts: 3,
+            }
+        } else {
+            HookResult::Continue
+        }
     });
     let out = f.run(1).await.unwrap();
     assert_eq!(out.attempts, 2);
@@ -316,24 +395,44 @@ async fn retry_at_error_reruns_until_success_and_after_hooks_run_once() {
             b.lock().push(ctx.data.clone());
             HookResult::Modified(json!({ "x": ctx.data["x"].as_i64().unwrap() + 1 }))
         })
-        .hook(ERROR, |_| HookResult::Retry { delay: Duration::from_millis(1), max_attempts: 5 })
+        .hook(ERROR, |_| HookResult::Retry {
+            delay: Duration::from_millis(1),
+            max_attempts: 5,
+        })
         .hook(AFTER, move |_| {
             *a.lock() += 1;
             HookResult::Continue
         });
     let out = f.run(1).await.unwrap();
-    assert_eq!(out.output, json!({ "y": 4 }), "each attempt starts from the original input");
+    assert_eq!(
+        out.output,
+        json!({ "y": 4 }),
+        "each attempt starts from the original input"
+    );
     assert_eq!(out.attempts, 3);
     assert_eq!(*before_inputs.lock(), vec![json!({ "x": 1 }); 3]);
-    assert_eq!(*after_runs.lock(), 1, "After hooks run once, on the final outcome");
+    assert_eq!(
+        *after_runs.lock(),
+        1,
+        "After hooks run once, on the final outcome"
+    );
 }
 
 #[tokio::test]
 async fn retry_at_error_gives_up_at_max_attempts_with_the_error() {
-    let f = Fixture::new().failing(10).hook(ERROR, |_| HookResult::Retry { delay: Duration::ZERO, max_attempts: 3 });
+    let f = Fixture::new()
+        .failing(10)
+        .hook(ERROR, |_| HookResult::Retry {
+            delay: Duration::ZERO,
+            max_attempts: 3,
+        });
     let err = f.run(1).await.unwrap_err();
     assert!(err.to_string().contains("transient failure"));
-    assert_eq!(f.targets().len(), 3, "max_attempts counts every attempt, the first included");
+    assert_eq!(
+        f.targets().len(),
+        3,
+        "max_attempts counts every attempt, the first included"
+    );
 }
 
 // ---- Fork -------------------------------------------------------------------
@@ -341,8 +440,14 @@ async fn retry_at_error_gives_up_at_max_attempts_with_the_error() {
 fn fork_to_audit(_: &mut HookContext) -> HookResult {
     HookResult::Fork {
         operations: vec![
-            ForkOperation { target: "audit".into(), input: json!({ "x": 7 }) },
-            ForkOperation { target: "missing".into(), input: json!({}) },
+            ForkOperation {
+                target: "audit".into(),
+                input: json!({ "x": 7 }),
+            },
+            ForkOperation {
+                target: "missing".into(),
+                input: json!({}),
+            },
         ],
     }
 }
@@ -352,7 +457,11 @@ async fn fork_before_starts_extra_operations_and_reports_them() {
     let f = Fixture::new().hook(BEFORE, fork_to_audit);
     let mut forked = f.bus.subscribe("tool.main.forked").unwrap();
     let out = f.run(2).await.unwrap();
-    assert_eq!(out.output, json!({ "y": 4 }), "the main operation still runs");
+    assert_eq!(
+        out.output,
+        json!({ "y": 4 }),
+        "the main operation still runs"
+    );
     assert_eq!(out.forks.len(), 2);
     assert_eq!(out.forks[0].result, Ok(json!({ "audited": 7 })));
     assert!(out.forks[1].result.is_err());
@@ -389,16 +498,26 @@ async fn cache_before_serves_a_hit_without_running() {
     });
     let first = f.run(3).await.unwrap();
     let second = f.run(3).await.unwrap();
-    assert_eq!((first.output.clone(), second.output), (json!({ "y": 6 }), json!({ "y": 6 })));
+    assert_eq!(
+        (first.output.clone(), second.output),
+        (json!({ "y": 6 }), json!({ "y": 6 }))
+    );
     assert!(!first.cache_hit && second.cache_hit);
-    assert_eq!(f.targets(), ["main"], "the second call was served from the cache");
+    assert_eq!(
+        f.targets(),
+        ["main"],
+        "the second call was served from the cache"
+    );
     f.run(4).await.unwrap();
     assert_eq!(f.targets().len(), 2, "another key runs the operation");
 }
 
 #[tokio::test]
 async fn cache_entries_expire_after_their_ttl() {
-    let f = Fixture::new().hook(BEFORE, |_| HookResult::Cache { key: "k".into(), ttl: Duration::from_millis(30) });
+    let f = Fixture::new().hook(BEFORE, |_| HookResult::Cache {
+        key: "k".into(),
+        ttl: Duration::from_millis(30),
+    });
     f.run(1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(60)).await;
     assert!(!f.run(1).await.unwrap().cache_hit);
@@ -407,14 +526,22 @@ async fn cache_entries_expire_after_their_ttl() {
 
 #[tokio::test]
 async fn cache_after_stores_the_output() {
-    let f = Fixture::new().hook(AFTER, |_| HookResult::Cache { key: "after-key".into(), ttl: Duration::from_secs(60) });
+    let f = Fixture::new().hook(AFTER, |_| HookResult::Cache {
+        key: "after-key".into(),
+        ttl: Duration::from_secs(60),
+    });
     f.run(5).await.unwrap();
     assert_eq!(f.runner.cache().get("after-key"), Some(json!({ "y": 10 })));
 }
 
 #[tokio::test]
 async fn cache_at_error_is_ignored() {
-    let f = Fixture::new().failing(1).hook(ERROR, |_| HookResult::Cache { key: "e".into(), ttl: Duration::from_secs(60) });
+    let f = Fixture::new()
+        .failing(1)
+        .hook(ERROR, |_| HookResult::Cache {
+            key: "e".into(),
+            ttl: Duration::from_secs(60),
+        });
     assert!(f.run(1).await.is_err());
     assert_eq!(f.runner.cache().get("e"), None);
 }
@@ -428,7 +555,9 @@ async fn skipped_goes_to_the_next_hook_at_every_point() {
         .hook(BEFORE, |_| HookResult::Modified(json!({ "x": 10 })))
         .hook(AFTER, |_| HookResult::Skipped(String::new()));
     assert_eq!(f.run(1).await.unwrap().output, json!({ "y": 20 }));
-    let f = Fixture::new().failing(1).hook(ERROR, |_| HookResult::Skipped(String::new()));
+    let f = Fixture::new()
+        .failing(1)
+        .hook(ERROR, |_| HookResult::Skipped(String::new()));
     assert!(f.run(1).await.is_err());
 }
 
@@ -438,10 +567,12 @@ async fn skipped_goes_to_the_next_hook_at_every_point() {
 async fn the_first_decisive_result_ends_the_chain() {
     let later = Arc::new(Mutex::new(false));
     let l = later.clone();
-    let f = Fixture::new().hook(BEFORE, |_| HookResult::Replace(json!(1))).hook(BEFORE, move |_| {
-        *l.lock() = true;
-        HookResult::Cancel("too late".into())
-    });
+    let f = Fixture::new()
+        .hook(BEFORE, |_| HookResult::Replace(json!(1)))
+        .hook(BEFORE, move |_| {
+            *l.lock() = true;
+            HookResult::Cancel("too late".into())
+        });
     assert_eq!(f.run(1).await.unwrap().output, json!(1));
     assert!(!*later.lock());
 }
@@ -450,9 +581,13 @@ async fn the_first_decisive_result_ends_the_chain() {
 async fn lifecycle_events_carry_the_correlation_id_and_language() {
     let f = Fixture::new();
     let mut events = f.bus.subscribe("tool.main.*").unwrap();
-    let ctx = HookContext::new(BEFORE, f.spec.component().clone(), json!({ "x": 1 })).with_language(Language::Javascript);
+    let ctx = HookContext::new(BEFORE, f.spec.component().clone(), json!({ "x": 1 }))
+        .with_language(Language::Javascript);
     let corr = ctx.correlation_id;
-    f.runner.run(&f.spec, ctx, |_| async { Ok(json!({ "ok": true })) }).await.unwrap();
+    f.runner
+        .run(&f.spec, ctx, |_| async { Ok(json!({ "ok": true })) })
+        .await
+        .unwrap();
     let started = events.try_recv().unwrap();
     let completed = events.try_recv().unwrap();
     assert_eq!(started.event_type.as_str(), "tool.main.started");
@@ -466,5 +601,8 @@ async fn lifecycle_events_carry_the_correlation_id_and_language() {
     let f = Fixture::new().failing(1);
     let mut failed = f.bus.subscribe("tool.main.failed").unwrap();
     assert!(f.run(1).await.is_err());
-    assert_eq!(failed.try_recv().unwrap().data["error"]["kind"], "execution");
+    assert_eq!(
+        failed.try_recv().unwrap().data["error"]["kind"],
+        "execution"
+    );
 }

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use llmspell_core::ComponentId;
-use llmspell_hooks::{HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry, HookResult, Priority, sync_hook_fn};
+use llmspell_hooks::{
+    HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry, HookResult, Priority,
+    sync_hook_fn,
+};
 use parking_lot::Mutex;
 use serde_json::json;
 
@@ -23,7 +26,8 @@ fn concurrent_register_unregister_while_firing() {
             .register_with(
                 P,
                 Arc::new(sync_hook_fn(move |ctx| {
-                    let mut seen: Vec<u64> = serde_json::from_value(ctx.data["seen"].clone()).unwrap_or_default();
+                    let mut seen: Vec<u64> =
+                        serde_json::from_value(ctx.data["seen"].clone()).unwrap_or_default();
                     seen.push(n);
                     Ok(HookResult::Modified(json!({ "seen": seen })))
                 })),
@@ -39,7 +43,10 @@ fn concurrent_register_unregister_while_firing() {
         let executor = executor.clone();
         let stop = stop.clone();
         firers.push(std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             let mut firings = 0;
             while !stop.load(Ordering::Relaxed) {
                 let mut ctx = HookContext::new(P, ComponentId::tool("t"), json!({ "seen": [] }));
@@ -59,11 +66,15 @@ fn concurrent_register_unregister_while_firing() {
         let live = live.clone();
         churners.push(std::thread::spawn(move || {
             for i in 0..500 {
-                let h = registry.register(P, sync_hook_fn(|_| Ok(HookResult::Skipped("churn".into()))));
+                let h =
+                    registry.register(P, sync_hook_fn(|_| Ok(HookResult::Skipped("churn".into()))));
                 if i % 5 == 0 {
                     live.lock().insert(h.forget());
                 } else {
-                    assert!(h.unregister(), "thread {t}: unregister of a live hook must report true");
+                    assert!(
+                        h.unregister(),
+                        "thread {t}: unregister of a live hook must report true"
+                    );
                     assert!(!h.unregister(), "a second unregister reports false");
                 }
             }
@@ -75,7 +86,11 @@ fn concurrent_register_unregister_while_firing() {
     stop.store(true, Ordering::Relaxed);
     let firings: usize = firers.into_iter().map(|f| f.join().unwrap()).sum();
     assert!(firings > 0);
-    let listed: HashSet<_> = registry.list(&llmspell_hooks::HookFilter::new().point(P)).into_iter().map(|h| h.id).collect();
+    let listed: HashSet<_> = registry
+        .list(&llmspell_hooks::HookFilter::new().point(P))
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
     assert_eq!(registry.len(), 5 + 200);
     assert_eq!(listed.len(), 5 + 200, "no hook lost or duplicated");
     assert!(live.lock().iter().all(|id| listed.contains(id)));
@@ -86,13 +101,27 @@ fn bulk_registration_is_atomic_per_point() {
     let registry = HookRegistry::new();
     let hooks: Vec<_> = (0..10)
         .map(|i| {
-            let h: Arc<dyn llmspell_hooks::Hook> = Arc::new(sync_hook_fn(|_| Ok(HookResult::Continue)));
-            (if i % 2 == 0 { HookPoint::AgentPaused } else { HookPoint::AgentResumed }, h, HookOptions::new().tag("bulk"))
+            let h: Arc<dyn llmspell_hooks::Hook> =
+                Arc::new(sync_hook_fn(|_| Ok(HookResult::Continue)));
+            (
+                if i % 2 == 0 {
+                    HookPoint::AgentPaused
+                } else {
+                    HookPoint::AgentResumed
+                },
+                h,
+                HookOptions::new().tag("bulk"),
+            )
         })
         .collect();
     let handles = registry.register_all(hooks).unwrap();
     assert_eq!(handles.len(), 10);
-    assert_eq!(registry.list(&llmspell_hooks::HookFilter::new().tag("bulk")).len(), 10);
+    assert_eq!(
+        registry
+            .list(&llmspell_hooks::HookFilter::new().tag("bulk"))
+            .len(),
+        10
+    );
     drop(handles);
     assert!(registry.is_empty(), "dropping handles unregisters");
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use llmspell_core::ComponentId;
 use llmspell_hooks::{
-    Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRecorder, HookRegistry, HookResult,
-    RecordedResult, ReplayableHook,
+    Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRecorder, HookRegistry,
+    HookResult, RecordedResult, ReplayableHook,
 };
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
 use serde_json::{Value, json};
@@ -18,7 +18,11 @@ struct Limiter;
 impl Hook for Limiter {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         let amount = ctx.data["amount"].as_i64().unwrap_or(0);
-        Ok(if amount > 100 { HookResult::Modified(json!({ "amount": 100 })) } else { HookResult::Continue })
+        Ok(if amount > 100 {
+            HookResult::Modified(json!({ "amount": 100 }))
+        } else {
+            HookResult::Continue
+        })
     }
 }
 
@@ -39,17 +43,35 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
     let recorder = HookRecorder::new(backend).unwrap();
     let registry = HookRegistry::new();
     let limiter = Arc::new(Limiter);
-    let _h = registry.register_replayable(HookPoint::BeforeToolExecution, limiter.clone(), HookOptions::new().name("limiter")).unwrap();
-    let executor = HookExecutor::builder(registry).recorder(recorder.clone()).build();
+    let _h = registry
+        .register_replayable(
+            HookPoint::BeforeToolExecution,
+            limiter.clone(),
+            HookOptions::new().name("limiter"),
+        )
+        .unwrap();
+    let executor = HookExecutor::builder(registry)
+        .recorder(recorder.clone())
+        .build();
     for amount in [50, 500] {
-        let mut ctx = HookContext::new(HookPoint::BeforeToolExecution, ComponentId::tool("pay"), json!({ "amount": amount, "card": "4111" }));
+        let mut ctx = HookContext::new(
+            HookPoint::BeforeToolExecution,
+            ComponentId::tool("pay"),
+            json!({ "amount": amount, "card": "4111" }),
+        );
         executor.execute_point(&mut ctx).await.unwrap();
     }
     let records = recorder.records(Some("limiter-v1"), None).await.unwrap();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].result, RecordedResult::Ok(HookResult::Continue));
-    assert_eq!(records[1].result, RecordedResult::Ok(HookResult::Modified(json!({ "amount": 100 }))));
-    assert!(records[1].context["data"].get("card").is_none(), "redacted before storage");
+    assert_eq!(
+        records[1].result,
+        RecordedResult::Ok(HookResult::Modified(json!({ "amount": 100 })))
+    );
+    assert!(
+        records[1].context["data"].get("card").is_none(),
+        "redacted before storage"
+    );
     for r in &records {
         let replay = recorder.replay(r, limiter.as_ref()).await.unwrap();
         assert!(replay.matches, "{replay:?}");
@@ -66,7 +88,10 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
             "other".into()
         }
     }
-    assert!(recorder.replay(&records[0], &Other).await.is_err(), "records belong to their hook");
+    assert!(
+        recorder.replay(&records[0], &Other).await.is_err(),
+        "records belong to their hook"
+    );
 }
 
 #[tokio::test]
@@ -85,9 +110,21 @@ async fn a_changed_hook_is_detected_by_replay() {
     let backend: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
     let recorder = HookRecorder::new(backend).unwrap();
     let registry = HookRegistry::new();
-    let _h = registry.register_replayable(HookPoint::BeforeToolExecution, Arc::new(Limiter), HookOptions::new()).unwrap();
-    let executor = HookExecutor::builder(registry).recorder(recorder.clone()).build();
-    let mut ctx = HookContext::new(HookPoint::BeforeToolExecution, ComponentId::tool("pay"), json!({ "amount": 500 }));
+    let _h = registry
+        .register_replayable(
+            HookPoint::BeforeToolExecution,
+            Arc::new(Limiter),
+            HookOptions::new(),
+        )
+        .unwrap();
+    let executor = HookExecutor::builder(registry)
+        .recorder(recorder.clone())
+        .build();
+    let mut ctx = HookContext::new(
+        HookPoint::BeforeToolExecution,
+        ComponentId::tool("pay"),
+        json!({ "amount": 500 }),
+    );
     executor.execute_point(&mut ctx).await.unwrap();
     /// Version 2 caps at 200.
     struct LimiterV2;
@@ -95,7 +132,11 @@ async fn a_changed_hook_is_detected_by_replay() {
     impl Hook for LimiterV2 {
         async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
             let amount = ctx.data["amount"].as_i64().unwrap_or(0);
-            Ok(if amount > 200 { HookResult::Modified(json!({ "amount": 200 })) } else { HookResult::Continue })
+            Ok(if amount > 200 {
+                HookResult::Modified(json!({ "amount": 200 }))
+            } else {
+                HookResult::Continue
+            })
         }
     }
     impl ReplayableHook for LimiterV2 {
@@ -103,8 +144,14 @@ async fn a_changed_hook_is_detected_by_replay() {
             "limiter-v1".into()
         }
     }
-    let record = &recorder.records(None, Some(ctx.correlation_id)).await.unwrap()[0];
+    let record = &recorder
+        .records(None, Some(ctx.correlation_id))
+        .await
+        .unwrap()[0];
     let replay = recorder.replay(record, &LimiterV2).await.unwrap();
     assert!(!replay.matches);
-    assert_eq!(replay.replayed, RecordedResult::Ok(HookResult::Modified(json!({ "amount": 200 }))));
+    assert_eq!(
+        replay.replayed,
+        RecordedResult::Ok(HookResult::Modified(json!({ "amount": 200 })))
+    );
 }
