@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::breaker::{BreakerState, CallOutcome, Permit, Transition};
 use crate::monitor::Recorded;
 use crate::registry::{FailMode, HookEntry};
-use crate::{HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, PerformanceMonitor};
+use crate::{HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, LazyTimeout, PerformanceMonitor};
 
 /// Executor-wide defaults.
 #[derive(Debug, Clone)]
@@ -394,14 +394,9 @@ impl HookExecutor {
         let fut = AssertUnwindSafe(entry.hook.execute(ctx)).catch_unwind();
         let timeout = entry.timeout.or(self.inner.config.default_timeout);
         let caught = match timeout {
-            Some(after) => LazyTimeout {
-                fut,
-                after,
-                started,
-                sleep: None,
-            }
-            .await
-            .map_err(|()| Failure::Timeout(after))?,
+            Some(after) => LazyTimeout::started_at(fut, after, started)
+                .await
+                .map_err(|_| Failure::Timeout(after))?,
             None => fut.await,
         };
         match caught {
@@ -492,33 +487,3 @@ impl std::fmt::Debug for PointFuture<'_> {
     }
 }
 
-/// A timeout that costs nothing for hooks that finish on their first poll:
-/// the timer is only armed once the hook has to wait.
-struct LazyTimeout<F> {
-    fut: F,
-    after: Duration,
-    started: quanta::Instant,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl<F: Future + Unpin> Future for LazyTimeout<F> {
-    type Output = Result<F::Output, ()>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(v) = Pin::new(&mut self.fut).poll(cx) {
-            return Poll::Ready(Ok(v));
-        }
-        if self.sleep.is_none() {
-            if tokio::runtime::Handle::try_current().is_err() {
-                // No timer without a tokio runtime: the hook runs untimed.
-                return Poll::Pending;
-            }
-            let left = self.after.saturating_sub(self.started.elapsed());
-            self.sleep = Some(Box::pin(tokio::time::sleep(left)));
-        }
-        match self.sleep.as_mut().map(|s| s.as_mut().poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(Err(())),
-            _ => Poll::Pending,
-        }
-    }
-}

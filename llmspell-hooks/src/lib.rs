@@ -68,6 +68,7 @@ mod replay;
 mod result;
 mod runner;
 mod selective;
+mod timeout;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Permit, Transition};
@@ -96,3 +97,4 @@ pub use runner::{
     ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
 };
 pub use selective::{HookFactory, SelectiveHookRegistry};
+pub use timeout::{Elapsed, LazyTimeout};
