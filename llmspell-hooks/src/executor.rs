@@ -16,7 +16,9 @@ use serde_json::json;
 use crate::breaker::{BreakerState, CallOutcome, Permit, Transition};
 use crate::monitor::Recorded;
 use crate::registry::{FailMode, HookEntry};
-use crate::{HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, LazyTimeout, PerformanceMonitor};
+use crate::{
+    HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, LazyTimeout, PerformanceMonitor,
+};
 
 /// Executor-wide defaults.
 #[derive(Debug, Clone)]
@@ -486,4 +488,3 @@ impl std::fmt::Debug for PointFuture<'_> {
         })
     }
 }
-

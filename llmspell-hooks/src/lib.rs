@@ -98,3 +98,13 @@ pub use runner::{
 };
 pub use selective::{HookFactory, SelectiveHookRegistry};
 pub use timeout::{Elapsed, LazyTimeout};
+
+/// The hooks guide's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/user-guide/hooks-guide.md")]
+pub struct HooksGuide;
+
+/// The hook development guide's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/developer-guide/hook-development-guide.md")]
+pub struct HookDevelopmentGuide;

@@ -289,6 +289,18 @@ impl GuardedRunner {
         spec.topics.is_some() && self.executor.bus().is_some_and(|b| !b.is_idle())
     }
 
+    /// Whether a run of `spec` would do anything besides calling the
+    /// operation: a hook on one of its points or a listener for its events.
+    /// When false, callers may call the operation directly and skip building
+    /// a context (what [`run`](GuardedRunner::run) does itself).
+    pub fn is_passthrough(&self, spec: &GuardSpec) -> bool {
+        let registry = self.executor.registry();
+        !registry.has_hooks(&spec.points.before)
+            && !registry.has_hooks(&spec.points.after)
+            && !registry.has_hooks(&spec.points.error)
+            && !self.listening(spec)
+    }
+
     /// Runs `op` guarded by the hooks of `spec`'s points. `ctx` is the Before
     /// context: its `data` is the input; its correlation id, parent, language
     /// and metadata are the operation's.
@@ -308,13 +320,7 @@ impl GuardedRunner {
         Fut: std::future::Future<Output = Result<Value>>,
     {
         let started = quanta::Instant::now();
-        let registry = self.executor.registry();
-        let points = &spec.points;
-        if !registry.has_hooks(&points.before)
-            && !registry.has_hooks(&points.after)
-            && !registry.has_hooks(&points.error)
-            && !self.listening(spec)
-        {
+        if self.is_passthrough(spec) {
             let target = spec.component.name.clone();
             let call = OperationCall {
                 target: target.clone(),
@@ -348,7 +354,14 @@ impl GuardedRunner {
         Fut: std::future::Future<Output = Result<Value>>,
     {
         let points = &spec.points;
-        let original = ctx.data.clone();
+        let registry = self.executor.registry();
+        let later_hooks = registry.has_hooks(&points.after) || registry.has_hooks(&points.error);
+        // Copies of the input cost as much as small operations, so they are
+        // made only where a hook could need them: the original for retries
+        // (any hook may ask for one), the post-Before input for redirects and
+        // retries decided after the operation ran.
+        let original =
+            (later_hooks || registry.has_hooks(&points.before)).then(|| ctx.data.clone());
         self.emit(spec, &ctx, |t| &t.started, || json!({ "input": &ctx.data }));
         let mut attempt = 1u32;
         let mut target: Arc<str> = spec.component.name.clone();
@@ -359,7 +372,9 @@ impl GuardedRunner {
             let mut cache_hit = false;
             let mut replaced = false;
             ctx.point = points.before.clone();
-            ctx.data = original.clone();
+            if attempt > 1 {
+                ctx.data = original.clone().unwrap_or_default();
+            }
             ctx.elapsed = None;
             if attempt > 1 {
                 ctx.metadata
@@ -370,6 +385,14 @@ impl GuardedRunner {
                 Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
             };
             let input = std::mem::take(&mut ctx.data);
+            let mut held = Some(input);
+            let mut op_input = || {
+                if later_hooks {
+                    held.clone().unwrap_or_default()
+                } else {
+                    held.take().unwrap_or_default()
+                }
+            };
             let (before_result, decided_by) = before.into_parts();
             let mut store: Option<(String, Duration)> = None;
             let mut result: Result<Value> = match before_result {
@@ -384,7 +407,7 @@ impl GuardedRunner {
                     if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to) {
                         return Err(self.fail(spec, &ctx, e, Phase::Failed));
                     }
-                    op(self.call(&target, input.clone(), attempt, false)).await
+                    op(self.call(&target, op_input(), attempt, false)).await
                 }
                 HookResult::Replace(value) => {
                     replaced = true;
@@ -409,7 +432,7 @@ impl GuardedRunner {
                     return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
                 }
                 HookResult::Fork { operations } => {
-                    let main = op(self.call(&target, input.clone(), attempt, false));
+                    let main = op(self.call(&target, op_input(), attempt, false));
                     let (main, reports) = join(main, self.forks(&op, operations, attempt)).await;
                     self.report_forks(spec, &ctx, &reports);
                     forks.extend(reports);
@@ -422,13 +445,16 @@ impl GuardedRunner {
                     }
                     None => {
                         store = Some((key, ttl));
-                        op(self.call(&target, input.clone(), attempt, false)).await
+                        op(self.call(&target, op_input(), attempt, false)).await
                     }
                 },
                 HookResult::Continue | HookResult::Modified(_) | HookResult::Skipped(_) => {
-                    op(self.call(&target, input.clone(), attempt, false)).await
+                    op(self.call(&target, op_input(), attempt, false)).await
                 }
             };
+            // After and Error hooks exist whenever they can redirect; then the
+            // input was kept.
+            let input = held.unwrap_or_default();
 
             loop {
                 match result {

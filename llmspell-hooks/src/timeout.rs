@@ -42,7 +42,12 @@ impl<F> LazyTimeout<F> {
 
     /// Limits `fut` to `after` from `started`.
     pub fn started_at(fut: F, after: Duration, started: quanta::Instant) -> Self {
-        Self { fut, after, started, sleep: None }
+        Self {
+            fut,
+            after,
+            started,
+            sleep: None,
+        }
     }
 }
 
@@ -69,7 +74,9 @@ impl<F: Future + Unpin> Future for LazyTimeout<F> {
 
 impl<F> std::fmt::Debug for LazyTimeout<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazyTimeout").field("after", &self.after).finish()
+        f.debug_struct("LazyTimeout")
+            .field("after", &self.after)
+            .finish()
     }
 }
 

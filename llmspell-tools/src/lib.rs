@@ -43,8 +43,14 @@
 //! ```
 
 mod catalog;
+mod invoke;
+mod limits;
 mod params;
+pub mod perf;
+mod registry;
 mod sandbox;
+mod script_tool;
+mod validation;
 
 pub mod data;
 pub mod fs;
@@ -52,4 +58,8 @@ pub mod system;
 pub mod utility;
 
 pub use catalog::{BuiltinToolsConfig, builtin_tools};
+pub use invoke::{InvokeOptions, ToolOutput};
+pub use limits::{ResourceLimits, ResourceUsage, ToolCounters, json_size};
+pub use registry::{ToolInfo, ToolQuery, ToolRegistry, ToolRegistryBuilder};
 pub use sandbox::FsSandbox;
+pub use script_tool::{ScriptTool, ToolHandler};

@@ -1,0 +1,359 @@
+//! Calling a tool: the eight tool hook points around the guarded runner.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmspell_core::{ComponentId, Error, ExecutionContext, Result, SecurityLevel};
+use llmspell_hooks::{ForkReport, HookContext, HookPoint, HookResult, LazyTimeout, OperationCall};
+use serde_json::{Value, json};
+
+use crate::limits::{ResourceLimits, json_size};
+use crate::registry::{ToolEntry, ToolRegistry, check_cancel};
+
+/// Per-call settings; unset fields take the registry's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
+pub struct InvokeOptions {
+    /// The caller's security level.
+    pub allowed_level: Option<SecurityLevel>,
+    /// The call's limits.
+    pub limits: Option<ResourceLimits>,
+}
+
+impl InvokeOptions {
+    /// Registry defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the caller's security level.
+    pub fn allowed_level(mut self, level: SecurityLevel) -> Self {
+        self.allowed_level = Some(level);
+        self
+    }
+    /// Sets the call's limits.
+    pub fn limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+}
+
+/// A tool call's output and how it came about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// The output, after every hook.
+    pub output: Value,
+    /// The tool that produced it (another one after a redirect).
+    pub target: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Whether the output came from the cache.
+    pub cache_hit: bool,
+    /// Whether a hook supplied the output.
+    pub replaced: bool,
+    /// Results of forked calls.
+    pub forks: Vec<ForkReport>,
+    /// Wall time of the call.
+    pub elapsed: Duration,
+}
+
+impl ToolRegistry {
+    /// Calls `name` with `params` as `exec`'s operation; returns the output.
+    ///
+    /// # Errors
+    /// `NotFound` (with the closest name), `InvalidInput` naming the field,
+    /// `SecurityViolation`, `ResourceLimitExceeded`, `Timeout`,
+    /// `Cancelled { hook, reason }`, `HookFailed`, or the tool's own error.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        params: Value,
+        exec: &ExecutionContext,
+    ) -> Result<Value> {
+        self.invoke_with(name, params, exec, InvokeOptions::default())
+            .await
+            .map(|o| o.output)
+    }
+
+    /// Calls `name` with explicit options; returns the output and its history.
+    ///
+    /// The points, in order: `ToolValidation` (data: the params; `Modified`
+    /// replaces them, `Cancel` refuses), schema validation, `ToolSecurityCheck`
+    /// (data: `{ tool, required_level, allowed_level }`; `Modified` may change
+    /// `allowed_level`, `Cancel` refuses), the level check (a refusal fires
+    /// `SecurityViolation`), the input size check (a breach fires
+    /// `ResourceLimitExceeded`), `ToolResourceAllocated` (data: `{ tool,
+    /// limits, usage }`), then `BeforeToolExecution` → the tool (within its
+    /// time limit; a timeout fires `ToolTimeout`) → `AfterToolExecution` or
+    /// `ToolError` through the guarded runner, and `ToolResourceReleased`
+    /// (data: `{ tool, duration_ms, output_bytes, ok, usage }`).
+    ///
+    /// # Errors
+    /// As [`invoke`](ToolRegistry::invoke).
+    pub async fn invoke_with(
+        &self,
+        name: &str,
+        params: Value,
+        exec: &ExecutionContext,
+        options: InvokeOptions,
+    ) -> Result<ToolOutput> {
+        let entry = self.entry(name)?;
+        let hooks = self.inner.runner.executor().registry();
+        let limits = options.limits.unwrap_or(self.inner.limits);
+        let mut allowed = options.allowed_level.unwrap_or(self.inner.allowed_level);
+        let mut params = params;
+
+        if hooks.has_hooks(&HookPoint::ToolValidation)
+            && let Some((data, _)) = self
+                .fire(HookPoint::ToolValidation, &entry, exec, || params.clone())
+                .await?
+        {
+            params = data;
+        }
+        entry.validator.check(&entry.name, &params)?;
+
+        if hooks.has_hooks(&HookPoint::ToolSecurityCheck)
+            && let Some((data, _)) = self
+                .fire(HookPoint::ToolSecurityCheck, &entry, exec, || {
+                    json!({
+                        "tool": &*entry.name,
+                        "required_level": entry.info.security_level,
+                        "allowed_level": allowed,
+                    })
+                })
+                .await?
+            && let Some(level) = data.get("allowed_level")
+        {
+            allowed = serde_json::from_value(level.clone()).map_err(|_| {
+                Error::invalid_input(
+                    "allowed_level",
+                    format!("a security hook set {level}; valid: \"safe\", \"restricted\", \"privileged\""),
+                )
+            })?;
+        }
+        self.check_level(&entry, allowed, exec).await?;
+
+        let input_bytes = match limits.max_input_bytes {
+            Some(max) => {
+                let n = json_size(&params);
+                if n > max {
+                    return Err(self.breach(&entry, exec, "input_bytes", max, n).await);
+                }
+                n
+            }
+            None => 0,
+        };
+
+        entry.counters.start(input_bytes);
+        let started = quanta::Instant::now();
+        if hooks.has_hooks(&HookPoint::ToolResourceAllocated) {
+            self.fire(HookPoint::ToolResourceAllocated, &entry, exec, || {
+                json!({ "tool": &*entry.name, "limits": limits, "usage": entry.counters.snapshot() })
+            })
+            .await
+            .ok();
+        }
+
+        let mut result = self
+            .run_guarded(&entry, params, exec, allowed, limits)
+            .await;
+
+        let elapsed = started.elapsed();
+        if let Ok(out) = &mut result {
+            out.elapsed = elapsed;
+        }
+        let output_bytes = match (&result, limits.max_output_bytes) {
+            (Ok(out), Some(_)) => json_size(&out.output),
+            _ => 0,
+        };
+        entry
+            .counters
+            .finish(elapsed, output_bytes, result.is_err());
+        if hooks.has_hooks(&HookPoint::ToolResourceReleased) {
+            self.fire(HookPoint::ToolResourceReleased, &entry, exec, || {
+                json!({
+                    "tool": &*entry.name,
+                    "duration_ms": elapsed.as_secs_f64() * 1000.0,
+                    "output_bytes": output_bytes,
+                    "ok": result.is_ok(),
+                    "usage": entry.counters.snapshot(),
+                })
+            })
+            .await
+            .ok();
+        }
+        result
+    }
+
+    async fn run_guarded(
+        &self,
+        entry: &Arc<ToolEntry>,
+        params: Value,
+        exec: &ExecutionContext,
+        allowed: SecurityLevel,
+        limits: ResourceLimits,
+    ) -> Result<ToolOutput> {
+        let runner = &self.inner.runner;
+        let op = |call: OperationCall| self.run_one(entry, call, exec, allowed, limits);
+        if runner.is_passthrough(&entry.spec) {
+            let output = op(OperationCall {
+                target: entry.name.clone(),
+                input: params,
+                attempt: 1,
+                fork: false,
+            })
+            .await?;
+            return Ok(ToolOutput {
+                output,
+                target: entry.name.to_string(),
+                attempts: 1,
+                cache_hit: false,
+                replaced: false,
+                forks: Vec::new(),
+                elapsed: Duration::ZERO,
+            });
+        }
+        let ctx = HookContext::for_operation(
+            HookPoint::BeforeToolExecution,
+            entry.spec.component().clone(),
+            exec,
+            params,
+        );
+        let outcome = runner.run(&entry.spec, ctx, op).await?;
+        Ok(ToolOutput {
+            output: outcome.output,
+            target: outcome.target.to_string(),
+            attempts: outcome.attempts,
+            cache_hit: outcome.cache_hit,
+            replaced: outcome.replaced,
+            forks: outcome.forks,
+            elapsed: outcome.elapsed,
+        })
+    }
+
+    /// One run of a tool: the guarded one, a redirect target or a fork.
+    async fn run_one(
+        &self,
+        entry: &Arc<ToolEntry>,
+        call: OperationCall,
+        exec: &ExecutionContext,
+        allowed: SecurityLevel,
+        limits: ResourceLimits,
+    ) -> Result<Value> {
+        let target = if *call.target == *entry.name {
+            entry.clone()
+        } else {
+            // Redirect and fork targets pass the same checks as a direct call.
+            let t = self.entry(&call.target)?;
+            t.validator.check(&t.name, &call.input)?;
+            self.check_level(&t, allowed, exec).await?;
+            t
+        };
+        let retried;
+        let exec = if call.attempt > 1 {
+            retried = exec
+                .clone()
+                .with_metadata(llmspell_hooks::ATTEMPT_KEY, call.attempt.to_string());
+            &retried
+        } else {
+            exec
+        };
+        let output = match limits.max_duration {
+            Some(limit) => {
+                match LazyTimeout::new(target.tool.execute(call.input, exec), limit).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        target.counters.timeout();
+                        self.fire(HookPoint::ToolTimeout, &target, exec, || {
+                        json!({ "tool": &*target.name, "limit_ms": limit.as_millis() as u64 })
+                    })
+                    .await
+                    .ok();
+                        return Err(Error::Timeout {
+                            operation: format!("tool:{}", target.name),
+                            after: limit,
+                        });
+                    }
+                }
+            }
+            None => target.tool.execute(call.input, exec).await?,
+        };
+        if let Some(max) = limits.max_output_bytes {
+            let n = json_size(&output);
+            if n > max {
+                return Err(self.breach(&target, exec, "output_bytes", max, n).await);
+            }
+        }
+        Ok(output)
+    }
+
+    async fn check_level(
+        &self,
+        entry: &ToolEntry,
+        allowed: SecurityLevel,
+        exec: &ExecutionContext,
+    ) -> Result<()> {
+        let required = entry.info.security_level;
+        if required <= allowed {
+            return Ok(());
+        }
+        entry.counters.deny();
+        self.fire(HookPoint::SecurityViolation, entry, exec, || {
+            json!({ "tool": &*entry.name, "required_level": required, "allowed_level": allowed })
+        })
+        .await
+        .ok();
+        Err(Error::SecurityViolation {
+            message: format!(
+                "tool {:?} needs security level {required}, the caller is allowed {allowed}",
+                &*entry.name
+            ),
+        })
+    }
+
+    async fn breach(
+        &self,
+        entry: &ToolEntry,
+        exec: &ExecutionContext,
+        resource: &str,
+        limit: usize,
+        requested: usize,
+    ) -> Error {
+        entry.counters.breach();
+        self.fire(HookPoint::ResourceLimitExceeded, entry, exec, || {
+            json!({ "tool": &*entry.name, "resource": resource, "limit": limit, "requested": requested })
+        })
+        .await
+        .ok();
+        Error::ResourceLimitExceeded {
+            resource: resource.to_owned(),
+            limit: limit as u64,
+            requested: requested as u64,
+        }
+    }
+
+    /// Fires an auxiliary point when it has hooks; returns the (possibly
+    /// modified) data and the decision. `Cancel` becomes a `Cancelled` error;
+    /// other decisive results are not meaningful at these points and are
+    /// ignored with a warning.
+    async fn fire(
+        &self,
+        point: HookPoint,
+        entry: &ToolEntry,
+        exec: &ExecutionContext,
+        data: impl FnOnce() -> Value,
+    ) -> Result<Option<(Value, HookResult)>> {
+        let executor = self.inner.runner.executor();
+        if !executor.registry().has_hooks(&point) {
+            return Ok(None);
+        }
+        let component: ComponentId = entry.spec.component().clone();
+        let mut ctx = HookContext::for_operation(point.clone(), component, exec, data());
+        let outcome = executor.execute_point(&mut ctx).await?;
+        let parts = outcome.into_parts();
+        check_cancel(&parts)?;
+        if parts.0.is_decisive() {
+            tracing::warn!(%point, hook = %parts.1, action = %parts.0.action(), "result ignored at this point (only modified and cancel apply)");
+        }
+        Ok(Some((ctx.data, parts.0)))
+    }
+}
