@@ -1,5 +1,41 @@
-//! The llmspell script runtime (not built yet).
+//! The llmspell script runtime.
 //!
-//! Planned module map: `runtime` (ScriptRuntime), `lua` (mlua engine and its
-//! globals), `js` (boa_engine engine and its globals), `conversion`. Nothing
-//! here works yet.
+//! A [`ScriptRuntime`] owns one hook registry, one event bus and one tool
+//! registry, and script engines that share them: Lua (mlua, Lua 5.4) today.
+//! Each engine runs on its own thread with a single-threaded executor; the
+//! rest of the runtime reaches it through channels, and code already running
+//! on an engine's thread calls it directly, so a Lua hook fires inside a
+//! `Tool.invoke` made by the same script without a thread hop.
+//!
+//! The script-facing API (`Hook`, `Event`, `Tool`, `JSON`, `print`,
+//! `llmspell`) is documented in `docs/user-guide/lua-api.md`.
+//!
+//! # Example
+//!
+//! ```
+//! use llmspell_bridge::{RuntimeConfig, ScriptRuntime};
+//! use llmspell_core::Language;
+//!
+//! let runtime = ScriptRuntime::new(RuntimeConfig::default())?;
+//! runtime.run_source(Language::Lua, "hello.lua", r#"
+//!     local out = Tool.invoke("calculator", { expression = "2 + 2 * x", variables = { x = 3 } })
+//!     assert(out.result == 8)
+//! "#)?;
+//! runtime.wait_quiescent(None);
+//! # Ok::<(), llmspell_bridge::Error>(())
+//! ```
+
+mod config;
+mod engine;
+mod error;
+mod host;
+mod lua;
+mod runtime;
+mod script_hook;
+
+pub use config::{RuntimeConfig, StorageChoice};
+pub use engine::{EngineHandle, ScriptFunction};
+pub use error::{Error, Result, ScriptError};
+pub use host::{Host, HostError};
+pub use runtime::{ScriptRuntime, language_of};
+pub use script_hook::ScriptHook;

@@ -1,0 +1,51 @@
+//! How a runtime is set up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use llmspell_core::SecurityLevel;
+use llmspell_tools::BuiltinToolsConfig;
+
+/// Where the runtime keeps persisted events and hook records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageChoice {
+    /// In memory; gone when the process ends.
+    Memory,
+    /// A sled database in this directory (created if missing).
+    Sled(PathBuf),
+}
+
+/// Settings of a [`crate::ScriptRuntime`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RuntimeConfig {
+    /// Storage for persisted events. Default: memory.
+    pub storage: StorageChoice,
+    /// Topic patterns persisted to storage. Default: none.
+    pub persist: Vec<String>,
+    /// Give scripts the full standard library (file and process access).
+    /// Default: sandboxed.
+    pub allow_unsafe: bool,
+    /// The security level scripts call tools with. Default: restricted.
+    pub allowed_level: SecurityLevel,
+    /// What the built-in tools may touch.
+    pub tools: BuiltinToolsConfig,
+    /// Memory limit of each script engine, in bytes. Default 256 MiB.
+    pub memory_limit: usize,
+    /// Time limit of a hook or callback that sets none. Default 5 s.
+    pub callback_timeout: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            storage: StorageChoice::Memory,
+            persist: Vec::new(),
+            allow_unsafe: false,
+            allowed_level: SecurityLevel::Restricted,
+            tools: BuiltinToolsConfig::default(),
+            memory_limit: 256 << 20,
+            callback_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! What every script engine shares: a thread of its own, a command channel,
+//! and callbacks the rest of the runtime can call from any thread.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use llmspell_core::Language;
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::ScriptError;
+
+/// Identifies a script function an engine keeps for the runtime (a hook, a
+/// subscription callback, a tool handler, …).
+pub(crate) type CallbackId = u64;
+
+/// The answer of a script function: its return value as JSON, or its error
+/// message.
+pub(crate) type CallResult = Result<Value, String>;
+
+/// Work sent to an engine thread.
+pub(crate) enum Command {
+    /// Run a script file's main chunk.
+    Run {
+        name: String,
+        source: String,
+        reply: oneshot::Sender<Result<(), ScriptError>>,
+    },
+    /// Call a kept function with JSON arguments, within `deadline`.
+    Call {
+        id: CallbackId,
+        args: Vec<Value>,
+        deadline: Option<Duration>,
+        reply: oneshot::Sender<CallResult>,
+    },
+    /// Forget a kept function.
+    Release { id: CallbackId },
+    /// Stop the engine.
+    Shutdown,
+}
+
+/// How a call started on the engine's own thread went.
+pub(crate) enum Started {
+    /// It finished without waiting.
+    Done(CallResult),
+    /// It waits on the host; the engine finishes it and answers here.
+    Waiting(oneshot::Receiver<CallResult>),
+}
+
+/// The engine-thread side of an engine, reachable without a channel hop
+/// from code already running on that thread.
+pub(crate) trait LocalEngine {
+    /// Which engine this is.
+    fn engine_id(&self) -> u64;
+    /// Calls a kept function, running it at once until it finishes or waits.
+    fn start_call(&self, id: CallbackId, args: Vec<Value>, deadline: Option<Duration>) -> Started;
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Rc<dyn LocalEngine>>> = const { RefCell::new(None) };
+}
+
+/// Makes `engine` the local engine of the current thread.
+pub(crate) fn install_local(engine: Rc<dyn LocalEngine>) {
+    LOCAL.with(|l| *l.borrow_mut() = Some(engine));
+}
+
+static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
+
+/// Counters the runtime reads to decide whether everything is quiet.
+#[derive(Default)]
+pub(crate) struct Activity {
+    /// Tasks running on the engine (script chunks, callbacks, calls).
+    pub(crate) busy: AtomicUsize,
+    /// Commands sent but not yet taken by the engine.
+    pub(crate) pending: AtomicUsize,
+}
+
+/// A handle to an engine thread; cheap to clone and `Send`.
+#[derive(Clone)]
+pub struct EngineHandle {
+    pub(crate) inner: Arc<EngineShared>,
+}
+
+pub(crate) struct EngineShared {
+    pub(crate) id: u64,
+    pub(crate) language: Language,
+    pub(crate) thread: Mutex<Option<ThreadId>>,
+    pub(crate) tx: mpsc::UnboundedSender<Command>,
+    pub(crate) activity: Activity,
+    /// Subscriptions whose callbacks this engine runs (for quiescence).
+    pub(crate) callback_subscriptions: Mutex<Vec<llmspell_events::SubscriptionId>>,
+}
+
+impl EngineHandle {
+    pub(crate) fn new(language: Language, tx: mpsc::UnboundedSender<Command>) -> Self {
+        Self {
+            inner: Arc::new(EngineShared {
+                id: NEXT_ENGINE.fetch_add(1, Ordering::Relaxed),
+                language,
+                thread: Mutex::new(None),
+                tx,
+                activity: Activity::default(),
+                callback_subscriptions: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The engine's language.
+    pub fn language(&self) -> Language {
+        self.inner.language
+    }
+
+    pub(crate) fn send(&self, command: Command) -> bool {
+        self.inner.activity.pending.fetch_add(1, Ordering::SeqCst);
+        if self.inner.tx.send(command).is_err() {
+            self.inner.activity.pending.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    fn on_engine_thread(&self) -> bool {
+        *self.inner.thread.lock() == Some(std::thread::current().id())
+    }
+
+    /// Calls a kept function. On the engine's own thread it runs at once (no
+    /// channel hop; the hook-inside-`Tool.invoke` case); elsewhere it is sent
+    /// to the engine and awaited.
+    pub(crate) async fn call(
+        &self,
+        id: CallbackId,
+        args: Vec<Value>,
+        deadline: Option<Duration>,
+    ) -> CallResult {
+        let mut args = Some(args);
+        if self.on_engine_thread() {
+            // Start the call synchronously; nothing engine-local is held
+            // across the await below, so this future stays `Send`.
+            let started = LOCAL.with(|l| {
+                let local = l.borrow();
+                match local.as_ref() {
+                    Some(e) if e.engine_id() == self.inner.id => {
+                        Some(e.start_call(id, args.take().unwrap_or_default(), deadline))
+                    }
+                    _ => None,
+                }
+            });
+            match started {
+                Some(Started::Done(r)) => return r,
+                Some(Started::Waiting(rx)) => {
+                    return rx
+                        .await
+                        .unwrap_or_else(|_| Err("the script engine stopped".to_owned()));
+                }
+                None => {}
+            }
+        }
+        let args = args.unwrap_or_default();
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Command::Call {
+            id,
+            args,
+            deadline,
+            reply,
+        }) {
+            return Err(format!("the {} engine stopped", self.inner.language));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the script engine stopped before answering".to_owned()))
+    }
+
+    /// Whether the engine is idle: nothing running, nothing queued, and no
+    /// event waiting for one of its callbacks.
+    pub(crate) fn is_idle(&self, bus: &llmspell_events::EventBus) -> bool {
+        let a = &self.inner.activity;
+        if a.busy.load(Ordering::SeqCst) > 0 || a.pending.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
+        let subs = self.inner.callback_subscriptions.lock().clone();
+        subs.iter()
+            .all(|id| bus.subscription(*id).is_none_or(|s| s.queued == 0))
+    }
+}
+
+/// Counts a task as running until dropped.
+pub(crate) struct BusyGuard(Arc<EngineShared>);
+
+impl BusyGuard {
+    pub(crate) fn new(engine: &EngineHandle) -> Self {
+        engine.inner.activity.busy.fetch_add(1, Ordering::SeqCst);
+        Self(engine.inner.clone())
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0.activity.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A script function kept by an engine, callable from any thread. Dropping
+/// the last clone releases the function in its engine.
+#[derive(Clone)]
+pub struct ScriptFunction {
+    inner: Arc<FunctionInner>,
+}
+
+struct FunctionInner {
+    engine: EngineHandle,
+    id: CallbackId,
+}
+
+impl Drop for FunctionInner {
+    fn drop(&mut self) {
+        let _ = self.engine.inner.tx.send(Command::Release { id: self.id });
+    }
+}
+
+impl ScriptFunction {
+    pub(crate) fn new(engine: EngineHandle, id: CallbackId) -> Self {
+        Self {
+            inner: Arc::new(FunctionInner { engine, id }),
+        }
+    }
+
+    /// The language the function is written in.
+    pub fn language(&self) -> Language {
+        self.inner.engine.language()
+    }
+
+    /// Calls the function with JSON arguments; the engine interrupts it once
+    /// `deadline` has passed (even a busy loop).
+    ///
+    /// # Errors
+    /// The script's error message, or a message saying the engine stopped.
+    pub async fn call(
+        &self,
+        args: Vec<Value>,
+        deadline: Option<Duration>,
+    ) -> Result<Value, String> {
+        self.inner.engine.call(self.inner.id, args, deadline).await
+    }
+}
+
+impl std::fmt::Debug for ScriptFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptFunction")
+            .field("language", &self.inner.engine.language())
+            .field("id", &self.inner.id)
+            .finish()
+    }
+}

@@ -1,0 +1,660 @@
+//! The operations behind the script globals, shared by every engine.
+//!
+//! Engines convert their values to and from JSON and call these; error
+//! messages are the ones scripts see (what was wrong and what is valid).
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmspell_core::{ComponentId, ComponentType, ExecutionContext, Language};
+use llmspell_events::{EventBus, OverflowPolicy, SubscriptionOptions, Topic, UniversalEvent};
+use llmspell_hooks::{
+    FailMode, HookContext, HookExecutor, HookFilter, HookId, HookMetadata, HookOptions, HookPoint,
+    HookRegistry, HookResult, Priority,
+};
+use llmspell_tools::{ScriptTool, ToolRegistry};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::script_hook::{ScriptHook, call_tool_handler};
+use crate::{RuntimeConfig, ScriptFunction};
+
+/// The shared registries of a runtime, as script globals use them.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+pub(crate) struct HostInner {
+    pub(crate) hooks: HookRegistry,
+    pub(crate) executor: HookExecutor,
+    pub(crate) bus: EventBus,
+    pub(crate) tools: ToolRegistry,
+    pub(crate) config: RuntimeConfig,
+}
+
+/// A script-facing error message.
+pub type HostError = String;
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn parse_uuid(v: &Value, key: &str) -> Result<Option<Uuid>, HostError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| format!("`{key}` must be a UUID string, got {s:?}")),
+        Some(other) => Err(format!("`{key}` must be a UUID string, got {other}")),
+    }
+}
+
+impl Host {
+    /// The hook registry.
+    pub fn hooks(&self) -> &HookRegistry {
+        &self.inner.hooks
+    }
+
+    /// The event bus.
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// The tool registry.
+    pub fn tools(&self) -> &ToolRegistry {
+        &self.inner.tools
+    }
+
+    fn exec(&self, language: Language) -> ExecutionContext {
+        ExecutionContext::new(language)
+    }
+
+    // ---- hooks -------------------------------------------------------------
+
+    /// Parses a point name; the error names it and suggests the closest one.
+    pub fn point(&self, name: &str) -> Result<HookPoint, HostError> {
+        HookPoint::from_str(name).map_err(|e| e.to_string())
+    }
+
+    /// Registers `function` at `point` with script options (`priority`,
+    /// `name`, `tags`, `timeout_ms`, `fail`, `component`) or a bare priority
+    /// string. Returns the hook's id.
+    pub fn register_hook(
+        &self,
+        point: &str,
+        function: ScriptFunction,
+        options: &Value,
+    ) -> Result<(HookId, HookPoint), HostError> {
+        let point = self.point(point)?;
+        let language = function.language();
+        let (opts, timeout, name) = self.hook_options(options, language)?;
+        let metadata = HookMetadata {
+            name: name.clone(),
+            language,
+            ..HookMetadata::default()
+        };
+        let hook = ScriptHook::new(function, timeout, metadata);
+        let handle = self
+            .inner
+            .hooks
+            .register_with(point.clone(), Arc::new(hook), opts)
+            .map_err(|e| e.to_string())?;
+        Ok((handle.forget(), point))
+    }
+
+    fn hook_options(
+        &self,
+        options: &Value,
+        language: Language,
+    ) -> Result<(HookOptions, Duration, String), HostError> {
+        let mut opts = HookOptions::new().language(language);
+        let mut timeout = self.inner.config.callback_timeout;
+        let mut name = format!("{language}-hook");
+        let obj = match options {
+            Value::Null => None,
+            // rs-llmspell 0.4 style: a priority string as the third argument.
+            Value::String(p) => {
+                opts = opts.priority(Priority::from_str(p).map_err(|e| e.to_string())?);
+                None
+            }
+            Value::Number(_) => {
+                opts = opts.priority(priority_of(options)?);
+                None
+            }
+            Value::Object(o) => Some(o),
+            other => return Err(format!("hook options must be a table, got {other}")),
+        };
+        if let Some(o) = obj {
+            for key in o.keys() {
+                if ![
+                    "priority",
+                    "name",
+                    "tags",
+                    "timeout_ms",
+                    "fail",
+                    "component",
+                ]
+                .contains(&key.as_str())
+                {
+                    return Err(format!(
+                        "unknown hook option `{key}`; valid: priority, name, tags, timeout_ms, fail, component"
+                    ));
+                }
+            }
+            if let Some(p) = o.get("priority") {
+                opts = opts.priority(priority_of(p)?);
+            }
+            if let Some(n) = o.get("name") {
+                name = n
+                    .as_str()
+                    .ok_or_else(|| format!("`name` must be a string, got {n}"))?
+                    .to_owned();
+            }
+            if let Some(tags) = o.get("tags") {
+                let list = tags
+                    .as_array()
+                    .ok_or_else(|| format!("`tags` must be an array of strings, got {tags}"))?;
+                for t in list {
+                    opts = opts.tag(
+                        t.as_str()
+                            .ok_or_else(|| format!("`tags` must hold strings, got {t}"))?,
+                    );
+                }
+            }
+            if let Some(t) = o.get("timeout_ms") {
+                let ms = t
+                    .as_f64()
+                    .filter(|ms| ms.is_finite() && *ms > 0.0)
+                    .ok_or_else(|| format!("`timeout_ms` must be a positive number, got {t}"))?;
+                timeout = Duration::from_secs_f64(ms / 1000.0);
+            }
+            if let Some(f) = o.get("fail") {
+                let f = f
+                    .as_str()
+                    .ok_or_else(|| format!("`fail` must be \"open\" or \"closed\", got {f}"))?;
+                opts = opts.fail_mode(FailMode::from_str(f).map_err(|e| e.to_string())?);
+            }
+            if let Some(c) = o.get("component") {
+                opts = opts.component(
+                    c.as_str()
+                        .ok_or_else(|| format!("`component` must be a string, got {c}"))?,
+                );
+            }
+        }
+        Ok((opts.name(name.clone()).timeout(timeout), timeout, name))
+    }
+
+    /// Removes a hook by id; false if it was already gone.
+    pub fn unregister_hook(&self, id: &str) -> bool {
+        HookId::from_str(id).is_ok_and(|id| self.inner.hooks.unregister(id))
+    }
+
+    /// `Hook.list`: every hook, or those matching a point name or a filter
+    /// table `{ point, language, priority, tag, name }`.
+    pub fn list_hooks(&self, filter: &Value) -> Result<Value, HostError> {
+        let mut f = HookFilter::new();
+        match filter {
+            Value::Null => {}
+            Value::String(p) => f = f.point(self.point(p)?),
+            Value::Object(o) => {
+                for key in o.keys() {
+                    if !["point", "language", "priority", "tag", "name"].contains(&key.as_str()) {
+                        return Err(format!(
+                            "unknown filter `{key}`; valid: point, language, priority, tag, name"
+                        ));
+                    }
+                }
+                if let Some(p) = text(filter, "point") {
+                    f = f.point(self.point(p)?);
+                }
+                if let Some(l) = text(filter, "language") {
+                    f = f.language(Language::from_str(l).map_err(|e| e.to_string())?);
+                }
+                if let Some(p) = o.get("priority") {
+                    f = f.priority(priority_of(p)?);
+                }
+                if let Some(t) = text(filter, "tag") {
+                    f = f.tag(t);
+                }
+                if let Some(n) = text(filter, "name") {
+                    f = f.name(n);
+                }
+            }
+            other => {
+                return Err(format!(
+                    "Hook.list takes a point name or a filter table, got {other}"
+                ));
+            }
+        }
+        let list: Vec<Value> = self
+            .inner
+            .hooks
+            .list(&f)
+            .into_iter()
+            .map(|h| {
+                json!({
+                    "id": h.id.to_string(),
+                    "name": h.name,
+                    "point": h.point.to_string(),
+                    "priority": h.priority,
+                    "language": h.language,
+                    "tags": h.tags,
+                })
+            })
+            .collect();
+        Ok(Value::Array(list))
+    }
+
+    /// Every valid point name.
+    pub fn points(&self) -> Value {
+        Value::Array(
+            HookPoint::all()
+                .map(|p| Value::String(p.to_string()))
+                .collect(),
+        )
+    }
+
+    /// `Hook.fire`: runs a point's hooks by hand and reports
+    /// `{ action, data, reason, value, target }`.
+    pub async fn fire_hook(
+        &self,
+        point: &str,
+        data: Value,
+        component: Option<&str>,
+        language: Language,
+    ) -> Result<Value, HostError> {
+        let point = self.point(point)?;
+        let component = match component {
+            Some(name) => ComponentId::new(ComponentType::Custom, name),
+            None => ComponentId::new(ComponentType::Custom, "script"),
+        };
+        let mut ctx = HookContext::new(point, component, data).with_language(language);
+        let outcome = self
+            .inner
+            .executor
+            .execute_point(&mut ctx)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (result, _) = outcome.into_parts();
+        let mut out = Map::new();
+        out.insert("action".into(), json!(result.action().as_str()));
+        out.insert("data".into(), ctx.data);
+        match result {
+            HookResult::Cancel(r) | HookResult::Skipped(r) => {
+                out.insert("reason".into(), json!(r));
+            }
+            HookResult::Replace(v) => {
+                out.insert("value".into(), v);
+            }
+            HookResult::Redirect(t) => {
+                out.insert("target".into(), json!(t));
+            }
+            HookResult::Retry {
+                delay,
+                max_attempts,
+            } => {
+                out.insert("delay_ms".into(), json!(delay.as_millis() as u64));
+                out.insert("max_attempts".into(), json!(max_attempts));
+            }
+            HookResult::Cache { key, ttl } => {
+                out.insert("key".into(), json!(key));
+                out.insert("ttl_ms".into(), json!(ttl.as_millis() as u64));
+            }
+            HookResult::Fork { operations } => {
+                out.insert(
+                    "operations".into(),
+                    serde_json::to_value(operations).unwrap_or(Value::Null),
+                );
+            }
+            HookResult::Continue | HookResult::Modified(_) => {}
+        }
+        Ok(Value::Object(out))
+    }
+
+    // ---- events ------------------------------------------------------------
+
+    /// `Event.publish`: returns the event's id.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        data: Value,
+        options: &Value,
+        language: Language,
+    ) -> Result<String, HostError> {
+        let ev = self.build_event(topic, data, options, language)?;
+        let receipt = self
+            .inner
+            .bus
+            .publish(ev)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(receipt.id.to_string())
+    }
+
+    /// Builds an event from script arguments.
+    pub fn build_event(
+        &self,
+        topic: &str,
+        data: Value,
+        options: &Value,
+        language: Language,
+    ) -> Result<UniversalEvent, HostError> {
+        let topic = Topic::new(topic).map_err(|e| e.to_string())?;
+        let mut ev = UniversalEvent::new(topic, data).with_language(language);
+        match options {
+            Value::Null => {}
+            Value::Object(o) => {
+                for key in o.keys() {
+                    if ![
+                        "correlation_id",
+                        "parent_id",
+                        "tags",
+                        "ttl_ms",
+                        "ttl_seconds",
+                        "language",
+                        "source",
+                    ]
+                    .contains(&key.as_str())
+                    {
+                        return Err(format!(
+                            "unknown event option `{key}`; valid: correlation_id, parent_id, tags, ttl_ms, source"
+                        ));
+                    }
+                }
+                if let Some(c) = parse_uuid(options, "correlation_id")? {
+                    ev = ev.with_correlation_id(c);
+                }
+                if let Some(p) = parse_uuid(options, "parent_id")? {
+                    ev = ev.with_parent_id(p);
+                }
+                if let Some(tags) = o.get("tags") {
+                    for t in tags
+                        .as_array()
+                        .ok_or_else(|| format!("`tags` must be an array of strings, got {tags}"))?
+                    {
+                        ev = ev.with_tag(
+                            t.as_str()
+                                .ok_or_else(|| format!("`tags` must hold strings, got {t}"))?,
+                        );
+                    }
+                }
+                let ttl = match (o.get("ttl_ms"), o.get("ttl_seconds")) {
+                    (Some(ms), _) => Some(
+                        ms.as_f64()
+                            .map(|ms| ms / 1000.0)
+                            .ok_or_else(|| format!("`ttl_ms` must be a number, got {ms}"))?,
+                    ),
+                    (None, Some(s)) => Some(
+                        s.as_f64()
+                            .ok_or_else(|| format!("`ttl_seconds` must be a number, got {s}"))?,
+                    ),
+                    (None, None) => None,
+                };
+                if let Some(secs) = ttl {
+                    if !(secs.is_finite() && secs > 0.0) {
+                        return Err(format!("the ttl must be positive, got {secs} s"));
+                    }
+                    ev = ev.with_ttl(Duration::from_secs_f64(secs));
+                }
+                if let Some(l) = text(options, "language") {
+                    ev = ev.with_language(Language::from_str(l).map_err(|e| e.to_string())?);
+                }
+                if let Some(s) = text(options, "source") {
+                    ev = ev.with_source(s);
+                }
+            }
+            other => return Err(format!("event options must be a table, got {other}")),
+        }
+        Ok(ev)
+    }
+
+    /// Subscription options from `{ capacity, overflow }`.
+    pub fn subscription_options(
+        &self,
+        options: &Value,
+        language: Language,
+    ) -> Result<SubscriptionOptions, HostError> {
+        let mut opts = SubscriptionOptions::new().language(language);
+        match options {
+            Value::Null => {}
+            Value::Object(o) => {
+                for key in o.keys() {
+                    if !["capacity", "overflow", "block_timeout_ms", "name"].contains(&key.as_str())
+                    {
+                        return Err(format!(
+                            "unknown subscription option `{key}`; valid: capacity, overflow, block_timeout_ms, name"
+                        ));
+                    }
+                }
+                if let Some(c) = o.get("capacity") {
+                    let n = c
+                        .as_u64()
+                        .ok_or_else(|| format!("`capacity` must be a positive integer, got {c}"))?;
+                    opts = opts.capacity(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                if let Some(p) = text(options, "overflow") {
+                    let mut policy = OverflowPolicy::from_str(p).map_err(|e| e.to_string())?;
+                    if let (OverflowPolicy::Block { .. }, Some(ms)) =
+                        (policy, o.get("block_timeout_ms").and_then(Value::as_f64))
+                    {
+                        policy = OverflowPolicy::Block {
+                            timeout: Duration::from_secs_f64(ms.max(1.0) / 1000.0),
+                        };
+                    }
+                    opts = opts.overflow(policy);
+                } else if let Some(o) = o.get("overflow") {
+                    return Err(format!("`overflow` must be a string, got {o}"));
+                }
+                if let Some(n) = text(options, "name") {
+                    opts = opts.name(n);
+                }
+            }
+            other => return Err(format!("subscription options must be a table, got {other}")),
+        }
+        opts.validate().map_err(|e| e.to_string())?;
+        Ok(opts)
+    }
+
+    /// An event as scripts see it.
+    pub fn event_json(ev: &UniversalEvent) -> Value {
+        let mut v = ev.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("event_type".into(), json!(ev.event_type.as_str()));
+        }
+        v
+    }
+
+    /// `Event.stats`.
+    pub fn stats(&self) -> Value {
+        let s = self.inner.bus.stats();
+        let visible = self
+            .inner
+            .bus
+            .subscriptions()
+            .iter()
+            .filter(|s| !s.internal)
+            .count();
+        json!({
+            "published": s.published,
+            "delivered": s.delivered,
+            "dropped": s.dropped,
+            "subscriptions": visible,
+        })
+    }
+
+    /// `Event.list_subscriptions`.
+    pub fn list_subscriptions(&self) -> Value {
+        Value::Array(
+            self.inner
+                .bus
+                .subscriptions()
+                .into_iter()
+                .filter(|s| !s.internal)
+                .map(|s| {
+                    json!({
+                        "id": s.id.to_string(),
+                        "pattern": s.pattern,
+                        "language": s.language,
+                        "queued": s.queued,
+                        "dropped": s.dropped,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// Reports an error of a hook or callback: stderr, the `EventHandlerError`
+    /// point and a `script.callback.failed` event. It never stops the script.
+    pub async fn report_callback_error(&self, language: Language, what: &str, message: &str) {
+        eprintln!("{language} {what} failed: {message}");
+        let data = json!({ "language": language, "callback": what, "message": message });
+        let component = ComponentId::new(ComponentType::System, "scripts");
+        let mut ctx = HookContext::new(HookPoint::EventHandlerError, component, data.clone())
+            .with_language(language);
+        if let Err(e) = self.inner.executor.execute_point(&mut ctx).await {
+            tracing::warn!(error = %e, "an EventHandlerError hook failed");
+        }
+        if let Ok(topic) = Topic::new("script.callback.failed") {
+            let _ = self
+                .inner
+                .bus
+                .try_publish(UniversalEvent::new(topic, data).with_language(language));
+        }
+    }
+
+    // ---- tools -------------------------------------------------------------
+
+    /// `Tool.list`: `{ name, description, category, security_level }` each,
+    /// through the discovery hooks.
+    pub async fn tool_list(&self, language: Language) -> Result<Value, HostError> {
+        let list = self
+            .inner
+            .tools
+            .list(&self.exec(language))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Value::Array(
+            list.into_iter()
+                .map(|t| {
+                    json!({
+                        "name": t.name,
+                        "description": t.description,
+                        "category": t.category,
+                        "security_level": t.security_level,
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// `Tool.info`.
+    pub fn tool_info(&self, name: &str) -> Result<Value, HostError> {
+        let t = self.inner.tools.info(name).map_err(|e| e.to_string())?;
+        Ok(json!({
+            "name": t.name,
+            "description": t.description,
+            "category": t.category,
+            "security_level": t.security_level,
+            "parameters": t.parameters,
+            "output": t.output,
+            "language": t.language,
+        }))
+    }
+
+    /// `Tool.invoke`.
+    pub async fn tool_invoke(
+        &self,
+        name: &str,
+        params: Value,
+        exec: &ExecutionContext,
+    ) -> Result<Value, HostError> {
+        let opts =
+            llmspell_tools::InvokeOptions::new().allowed_level(self.inner.config.allowed_level);
+        self.inner
+            .tools
+            .invoke_with(name, params, exec, opts)
+            .await
+            .map(|o| o.output)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A fresh execution context for a call made by a script.
+    pub fn script_exec(&self, language: Language) -> ExecutionContext {
+        self.exec(language)
+    }
+
+    /// `Tool.register`: `{ name, description, parameters }` plus the handler.
+    pub fn tool_register(&self, spec: &Value, handler: ScriptFunction) -> Result<(), HostError> {
+        let obj = spec
+            .as_object()
+            .ok_or_else(|| format!("Tool.register takes a table, got {spec}"))?;
+        for key in obj.keys() {
+            if !["name", "description", "parameters", "security_level"].contains(&key.as_str()) {
+                return Err(format!(
+                    "unknown Tool.register field `{key}`; valid: name, description, parameters, handler, security_level"
+                ));
+            }
+        }
+        let name = text(spec, "name")
+            .ok_or("Tool.register needs `name` (a string)")?
+            .to_owned();
+        let description = text(spec, "description")
+            .unwrap_or("a script-defined tool")
+            .to_owned();
+        let language = handler.language();
+        let timeout = self.inner.config.callback_timeout;
+        let tool_name = name.clone();
+        let mut tool = ScriptTool::new(
+            name.clone(),
+            description,
+            Arc::new(move |params, _ctx| {
+                let handler = handler.clone();
+                let tool_name = tool_name.clone();
+                Box::pin(
+                    async move { call_tool_handler(&handler, &tool_name, params, timeout).await },
+                )
+            }),
+        )
+        .with_language(language);
+        match obj.get("parameters") {
+            None | Some(Value::Null) => {}
+            Some(schema @ Value::Object(_)) => tool = tool.with_parameters(schema.clone()),
+            Some(other) => {
+                return Err(format!(
+                    "`parameters` must be a JSON Schema table, got {other}"
+                ));
+            }
+        }
+        if let Some(level) = text(spec, "security_level") {
+            tool = tool.with_security_level(
+                level
+                    .parse()
+                    .map_err(|e: llmspell_core::Error| e.to_string())?,
+            );
+        }
+        self.inner
+            .tools
+            .register_in(Arc::new(tool), language)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn priority_of(v: &Value) -> Result<Priority, HostError> {
+    match v {
+        Value::String(s) => Priority::from_str(s).map_err(|e| e.to_string()),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|i| i32::try_from(i).ok())
+            .map(Priority)
+            .ok_or_else(|| {
+                format!(
+                    "invalid priority {n}; valid: highest, high, normal, low, lowest or an integer"
+                )
+            }),
+        other => Err(format!(
+            "invalid priority {other}; valid: highest, high, normal, low, lowest or an integer"
+        )),
+    }
+}

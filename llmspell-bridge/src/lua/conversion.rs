@@ -1,0 +1,305 @@
+//! JSON ↔ Lua, in one place.
+//!
+//! Rules (also in `docs/user-guide/lua-api.md`):
+//! - `nil` ↔ `null` (inside arrays `null` is `JSON.null`, so positions
+//!   survive); booleans; Lua integers ↔ JSON integers (`42`, not
+//!   `42.0`); other numbers ↔ floats (NaN and infinities are refused).
+//! - A JSON array becomes a table with the shared array metatable, so it
+//!   stays an array (even when empty) on the way back.
+//! - A Lua table becomes an array when it carries that metatable or is a
+//!   non-empty sequence (keys exactly `1..n`); otherwise an object, whose keys
+//!   must all be strings. An empty table without the metatable is `{}`.
+//! - Functions, coroutines, userdata, cyclic tables, non-string object keys,
+//!   invalid UTF-8 and nesting deeper than [`MAX_DEPTH`] are errors naming
+//!   the path of the offending value.
+
+use mlua::{Lua, LuaSerdeExt, Table, Value as LuaValue};
+use serde_json::{Map, Number, Value};
+
+/// The deepest nesting converted either way.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// A value that cannot cross the boundary, with where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConvertError {
+    pub(crate) path: String,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{} (at {})", self.message, self.path)
+        }
+    }
+}
+
+impl From<ConvertError> for mlua::Error {
+    fn from(e: ConvertError) -> Self {
+        mlua::Error::runtime(e.to_string())
+    }
+}
+
+fn err(path: &str, message: impl Into<String>) -> ConvertError {
+    ConvertError {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn type_name(v: &LuaValue) -> &'static str {
+    match v {
+        LuaValue::Function(_) => "a function",
+        LuaValue::Thread(_) => "a coroutine",
+        LuaValue::UserData(_) | LuaValue::LightUserData(_) => "a userdata value",
+        LuaValue::Error(_) => "an error object",
+        _ => "this value",
+    }
+}
+
+/// Converts a Lua value to JSON.
+pub(crate) fn lua_to_json(value: &LuaValue) -> Result<Value, ConvertError> {
+    let mut seen = Vec::new();
+    to_json(value, "", 0, &mut seen)
+}
+
+fn to_json(
+    value: &LuaValue,
+    path: &str,
+    depth: usize,
+    seen: &mut Vec<*const std::ffi::c_void>,
+) -> Result<Value, ConvertError> {
+    match value {
+        LuaValue::Nil => Ok(Value::Null),
+        LuaValue::Boolean(b) => Ok(Value::Bool(*b)),
+        LuaValue::Integer(i) => Ok(Value::Number((*i).into())),
+        LuaValue::Number(n) => Number::from_f64(*n).map(Value::Number).ok_or_else(|| {
+            err(
+                path,
+                format!("cannot convert {n} to JSON (NaN and infinities have no JSON form)"),
+            )
+        }),
+        LuaValue::String(s) => match s.to_str() {
+            Ok(s) => Ok(Value::String(s.to_string())),
+            Err(_) => Err(err(path, "string is not valid UTF-8")),
+        },
+        LuaValue::Table(t) => table_to_json(t, path, depth, seen),
+        // `JSON.null`: the placeholder keeping nulls inside arrays.
+        LuaValue::LightUserData(p) if p.0.is_null() => Ok(Value::Null),
+        other => Err(err(
+            path,
+            format!("cannot convert {} to JSON", type_name(other)),
+        )),
+    }
+}
+
+fn child(path: &str, key: &str) -> String {
+    format!("{path}.{key}")
+}
+
+fn table_to_json(
+    t: &Table,
+    path: &str,
+    depth: usize,
+    seen: &mut Vec<*const std::ffi::c_void>,
+) -> Result<Value, ConvertError> {
+    if depth >= MAX_DEPTH {
+        return Err(err(path, format!("nesting deeper than {MAX_DEPTH} levels")));
+    }
+    let ptr = t.to_pointer();
+    if seen.contains(&ptr) {
+        return Err(err(path, "cyclic table (a table contains itself)"));
+    }
+    seen.push(ptr);
+    let result = table_body(t, path, depth, seen);
+    seen.pop();
+    result
+}
+
+fn is_marked_array(t: &Table) -> bool {
+    match (t.metatable(), t.weak_lua().try_upgrade()) {
+        (Some(mt), Some(lua)) => mt.equals(&lua.array_metatable()).unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn table_body(
+    t: &Table,
+    path: &str,
+    depth: usize,
+    seen: &mut Vec<*const std::ffi::c_void>,
+) -> Result<Value, ConvertError> {
+    let len = t.raw_len();
+    let marked = t.has_metatable() && is_marked_array(t);
+    // Count all keys to tell a pure sequence from a mixed table.
+    let mut count = 0usize;
+    let mut all_int = true;
+    for pair in t.clone().pairs::<LuaValue, LuaValue>() {
+        let (k, _) = pair.map_err(|e| err(path, e.to_string()))?;
+        count += 1;
+        if !matches!(k, LuaValue::Integer(i) if i >= 1 && (i as usize) <= len) {
+            all_int = false;
+        }
+    }
+    if (marked || len > 0) && all_int && count == len {
+        let mut arr = Vec::with_capacity(len);
+        for i in 1..=len {
+            let v: LuaValue = t.raw_get(i).map_err(|e| err(path, e.to_string()))?;
+            arr.push(to_json(&v, &format!("{path}[{i}]"), depth + 1, seen)?);
+        }
+        return Ok(Value::Array(arr));
+    }
+    let mut map = Map::with_capacity(count);
+    for pair in t.clone().pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair.map_err(|e| err(path, e.to_string()))?;
+        let key = match &k {
+            LuaValue::String(s) => s
+                .to_str()
+                .map(|s| s.to_string())
+                .map_err(|_| err(path, "table key is not valid UTF-8"))?,
+            LuaValue::Integer(i) => {
+                return Err(err(
+                    path,
+                    format!(
+                        "table mixes array items and named keys (key {i}); JSON objects need string keys and arrays need keys 1..n"
+                    ),
+                ));
+            }
+            other => {
+                return Err(err(
+                    path,
+                    format!(
+                        "table key {} cannot be a JSON object key (keys must be strings)",
+                        lua_type(other)
+                    ),
+                ));
+            }
+        };
+        let value = to_json(&v, &child(path, &key), depth + 1, seen)?;
+        map.insert(key, value);
+    }
+    Ok(Value::Object(map))
+}
+
+fn lua_type(v: &LuaValue) -> &'static str {
+    match v {
+        LuaValue::Nil => "nil",
+        LuaValue::Boolean(_) => "of type boolean",
+        LuaValue::Integer(_) | LuaValue::Number(_) => "of type number",
+        LuaValue::Table(_) => "of type table",
+        LuaValue::Function(_) => "of type function",
+        _ => "of an unsupported type",
+    }
+}
+
+/// Converts JSON to a Lua value.
+pub(crate) fn json_to_lua(lua: &Lua, value: &Value) -> mlua::Result<LuaValue> {
+    to_lua(lua, value, 0)
+}
+
+fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<LuaValue> {
+    if depth >= MAX_DEPTH {
+        return Err(mlua::Error::runtime(format!(
+            "JSON nesting deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(match value {
+        Value::Null => LuaValue::Nil,
+        Value::Bool(b) => LuaValue::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => LuaValue::Integer(i),
+            None => LuaValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => LuaValue::String(lua.create_string(s)?),
+        Value::Array(a) => {
+            let t = lua.create_table_with_capacity(a.len(), 0)?;
+            for (i, v) in a.iter().enumerate() {
+                // A nil would end the sequence; `JSON.null` keeps the slot.
+                let item = if v.is_null() {
+                    lua.null()
+                } else {
+                    to_lua(lua, v, depth + 1)?
+                };
+                t.raw_set(i + 1, item)?;
+            }
+            t.set_metatable(Some(lua.array_metatable()))?;
+            LuaValue::Table(t)
+        }
+        Value::Object(o) => {
+            let t = lua.create_table_with_capacity(0, o.len())?;
+            for (k, v) in o {
+                t.raw_set(k.as_str(), to_lua(lua, v, depth + 1)?)?;
+            }
+            LuaValue::Table(t)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip(lua: &Lua, v: Value) -> Value {
+        lua_to_json(&json_to_lua(lua, &v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn json_round_trips_with_integers_and_empty_arrays() {
+        let lua = Lua::new();
+        for v in [
+            json!(null),
+            json!(42),
+            json!(-3.5),
+            json!("héllo"),
+            json!([]),
+            json!({}),
+            json!([1, "two", [3.0], {"a": []}]),
+            json!({"nested": {"deep": [true, false, null]}}),
+        ] {
+            assert_eq!(round_trip(&lua, v.clone()), v, "{v}");
+        }
+        let i: LuaValue = lua.load("return 42").eval().unwrap();
+        assert_eq!(lua_to_json(&i).unwrap().to_string(), "42");
+        let f: LuaValue = lua.load("return 42.5").eval().unwrap();
+        assert_eq!(lua_to_json(&f).unwrap().to_string(), "42.5");
+    }
+
+    #[test]
+    fn lua_tables_follow_the_array_rule() {
+        let lua = Lua::new();
+        let v = |src: &str| lua_to_json(&lua.load(src).eval::<LuaValue>().unwrap());
+        assert_eq!(v("return {1, 2, 3}").unwrap(), json!([1, 2, 3]));
+        assert_eq!(v("return {}").unwrap(), json!({}));
+        assert_eq!(
+            v("return {a = 1, b = {c = 'x'}}").unwrap(),
+            json!({"a": 1, "b": {"c": "x"}})
+        );
+        let e = v("return {1, 2, x = 3}").unwrap_err().to_string();
+        assert!(e.contains("mixes array items and named keys"), "{e}");
+        let e = v("return {[true] = 1}").unwrap_err().to_string();
+        assert!(e.contains("keys must be strings"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_values_are_named_with_their_path() {
+        let lua = Lua::new();
+        let v = |src: &str| lua_to_json(&lua.load(src).eval::<LuaValue>().unwrap());
+        let e = v("return {cb = {f = function() end}}")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "cannot convert a function to JSON (at .cb.f)");
+        let e = v("local t = {} t.self = t return t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cyclic table") && e.contains(".self"), "{e}");
+        let e = v("return 0/0").unwrap_err().to_string();
+        assert!(e.contains("NaN"), "{e}");
+        let e = v("local t = {} local c = t for i = 1, 100 do c.x = {} c = c.x end return t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("deeper than 64"), "{e}");
+    }
+}

@@ -1,0 +1,250 @@
+//! The Lua engine thread.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use llmspell_core::Language;
+use llmspell_events::{Subscription, SubscriptionId};
+use mlua::{Function, HookTriggers, Lua, MultiValue, Thread, Value as LuaValue, VmState};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::conversion::{json_to_lua, lua_to_json};
+use super::{errors, globals, sandbox};
+use crate::engine::{
+    BusyGuard, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started, install_local,
+};
+use crate::{Error, Host, Result, ScriptError, ScriptFunction};
+
+/// How often (in VM instructions) a callback with a deadline checks the clock.
+const DEADLINE_CHECK_EVERY: u32 = 1000;
+
+/// Starts the Lua engine on its own thread and returns its handle once the
+/// state is ready.
+pub(crate) fn start(host: Host) -> Result<EngineHandle> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = EngineHandle::new(Language::Lua, tx);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::result::Result<(), String>>();
+    let h = handle.clone();
+    std::thread::Builder::new()
+        .name("llmspell-lua".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start the engine's runtime: {e}")));
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let engine = match LuaEngine::new(h.clone(), host) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(errors::message(&e)));
+                        return;
+                    }
+                };
+                *h.inner.thread.lock() = Some(std::thread::current().id());
+                install_local(engine.clone());
+                let _ = ready_tx.send(Ok(()));
+                engine.serve(rx).await;
+            });
+        })
+        .map_err(|e| Error::Config {
+            field: "engine",
+            message: format!("cannot start the Lua engine thread: {e}"),
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(message)) => Err(Error::Config {
+            field: "engine",
+            message,
+        }),
+        Err(_) => Err(Error::EngineStopped("lua".into())),
+    }
+}
+
+/// The Lua state and everything the runtime keeps in it.
+pub(crate) struct LuaEngine {
+    pub(crate) lua: Lua,
+    pub(crate) handle: EngineHandle,
+    pub(crate) host: Host,
+    functions: RefCell<HashMap<CallbackId, Function>>,
+    next_id: Cell<CallbackId>,
+    /// Pull subscriptions by id (for `Event.receive(id_string)`).
+    pub(crate) pulls: RefCell<HashMap<SubscriptionId, Rc<tokio::sync::Mutex<Subscription>>>>,
+}
+
+impl LuaEngine {
+    fn new(handle: EngineHandle, host: Host) -> mlua::Result<Rc<Self>> {
+        let config = &host.inner.config;
+        let lua = sandbox::new_lua(config.allow_unsafe, config.memory_limit)?;
+        let engine = Rc::new(LuaEngine {
+            lua,
+            handle,
+            host,
+            functions: RefCell::new(HashMap::new()),
+            next_id: Cell::new(1),
+            pulls: RefCell::new(HashMap::new()),
+        });
+        globals::install(&engine)?;
+        Ok(engine)
+    }
+
+    /// Keeps `f` for calls from the runtime and returns a `Send` handle.
+    pub(crate) fn keep(&self, f: Function) -> ScriptFunction {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.functions.borrow_mut().insert(id, f);
+        ScriptFunction::new(self.handle.clone(), id)
+    }
+
+    async fn serve(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<Command>) {
+        use std::sync::atomic::Ordering;
+        while let Some(cmd) = rx.recv().await {
+            // Count the work as running before it stops counting as queued.
+            let busy = BusyGuard::new(&self.handle);
+            self.handle
+                .inner
+                .activity
+                .pending
+                .fetch_sub(1, Ordering::SeqCst);
+            match cmd {
+                Command::Run {
+                    name,
+                    source,
+                    reply,
+                } => {
+                    let me = self.clone();
+                    tokio::task::spawn_local(async move {
+                        let r = me.run_chunk(&name, &source).await;
+                        drop(busy);
+                        let _ = reply.send(r);
+                    });
+                }
+                Command::Call {
+                    id,
+                    args,
+                    deadline,
+                    reply,
+                } => match self.start_call(id, args, deadline) {
+                    Started::Done(r) => {
+                        drop(busy);
+                        let _ = reply.send(r);
+                    }
+                    Started::Waiting(rx) => {
+                        tokio::task::spawn_local(async move {
+                            let r = rx
+                                .await
+                                .unwrap_or_else(|_| Err("the call was dropped".to_owned()));
+                            drop(busy);
+                            let _ = reply.send(r);
+                        });
+                    }
+                },
+                Command::Release { id } => {
+                    self.functions.borrow_mut().remove(&id);
+                }
+                Command::Shutdown => break,
+            }
+        }
+    }
+
+    async fn run_chunk(&self, name: &str, source: &str) -> std::result::Result<(), ScriptError> {
+        let chunk = self.lua.load(source).set_name(format!("@{name}"));
+        chunk
+            .exec_async()
+            .await
+            .map_err(|e| errors::script_error(&e, name))
+    }
+
+    /// Runs `f` with JSON arguments in a fresh coroutine, interrupted after
+    /// `deadline`; returns at once if it finishes without waiting, else
+    /// finishes it on the engine's task set.
+    pub(crate) fn call_function(
+        &self,
+        f: Function,
+        args: Vec<Value>,
+        deadline: Option<Duration>,
+    ) -> Started {
+        let prepared = (|| -> mlua::Result<_> {
+            let mut lua_args = Vec::with_capacity(args.len());
+            for a in &args {
+                lua_args.push(json_to_lua(&self.lua, a)?);
+            }
+            let thread = self.lua.create_thread(f)?;
+            if let Some(limit) = deadline {
+                set_deadline(&thread, limit)?;
+            }
+            thread.into_async::<LuaValue>(MultiValue::from_vec(lua_args))
+        })();
+        let mut fut = match prepared {
+            Ok(f) => Box::pin(f),
+            Err(e) => return Started::Done(Err(errors::message(&e))),
+        };
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(r) => Started::Done(convert(r)),
+            Poll::Pending => {
+                let (tx, rx) = oneshot::channel();
+                let busy = BusyGuard::new(&self.handle);
+                tokio::task::spawn_local(async move {
+                    let r = fut.await;
+                    drop(busy);
+                    let _ = tx.send(convert(r));
+                });
+                Started::Waiting(rx)
+            }
+        }
+    }
+}
+
+fn convert(r: mlua::Result<LuaValue>) -> CallResult {
+    match r {
+        Ok(v) => lua_to_json(&v)
+            .map_err(|e| format!("the function returned a value that is not JSON: {e}")),
+        Err(e) => Err(errors::callback_message(&e)),
+    }
+}
+
+/// Makes `thread` raise an error once `limit` has passed, checked every
+/// [`DEADLINE_CHECK_EVERY`] instructions, so even a busy loop stops.
+fn set_deadline(thread: &Thread, limit: Duration) -> mlua::Result<()> {
+    let deadline = Instant::now() + limit;
+    thread.set_hook(
+        HookTriggers::new().every_nth_instruction(DEADLINE_CHECK_EVERY),
+        move |_lua, _debug| {
+            if Instant::now() >= deadline {
+                Err(mlua::Error::runtime(format!(
+                    "time limit of {} ms exceeded",
+                    limit.as_millis()
+                )))
+            } else {
+                Ok(VmState::Continue)
+            }
+        },
+    )
+}
+
+impl LocalEngine for LuaEngine {
+    fn engine_id(&self) -> u64 {
+        self.handle.inner.id
+    }
+
+    fn start_call(&self, id: CallbackId, args: Vec<Value>, deadline: Option<Duration>) -> Started {
+        let f = self.functions.borrow().get(&id).cloned();
+        match f {
+            Some(f) => self.call_function(f, args, deadline),
+            None => Started::Done(Err("the script function was released".to_owned())),
+        }
+    }
+}

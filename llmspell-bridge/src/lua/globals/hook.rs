@@ -1,0 +1,147 @@
+//! The `Hook` global.
+
+use std::rc::Weak;
+
+use llmspell_core::Language;
+use mlua::{Lua, UserData, UserDataMethods, Value as LuaValue};
+
+use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
+use crate::Host;
+use crate::lua::conversion::json_to_lua;
+use crate::lua::engine::LuaEngine;
+
+/// `h = Hook.register(...)`: `h:id()`, `h:point()`, `h:unregister()`.
+/// Dropping the handle does not unregister the hook.
+struct LuaHookHandle {
+    id: String,
+    point: String,
+    host: Host,
+}
+
+impl UserData for LuaHookHandle {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("id", |_, this, ()| Ok(this.id.clone()));
+        methods.add_method("point", |_, this, ()| Ok(this.point.clone()));
+        methods.add_method("hook_point", |_, this, ()| Ok(this.point.clone()));
+        methods.add_method("unregister", |_, this, ()| {
+            Ok(this.host.unregister_hook(&this.id))
+        });
+        methods.add_meta_method("__tostring", |_, this, ()| {
+            Ok(format!("Hook({} at {})", this.id, this.point))
+        });
+    }
+}
+
+pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
+    let hook = lua.create_table()?;
+
+    let w = weak.clone();
+    hook.set(
+        "register",
+        function(
+            lua,
+            move |_, (point, f, opts): (LuaValue, LuaValue, LuaValue)| {
+                let engine = engine(&w)?;
+                let point = arg_string(&point, "Hook.register: argument 1 (the hook point)")?;
+                let f = match f {
+                    LuaValue::Function(f) => f,
+                    other => {
+                        return Err(fail(format!(
+                            "Hook.register: argument 2 must be a function, got {}",
+                            type_of(&other)
+                        )));
+                    }
+                };
+                let opts = arg_json(&opts, "Hook.register: argument 3 (options)")?;
+                let function = engine.keep(f);
+                let (id, point) = engine
+                    .host
+                    .register_hook(&point, function, &opts)
+                    .map_err(|m| fail(format!("Hook.register: {m}")))?;
+                Ok(LuaHookHandle {
+                    id: id.to_string(),
+                    point: point.to_string(),
+                    host: engine.host.clone(),
+                })
+            },
+        )?,
+    )?;
+
+    let w = weak.clone();
+    hook.set(
+        "unregister",
+        function(lua, move |_, target: LuaValue| {
+            let engine = engine(&w)?;
+            let id = match &target {
+                LuaValue::UserData(ud) => match ud.borrow::<LuaHookHandle>() {
+                    Ok(h) => h.id.clone(),
+                    Err(_) => {
+                        return Err(fail(
+                            "Hook.unregister expects a hook handle or a hook id string",
+                        ));
+                    }
+                },
+                LuaValue::String(s) => s.to_str()?.to_string(),
+                other => {
+                    return Err(fail(format!(
+                        "Hook.unregister expects a hook handle or a hook id string, got {}",
+                        type_of(other)
+                    )));
+                }
+            };
+            Ok(engine.host.unregister_hook(&id))
+        })?,
+    )?;
+
+    let w = weak.clone();
+    hook.set(
+        "list",
+        function(lua, move |lua, filter: LuaValue| {
+            let engine = engine(&w)?;
+            let filter = arg_json(&filter, "Hook.list")?;
+            let list = engine
+                .host
+                .list_hooks(&filter)
+                .map_err(|m| fail(format!("Hook.list: {m}")))?;
+            json_to_lua(lua, &list)
+        })?,
+    )?;
+
+    let w = weak.clone();
+    hook.set(
+        "points",
+        function(lua, move |lua, ()| {
+            let engine = engine(&w)?;
+            json_to_lua(lua, &engine.host.points())
+        })?,
+    )?;
+
+    let w = weak;
+    hook.set(
+        "fire",
+        async_function(
+            lua,
+            move |lua, (point, data, component): (LuaValue, LuaValue, LuaValue)| {
+                let w = w.clone();
+                async move {
+                    let engine = engine(&w)?;
+                    let point = arg_string(&point, "Hook.fire: argument 1 (the hook point)")?;
+                    let data = arg_json(&data, "Hook.fire: argument 2 (data)")?;
+                    let component = match &component {
+                        LuaValue::Nil => None,
+                        other => Some(arg_string(other, "Hook.fire: argument 3 (component name)")?),
+                    };
+                    let host = engine.host.clone();
+                    drop(engine);
+                    let out = host
+                        .fire_hook(&point, data, component.as_deref(), Language::Lua)
+                        .await
+                        .map_err(|m| fail(format!("Hook.fire: {m}")))?;
+                    json_to_lua(&lua, &out)
+                }
+            },
+        )?,
+    )?;
+
+    lua.globals().set("Hook", hook)
+}

@@ -1,0 +1,109 @@
+//! The `Tool` global.
+
+use std::rc::Weak;
+
+use llmspell_core::Language;
+use mlua::{Lua, Value as LuaValue};
+
+use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
+use crate::lua::conversion::json_to_lua;
+use crate::lua::engine::LuaEngine;
+
+pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
+    let tool = lua.create_table()?;
+
+    let w = weak.clone();
+    tool.set(
+        "list",
+        async_function(lua, move |lua, ()| {
+            let w = w.clone();
+            async move {
+                let host = engine(&w)?.host.clone();
+                let list = host
+                    .tool_list(Language::Lua)
+                    .await
+                    .map_err(|m| fail(format!("Tool.list: {m}")))?;
+                json_to_lua(&lua, &list)
+            }
+        })?,
+    )?;
+
+    let w = weak.clone();
+    tool.set(
+        "info",
+        function(lua, move |lua, name: LuaValue| {
+            let engine = engine(&w)?;
+            let name = arg_string(&name, "Tool.info: argument 1 (the tool name)")?;
+            let info = engine
+                .host
+                .tool_info(&name)
+                .map_err(|m| fail(format!("Tool.info: {m}")))?;
+            json_to_lua(lua, &info)
+        })?,
+    )?;
+
+    let w = weak.clone();
+    tool.set(
+        "invoke",
+        async_function(lua, move |lua, (name, params): (LuaValue, LuaValue)| {
+            let w = w.clone();
+            async move {
+                let host = engine(&w)?.host.clone();
+                let name = arg_string(&name, "Tool.invoke: argument 1 (the tool name)")?;
+                let params = match params {
+                    LuaValue::Nil => serde_json::json!({}),
+                    other => arg_json(&other, "Tool.invoke: argument 2 (params)")?,
+                };
+                let exec = host.script_exec(Language::Lua);
+                let out = host.tool_invoke(&name, params, &exec).await.map_err(fail)?;
+                json_to_lua(&lua, &out)
+            }
+        })?,
+    )?;
+
+    let w = weak;
+    tool.set(
+        "register",
+        function(lua, move |_, spec: LuaValue| {
+            let engine = engine(&w)?;
+            let table = match &spec {
+                LuaValue::Table(t) => t.clone(),
+                other => {
+                    return Err(fail(format!(
+                        "Tool.register takes a table, got {}",
+                        type_of(other)
+                    )));
+                }
+            };
+            let handler = match table.get::<LuaValue>("handler")? {
+                LuaValue::Function(f) => f,
+                other => {
+                    return Err(fail(format!(
+                        "Tool.register: `handler` must be a function, got {}",
+                        type_of(&other)
+                    )));
+                }
+            };
+            let mut spec_json = serde_json::Map::new();
+            for pair in table.pairs::<String, LuaValue>() {
+                let (key, value) =
+                    pair.map_err(|_| fail("Tool.register: field names must be strings"))?;
+                if key != "handler" {
+                    spec_json.insert(
+                        key.clone(),
+                        arg_json(&value, &format!("Tool.register: `{key}`"))?,
+                    );
+                }
+            }
+            let spec_json = serde_json::Value::Object(spec_json);
+            let function = engine.keep(handler);
+            engine
+                .host
+                .tool_register(&spec_json, function)
+                .map_err(|m| fail(format!("Tool.register: {m}")))?;
+            Ok(true)
+        })?,
+    )?;
+
+    lua.globals().set("Tool", tool)
+}
