@@ -23,6 +23,25 @@ pub(crate) type CallbackId = u64;
 /// message.
 pub(crate) type CallResult = Result<Value, String>;
 
+/// The arguments of a call into a script. Contexts and events have their
+/// own variants so engines can build their native objects directly instead
+/// of going through a JSON value first.
+#[derive(Debug, Clone)]
+pub enum CallArgs {
+    /// JSON values, one per argument.
+    Values(Vec<Value>),
+    /// A hook context (the hook function's only argument).
+    Context(Box<llmspell_hooks::HookContext>),
+    /// An event (a subscription callback's only argument).
+    Event(Arc<llmspell_events::UniversalEvent>),
+}
+
+impl Default for CallArgs {
+    fn default() -> Self {
+        CallArgs::Values(Vec::new())
+    }
+}
+
 /// Work sent to an engine thread.
 pub(crate) enum Command {
     /// Run a script file's main chunk.
@@ -34,7 +53,7 @@ pub(crate) enum Command {
     /// Call a kept function with JSON arguments, within `deadline`.
     Call {
         id: CallbackId,
-        args: Vec<Value>,
+        args: CallArgs,
         deadline: Option<Duration>,
         reply: oneshot::Sender<CallResult>,
     },
@@ -58,7 +77,7 @@ pub(crate) trait LocalEngine {
     /// Which engine this is.
     fn engine_id(&self) -> u64;
     /// Calls a kept function, running it at once until it finishes or waits.
-    fn start_call(&self, id: CallbackId, args: Vec<Value>, deadline: Option<Duration>) -> Started;
+    fn start_call(&self, id: CallbackId, args: CallArgs, deadline: Option<Duration>) -> Started;
 }
 
 thread_local! {
@@ -135,7 +154,7 @@ impl EngineHandle {
     pub(crate) async fn call(
         &self,
         id: CallbackId,
-        args: Vec<Value>,
+        args: CallArgs,
         deadline: Option<Duration>,
     ) -> CallResult {
         let mut args = Some(args);
@@ -218,7 +237,7 @@ struct FunctionInner {
 
 impl Drop for FunctionInner {
     fn drop(&mut self) {
-        let _ = self.engine.inner.tx.send(Command::Release { id: self.id });
+        self.engine.send(Command::Release { id: self.id });
     }
 }
 
@@ -242,6 +261,21 @@ impl ScriptFunction {
     pub async fn call(
         &self,
         args: Vec<Value>,
+        deadline: Option<Duration>,
+    ) -> Result<Value, String> {
+        self.inner
+            .engine
+            .call(self.inner.id, CallArgs::Values(args), deadline)
+            .await
+    }
+
+    /// Calls the function with prepared arguments (a hook context or an event).
+    ///
+    /// # Errors
+    /// As [`call`](ScriptFunction::call).
+    pub async fn call_with(
+        &self,
+        args: CallArgs,
         deadline: Option<Duration>,
     ) -> Result<Value, String> {
         self.inner.engine.call(self.inner.id, args, deadline).await

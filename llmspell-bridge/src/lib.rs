@@ -30,11 +30,12 @@ mod engine;
 mod error;
 mod host;
 mod lua;
+pub mod perf;
 mod runtime;
 mod script_hook;
 
 pub use config::{RuntimeConfig, StorageChoice};
-pub use engine::{EngineHandle, ScriptFunction};
+pub use engine::{CallArgs, EngineHandle, ScriptFunction};
 pub use error::{Error, Result, ScriptError};
 pub use host::{Host, HostError};
 pub use runtime::{ScriptRuntime, language_of};

@@ -8,6 +8,7 @@ use llmspell_hooks::{Hook, HookContext, HookMetadata, HookResult};
 use serde_json::Value;
 
 use crate::ScriptFunction;
+use crate::engine::CallArgs;
 
 /// A hook whose behaviour is a script function. The function gets the
 /// context (its JSON form) and returns one of the documented result shapes,
@@ -36,7 +37,7 @@ impl Hook for ScriptHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         let out = self
             .function
-            .call(vec![ctx.to_json()], Some(self.timeout))
+            .call_with(CallArgs::Context(Box::new(ctx.clone())), Some(self.timeout))
             .await
             .map_err(|message| Error::Execution {
                 component: format!("hook:{}", self.metadata.name),

@@ -1,23 +1,22 @@
-//! The `llmspell` command.
-//!
-//! The script runtime is not built yet: this binary prints its version and
-//! the commands it will offer.
+//! The `llmspell` command: runs Lua (and JavaScript) scripts in one runtime
+//! and inspects hooks, tools and persisted events.
+
+mod bench;
+mod cli;
+mod events;
+mod run;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-/// llmspell: hooks and events for LLM applications, scriptable from Lua and JavaScript.
-#[derive(Debug, Parser)]
-#[command(name = "llmspell", version, about)]
-struct Cli {}
-
-fn main() {
-    let _ = Cli::parse();
-    println!("llmspell {}", env!("CARGO_PKG_VERSION"));
-    println!();
-    println!("Commands (arriving with the script runtime):");
-    println!("  run FILE...      run Lua/JavaScript scripts in one runtime");
-    println!("  hooks points     list every hook point");
-    println!("  tools list       list the registered tools");
-    println!("  events tail      follow persisted events");
-    println!("  bench [--json]   run the performance suite");
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::dispatch(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("llmspell: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

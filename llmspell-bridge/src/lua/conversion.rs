@@ -19,6 +19,38 @@ use serde_json::{Map, Number, Value};
 /// The deepest nesting converted either way.
 pub(crate) const MAX_DEPTH: usize = 64;
 
+/// The engine's memory limit, kept as app data so conversions can lift it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryLimit(pub(crate) usize);
+
+/// Lifts the engine's memory limit while the host builds or reads values
+/// of bounded size. Under a limit mlua protects every table and string
+/// operation against allocation failure (one `pcall` each), which made
+/// building a hook context cost ~10 µs; the limit exists to stop scripts,
+/// and these values come from the host, already in memory.
+struct HostWork<'a> {
+    lua: &'a Lua,
+    limit: usize,
+}
+
+impl<'a> HostWork<'a> {
+    fn begin(lua: &'a Lua) -> Self {
+        let limit = lua.app_data_ref::<MemoryLimit>().map_or(0, |m| m.0);
+        if limit > 0 {
+            let _ = lua.set_memory_limit(0);
+        }
+        Self { lua, limit }
+    }
+}
+
+impl Drop for HostWork<'_> {
+    fn drop(&mut self) {
+        if self.limit > 0 {
+            let _ = self.lua.set_memory_limit(self.limit);
+        }
+    }
+}
+
 /// A value that cannot cross the boundary, with where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ConvertError {
@@ -61,6 +93,11 @@ fn type_name(v: &LuaValue) -> &'static str {
 
 /// Converts a Lua value to JSON.
 pub(crate) fn lua_to_json(value: &LuaValue) -> Result<Value, ConvertError> {
+    let lua = match value {
+        LuaValue::Table(t) => t.weak_lua().try_upgrade(),
+        _ => None,
+    };
+    let _host = lua.as_ref().map(HostWork::begin);
     let mut seen = Vec::new();
     to_json(value, "", 0, &mut seen)
 }
@@ -196,6 +233,7 @@ fn lua_type(v: &LuaValue) -> &'static str {
 
 /// Converts JSON to a Lua value.
 pub(crate) fn json_to_lua(lua: &Lua, value: &Value) -> mlua::Result<LuaValue> {
+    let _host = HostWork::begin(lua);
     to_lua(lua, value, 0)
 }
 
@@ -302,4 +340,70 @@ mod tests {
             .to_string();
         assert!(e.contains("deeper than 64"), "{e}");
     }
+}
+
+/// A hook context as the hook function's `ctx` table, built directly:
+/// `point`, `component` (`type`, `name`, `id`), `correlation_id`,
+/// `parent_id`, `language`, `data`, `metadata`, `elapsed` (ms, at After and
+/// Error points).
+pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> mlua::Result<Table> {
+    let _host = HostWork::begin(lua);
+    let t = lua.create_table_with_capacity(0, 8)?;
+    t.raw_set("point", ctx.point.to_string())?;
+    let c = lua.create_table_with_capacity(0, 3)?;
+    c.raw_set("type", ctx.component.kind.as_str())?;
+    c.raw_set("name", &*ctx.component.name)?;
+    c.raw_set("id", ctx.component.id.to_string())?;
+    t.raw_set("component", c)?;
+    t.raw_set("correlation_id", ctx.correlation_id.to_string())?;
+    if let Some(p) = ctx.parent_id {
+        t.raw_set("parent_id", p.to_string())?;
+    }
+    t.raw_set("language", ctx.language.as_str())?;
+    t.raw_set("data", to_lua(lua, &ctx.data, 0)?)?;
+    let m = lua.create_table_with_capacity(0, ctx.metadata.len())?;
+    for (k, v) in &ctx.metadata {
+        m.raw_set(k.as_str(), v.as_str())?;
+    }
+    t.raw_set("metadata", m)?;
+    if let Some(e) = ctx.elapsed {
+        t.raw_set("elapsed", e.as_secs_f64() * 1000.0)?;
+    }
+    Ok(t)
+}
+
+/// An event as scripts see it: `id`, `type` (and `event_type`), `data`,
+/// `language`, `sequence`, `timestamp`, `correlation_id`, `parent_id`,
+/// `source`, `tags`.
+pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> mlua::Result<Table> {
+    let _host = HostWork::begin(lua);
+    let t = lua.create_table_with_capacity(0, 11)?;
+    t.raw_set("id", ev.id.to_string())?;
+    let topic = lua.create_string(ev.event_type.as_str())?;
+    t.raw_set("type", &topic)?;
+    t.raw_set("event_type", topic)?;
+    t.raw_set("data", to_lua(lua, &ev.data, 0)?)?;
+    t.raw_set("language", ev.language.as_str())?;
+    t.raw_set("sequence", ev.sequence)?;
+    t.raw_set(
+        "timestamp",
+        ev.timestamp
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )?;
+    if let Some(c) = ev.metadata.correlation_id {
+        t.raw_set("correlation_id", c.to_string())?;
+    }
+    if let Some(p) = ev.metadata.parent_id {
+        t.raw_set("parent_id", p.to_string())?;
+    }
+    if let Some(s) = &ev.metadata.source {
+        t.raw_set("source", &**s)?;
+    }
+    let tags = lua.create_table_with_capacity(ev.metadata.tags.len(), 0)?;
+    for (i, tag) in ev.metadata.tags.iter().enumerate() {
+        tags.raw_set(i + 1, tag.as_str())?;
+    }
+    tags.set_metatable(Some(lua.array_metatable()))?;
+    t.raw_set("tags", tags)?;
+    Ok(t)
 }

@@ -3,25 +3,72 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use llmspell_core::Language;
 use llmspell_events::{Subscription, SubscriptionId};
-use mlua::{Function, HookTriggers, Lua, MultiValue, Thread, Value as LuaValue, VmState};
-use serde_json::Value;
+use mlua::{Function, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
 use tokio::sync::{mpsc, oneshot};
 
-use super::conversion::{json_to_lua, lua_to_json};
+use super::conversion::{context_to_lua, event_to_lua, json_to_lua, lua_to_json};
 use super::{errors, globals, sandbox};
 use crate::engine::{
-    BusyGuard, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started, install_local,
+    BusyGuard, CallArgs, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started,
+    install_local,
 };
 use crate::{Error, Host, Result, ScriptError, ScriptFunction};
 
-/// How often (in VM instructions) a callback with a deadline checks the clock.
+/// How often (in VM instructions) running Lua code checks its deadline.
 const DEADLINE_CHECK_EVERY: u32 = 1000;
+
+thread_local! {
+    /// Deadlines of the callbacks running on this engine thread, innermost
+    /// last. Lua runs one coroutine at a time and callbacks nest (a hook runs
+    /// inside the `Tool.invoke` of the callback that called it), so the top
+    /// is the deadline of the code running now; an empty stack means no limit
+    /// (main chunks).
+    static DEADLINES: RefCell<Vec<(Instant, Duration)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A callback's future, its deadline in force whenever it is polled.
+struct WithDeadline<F> {
+    fut: Pin<Box<F>>,
+    deadline: Option<(Instant, Duration)>,
+}
+
+impl<F: Future> Future for WithDeadline<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.deadline {
+            Some(d) => {
+                DEADLINES.with(|s| s.borrow_mut().push(d));
+                let r = self.fut.as_mut().poll(cx);
+                DEADLINES.with(|s| s.borrow_mut().pop());
+                r
+            }
+            None => self.fut.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The instruction-count hook of every Lua thread: raises an error in code
+/// running past the innermost deadline, so even a busy loop stops.
+fn deadline_hook(_lua: &Lua, _debug: &mlua::debug::Debug<'_>) -> mlua::Result<VmState> {
+    let over = DEADLINES
+        .with(|s| s.borrow().last().copied())
+        .filter(|(at, _)| Instant::now() >= *at);
+    match over {
+        Some((_, limit)) => Err(mlua::Error::runtime(format!(
+            "time limit of {} ms exceeded",
+            limit.as_millis()
+        ))),
+        None => Ok(VmState::Continue),
+    }
+}
 
 /// Starts the Lua engine on its own thread and returns its handle once the
 /// state is ready.
@@ -87,6 +134,10 @@ impl LuaEngine {
     fn new(handle: EngineHandle, host: Host) -> mlua::Result<Rc<Self>> {
         let config = &host.inner.config;
         let lua = sandbox::new_lua(config.allow_unsafe, config.memory_limit)?;
+        lua.set_global_hook(
+            HookTriggers::new().every_nth_instruction(DEADLINE_CHECK_EVERY),
+            deadline_hook,
+        )?;
         let engine = Rc::new(LuaEngine {
             lua,
             handle,
@@ -166,33 +217,43 @@ impl LuaEngine {
             .map_err(|e| errors::script_error(&e, name))
     }
 
-    /// Runs `f` with JSON arguments in a fresh coroutine, interrupted after
-    /// `deadline`; returns at once if it finishes without waiting, else
-    /// finishes it on the engine's task set.
+    /// Runs `f` in a coroutine with `args`, interrupted once `deadline` has
+    /// passed; returns at once if it finishes without waiting, else finishes
+    /// it on the engine's task set.
     pub(crate) fn call_function(
         &self,
         f: Function,
-        args: Vec<Value>,
+        args: CallArgs,
         deadline: Option<Duration>,
     ) -> Started {
-        let prepared = (|| -> mlua::Result<_> {
-            let mut lua_args = Vec::with_capacity(args.len());
-            for a in &args {
-                lua_args.push(json_to_lua(&self.lua, a)?);
-            }
-            let thread = self.lua.create_thread(f)?;
-            if let Some(limit) = deadline {
-                set_deadline(&thread, limit)?;
-            }
-            thread.into_async::<LuaValue>(MultiValue::from_vec(lua_args))
+        let prepared = (|| -> mlua::Result<MultiValue> {
+            Ok(match &args {
+                CallArgs::Values(values) => {
+                    let mut v = Vec::with_capacity(values.len());
+                    for a in values {
+                        v.push(json_to_lua(&self.lua, a)?);
+                    }
+                    MultiValue::from_vec(v)
+                }
+                CallArgs::Context(ctx) => {
+                    MultiValue::from_vec(vec![LuaValue::Table(context_to_lua(&self.lua, ctx)?)])
+                }
+                CallArgs::Event(ev) => {
+                    MultiValue::from_vec(vec![LuaValue::Table(event_to_lua(&self.lua, ev)?)])
+                }
+            })
         })();
-        let mut fut = match prepared {
-            Ok(f) => Box::pin(f),
+        let lua_args = match prepared {
+            Ok(a) => a,
             Err(e) => return Started::Done(Err(errors::message(&e))),
+        };
+        let mut fut = WithDeadline {
+            fut: Box::pin(f.call_async::<LuaValue>(lua_args)),
+            deadline: deadline.map(|d| (Instant::now() + d, d)),
         };
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        match fut.as_mut().poll(&mut cx) {
+        match Pin::new(&mut fut).poll(&mut cx) {
             Poll::Ready(r) => Started::Done(convert(r)),
             Poll::Pending => {
                 let (tx, rx) = oneshot::channel();
@@ -216,31 +277,12 @@ fn convert(r: mlua::Result<LuaValue>) -> CallResult {
     }
 }
 
-/// Makes `thread` raise an error once `limit` has passed, checked every
-/// [`DEADLINE_CHECK_EVERY`] instructions, so even a busy loop stops.
-fn set_deadline(thread: &Thread, limit: Duration) -> mlua::Result<()> {
-    let deadline = Instant::now() + limit;
-    thread.set_hook(
-        HookTriggers::new().every_nth_instruction(DEADLINE_CHECK_EVERY),
-        move |_lua, _debug| {
-            if Instant::now() >= deadline {
-                Err(mlua::Error::runtime(format!(
-                    "time limit of {} ms exceeded",
-                    limit.as_millis()
-                )))
-            } else {
-                Ok(VmState::Continue)
-            }
-        },
-    )
-}
-
 impl LocalEngine for LuaEngine {
     fn engine_id(&self) -> u64 {
         self.handle.inner.id
     }
 
-    fn start_call(&self, id: CallbackId, args: Vec<Value>, deadline: Option<Duration>) -> Started {
+    fn start_call(&self, id: CallbackId, args: CallArgs, deadline: Option<Duration>) -> Started {
         let f = self.functions.borrow().get(&id).cloned();
         match f {
             Some(f) => self.call_function(f, args, deadline),

@@ -58,8 +58,23 @@ where
     wrap(lua, raw)
 }
 
-/// An async script-facing function (the calling coroutine waits) whose
-/// errors point at the calling line.
+type Pending = std::pin::Pin<Box<dyn Future<Output = mlua::Result<LuaValue>>>>;
+
+thread_local! {
+    /// Host calls that had to wait, parked between the synchronous attempt
+    /// and the asynchronous finish (see [`async_function`]).
+    static PARKED: std::cell::RefCell<(u64, std::collections::HashMap<u64, Pending>)> =
+        std::cell::RefCell::new((0, std::collections::HashMap::new()));
+}
+
+/// An async script-facing function whose errors point at the calling line.
+///
+/// Most host calls (a tool call whose hooks are Lua functions that do not
+/// wait, a publish with room in every queue) finish without waiting, and
+/// mlua's async machinery costs a few microseconds per call. So the call is
+/// first run synchronously, polled once; only if it has to wait is it parked
+/// and finished through an async function, the calling coroutine yielding
+/// as usual meanwhile.
 pub(super) fn async_function<A, R, F, Fut>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
     A: FromLuaMulti + 'static,
@@ -67,11 +82,52 @@ where
     F: Fn(Lua, A) -> Fut + 'static,
     Fut: Future<Output = mlua::Result<R>> + 'static,
 {
-    let raw = lua.create_async_function(move |lua, args: A| {
+    let try_now = lua.create_function(move |lua, args: A| {
         let fut = f(lua.clone(), args);
-        async move { outcome(&lua, fut.await) }
+        let owner = lua.clone();
+        let mut fut: Pending = Box::pin(async move {
+            let v = fut.await?;
+            v.into_lua(&owner)
+        });
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(r) => {
+                let (ok, v) = outcome(lua, r)?;
+                Ok((LuaValue::Boolean(ok), v))
+            }
+            std::task::Poll::Pending => {
+                let token = PARKED.with(|p| {
+                    let mut p = p.borrow_mut();
+                    p.0 += 1;
+                    let token = p.0;
+                    p.1.insert(token, fut);
+                    token
+                });
+                Ok((LuaValue::Nil, LuaValue::Integer(token as i64)))
+            }
+        }
     })?;
-    wrap(lua, raw)
+    let finish = lua.create_async_function(|lua, token: i64| async move {
+        let parked = PARKED.with(|p| p.borrow_mut().1.remove(&(token as u64)));
+        match parked {
+            Some(fut) => outcome(&lua, fut.await),
+            None => outcome::<LuaValue>(&lua, Err(fail("internal: a parked host call was lost"))),
+        }
+    })?;
+    lua.load(
+        r#"
+        local try_now, finish = ...
+        return function(...)
+            local ok, v = try_now(...)
+            if ok == nil then ok, v = finish(v) end
+            if ok then return v end
+            error(v, 2)
+        end
+        "#,
+    )
+    .set_name("=llmspell")
+    .call((try_now, finish))
 }
 
 /// Installs every global into the engine's state.
@@ -120,7 +176,12 @@ pub(super) fn arg_json(value: &LuaValue, what: &str) -> mlua::Result<Value> {
 
 /// The Lua type name of a value, for messages.
 pub(super) fn type_of(value: &LuaValue) -> &'static str {
-    value.type_name()
+    match value {
+        // Lua's own `type()` says "number" for both.
+        LuaValue::Integer(_) | LuaValue::Number(_) => "number",
+        LuaValue::UserData(_) | LuaValue::LightUserData(_) => "userdata",
+        other => other.type_name(),
+    }
 }
 
 /// A string argument or a clear error.

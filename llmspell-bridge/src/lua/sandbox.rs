@@ -28,6 +28,7 @@ pub(crate) fn new_lua(allow_unsafe: bool, memory_limit: usize) -> mlua::Result<L
         lua
     };
     lua.set_memory_limit(memory_limit)?;
+    lua.set_app_data(super::conversion::MemoryLimit(memory_limit));
     Ok(lua)
 }
 

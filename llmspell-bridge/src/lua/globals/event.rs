@@ -9,9 +9,8 @@ use llmspell_events::{EventBus, SubscriptionId, TopicPattern};
 use mlua::{Lua, UserData, UserDataMethods, Value as LuaValue};
 
 use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
-use crate::Host;
-use crate::engine::{BusyGuard, Started};
-use crate::lua::conversion::json_to_lua;
+use crate::engine::{BusyGuard, CallArgs, Started};
+use crate::lua::conversion::{event_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
 
 /// `sub = Event.subscribe(...)`: `sub:id()`, `sub:pattern()`,
@@ -141,7 +140,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                     if timeout.is_zero() { s.try_recv() } else { s.recv_timeout(timeout).await }
                 };
                 match ev {
-                    Some(ev) => json_to_lua(&lua, &Host::event_json(&ev)),
+                    Some(ev) => Ok(LuaValue::Table(event_to_lua(&lua, &ev)?)),
                     None => Ok(LuaValue::Nil),
                 }
             }
@@ -194,16 +193,13 @@ fn start_pump(
         while let Some(ev) = sub.recv().await {
             let Some(engine) = weak.upgrade() else { break };
             let busy = BusyGuard::new(&engine.handle);
-            let result = match engine.call_function(
-                function.clone(),
-                vec![Host::event_json(&ev)],
-                Some(timeout),
-            ) {
-                Started::Done(r) => r,
-                Started::Waiting(rx) => rx
-                    .await
-                    .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
-            };
+            let result =
+                match engine.call_function(function.clone(), CallArgs::Event(ev), Some(timeout)) {
+                    Started::Done(r) => r,
+                    Started::Waiting(rx) => rx
+                        .await
+                        .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
+                };
             if let Err(message) = result {
                 let host = engine.host.clone();
                 drop(engine);

@@ -1,0 +1,138 @@
+//! The script metrics of `llmspell bench`.
+
+use std::time::{Duration, Instant};
+
+use llmspell_core::{ComponentId, Language, Measurement, median};
+use llmspell_hooks::{HookContext, HookPoint};
+use serde_json::json;
+
+use crate::{Result, RuntimeConfig, ScriptRuntime};
+
+fn timed(rt: &ScriptRuntime, name: &str, source: &str) -> Result<Duration> {
+    let started = Instant::now();
+    rt.run_source(Language::Lua, name, source)?;
+    Ok(started.elapsed())
+}
+
+/// `lua.hook_same_thread_ns`: a Lua hook fired by an operation (`Hook.fire`)
+/// started in the same Lua script; baseline a direct Lua call of the same
+/// function with the same table. Target ≤ 3 µs.
+///
+/// # Errors
+/// When the runtime or the script fails.
+pub fn lua_hook_same_thread(iterations: u32) -> Result<Measurement> {
+    let rt = ScriptRuntime::new(RuntimeConfig::default())?;
+    rt.run_source(
+        Language::Lua,
+        "bench_setup.lua",
+        r#"
+        bench_hook = function(ctx) return nil end
+        Hook.register("custom:bench", bench_hook, { name = "bench" })
+        bench_data = { x = 1, name = "bench" }
+        "#,
+    )?;
+    let mut ours = Vec::new();
+    let mut base = Vec::new();
+    for _ in 0..5 {
+        let d = timed(
+            &rt,
+            "bench_fire.lua",
+            &format!("for i = 1, {iterations} do Hook.fire('custom:bench', bench_data) end"),
+        )?;
+        ours.push(d.as_nanos() as f64 / f64::from(iterations));
+        let d = timed(
+            &rt,
+            "bench_direct.lua",
+            &format!(
+                "local f, t = bench_hook, {{ data = bench_data }} for i = 1, {iterations} do f(t) end"
+            ),
+        )?;
+        base.push(d.as_nanos() as f64 / f64::from(iterations));
+    }
+    let value = median(&mut ours);
+    let baseline = median(&mut base);
+    Ok(Measurement::new("lua.hook_same_thread_ns", value, "ns")
+        .with_baseline(baseline)
+        .with_target("≤ 3000 ns (direct Lua call as baseline)", value <= 3000.0))
+}
+
+/// `lua.hook_cross_thread_p50_ns`: the median latency of firing a point
+/// from a Rust thread when its hook is a Lua function. Target p50 ≤ 50 µs.
+///
+/// # Errors
+/// When the runtime or the script fails.
+pub fn lua_hook_cross_thread(calls: u32) -> Result<Measurement> {
+    let rt = ScriptRuntime::new(RuntimeConfig::default())?;
+    rt.run_source(
+        Language::Lua,
+        "bench_setup.lua",
+        r#"Hook.register("custom:bench", function(ctx) return nil end)"#,
+    )?;
+    let executor = llmspell_hooks::HookExecutor::new(rt.hooks().clone());
+    let point = HookPoint::custom("bench").map_err(|e| crate::Error::Config {
+        field: "bench",
+        message: e.to_string(),
+    })?;
+    let local = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Config {
+            field: "runtime",
+            message: e.to_string(),
+        })?;
+    let mut samples = Vec::with_capacity(calls as usize);
+    local.block_on(async {
+        for _ in 0..calls {
+            let mut ctx =
+                HookContext::new(point.clone(), ComponentId::tool("bench"), json!({ "x": 1 }));
+            let started = Instant::now();
+            let _ = executor.execute_point(&mut ctx).await;
+            samples.push(started.elapsed().as_nanos() as f64);
+        }
+    });
+    let value = median(&mut samples);
+    Ok(
+        Measurement::new("lua.hook_cross_thread_p50_ns", value, "ns")
+            .with_target("p50 ≤ 50000 ns", value <= 50_000.0),
+    )
+}
+
+/// `lua.publish_callback_per_s`: Lua `Event.publish` → a Lua callback in the
+/// same engine, every event delivered. Target ≥ 200 K/s.
+///
+/// # Errors
+/// When the runtime or the script fails.
+pub fn lua_publish_callback(events: u32) -> Result<Measurement> {
+    let rt = ScriptRuntime::new(RuntimeConfig::default())?;
+    rt.run_source(
+        Language::Lua,
+        "bench_setup.lua",
+        &format!(r#"received = 0
+        Event.subscribe("bench.tick", function(ev) received = received + 1 end, {{ capacity = {events}, overflow = "block" }})"#),
+    )?;
+    let mut samples = Vec::new();
+    for round in 1..=3u32 {
+        let started = Instant::now();
+        rt.run_source(
+            Language::Lua,
+            "bench_publish.lua",
+            &format!("for i = 1, {events} do Event.publish('bench.tick', i) end"),
+        )?;
+        rt.wait_quiescent(Some(Duration::from_secs(60)));
+        let elapsed = started.elapsed();
+        rt.run_source(
+            Language::Lua,
+            "bench_check.lua",
+            &format!(
+                "assert(received == {}, 'received ' .. received)",
+                events * round
+            ),
+        )?;
+        samples.push(f64::from(events) / elapsed.as_secs_f64());
+    }
+    let value = median(&mut samples);
+    Ok(
+        Measurement::new("lua.publish_callback_per_s", value, "per_s")
+            .with_target("≥ 200 K/s", value >= 200_000.0),
+    )
+}

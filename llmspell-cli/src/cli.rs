@@ -1,0 +1,226 @@
+//! Command-line arguments and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use llmspell_bridge::{RuntimeConfig, StorageChoice};
+use llmspell_core::SecurityLevel;
+
+/// llmspell: hooks and events for LLM applications, scriptable from Lua and JavaScript.
+#[derive(Debug, Parser)]
+#[command(name = "llmspell", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scripts in one runtime (language by extension: .lua, .js)
+    Run(RunArgs),
+    /// List hook points, or the hooks scripts register
+    Hooks {
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
+    /// List tools or describe one
+    Tools {
+        #[command(subcommand)]
+        command: ToolsCommand,
+    },
+    /// Inspect and replay persisted events
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Run the performance suite
+    Bench {
+        /// Print the results as a JSON array
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StorageKind {
+    /// sled under the data directory (durable; the default)
+    Sled,
+    /// in memory (nothing is kept)
+    Memory,
+}
+
+/// Settings shared by every command that builds a runtime.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RuntimeArgs {
+    /// Give scripts the full standard library (file and process access)
+    #[arg(long)]
+    pub(crate) allow_unsafe: bool,
+    /// Let scripts call privileged tools (process_executor, environment_reader)
+    #[arg(long)]
+    pub(crate) allow_privileged: bool,
+    /// Where persisted events are kept
+    #[arg(long, default_value = ".llmspell")]
+    pub(crate) data_dir: PathBuf,
+    /// Storage backend
+    #[arg(long, value_enum, default_value_t = StorageKind::Sled)]
+    pub(crate) storage: StorageKind,
+    /// Topic patterns to persist (default: every event)
+    #[arg(long = "persist", value_name = "PATTERN")]
+    pub(crate) persist: Vec<String>,
+    /// Persist nothing
+    #[arg(long, conflicts_with = "persist")]
+    pub(crate) no_persist: bool,
+    /// Directories the file-system tools may use
+    #[arg(long = "fs-root", value_name = "DIR")]
+    pub(crate) fs_roots: Vec<PathBuf>,
+    /// Commands process_executor may run
+    #[arg(long = "allow-command", value_name = "CMD")]
+    pub(crate) allow_commands: Vec<String>,
+    /// Environment variables environment_reader may read
+    #[arg(long = "allow-env", value_name = "VAR")]
+    pub(crate) allow_env: Vec<String>,
+    /// Hosts service_checker may contact
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub(crate) allow_hosts: Vec<String>,
+}
+
+impl RuntimeArgs {
+    pub(crate) fn config(&self) -> RuntimeConfig {
+        let defaults = RuntimeConfig::default();
+        let mut tools = defaults.tools.clone();
+        tools.fs_roots = self.fs_roots.clone();
+        tools.allowed_commands = self.allow_commands.clone();
+        tools.allowed_env_vars = self.allow_env.clone();
+        tools.allowed_hosts = self.allow_hosts.clone();
+        RuntimeConfig {
+            storage: match self.storage {
+                StorageKind::Sled => StorageChoice::Sled(self.data_dir.join("db")),
+                StorageKind::Memory => StorageChoice::Memory,
+            },
+            persist: if self.no_persist {
+                Vec::new()
+            } else if self.persist.is_empty() {
+                vec!["**".to_owned()]
+            } else {
+                self.persist.clone()
+            },
+            allow_unsafe: self.allow_unsafe,
+            allowed_level: if self.allow_privileged {
+                SecurityLevel::Privileged
+            } else {
+                defaults.allowed_level
+            },
+            tools,
+            ..defaults
+        }
+    }
+}
+
+/// `llmspell run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Script files, run in order in one runtime
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) runtime: RuntimeArgs,
+    /// Give up waiting for callbacks after this many seconds (default: wait until quiet)
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum HooksCommand {
+    /// Every hook point name
+    Points,
+    /// Run scripts, then list the hooks they registered
+    List {
+        /// Script files
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ToolsCommand {
+    /// Every tool with its category and security level
+    List,
+    /// One tool's description and parameter schema
+    Info {
+        /// The tool's name
+        name: String,
+    },
+}
+
+/// `llmspell events ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventsCommand {
+    /// The most recent persisted events
+    Tail {
+        #[command(flatten)]
+        filter: events::Filter,
+    },
+    /// Persisted events matching a query, oldest first
+    Query {
+        #[command(flatten)]
+        filter: events::Filter,
+    },
+    /// Run scripts, then replay persisted events into their runtime
+    Replay {
+        #[command(flatten)]
+        filter: events::Filter,
+        /// Scripts that subscribe to the replayed events
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+use crate::events;
+
+pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => crate::run::run(args),
+        Command::Hooks {
+            command: HooksCommand::Points,
+        } => {
+            for p in llmspell_hooks::HookPoint::all() {
+                println!("{p}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hooks {
+            command: HooksCommand::List { files, runtime },
+        } => crate::run::list_hooks(&files, &runtime),
+        Command::Tools { command } => {
+            let runtime = llmspell_bridge::ScriptRuntime::new(RuntimeConfig::default())?;
+            match command {
+                ToolsCommand::List => {
+                    let mut names = runtime.tools().names();
+                    names.sort();
+                    for n in names {
+                        let i = runtime.tools().info(&n)?;
+                        println!(
+                            "{:<20} {:<11} {:<11} {}",
+                            i.name, i.category, i.security_level, i.description
+                        );
+                    }
+                }
+                ToolsCommand::Info { name } => {
+                    let i = runtime.tools().info(&name)?;
+                    println!("{} ({}, {})", i.name, i.category, i.security_level);
+                    println!("{}", i.description);
+                    println!(
+                        "parameters: {}",
+                        serde_json::to_string_pretty(&i.parameters)?
+                    );
+                    println!("output: {}", serde_json::to_string_pretty(&i.output)?);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events { command } => events::run(command),
+        Command::Bench { json } => crate::bench::run(json),
+    }
+}

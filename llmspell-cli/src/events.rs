@@ -1,0 +1,158 @@
+//! `llmspell events tail|query|replay` over the persisted store.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use llmspell_bridge::{RuntimeConfig, ScriptRuntime, StorageChoice};
+use llmspell_events::{EventQuery, EventStore, UniversalEvent};
+use llmspell_storage::SledBackend;
+
+use crate::cli::EventsCommand;
+
+/// Which persisted events.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct Filter {
+    /// Topic pattern (`tool.**`, `agent.*.failed`)
+    #[arg(long)]
+    pattern: Option<String>,
+    /// Only events at or after this time: RFC 3339, or an age such as 30s, 10m, 2h, 1d
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this time (same forms as --since)
+    #[arg(long)]
+    until: Option<String>,
+    /// Only events of this correlation id
+    #[arg(long)]
+    correlation: Option<String>,
+    /// At most this many events
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// One JSON object per line
+    #[arg(long)]
+    json: bool,
+    /// Where the events are kept
+    #[arg(long, default_value = ".llmspell")]
+    data_dir: PathBuf,
+}
+
+fn when(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let (num, unit) = text.split_at(
+        text.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .len(),
+    );
+    let n: f64 = num
+        .parse()
+        .with_context(|| format!("{text:?} is neither RFC 3339 nor an age like 10m"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86_400.0,
+        other => bail!("unknown unit {other:?} in {text:?}; use s, m, h or d"),
+    };
+    Ok(Utc::now() - chrono::Duration::milliseconds((secs * 1000.0) as i64))
+}
+
+impl Filter {
+    fn query(&self) -> anyhow::Result<EventQuery> {
+        let mut q = EventQuery::new().limit(self.limit);
+        if let Some(p) = &self.pattern {
+            q = q.pattern(p)?;
+        }
+        if let Some(s) = &self.since {
+            q = q.since(when(s)?);
+        }
+        if let Some(u) = &self.until {
+            q = q.until(when(u)?);
+        }
+        if let Some(c) = &self.correlation {
+            q = q.correlation_id(
+                uuid::Uuid::parse_str(c)
+                    .with_context(|| format!("{c:?} is not a correlation id (a UUID)"))?,
+            );
+        }
+        Ok(q)
+    }
+
+    fn store(&self) -> anyhow::Result<EventStore> {
+        let path = self.data_dir.join("db");
+        if !path.exists() {
+            bail!(
+                "no persisted events at {} (run scripts with `llmspell run` first)",
+                path.display()
+            );
+        }
+        let backend = SledBackend::open(&path)?;
+        Ok(EventStore::new(Arc::new(backend)))
+    }
+
+    fn print(&self, events: &[UniversalEvent]) -> anyhow::Result<()> {
+        for ev in events {
+            if self.json {
+                println!("{}", serde_json::to_string(ev)?);
+            } else {
+                println!(
+                    "{}  {:<32} {:<10} {}",
+                    ev.timestamp.format("%Y-%m-%d %H:%M:%S%.3f"),
+                    ev.event_type.as_str(),
+                    ev.language.as_str(),
+                    serde_json::to_string(&ev.data)?
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub(crate) fn run(command: EventsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        EventsCommand::Tail { filter } => {
+            let store = filter.store()?;
+            let mut events = runtime()?.block_on(store.query(&filter.query()?.newest_first()))?;
+            events.reverse();
+            filter.print(&events)?;
+        }
+        EventsCommand::Query { filter } => {
+            let store = filter.store()?;
+            let events = runtime()?.block_on(store.query(&filter.query()?))?;
+            filter.print(&events)?;
+        }
+        EventsCommand::Replay { filter, files } => {
+            let query = filter.query()?;
+            let config = RuntimeConfig {
+                storage: StorageChoice::Sled(filter.data_dir.join("db")),
+                ..RuntimeConfig::default()
+            };
+            let rt = ScriptRuntime::new(config)?;
+            let mut failed = false;
+            for f in &files {
+                if let Err(e) = rt.run_file(f) {
+                    eprintln!("{e}");
+                    failed = true;
+                }
+            }
+            let n = runtime()?.block_on(rt.event_store().replay_into(&query, rt.bus()))?;
+            rt.wait_quiescent(Some(Duration::from_secs(60)));
+            eprintln!("replayed {n} event(s)");
+            rt.shutdown()?;
+            if failed {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,83 @@
+//! `llmspell run` and `llmspell hooks list`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use llmspell_bridge::{Error, ScriptRuntime};
+use llmspell_hooks::HookFilter;
+
+use crate::cli::{RunArgs, RuntimeArgs};
+
+/// An error as `file:line: message` (scripts) or a plain message.
+fn report(e: &Error) {
+    eprintln!("{e}");
+}
+
+/// Runs the files in one runtime, waits for callbacks to settle, and exits
+/// non-zero when any script had an uncaught error.
+pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let runtime = ScriptRuntime::new(args.runtime.config()).context("cannot start the runtime")?;
+    let timeout = args
+        .timeout
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map(Duration::from_secs_f64);
+    let mut failed = false;
+    for file in &args.files {
+        if let Err(e) = runtime.run_file(file) {
+            report(&e);
+            failed = true;
+        }
+    }
+    if !runtime.wait_quiescent(timeout) {
+        eprintln!(
+            "llmspell: callbacks were still running after {:.1} s; stopping",
+            timeout.map_or(0.0, |t| t.as_secs_f64())
+        );
+        failed = true;
+    }
+    runtime.shutdown().context("shutting down")?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs scripts, then prints the hooks they registered.
+pub(crate) fn list_hooks(files: &[PathBuf], args: &RuntimeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = args.config();
+    config.persist.clear();
+    config.storage = llmspell_bridge::StorageChoice::Memory;
+    let runtime = ScriptRuntime::new(config)?;
+    let mut failed = false;
+    for f in files {
+        if let Err(e) = runtime.run_file(f) {
+            report(&e);
+            failed = true;
+        }
+    }
+    runtime.wait_quiescent(Some(Duration::from_secs(10)));
+    for h in runtime.hooks().list(&HookFilter::new()) {
+        println!(
+            "{:<6} {:<28} {:<8} {:<11} {}{}",
+            h.id,
+            h.point.to_string(),
+            h.priority.to_string(),
+            h.language.to_string(),
+            h.name,
+            if h.tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", h.tags.join(", "))
+            }
+        );
+    }
+    runtime.shutdown()?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
