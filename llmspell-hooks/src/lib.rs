@@ -51,6 +51,7 @@
 
 mod adapter;
 mod breaker;
+pub mod builtin;
 mod cache;
 mod composite;
 mod context;
@@ -71,6 +72,10 @@ mod selective;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Permit, Transition};
+pub use builtin::{
+    CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, RateLimitHook,
+    RetryHook, SecurityHook,
+};
 pub use cache::{CacheStats, HookCache, MemoryHookCache};
 pub use composite::{CompositeHook, Composition, precedence};
 pub use context::{ATTEMPT_KEY, HookContext};

@@ -1,0 +1,2 @@
+//! Built-in hook benchmarks (filled in below).
+fn main() {}
