@@ -71,3 +71,8 @@ pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> crate:
         message: message.into(),
     }
 }
+
+/// The built-in hooks reference's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/user-guide/builtin-hooks-reference.md")]
+pub struct BuiltinHooksReference;

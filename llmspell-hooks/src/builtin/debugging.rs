@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::canonical::json_size;
 use super::invalid;
 use super::redaction::Redactor;
 use crate::{Hook, HookContext, HookMetadata, HookPoint, HookResult, Priority};
@@ -197,8 +198,8 @@ impl DebuggingHook {
         }
         let data = if self.capture_data {
             let mut data = self.redactor.redact(&ctx.data);
-            let text = data.to_string();
-            if text.len() > self.max_data_bytes {
+            if json_size(&data) > self.max_data_bytes {
+                let text = data.to_string();
                 let mut cut = self.max_data_bytes;
                 while !text.is_char_boundary(cut) {
                     cut -= 1;

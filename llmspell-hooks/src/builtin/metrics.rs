@@ -17,7 +17,8 @@ use crate::{Hook, HookContext, HookMetadata, HookPoint, HookResult, Priority};
 
 /// The component name that series beyond [`max_series`](MetricsHookBuilder::max_series) are folded into.
 const OVERFLOW: &str = "__other__";
-/// Latencies are kept in nanoseconds from 1 ns to one hour.
+/// Latencies are kept in nanoseconds from 1 ns to one hour, at 2 significant
+/// digits with `u32` counts: about 18 KiB per series.
 const MAX_NANOS: u64 = 3_600_000_000_000;
 const RESERVED_LABELS: [&str; 4] = ["point", "component", "component_type", "quantile"];
 
@@ -72,7 +73,7 @@ struct Counted {
     calls: u64,
     errors: u64,
     sum_nanos: u128,
-    latency: Option<Histogram<u64>>,
+    latency: Option<Histogram<u32>>,
 }
 
 /// Builds a [`MetricsHook`].
@@ -93,7 +94,7 @@ impl Default for MetricsHookBuilder {
             namespace: "llmspell".to_owned(),
             const_labels: Vec::new(),
             quantiles: vec![0.5, 0.95, 0.99],
-            max_series: 10_000,
+            max_series: 1_000,
             name: "builtin.metrics".to_owned(),
             priority: Priority::LOWEST,
         }
@@ -123,7 +124,8 @@ impl MetricsHookBuilder {
         self
     }
 
-    /// The most (point, component) series kept. Default 10,000; at least 1.
+    /// The most (point, component) series kept. Default 1,000; at least 1.
+    /// Each series with latencies holds a histogram of about 18 KiB.
     pub fn max_series(mut self, max: usize) -> Self {
         self.max_series = max;
         self
@@ -328,7 +330,7 @@ impl MetricsHook {
             let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
             c.sum_nanos += u128::from(nanos);
             if c.latency.is_none() {
-                c.latency = Histogram::new_with_bounds(1, MAX_NANOS, 3).ok();
+                c.latency = Histogram::new_with_bounds(1, MAX_NANOS, 2).ok();
             }
             if let Some(h) = c.latency.as_mut() {
                 h.saturating_record(nanos.clamp(1, MAX_NANOS));

@@ -1,9 +1,9 @@
 //! Input validation rules of the security hook.
 
-use std::io::Write;
-
 use regex::{Regex, RegexSet};
 use serde_json::Value;
+
+use crate::builtin::canonical::json_size;
 
 /// A rule that refused an input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,27 +24,6 @@ pub(crate) struct Rules {
     pub(crate) denied_names: Vec<String>,
     pub(crate) denied: Option<RegexSet>,
     pub(crate) denied_each: Vec<Regex>,
-}
-
-/// Counts bytes written, to size a payload without keeping its text.
-struct Counter(usize);
-
-impl Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The size of `data` as compact JSON.
-pub(crate) fn json_size(data: &Value) -> usize {
-    let mut c = Counter(0);
-    // Writing to a counter cannot fail, and a Value always serialises.
-    let _ = serde_json::to_writer(&mut c, data);
-    c.0
 }
 
 impl Rules {
