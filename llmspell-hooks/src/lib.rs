@@ -14,6 +14,9 @@
 //!   Error points and honours every result; tools, agents and workflows all
 //!   go through it.
 //! - [`CompositeHook`]: Sequential, Parallel, FirstMatch and Voting.
+//! - [`builtin`]: ready-made hooks: [`LoggingHook`], [`MetricsHook`],
+//!   [`DebuggingHook`], [`SecurityHook`], [`CachingHook`], [`RateLimitHook`],
+//!   [`RetryHook`], [`CostTrackingHook`].
 //! - [`HookAdapter`], [`ReplayableHook`] / [`HookRecorder`],
 //!   [`DistributedHookContext`]: the contracts for script languages,
 //!   persistence and crossing machines.

@@ -1,7 +1,6 @@
 //! Serving repeated operations from a cache.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -251,9 +250,7 @@ impl CachingHook {
                     hasher.update(b"\n");
                     hasher.update(canonical_json(&Value::Object(m)).as_bytes());
                 }
-                for b in hasher.finalize().iter() {
-                    let _ = write!(key, "{b:02x}");
-                }
+                key.push_str(&hex::encode(hasher.finalize()));
             }
         }
         Some(key)
