@@ -4,7 +4,7 @@ mod pricing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use llmspell_events::{EventBus, Topic, UniversalEvent};
@@ -136,6 +136,8 @@ pub struct CostReport {
     pub budgets: Vec<BudgetStatus>,
     /// Calls the guard cancelled.
     pub guarded: u64,
+    /// Estimates held for calls in flight.
+    pub reserved: f64,
 }
 
 /// What the budget guard does with a call whose model has no price.
@@ -156,6 +158,47 @@ struct State {
     fired_total: Vec<f64>,
     fired_component: HashMap<String, Vec<f64>>,
     guarded: u64,
+    /// Estimates of calls the guard let through whose outcome is not yet
+    /// known, per correlation id.
+    pending: HashMap<Uuid, Vec<Reservation>>,
+}
+
+/// An estimate held against the budgets while its call runs.
+struct Reservation {
+    component: Arc<str>,
+    amount: f64,
+    at: Instant,
+}
+
+impl State {
+    fn reserved(&self, component: Option<&str>) -> f64 {
+        self.pending
+            .values()
+            .flatten()
+            .filter(|r| component.is_none_or(|c| *r.component == *c))
+            .map(|r| r.amount)
+            .sum()
+    }
+
+    /// Drops the oldest reservation of `component` under `id`.
+    fn release(&mut self, id: Uuid, component: &str) {
+        if let Some(list) = self.pending.get_mut(&id) {
+            if let Some(i) = list.iter().position(|r| *r.component == *component) {
+                list.remove(i);
+            }
+            if list.is_empty() {
+                self.pending.remove(&id);
+            }
+        }
+    }
+
+    /// Drops reservations older than `ttl` (calls that never reported back).
+    fn expire(&mut self, ttl: Duration) {
+        self.pending.retain(|_, list| {
+            list.retain(|r| r.at.elapsed() < ttl);
+            !list.is_empty()
+        });
+    }
 }
 
 struct Alert {
@@ -189,9 +232,13 @@ struct Alert {
 /// (of the whole request's JSON when it has no messages), output tokens =
 /// `max_tokens` or [`default_max_tokens`](CostTrackingHookBuilder::default_max_tokens),
 /// priced by `provider` (request field or `provider` metadata) and `model`.
-/// Calls in flight at the same time are each checked against what is
-/// already spent, not against each other. [`install`](CostTrackingHook::install)
-/// registers the guard fail-closed, so a guard that fails cancels the call.
+/// A call the guard lets through holds its estimate against the budgets
+/// until its `AfterLlmCall` (replaced by the actual cost) or `LlmError`
+/// (released), so calls in flight at the same time cannot together overrun
+/// a budget; an estimate whose call never reports back is released after
+/// [`reservation_ttl`](CostTrackingHookBuilder::reservation_ttl).
+/// [`install`](CostTrackingHook::install) registers the guard fail-closed,
+/// so a guard that fails cancels the call.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -220,6 +267,7 @@ pub struct CostTrackingHook {
     unknown_model: UnknownModelPolicy,
     chars_per_token: f64,
     default_max_tokens: u64,
+    reservation_ttl: Duration,
     bus: Option<(EventBus, Topic)>,
     state: Mutex<State>,
     by_correlation: moka::sync::Cache<Uuid, Arc<Mutex<CostTotals>>>,
@@ -240,6 +288,7 @@ pub struct CostTrackingHookBuilder {
     default_max_tokens: u64,
     max_correlations: u64,
     correlation_idle: Duration,
+    reservation_ttl: Duration,
     bus: Option<EventBus>,
     name: String,
     priority: Priority,
@@ -258,6 +307,7 @@ impl Default for CostTrackingHookBuilder {
             default_max_tokens: 1024,
             max_correlations: 10_000,
             correlation_idle: Duration::from_secs(3600),
+            reservation_ttl: Duration::from_secs(600),
             bus: None,
             name: "builtin.cost_tracking".to_owned(),
             priority: Priority::HIGH,
@@ -328,6 +378,15 @@ impl CostTrackingHookBuilder {
         self
     }
 
+    /// How long the guard holds a call's estimate against the budgets when
+    /// the call never reports back (a later Before hook cancelled it, or the
+    /// hook is not registered at the Error point). Default 10 minutes; more
+    /// than zero.
+    pub fn reservation_ttl(mut self, ttl: Duration) -> Self {
+        self.reservation_ttl = ttl;
+        self
+    }
+
     /// Publishes budget alerts on `bus`.
     pub fn bus(mut self, bus: EventBus) -> Self {
         self.bus = Some(bus);
@@ -370,6 +429,9 @@ impl CostTrackingHookBuilder {
                 format!("{} must be a positive number", self.chars_per_token),
             ));
         }
+        if self.reservation_ttl.is_zero() {
+            return Err(invalid("reservation_ttl", "must be more than zero"));
+        }
         if self.max_correlations == 0 {
             return Err(invalid("max_correlations", "must be at least 1"));
         }
@@ -392,6 +454,7 @@ impl CostTrackingHookBuilder {
             unknown_model: self.unknown_model,
             chars_per_token: self.chars_per_token,
             default_max_tokens: self.default_max_tokens,
+            reservation_ttl: self.reservation_ttl,
             bus,
             state: Mutex::new(State::default()),
             by_correlation: moka::sync::Cache::builder()
@@ -417,7 +480,8 @@ impl CostTrackingHook {
     }
 
     /// Registers the hook at `AfterLlmCall` (tracking) and, when the guard is
-    /// on, at `BeforeLlmCall` with [`FailMode::Closed`].
+    /// on, at `BeforeLlmCall` with [`FailMode::Closed`] and at `LlmError`
+    /// (which releases a failed call's reservation).
     ///
     /// # Errors
     /// As [`HookRegistry::register_with`].
@@ -429,6 +493,11 @@ impl CostTrackingHook {
             HookOptions::default(),
         )?];
         if self.guard {
+            handles.push(registry.register_with(
+                HookPoint::LlmError,
+                hook.clone(),
+                HookOptions::default(),
+            )?);
             handles.push(registry.register_with(
                 HookPoint::BeforeLlmCall,
                 hook,
@@ -499,30 +568,46 @@ impl CostTrackingHook {
         };
         let name = &*ctx.component.name;
         let mut state = self.state.lock();
+        state.expire(self.reservation_ttl);
+        if ctx.attempt() > 1 {
+            // A retried call: its earlier attempt's reservation is replaced.
+            state.release(ctx.correlation_id, name);
+        }
         let spent_component = state.by_component.get(name).map_or(0.0, |t| t.cost);
         let checks = [
             (
                 "total".to_owned(),
                 state.total.cost,
+                state.reserved(None),
                 self.total_budget.as_ref(),
             ),
             (
                 format!("component {name:?}"),
                 spent_component,
+                state.reserved(Some(name)),
                 self.component_budget(name),
             ),
         ];
-        for (scope, spent, budget) in checks {
+        for (scope, spent, reserved, budget) in checks {
             let Some(budget) = budget else { continue };
-            if spent >= budget.limit || spent + estimate > budget.limit {
+            if spent >= budget.limit || spent + reserved + estimate > budget.limit {
                 state.guarded += 1;
                 let cur = self.pricing.currency();
                 return HookResult::Cancel(format!(
-                    "budget guard: the {scope} budget is {:.6} {cur}, {spent:.6} {cur} is spent and this call is estimated at {estimate:.6} {cur}",
+                    "budget guard: the {scope} budget is {:.6} {cur}; {spent:.6} {cur} is spent, {reserved:.6} {cur} is held by calls in flight, and this call is estimated at {estimate:.6} {cur}",
                     budget.limit
                 ));
             }
         }
+        state
+            .pending
+            .entry(ctx.correlation_id)
+            .or_default()
+            .push(Reservation {
+                component: ctx.component.name.clone(),
+                amount: estimate,
+                at: Instant::now(),
+            });
         HookResult::Continue
     }
 
@@ -562,6 +647,7 @@ impl CostTrackingHook {
         let name = ctx.component.name.to_string();
         let mut alerts = Vec::new();
         let mut state = self.state.lock();
+        state.release(ctx.correlation_id, &ctx.component.name);
         state.total.add(input, output, cost, priced);
         state
             .by_model
@@ -707,6 +793,7 @@ impl CostTrackingHook {
                 .collect(),
             budgets,
             guarded: state.guarded,
+            reserved: state.reserved(None),
         }
     }
 
@@ -739,8 +826,14 @@ impl Hook for CostTrackingHook {
                 }
                 Ok(HookResult::Continue)
             }
+            PointPhase::Error => {
+                self.state
+                    .lock()
+                    .release(ctx.correlation_id, &ctx.component.name);
+                Ok(HookResult::Continue)
+            }
             _ => Ok(HookResult::Skipped(
-                "cost tracking applies at After points (and Before points for the guard)"
+                "cost tracking applies at After and Error points (and Before points for the guard)"
                     .to_owned(),
             )),
         }

@@ -161,3 +161,67 @@ async fn component_budgets_are_separate() {
     }
     assert_eq!(lead.calls(), 3, "another component is not limited");
 }
+
+#[tokio::test]
+async fn calls_in_flight_hold_their_estimate_until_they_report_back() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    let cost = build(CostTrackingHook::builder().total_budget(Budget::new(3.0)));
+    let f = llm("writer", &cost);
+    let ran = Arc::new(AtomicU32::new(0));
+    let call = || {
+        let ran = ran.clone();
+        f.runner.run(&f.spec, f.ctx(request("m1")), move |_call| {
+            let ran = ran.clone();
+            async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Ok(json!({
+                    "content": "…", "model": "m1", "provider": "test",
+                    "usage": { "input_tokens": 1000, "output_tokens": 500, "total_tokens": 1500 },
+                }))
+            }
+        })
+    };
+    // Two calls of 2.00 each start together under a 3.00 budget: one runs.
+    let (a, b) = tokio::join!(call(), call());
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one call may run: {a:?} / {b:?}"
+    );
+    let refused = a.err().or(b.err()).unwrap();
+    assert!(
+        matches!(&refused, Error::Cancelled { reason, .. } if reason.contains("held by calls in flight")),
+        "{refused:?}"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    let r = cost.report();
+    assert!(
+        (r.total.cost - 2.0).abs() < 1e-9 && r.reserved == 0.0,
+        "{r:?}"
+    );
+
+    // A failed call releases its estimate at LlmError.
+    let cost = build(CostTrackingHook::builder().total_budget(Budget::new(3.0)));
+    let f = llm("writer", &cost);
+    let ran = Arc::new(AtomicU32::new(0));
+    let call = |fail: bool| {
+        let ran = ran.clone();
+        f.runner.run(&f.spec, f.ctx(request("m1")), move |_call| {
+            let ran = ran.clone();
+            async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                if fail {
+                    return Err(Error::other("overloaded"));
+                }
+                Ok(json!({ "model": "m1", "provider": "test",
+                    "usage": { "input_tokens": 1000, "output_tokens": 500 } }))
+            }
+        })
+    };
+    call(true).await.unwrap_err();
+    assert_eq!(cost.report().reserved, 0.0);
+    call(false).await.unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+}
