@@ -2,7 +2,7 @@
 
 mod pricing;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -161,43 +161,93 @@ struct State {
     /// Estimates of calls the guard let through whose outcome is not yet
     /// known, per correlation id.
     pending: HashMap<Uuid, Vec<Reservation>>,
+    /// The sum of the pending estimates, in total and per component.
+    reserved_total: f64,
+    reserved_component: HashMap<Arc<str>, f64>,
+    /// Reservations in the order they were made, for expiry.
+    order: VecDeque<(Instant, Uuid, u64)>,
+    next_reservation: u64,
 }
 
 /// An estimate held against the budgets while its call runs.
 struct Reservation {
+    id: u64,
     component: Arc<str>,
     amount: f64,
-    at: Instant,
 }
 
 impl State {
     fn reserved(&self, component: Option<&str>) -> f64 {
-        self.pending
-            .values()
-            .flatten()
-            .filter(|r| component.is_none_or(|c| *r.component == *c))
-            .map(|r| r.amount)
-            .sum()
+        match component {
+            None => self.reserved_total,
+            Some(c) => self.reserved_component.get(c).copied().unwrap_or(0.0),
+        }
     }
 
-    /// Drops the oldest reservation of `component` under `id`.
-    fn release(&mut self, id: Uuid, component: &str) {
-        if let Some(list) = self.pending.get_mut(&id) {
-            if let Some(i) = list.iter().position(|r| *r.component == *component) {
-                list.remove(i);
-            }
-            if list.is_empty() {
-                self.pending.remove(&id);
+    fn reserve(&mut self, id: Uuid, component: Arc<str>, amount: f64) {
+        let rid = self.next_reservation;
+        self.next_reservation += 1;
+        self.reserved_total += amount;
+        *self
+            .reserved_component
+            .entry(component.clone())
+            .or_insert(0.0) += amount;
+        self.order.push_back((Instant::now(), id, rid));
+        self.pending.entry(id).or_default().push(Reservation {
+            id: rid,
+            component,
+            amount,
+        });
+    }
+
+    /// Drops the reservation under `id` matching `pick`, if any.
+    fn drop_where(&mut self, id: Uuid, pick: impl Fn(&Reservation) -> bool) {
+        let Some(list) = self.pending.get_mut(&id) else {
+            return;
+        };
+        let Some(i) = list.iter().position(pick) else {
+            return;
+        };
+        let r = list.remove(i);
+        if list.is_empty() {
+            self.pending.remove(&id);
+        }
+        if self.pending.is_empty() {
+            // No float residue once nothing is held.
+            self.reserved_total = 0.0;
+            self.reserved_component.clear();
+            return;
+        }
+        self.reserved_total = (self.reserved_total - r.amount).max(0.0);
+        if let Some(c) = self.reserved_component.get_mut(&r.component) {
+            *c -= r.amount;
+            if *c <= 1e-12 {
+                self.reserved_component.remove(&r.component);
             }
         }
     }
 
-    /// Drops reservations older than `ttl` (calls that never reported back).
+    /// Drops the oldest reservation of `component` under `id`.
+    fn release(&mut self, id: Uuid, component: &str) {
+        self.drop_where(id, |r| *r.component == *component);
+    }
+
+    /// Drops reservations older than `ttl` (calls that never reported back),
+    /// and forgets the order of those already released at the front.
     fn expire(&mut self, ttl: Duration) {
-        self.pending.retain(|_, list| {
-            list.retain(|r| r.at.elapsed() < ttl);
-            !list.is_empty()
-        });
+        while let Some((at, id, rid)) = self.order.front().copied() {
+            let held = self
+                .pending
+                .get(&id)
+                .is_some_and(|list| list.iter().any(|r| r.id == rid));
+            if held && at.elapsed() < ttl {
+                break;
+            }
+            self.order.pop_front();
+            if held {
+                self.drop_where(id, |r| r.id == rid);
+            }
+        }
     }
 }
 
@@ -599,15 +649,7 @@ impl CostTrackingHook {
                 ));
             }
         }
-        state
-            .pending
-            .entry(ctx.correlation_id)
-            .or_default()
-            .push(Reservation {
-                component: ctx.component.name.clone(),
-                amount: estimate,
-                at: Instant::now(),
-            });
+        state.reserve(ctx.correlation_id, ctx.component.name.clone(), estimate);
         HookResult::Continue
     }
 
@@ -841,5 +883,57 @@ impl Hook for CostTrackingHook {
 
     fn metadata(&self) -> HookMetadata {
         self.metadata.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmspell_core::ComponentId;
+
+    fn before(max_tokens: u64) -> HookContext {
+        HookContext::new(
+            HookPoint::BeforeLlmCall,
+            ComponentId::agent("a"),
+            json!({ "model": "m", "provider": "p", "messages": [], "max_tokens": max_tokens }),
+        )
+    }
+
+    #[test]
+    fn estimates_of_calls_that_never_report_back_expire() {
+        let hook = CostTrackingHook::builder()
+            .pricing(PricingTable::new("USD").with("p", "m", ModelPrice::new(0.0, 1.0)))
+            .total_budget(Budget::new(2.5))
+            .reservation_ttl(Duration::from_millis(30))
+            .build()
+            .unwrap();
+        // Each call is estimated at 1.00 (1000 output tokens at 1.00 per 1K).
+        assert_eq!(hook.guard_call(&before(1000)), HookResult::Continue);
+        assert_eq!(hook.guard_call(&before(1000)), HookResult::Continue);
+        assert!((hook.report().reserved - 2.0).abs() < 1e-12);
+        assert!(matches!(
+            hook.guard_call(&before(1000)),
+            HookResult::Cancel(_)
+        ));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(hook.guard_call(&before(1000)), HookResult::Continue);
+        assert!((hook.report().reserved - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_settings_are_rejected() {
+        let b = CostTrackingHook::builder;
+        assert!(b().total_budget(Budget::new(0.0)).build().is_err());
+        assert!(
+            b().total_budget(Budget::new(1.0).thresholds([1.5]))
+                .build()
+                .is_err()
+        );
+        assert!(b().chars_per_token(0.0).build().is_err());
+        assert!(b().reservation_ttl(Duration::ZERO).build().is_err());
+        assert!(b().max_correlations(0).build().is_err());
+        let bad_price = PricingTable::new("USD").with("p", "m", ModelPrice::new(-1.0, 0.0));
+        assert!(b().pricing(bad_price).build().is_err());
+        assert!(b().pricing(PricingTable::new(" ")).build().is_err());
     }
 }
