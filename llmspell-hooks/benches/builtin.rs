@@ -194,6 +194,12 @@ fn builtin(c: &mut Criterion) {
             })
         });
     }
+    // The no-op baseline again, at the end, to show drift within the run.
+    let executor = executor_with(HookPoint::BeforeToolExecution, Some(Arc::new(NoopHook)));
+    let mut cx = before();
+    g.bench_function("baseline_noop_hook_again", |b| {
+        b.iter(|| rt.block_on(async { black_box(executor.execute_point(&mut cx).await.is_ok()) }))
+    });
     // Logging with a subscriber that formats every event (to a sink).
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::sink)
