@@ -1,19 +1,24 @@
 //! Token costs of LLM calls: pricing, aggregation, budgets, a budget guard.
 
+mod budget;
 mod pricing;
+mod report;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use llmspell_events::{EventBus, Topic, UniversalEvent};
 use parking_lot::Mutex;
-use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub use budget::{Budget, BudgetStatus};
 pub use pricing::{ModelPrice, PricingTable};
+pub use report::{CostReport, CostTotals};
+
+use self::budget::Reservations;
 
 use super::canonical::canonical_json;
 use super::{PointPhase, invalid};
@@ -24,121 +29,6 @@ use crate::{
 
 /// The topic of budget alerts.
 pub const ALERT_TOPIC: &str = "cost.budget.alert";
-
-/// Tokens and money spent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct CostTotals {
-    /// Calls counted.
-    pub calls: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Cost, in the pricing table's currency.
-    pub cost: f64,
-    /// Calls of models without a price (counted at zero cost).
-    pub unpriced_calls: u64,
-}
-
-impl CostTotals {
-    fn add(&mut self, input: u64, output: u64, cost: f64, priced: bool) {
-        self.calls += 1;
-        self.input_tokens = self.input_tokens.saturating_add(input);
-        self.output_tokens = self.output_tokens.saturating_add(output);
-        self.cost += cost;
-        if !priced {
-            self.unpriced_calls += 1;
-        }
-    }
-}
-
-/// A spending limit and the fractions of it at which alerts fire.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Budget {
-    limit: f64,
-    thresholds: Vec<f64>,
-}
-
-impl Budget {
-    /// A limit, in the pricing table's currency, alerting at 50, 80 and 100 %.
-    pub fn new(limit: f64) -> Self {
-        Self {
-            limit,
-            thresholds: vec![0.5, 0.8, 1.0],
-        }
-    }
-
-    /// Replaces the alert thresholds (fractions of the limit, each in (0, 1]).
-    #[must_use]
-    pub fn thresholds(mut self, thresholds: impl IntoIterator<Item = f64>) -> Self {
-        self.thresholds = thresholds.into_iter().collect();
-        self.thresholds.sort_by(f64::total_cmp);
-        self.thresholds.dedup();
-        self
-    }
-
-    /// The limit.
-    pub fn limit(&self) -> f64 {
-        self.limit
-    }
-
-    fn validate(&self, scope: &str) -> crate::Result<()> {
-        if !(self.limit.is_finite() && self.limit > 0.0) {
-            return Err(invalid(
-                "budget",
-                format!(
-                    "the {scope} limit must be a positive number, got {}",
-                    self.limit
-                ),
-            ));
-        }
-        if let Some(t) = self
-            .thresholds
-            .iter()
-            .find(|t| !(t.is_finite() && **t > 0.0 && **t <= 1.0))
-        {
-            return Err(invalid(
-                "budget",
-                format!("the {scope} alert threshold {t} must be in (0, 1]"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// A budget and how much of it is spent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BudgetStatus {
-    /// `total` or `component:<name>`.
-    pub scope: String,
-    /// The limit.
-    pub limit: f64,
-    /// Spent so far.
-    pub spent: f64,
-    /// `limit - spent` (negative when overspent).
-    pub remaining: f64,
-    /// The thresholds whose alert fired.
-    pub alerts_fired: Vec<f64>,
-}
-
-/// Everything counted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CostReport {
-    /// The currency of every amount.
-    pub currency: String,
-    /// All calls.
-    pub total: CostTotals,
-    /// Per component name.
-    pub by_component: BTreeMap<String, CostTotals>,
-    /// Per `provider/model`.
-    pub by_model: BTreeMap<String, CostTotals>,
-    /// The budgets.
-    pub budgets: Vec<BudgetStatus>,
-    /// Calls the guard cancelled.
-    pub guarded: u64,
-    /// Estimates held for calls in flight.
-    pub reserved: f64,
-}
 
 /// What the budget guard does with a call whose model has no price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,97 +48,8 @@ struct State {
     fired_total: Vec<f64>,
     fired_component: HashMap<String, Vec<f64>>,
     guarded: u64,
-    /// Estimates of calls the guard let through whose outcome is not yet
-    /// known, per correlation id.
-    pending: HashMap<Uuid, Vec<Reservation>>,
-    /// The sum of the pending estimates, in total and per component.
-    reserved_total: f64,
-    reserved_component: HashMap<Arc<str>, f64>,
-    /// Reservations in the order they were made, for expiry.
-    order: VecDeque<(Instant, Uuid, u64)>,
-    next_reservation: u64,
-}
-
-/// An estimate held against the budgets while its call runs.
-struct Reservation {
-    id: u64,
-    component: Arc<str>,
-    amount: f64,
-}
-
-impl State {
-    fn reserved(&self, component: Option<&str>) -> f64 {
-        match component {
-            None => self.reserved_total,
-            Some(c) => self.reserved_component.get(c).copied().unwrap_or(0.0),
-        }
-    }
-
-    fn reserve(&mut self, id: Uuid, component: Arc<str>, amount: f64) {
-        let rid = self.next_reservation;
-        self.next_reservation += 1;
-        self.reserved_total += amount;
-        *self
-            .reserved_component
-            .entry(component.clone())
-            .or_insert(0.0) += amount;
-        self.order.push_back((Instant::now(), id, rid));
-        self.pending.entry(id).or_default().push(Reservation {
-            id: rid,
-            component,
-            amount,
-        });
-    }
-
-    /// Drops the reservation under `id` matching `pick`, if any.
-    fn drop_where(&mut self, id: Uuid, pick: impl Fn(&Reservation) -> bool) {
-        let Some(list) = self.pending.get_mut(&id) else {
-            return;
-        };
-        let Some(i) = list.iter().position(pick) else {
-            return;
-        };
-        let r = list.remove(i);
-        if list.is_empty() {
-            self.pending.remove(&id);
-        }
-        if self.pending.is_empty() {
-            // No float residue once nothing is held.
-            self.reserved_total = 0.0;
-            self.reserved_component.clear();
-            return;
-        }
-        self.reserved_total = (self.reserved_total - r.amount).max(0.0);
-        if let Some(c) = self.reserved_component.get_mut(&r.component) {
-            *c -= r.amount;
-            if *c <= 1e-12 {
-                self.reserved_component.remove(&r.component);
-            }
-        }
-    }
-
-    /// Drops the oldest reservation of `component` under `id`.
-    fn release(&mut self, id: Uuid, component: &str) {
-        self.drop_where(id, |r| *r.component == *component);
-    }
-
-    /// Drops reservations older than `ttl` (calls that never reported back),
-    /// and forgets the order of those already released at the front.
-    fn expire(&mut self, ttl: Duration) {
-        while let Some((at, id, rid)) = self.order.front().copied() {
-            let held = self
-                .pending
-                .get(&id)
-                .is_some_and(|list| list.iter().any(|r| r.id == rid));
-            if held && at.elapsed() < ttl {
-                break;
-            }
-            self.order.pop_front();
-            if held {
-                self.drop_where(id, |r| r.id == rid);
-            }
-        }
-    }
+    /// Estimates held for calls in flight.
+    reservations: Reservations,
 }
 
 struct Alert {
@@ -618,23 +419,23 @@ impl CostTrackingHook {
         };
         let name = &*ctx.component.name;
         let mut state = self.state.lock();
-        state.expire(self.reservation_ttl);
+        state.reservations.expire(self.reservation_ttl);
         if ctx.attempt() > 1 {
             // A retried call: its earlier attempt's reservation is replaced.
-            state.release(ctx.correlation_id, name);
+            state.reservations.release(ctx.correlation_id, name);
         }
         let spent_component = state.by_component.get(name).map_or(0.0, |t| t.cost);
         let checks = [
             (
                 "total".to_owned(),
                 state.total.cost,
-                state.reserved(None),
+                state.reservations.reserved(None),
                 self.total_budget.as_ref(),
             ),
             (
                 format!("component {name:?}"),
                 spent_component,
-                state.reserved(Some(name)),
+                state.reservations.reserved(Some(name)),
                 self.component_budget(name),
             ),
         ];
@@ -649,7 +450,9 @@ impl CostTrackingHook {
                 ));
             }
         }
-        state.reserve(ctx.correlation_id, ctx.component.name.clone(), estimate);
+        state
+            .reservations
+            .reserve(ctx.correlation_id, ctx.component.name.clone(), estimate);
         HookResult::Continue
     }
 
@@ -689,7 +492,9 @@ impl CostTrackingHook {
         let name = ctx.component.name.to_string();
         let mut alerts = Vec::new();
         let mut state = self.state.lock();
-        state.release(ctx.correlation_id, &ctx.component.name);
+        state
+            .reservations
+            .release(ctx.correlation_id, &ctx.component.name);
         state.total.add(input, output, cost, priced);
         state
             .by_model
@@ -835,7 +640,7 @@ impl CostTrackingHook {
                 .collect(),
             budgets,
             guarded: state.guarded,
-            reserved: state.reserved(None),
+            reserved: state.reservations.reserved(None),
         }
     }
 
@@ -871,6 +676,7 @@ impl Hook for CostTrackingHook {
             PointPhase::Error => {
                 self.state
                     .lock()
+                    .reservations
                     .release(ctx.correlation_id, &ctx.component.name);
                 Ok(HookResult::Continue)
             }
