@@ -47,8 +47,8 @@ mod security;
 pub use caching::{CacheKeyFn, CachingHook, CachingHookBuilder};
 pub use canonical::{canonical_json, canonical_sha256};
 pub use cost::{
-    Budget, BudgetStatus, CostReport, CostTotals, CostTrackingHook, CostTrackingHookBuilder,
-    ModelPrice, PricingTable, UnknownModelPolicy,
+    BUDGET_ALERT_TOPIC, Budget, BudgetStatus, CostReport, CostTotals, CostTrackingHook,
+    CostTrackingHookBuilder, ModelPrice, PricingTable, UnknownModelPolicy,
 };
 pub use debugging::{CapturedContext, DebuggingHook, DebuggingHookBuilder};
 pub use logging::{LogField, LoggingHook, LoggingHookBuilder};

@@ -28,7 +28,7 @@ use crate::{
 };
 
 /// The topic of budget alerts.
-pub const ALERT_TOPIC: &str = "cost.budget.alert";
+pub const BUDGET_ALERT_TOPIC: &str = "cost.budget.alert";
 
 /// What the budget guard does with a call whose model has no price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -292,7 +292,7 @@ impl CostTrackingHookBuilder {
         let bus = match self.bus {
             Some(bus) => Some((
                 bus,
-                Topic::new(ALERT_TOPIC).map_err(|e| invalid("bus", e.to_string()))?,
+                Topic::new(BUDGET_ALERT_TOPIC).map_err(|e| invalid("bus", e.to_string()))?,
             )),
             None => None,
         };

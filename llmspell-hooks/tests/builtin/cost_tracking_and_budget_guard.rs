@@ -6,7 +6,8 @@ use std::sync::Arc;
 use llmspell_core::Error;
 use llmspell_events::EventBus;
 use llmspell_hooks::builtin::{
-    Budget, CostTrackingHook, CostTrackingHookBuilder, ModelPrice, PricingTable, UnknownModelPolicy,
+    BUDGET_ALERT_TOPIC, Budget, CostTrackingHook, CostTrackingHookBuilder, ModelPrice,
+    PricingTable, UnknownModelPolicy,
 };
 use serde_json::{Value, json};
 
@@ -97,7 +98,7 @@ async fn unknown_models_count_at_zero_cost() {
 #[tokio::test]
 async fn the_guard_stops_the_call_that_would_exceed_the_budget() {
     let bus = EventBus::new();
-    let mut alerts = bus.subscribe("cost.budget.alert").unwrap();
+    let mut alerts = bus.subscribe(BUDGET_ALERT_TOPIC).unwrap();
     let cost = build(
         CostTrackingHook::builder()
             .total_budget(Budget::new(5.0))
