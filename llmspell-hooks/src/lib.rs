@@ -14,6 +14,9 @@
 //!   Error points and honours every result; tools, agents and workflows all
 //!   go through it.
 //! - [`CompositeHook`]: Sequential, Parallel, FirstMatch and Voting.
+//! - [`builtin`]: ready-made hooks: [`LoggingHook`], [`MetricsHook`],
+//!   [`DebuggingHook`], [`SecurityHook`], [`CachingHook`], [`RateLimitHook`],
+//!   [`RetryHook`], [`CostTrackingHook`].
 //! - [`HookAdapter`], [`ReplayableHook`] / [`HookRecorder`],
 //!   [`DistributedHookContext`]: the contracts for script languages,
 //!   persistence and crossing machines.
@@ -51,6 +54,7 @@
 
 mod adapter;
 mod breaker;
+pub mod builtin;
 mod cache;
 mod composite;
 mod context;
@@ -72,6 +76,10 @@ mod timeout;
 
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Permit, Transition};
+pub use builtin::{
+    CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, RateLimitHook,
+    RetryHook, SecurityHook,
+};
 pub use cache::{CacheStats, HookCache, MemoryHookCache};
 pub use composite::{CompositeHook, Composition, precedence};
 pub use context::{ATTEMPT_KEY, HookContext};
