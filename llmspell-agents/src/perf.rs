@@ -1,0 +1,1 @@
+//! The agent metric of `llmspell bench`.
