@@ -290,16 +290,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         params: Value,
         exec: &ExecutionContext,
     ) -> Result<Value> {
-        loop {
-            match self.state() {
-                AgentState::Ready | AgentState::Running => break,
-                AgentState::Uninitialized => self.retrying(self.initialize(exec).await)?,
-                AgentState::Error if self.inner.core.auto_recover => {
-                    self.retrying(self.recover(exec).await)?;
-                }
-                state => return Err(self.not_invocable("invoke a tool", state)),
-            }
-        }
+        self.ready_for(exec, "invoke a tool").await?;
         let child = exec.child().with_metadata("agent", self.name());
         Ok(self.inner.core.tools.invoke(name, params, &child).await?)
     }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::CANCELLATION_TOKEN;
+use crate::lifecycle::Token;
 use crate::{AgentState, LifecycleAgent};
 
 /// The context of one invocation, handed to
@@ -25,7 +26,7 @@ use crate::{AgentState, LifecycleAgent};
 pub struct AgentContext {
     agent: LifecycleAgent,
     exec: ExecutionContext,
-    token: CancellationToken,
+    token: Token,
     caller: Option<CancellationToken>,
     attempt: u32,
 }
@@ -34,7 +35,7 @@ impl AgentContext {
     pub(crate) fn new(
         agent: LifecycleAgent,
         exec: ExecutionContext,
-        token: CancellationToken,
+        token: Token,
         caller: Option<CancellationToken>,
         attempt: u32,
     ) -> Self {
@@ -133,13 +134,17 @@ impl AgentContext {
     pub async fn checkpoint(&self) -> Result<()> {
         let lifecycle = &self.agent.core().lifecycle;
         loop {
-            let mut changed = std::pin::pin!(lifecycle.changed().notified());
-            changed.as_mut().enable();
             if self.is_cancelled() {
                 return Err(self.cancellation());
             }
             if lifecycle.state() != AgentState::Paused {
                 return Ok(());
+            }
+            // Paused: register, look again, then wait for a change.
+            let waiter = lifecycle.waiter();
+            let changed = waiter.changed();
+            if lifecycle.state() != AgentState::Paused || self.is_cancelled() {
+                continue;
             }
             tokio::select! {
                 () = changed => {}

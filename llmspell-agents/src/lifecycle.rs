@@ -19,6 +19,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -150,6 +152,10 @@ impl FromStr for AgentState {
     }
 }
 
+/// An invocation's cancellation token, shared without touching the token's
+/// own reference counting (which takes a lock).
+pub(crate) type Token = Arc<CancellationToken>;
+
 /// A state change that happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Change {
@@ -170,7 +176,7 @@ pub(crate) enum Exit {
 pub(crate) enum Enter {
     /// The invocation is counted; `change` is `Ready → Running` for the first.
     Entered {
-        token: CancellationToken,
+        token: Token,
         change: Option<Change>,
     },
     /// Not initialised yet.
@@ -188,7 +194,7 @@ struct Cell {
     in_flight: u32,
     /// Cancelled (and replaced) by `cancel_all`; every invocation holds a
     /// clone of the one current when it started.
-    token: CancellationToken,
+    token: Token,
 }
 
 /// The state cell of one agent: a short lock around the state, the count of
@@ -197,6 +203,28 @@ struct Cell {
 pub(crate) struct Lifecycle {
     cell: Mutex<Cell>,
     changed: Notify,
+    /// Tasks waiting on `changed`; changes notify only when there are some
+    /// (notifying takes the notifier's lock, which the hot path avoids).
+    waiting: AtomicUsize,
+}
+
+/// Registration of a task waiting for state changes; see [`Lifecycle::waiter`].
+pub(crate) struct Waiter<'a> {
+    lifecycle: &'a Lifecycle,
+}
+
+impl Waiter<'_> {
+    /// Completes after the next state change. Create the waiter, then
+    /// check the state, then wait: a change after the check is not missed.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.lifecycle.changed.notified()
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.lifecycle.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Lifecycle {
@@ -205,9 +233,25 @@ impl Lifecycle {
             cell: Mutex::new(Cell {
                 state: Uninitialized,
                 in_flight: 0,
-                token: CancellationToken::new(),
+                token: Token::default(),
             }),
             changed: Notify::new(),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// Registers the caller as waiting for state changes until the waiter
+    /// is dropped.
+    pub(crate) fn waiter(&self) -> Waiter<'_> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiter { lifecycle: self }
+    }
+
+    fn notify(&self) {
+        // The state was changed (and its lock released) before this load; a
+        // waiter registered after it checks the state after registering.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
         }
     }
 
@@ -217,11 +261,6 @@ impl Lifecycle {
 
     pub(crate) fn in_flight(&self) -> u32 {
         self.cell.lock().in_flight
-    }
-
-    /// Notified on every state change.
-    pub(crate) fn changed(&self) -> &Notify {
-        &self.changed
     }
 
     /// Moves to `to` when the table allows it from the current state and
@@ -242,7 +281,7 @@ impl Lifecycle {
             }
             Change { from: current, to }
         };
-        self.changed.notify_waiters();
+        self.notify();
         Ok(change)
     }
 
@@ -257,7 +296,7 @@ impl Lifecycle {
             cell.state = to;
             Change { from: Paused, to }
         };
-        self.changed.notify_waiters();
+        self.notify();
         Ok(change)
     }
 
@@ -275,7 +314,7 @@ impl Lifecycle {
                 cell.in_flight += 1;
                 let token = cell.token.clone();
                 drop(cell);
-                self.changed.notify_waiters();
+                self.notify();
                 Enter::Entered {
                     token,
                     change: Some(Change {
@@ -314,7 +353,7 @@ impl Lifecycle {
             cell.state = to;
             Change { from: Running, to }
         };
-        self.changed.notify_waiters();
+        self.notify();
         Some(change)
     }
 

@@ -130,7 +130,7 @@ async fn redirect_runs_another_registered_agent() {
         .invoke_with(json!({ "x": 5 }), &exec(), Default::default())
         .await
         .unwrap();
-    assert_eq!(out.target, "back");
+    assert_eq!(&*out.target, "back");
     assert_eq!(out.output["by"], "back", "the target agent's handler ran");
     assert_eq!(out.output["y"], 10);
     assert_eq!(back.state(), AgentState::Ready);
@@ -168,7 +168,7 @@ async fn redirect_at_the_error_point_is_a_fallback() {
         .invoke_with(json!({ "x": 4 }), &exec(), Default::default())
         .await
         .unwrap();
-    assert_eq!(out.target, "fallback");
+    assert_eq!(&*out.target, "fallback");
     assert_eq!(out.output["y"], 8);
     assert_eq!(
         primary.state(),

@@ -2,6 +2,7 @@
 //! guarded runner, redirect and fork targets, cancellation.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use llmspell_core::{ErrorKind, ExecutionContext};
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{AgentCore, LifecycleAgent};
 use crate::context::either_cancelled;
-use crate::lifecycle::{Enter, Exit};
+use crate::lifecycle::{Enter, Exit, Token};
 use crate::{AgentBehavior, AgentContext, AgentRegistry, AgentState, Error, Result};
 
 /// Per-invocation settings.
@@ -44,7 +45,7 @@ pub struct AgentOutput {
     /// The output, after every hook.
     pub output: Value,
     /// The agent that produced it (another one after a `Redirect`).
-    pub target: String,
+    pub target: Arc<str>,
     /// Attempts made, the first included.
     pub attempts: u32,
     /// Whether a `Cache` hook served it.
@@ -53,7 +54,9 @@ pub struct AgentOutput {
     pub replaced: bool,
     /// Results of agents started by a `Fork`.
     pub forks: Vec<ForkReport>,
-    /// Wall time of the guarded sequence.
+    /// Wall time of the guarded sequence; zero when the invocation took the
+    /// fast path (no hook on the agent points and no listener for its
+    /// events), where nothing but the work runs and nothing is timed.
     pub elapsed: Duration,
 }
 
@@ -61,7 +64,7 @@ impl From<GuardOutcome> for AgentOutput {
     fn from(o: GuardOutcome) -> Self {
         Self {
             output: o.output,
-            target: o.target.to_string(),
+            target: o.target,
             attempts: o.attempts,
             cache_hit: o.cache_hit,
             replaced: o.replaced,
@@ -82,7 +85,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         work: F,
     ) -> Result<T>
     where
-        F: FnOnce(CancellationToken) -> Fut,
+        F: FnOnce(Token) -> Fut,
         Fut: Future<Output = llmspell_core::Result<T>>,
     {
         let core = &self.inner.core;
@@ -92,16 +95,17 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
             exec,
             done: false,
         };
-        let result = if token.is_cancelled() || caller.is_some_and(CancellationToken::is_cancelled)
-        {
+        // The agent's token is fresh (`cancel` replaces it), so only the
+        // caller's needs a look before starting.
+        let result = if caller.is_some_and(CancellationToken::is_cancelled) {
             None
         } else {
-            let run = work(token.clone());
+            let mut run = std::pin::pin!(work(token.clone()));
             // The work is polled first: an operation that completes at once
             // never registers for cancellation.
             tokio::select! {
                 biased;
-                r = run => Some(r),
+                r = &mut run => Some(r),
                 () = either_cancelled(&token, caller) => None,
             }
         };
@@ -151,11 +155,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
     }
 
     /// Counts an invocation in; returns the token that cancels it.
-    async fn begin(
-        &self,
-        exec: &ExecutionContext,
-        operation: &'static str,
-    ) -> Result<CancellationToken> {
+    async fn begin(&self, exec: &ExecutionContext, operation: &'static str) -> Result<Token> {
         let core = &self.inner.core;
         // Each pass either enters or waits for a change; states settle fast.
         for _ in 0..16 {
@@ -166,12 +166,17 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
                     }
                     return Ok(token);
                 }
-                Enter::Uninitialized => self.retrying(self.initialize(exec).await)?,
-                Enter::Failed if core.auto_recover => self.retrying(self.recover(exec).await)?,
+                // Boxed: rare, and inline they would enlarge every invocation.
+                Enter::Uninitialized => {
+                    self.retrying(Box::pin(self.initialize(exec)).await)?;
+                }
+                Enter::Failed if core.auto_recover => {
+                    self.retrying(Box::pin(self.recover(exec)).await)?;
+                }
                 Enter::Failed => return Err(self.not_invocable(operation, AgentState::Error)),
                 Enter::Transient(state) => {
-                    let mut changed = std::pin::pin!(core.lifecycle.changed().notified());
-                    changed.as_mut().enable();
+                    let waiter = core.lifecycle.waiter();
+                    let changed = waiter.changed();
                     if core.lifecycle.state() == state {
                         changed.await;
                     }
@@ -187,9 +192,45 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         })
     }
 
+    /// Brings the agent to `Ready` or `Running` without counting an
+    /// invocation in: initialises or recovers it as `begin` does, waits out
+    /// passing states.
+    pub(super) async fn ready_for(
+        &self,
+        exec: &ExecutionContext,
+        operation: &'static str,
+    ) -> Result<()> {
+        let core = &self.inner.core;
+        for _ in 0..16 {
+            match core.lifecycle.state() {
+                AgentState::Ready | AgentState::Running => return Ok(()),
+                AgentState::Uninitialized => {
+                    self.retrying(Box::pin(self.initialize(exec)).await)?;
+                }
+                AgentState::Error if core.auto_recover => {
+                    self.retrying(Box::pin(self.recover(exec)).await)?;
+                }
+                state @ (AgentState::Initializing | AgentState::Recovering) => {
+                    let waiter = core.lifecycle.waiter();
+                    let changed = waiter.changed();
+                    if core.lifecycle.state() == state {
+                        changed.await;
+                    }
+                }
+                state => return Err(self.not_invocable(operation, state)),
+            }
+        }
+        Err(Error::NotInvocable {
+            agent: self.name().to_owned(),
+            operation,
+            state: self.state(),
+            hint: "its state kept changing; try again",
+        })
+    }
+
     /// An automatic `initialize`/`recover` that lost a race to another
     /// caller is fine: the caller looks at the state again.
-    pub(super) fn retrying(&self, r: Result<()>) -> Result<()> {
+    fn retrying(&self, r: Result<()>) -> Result<()> {
         match r {
             Err(Error::InvalidTransition { .. }) | Ok(()) => Ok(()),
             Err(e) => Err(e),
@@ -200,11 +241,10 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         &self,
         input: Value,
         exec: &ExecutionContext,
-        token: CancellationToken,
+        token: Token,
         caller: Option<&CancellationToken>,
     ) -> llmspell_core::Result<AgentOutput> {
         let core = &self.inner.core;
-        let started = quanta::Instant::now();
         let this = self.erased()?;
         let token = &token;
         let this = &this;
@@ -220,12 +260,12 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
             .await?;
             return Ok(AgentOutput {
                 output,
-                target: target.to_string(),
+                target,
                 attempts: 1,
                 cache_hit: false,
                 replaced: false,
                 forks: Vec::new(),
-                elapsed: started.elapsed(),
+                elapsed: Duration::ZERO,
             });
         }
         let ctx = HookContext::for_operation(
@@ -234,7 +274,11 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
             exec,
             input,
         );
-        core.runner.run(&core.spec, ctx, op).await.map(Into::into)
+        // Boxed: the runner's future is large, and carrying it inline would
+        // make every invocation's future (hooked or not) as large.
+        Box::pin(core.runner.run(&core.spec, ctx, op))
+            .await
+            .map(Into::into)
     }
 
     /// One run: this agent's behaviour, or a redirect/fork target's.
@@ -243,7 +287,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         this: &LifecycleAgent,
         call: OperationCall,
         exec: &ExecutionContext,
-        token: &CancellationToken,
+        token: &Token,
         caller: Option<&CancellationToken>,
     ) -> llmspell_core::Result<Value> {
         let exec = if call.attempt > 1 {
@@ -271,9 +315,8 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         let target = registry
             .lookup(&call.target)
             .map_err(llmspell_core::Error::from)?;
-        target
-            .run_as_target(call.input, &exec, caller, call.attempt)
-            .await
+        // Boxed: rare, and inline it would enlarge every invocation.
+        Box::pin(target.run_as_target(call.input, &exec, caller, call.attempt)).await
     }
 
     fn erased(&self) -> llmspell_core::Result<LifecycleAgent> {
