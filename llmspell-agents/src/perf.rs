@@ -9,6 +9,8 @@ use futures::future::BoxFuture;
 use llmspell_core::{Error, ExecutionContext, Measurement, Result, median};
 use llmspell_hooks::perf::NoopHook;
 use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry};
+use llmspell_tools::ToolRegistry;
+use llmspell_tools::utility::Calculator;
 use serde_json::{Value, json};
 
 use crate::{AgentConfig, AgentRuntime, BasicAgent, handler_fn};
@@ -42,7 +44,7 @@ pub fn trivial_work(input: Value) -> BoxFuture<'static, Result<Value>> {
 }
 
 /// A runtime whose hook registry holds one no-op hook on each agent point
-/// when `hooked`, none otherwise; no event bus.
+/// when `hooked`, none otherwise; the `calculator` tool; no event bus.
 pub fn runtime(hooked: bool) -> AgentRuntime {
     let hooks = HookRegistry::new();
     if hooked {
@@ -50,11 +52,35 @@ pub fn runtime(hooked: bool) -> AgentRuntime {
             hooks.register(p, NoopHook).forget();
         }
     }
-    // A runner alone conflicts with nothing, so this builds.
+    let runner = GuardedRunner::new(HookExecutor::new(hooks));
+    let tools = ToolRegistry::new(runner.clone());
+    if let Err(e) = tools.register(Arc::new(Calculator::new())) {
+        tracing::warn!(error = %e, "the calculator tool could not be registered");
+    }
+    // The tools run over the same runner, so this builds.
     AgentRuntime::builder()
-        .runner(GuardedRunner::new(HookExecutor::new(hooks)))
+        .runner(runner)
+        .tools(tools)
         .build()
         .unwrap_or_default()
+}
+
+/// A basic agent named `calc` whose handler makes one `calculator` call
+/// (`2 + 2 * x`, x = 3) through its context: a small piece of real work.
+///
+/// # Errors
+/// Only if the runtime already holds a live agent named `calc`.
+pub fn tool_agent(runtime: &AgentRuntime) -> crate::Result<BasicAgent> {
+    runtime.basic(
+        AgentConfig::basic("calc"),
+        handler_fn(|_input, cx| async move {
+            cx.invoke_tool(
+                "calculator",
+                json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } }),
+            )
+            .await
+        }),
+    )
 }
 
 /// A basic agent named `bench` whose handler is [`trivial_work`].
