@@ -59,7 +59,7 @@ pub(crate) struct AgentInner<B: ?Sized> {
 /// An agent running through the lifecycle state machine; `B` is what it
 /// does ([`BasicAgent`](crate::BasicAgent) and [`LlmAgent`](crate::LlmAgent)
 /// are the two built-in kinds). `LifecycleAgent` without a parameter is any
-/// kind, as the [`AgentRegistry`] holds them ([`erase`](Self::erase)).
+/// kind, as the [`AgentRegistry`](crate::AgentRegistry) holds them ([`erase`](Self::erase)).
 ///
 /// Cheap to clone (clones share the agent). Agents are made by an
 /// [`AgentRuntime`](crate::AgentRuntime), which registers them by name and
@@ -278,7 +278,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
     /// the call runs as a child of `exec` (its `parent_id` is
     /// `exec.correlation_id`) with metadata `agent = <name>`, through every
     /// tool hook point. Inside an invocation use
-    /// [`AgentContext::invoke_tool`], which parents the call to the
+    /// [`AgentContext::invoke_tool`](crate::AgentContext::invoke_tool), which parents the call to the
     /// invocation.
     ///
     /// # Errors
@@ -298,7 +298,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
     /// Pauses the agent: `Ready/Running → Paused` (fires `AgentPaused`; a
     /// `Cancel` vetoes it). New invocations are refused until
     /// [`resume`](Self::resume); running ones go on until their next
-    /// [`AgentContext::checkpoint`], where they wait.
+    /// [`AgentContext::checkpoint`](crate::AgentContext::checkpoint), where they wait.
     ///
     /// # Errors
     /// [`Error::InvalidTransition`], [`Error::Vetoed`].

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use llmspell_core::{ComponentMetadata, ExecutionContext};
+use serde_json::{Map, Value};
 
 use crate::agent::AgentParts;
 use crate::config::validate_name;
@@ -148,7 +149,8 @@ impl AgentRuntime {
             options,
             self.inner.providers.clone(),
         );
-        self.register(metadata, &config, behavior)
+        // An LLM agent's parameters go to its provider, not to a handler.
+        self.register(metadata, &config, Map::new(), behavior)
     }
 
     /// Makes and registers an agent running `behavior` (`Uninitialized`).
@@ -164,20 +166,17 @@ impl AgentRuntime {
     ) -> Result<LifecycleAgent<B>> {
         validate_name(&config.name)?;
         let metadata = metadata(&config, behavior.kind());
-        self.register(metadata, &config, behavior)
+        let parameters = config.parameters.clone();
+        self.register(metadata, &config, parameters, behavior)
     }
 
     fn register<B: AgentBehavior>(
         &self,
         metadata: ComponentMetadata,
         config: &AgentConfig,
+        parameters: Map<String, Value>,
         behavior: B,
     ) -> Result<LifecycleAgent<B>> {
-        let parameters = match behavior.kind() {
-            // An LLM agent's parameters go to its provider.
-            "llm" => Default::default(),
-            _ => config.parameters.clone(),
-        };
         let agent = LifecycleAgent::new(
             AgentParts {
                 metadata,
