@@ -1,0 +1,205 @@
+//! Lifecycle transitions: their hook points, vetoes and events.
+
+use llmspell_core::ExecutionContext;
+use llmspell_events::{Topic, UniversalEvent};
+use llmspell_hooks::{HookContext, HookPoint, HookResult};
+use serde_json::{Value, json};
+
+use super::{AgentCore, LifecycleAgent, Topics};
+use crate::lifecycle::Change;
+use crate::{AgentBehavior, AgentState, Error, Result};
+
+impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
+    /// Checks `operation` may lead to `to`, fires the vetoable `point`, applies.
+    pub(super) async fn step(
+        &self,
+        exec: &ExecutionContext,
+        operation: &'static str,
+        point: HookPoint,
+        to: AgentState,
+    ) -> Result<Change> {
+        let core = &self.inner.core;
+        let from = core.lifecycle.state();
+        if !from.can_become(to) {
+            return Err(self.invalid(operation, from, to));
+        }
+        self.veto(point, exec, from, to).await?;
+        let change = core
+            .lifecycle
+            .apply(&[], to)
+            .map_err(|now| self.invalid(operation, now, to))?;
+        core.changed(exec, change, operation);
+        Ok(change)
+    }
+
+    /// Applies `from → to` after the behaviour's part of a transition.
+    pub(super) fn settle(
+        &self,
+        exec: &ExecutionContext,
+        operation: &'static str,
+        from: AgentState,
+        to: AgentState,
+    ) -> Result<()> {
+        let core = &self.inner.core;
+        let change = core
+            .lifecycle
+            .apply(&[from], to)
+            .map_err(|now| self.invalid(operation, now, to))?;
+        core.changed(exec, change, operation);
+        Ok(())
+    }
+
+    /// `from → Error` after the behaviour failed; fires `AgentError`.
+    pub(super) async fn fail(
+        &self,
+        exec: &ExecutionContext,
+        from: AgentState,
+        error: &llmspell_core::Error,
+        what: &str,
+    ) {
+        let core = &self.inner.core;
+        if let Ok(change) = core.lifecycle.apply(&[from], AgentState::Error) {
+            core.changed(exec, change, &format!("{what}: {error}"));
+        }
+        self.observe(HookPoint::AgentError, exec, || error.to_json())
+            .await;
+    }
+
+    pub(super) fn transition_data(&self, from: AgentState, to: AgentState) -> Value {
+        json!({ "agent": self.name(), "type": self.kind(), "from": from, "to": to })
+    }
+
+    /// Fires `point` when it has hooks; returns the decision.
+    pub(super) async fn fire(
+        &self,
+        point: HookPoint,
+        exec: &ExecutionContext,
+        data: impl FnOnce() -> Value,
+    ) -> llmspell_core::Result<Option<(HookResult, String)>> {
+        let executor = self.inner.core.runner.executor();
+        if !executor.registry().has_hooks(&point) {
+            return Ok(None);
+        }
+        let mut ctx =
+            HookContext::for_operation(point, self.inner.core.metadata.id.clone(), exec, data());
+        let outcome = executor.execute_point(&mut ctx).await?;
+        Ok(Some(outcome.into_parts()))
+    }
+
+    /// Fires a point whose `Cancel` vetoes the transition `from → to`.
+    pub(super) async fn veto(
+        &self,
+        point: HookPoint,
+        exec: &ExecutionContext,
+        from: AgentState,
+        to: AgentState,
+    ) -> Result<()> {
+        match self
+            .fire(point.clone(), exec, || self.transition_data(from, to))
+            .await?
+        {
+            Some((HookResult::Cancel(reason), hook)) => Err(Error::Vetoed {
+                agent: self.name().to_owned(),
+                from,
+                to,
+                hook,
+                reason,
+            }),
+            Some((result, hook)) if result.is_decisive() => {
+                tracing::warn!(%point, %hook, action = %result.action(), "result ignored at this point (only cancel applies)");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Fires a point that only observes; failures and decisions are logged.
+    pub(super) async fn observe(
+        &self,
+        point: HookPoint,
+        exec: &ExecutionContext,
+        data: impl FnOnce() -> Value,
+    ) {
+        match self.fire(point.clone(), exec, data).await {
+            Err(e) => {
+                tracing::warn!(%point, error = %e, "a hook failed at an observing point");
+            }
+            Ok(Some((result, hook))) if result.is_decisive() => {
+                tracing::warn!(%point, %hook, action = %result.action(), "result ignored at this point (it only observes)");
+            }
+            Ok(_) => {}
+        }
+    }
+
+    pub(super) fn invalid(
+        &self,
+        operation: &'static str,
+        from: AgentState,
+        to: AgentState,
+    ) -> Error {
+        Error::InvalidTransition {
+            agent: self.name().to_owned(),
+            operation,
+            from,
+            to,
+            allowed: from.targets(),
+        }
+    }
+
+    pub(super) fn not_invocable(&self, operation: &'static str, state: AgentState) -> Error {
+        let hint = match state {
+            AgentState::Paused => "resume it first",
+            AgentState::Terminating | AgentState::Terminated => {
+                "it was terminated; create a new agent"
+            }
+            AgentState::Error => "recover it first (auto-recovery is off for this agent)",
+            _ => "wait until it is Ready",
+        };
+        Error::NotInvocable {
+            agent: self.name().to_owned(),
+            operation,
+            state,
+            hint,
+        }
+    }
+}
+
+impl AgentCore {
+    pub(super) fn emit(
+        &self,
+        exec: &ExecutionContext,
+        topic: impl Fn(&Topics) -> &Topic,
+        data: impl FnOnce() -> Value,
+    ) {
+        let (Some(topics), Some(bus)) = (&self.topics, self.runner.executor().bus()) else {
+            return;
+        };
+        if bus.is_idle() {
+            return;
+        }
+        let topic = topic(topics);
+        if !bus.has_subscribers(topic.as_str()) {
+            return;
+        }
+        let mut ev = UniversalEvent::new(topic.clone(), data())
+            .with_language(exec.language)
+            .with_correlation_id(exec.correlation_id)
+            .with_source(self.source.clone());
+        if let Some(parent) = exec.parent_id {
+            ev = ev.with_parent_id(parent);
+        }
+        if let Err(e) = bus.try_publish(ev) {
+            tracing::debug!(error = %e, "agent event not delivered everywhere");
+        }
+    }
+
+    /// Logs a state change and publishes `agent.<name>.state_changed`.
+    pub(super) fn changed(&self, exec: &ExecutionContext, change: Change, reason: &str) {
+        tracing::debug!(agent = %self.metadata.id.name, from = %change.from, to = %change.to, reason, "agent state changed");
+        self.emit(
+            exec,
+            |t| &t.state_changed,
+            || json!({ "from": change.from, "to": change.to, "reason": reason }),
+        );
+    }
+}
