@@ -182,9 +182,16 @@ impl ConditionalWorkflowBuilder {
             });
         }
         let default = preparer.list(self.default, "default")?;
+        let steps = preparer.count();
         let body = ConditionalBody { branches, default };
         Ok(ConditionalWorkflow {
-            def: Definition::new(metadata, engine, self.common.vars, Body::Conditional(body)),
+            def: Definition::new(
+                metadata,
+                engine,
+                self.common.vars,
+                Body::Conditional(body),
+                steps,
+            ),
         })
     }
 }

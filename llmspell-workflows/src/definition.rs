@@ -110,6 +110,11 @@ impl<'a> Preparer<'a> {
         }
     }
 
+    /// How many steps were prepared so far.
+    pub(crate) fn count(&self) -> usize {
+        self.names.len()
+    }
+
     /// Prepares the steps found at `field` (for error messages).
     pub(crate) fn list(&mut self, steps: Vec<Step>, field: &str) -> Result<StepList> {
         let mut prepared = Vec::with_capacity(steps.len());
@@ -172,6 +177,8 @@ pub(crate) struct Definition {
     pub(crate) spec: GuardSpec,
     pub(crate) vars: Map<String, Value>,
     pub(crate) body: Body,
+    /// Steps in the workflow (the size the outputs map starts with).
+    steps: usize,
 }
 
 /// How a run ended: the typed result, or the JSON hooks left.
@@ -198,6 +205,7 @@ impl Definition {
         engine: WorkflowEngine,
         vars: Map<String, Value>,
         body: Body,
+        steps: usize,
     ) -> Self {
         let spec = GuardSpec::new(metadata.id.clone(), GuardPoints::workflow());
         Self {
@@ -206,6 +214,7 @@ impl Definition {
             spec,
             vars,
             body,
+            steps,
         }
     }
 
@@ -302,6 +311,7 @@ impl Definition {
         let state = SharedState::new(
             WorkflowState {
                 input: Arc::new(input),
+                outputs: Arc::new(Map::with_capacity(self.steps)),
                 vars: Arc::new(self.vars.clone()),
                 ..WorkflowState::default()
             },
@@ -325,7 +335,7 @@ impl Definition {
         let errors = run.errors.into_inner();
         Ok(WorkflowResult {
             success: errors.is_empty(),
-            outputs: Map::clone(&state.outputs),
+            outputs: state.outputs.clone(),
             state,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             errors,

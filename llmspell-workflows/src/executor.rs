@@ -117,6 +117,11 @@ impl Run<'_> {
         .await
     }
 
+    /// Whether `point` has hooks (checked before building their data).
+    pub(crate) fn has_hooks(&self, point: &HookPoint) -> bool {
+        self.def.engine.executor().registry().has_hooks(point)
+    }
+
     /// Records an absorbed error.
     pub(crate) fn record(&self, step: &str, pos: &Position<'_>, error: Error) {
         self.errors.lock().push(StepError {
@@ -191,6 +196,9 @@ impl Run<'_> {
         to: &PreparedStep,
         pos: &Position<'_>,
     ) -> Result<()> {
+        if !self.has_hooks(&HookPoint::WorkflowStageTransition) {
+            return Ok(());
+        }
         if let Some(f) = self
             .fire_phase(
                 HookPoint::WorkflowStageTransition,
@@ -206,6 +214,9 @@ impl Run<'_> {
 
     /// `WorkflowCheckpoint` after a step (data: `{ step, state }`).
     async fn checkpoint(&self, step: &PreparedStep, pos: &Position<'_>) -> Result<()> {
+        if !self.has_hooks(&HookPoint::WorkflowCheckpoint) {
+            return Ok(());
+        }
         if let Some(f) = self
             .fire_phase(
                 HookPoint::WorkflowCheckpoint,
@@ -278,16 +289,17 @@ impl Run<'_> {
                 ctx.metadata.insert(k.to_owned(), v.to_owned());
             }
             let own = &step.spec.component().name;
-            runner
-                .run(&step.spec, ctx, |call| async move {
-                    if call.target == *own && !call.fork {
-                        self.call(&step.step, call.input).await
-                    } else {
-                        self.redirect(&step.step, &call.target, call.input).await
-                    }
-                })
-                .await?
-                .output
+            // Boxed: the guarded run's future is large, and keeping it out
+            // of line keeps the hook-free path's future small.
+            Box::pin(runner.run(&step.spec, ctx, |call| async move {
+                if call.target == *own && !call.fork {
+                    self.call(&step.step, call.input).await
+                } else {
+                    self.redirect(&step.step, &call.target, call.input).await
+                }
+            }))
+            .await?
+            .output
         };
         self.record_output(step, output, journal).await
     }
@@ -371,15 +383,16 @@ impl Run<'_> {
 
     /// One attempt of the step's operation, within its timeout.
     async fn attempt(&self, step: &Step, input: Value, attempt: u32) -> Result<Value> {
-        let exec = self.child(attempt);
+        // Components get a child context; function steps run in the
+        // workflow's own (they are part of it), which saves building one.
         let fut = async {
             match &step.kind {
                 StepKind::Tool { name } => match self.def.engine.tools() {
-                    Some(tools) => tools.invoke(name, input, &exec).await,
+                    Some(tools) => Box::pin(tools.invoke(name, input, &self.child(attempt))).await,
                     None => Err(no_tools(step)),
                 },
-                StepKind::Agent(agent) => agent.execute(input, &exec).await,
-                StepKind::Workflow(workflow) => workflow.execute(input, &exec).await,
+                StepKind::Agent(agent) => agent.execute(input, &self.child(attempt)).await,
+                StepKind::Workflow(workflow) => workflow.execute(input, &self.child(attempt)).await,
                 StepKind::Function(f) => {
                     let state = self.read_state(&step.name).await?;
                     guard_callback(|| self.who(step), f(input, state)).await

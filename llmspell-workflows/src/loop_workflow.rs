@@ -250,7 +250,9 @@ impl LoopWorkflowBuilder {
             (Source::While(_), None) => DEFAULT_WHILE_MAX_ITERATIONS,
             (_, None) => u64::MAX,
         };
-        let body = Preparer::new(&engine, &metadata).list(self.body, "body")?;
+        let mut preparer = Preparer::new(&engine, &metadata);
+        let body = preparer.list(self.body, "body")?;
+        let steps = preparer.count();
         let body = LoopBody {
             source,
             body,
@@ -258,7 +260,7 @@ impl LoopWorkflowBuilder {
             max_iterations,
         };
         Ok(LoopWorkflow {
-            def: Definition::new(metadata, engine, self.common.vars, Body::Loop(body)),
+            def: Definition::new(metadata, engine, self.common.vars, Body::Loop(body), steps),
         })
     }
 }

@@ -166,13 +166,20 @@ impl ParallelWorkflowBuilder {
             .max_concurrency
             .unwrap_or(branches.len())
             .clamp(1, branches.len().max(1));
+        let steps = preparer.count();
         let body = ParallelBody {
             branches,
             max_concurrency,
             fail_fast: self.fail_fast,
         };
         Ok(ParallelWorkflow {
-            def: Definition::new(metadata, engine, self.common.vars, Body::Parallel(body)),
+            def: Definition::new(
+                metadata,
+                engine,
+                self.common.vars,
+                Body::Parallel(body),
+                steps,
+            ),
         })
     }
 }

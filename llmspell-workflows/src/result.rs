@@ -1,5 +1,7 @@
 //! What a workflow run returns.
 
+use std::sync::Arc;
+
 use llmspell_core::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -102,9 +104,9 @@ impl LoopTermination {
 pub struct WorkflowResult {
     /// Whether the run recorded no errors.
     pub success: bool,
-    /// Each finished step's output (the same as `state.outputs`).
+    /// Each finished step's output (the same map as `state.outputs`, shared).
     #[serde(default)]
-    pub outputs: Map<String, Value>,
+    pub outputs: Arc<Map<String, Value>>,
     /// The final state.
     #[serde(default)]
     pub state: WorkflowState,
@@ -174,7 +176,7 @@ mod tests {
     fn round_trips_with_errors_and_loop_fields() {
         let r = WorkflowResult {
             success: false,
-            outputs: Map::new(),
+            outputs: Arc::default(),
             state: WorkflowState::new(json!(1)),
             duration_ms: 1.5,
             errors: vec![StepError {

@@ -73,9 +73,17 @@ impl SequentialWorkflowBuilder {
     /// registry in the engine, an invalid retry policy.
     pub fn build(mut self) -> Result<SequentialWorkflow> {
         let (metadata, engine) = Definition::start(&self.name, &mut self.common)?;
-        let list = Preparer::new(&engine, &metadata).list(self.steps, "steps")?;
+        let mut preparer = Preparer::new(&engine, &metadata);
+        let list = preparer.list(self.steps, "steps")?;
+        let steps = preparer.count();
         Ok(SequentialWorkflow {
-            def: Definition::new(metadata, engine, self.common.vars, Body::Sequential(list)),
+            def: Definition::new(
+                metadata,
+                engine,
+                self.common.vars,
+                Body::Sequential(list),
+                steps,
+            ),
         })
     }
 }

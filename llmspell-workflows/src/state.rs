@@ -149,6 +149,12 @@ impl SharedState {
         exec: &ExecutionContext,
         reader: &str,
     ) -> Result<WorkflowState> {
+        let registry = self.executor.registry();
+        if !registry.has_hooks(&HookPoint::BeforeStateRead)
+            && !registry.has_hooks(&HookPoint::AfterStateRead)
+        {
+            return Ok(self.snapshot());
+        }
         let meta = [(crate::phase::STEP_KEY, reader)];
         let mut supplied = None;
         if let Some(f) = fire(
