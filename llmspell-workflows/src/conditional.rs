@@ -12,7 +12,7 @@ use crate::definition::{
     Body, Common, Definition, Preparer, Report, common_builder_methods, validate_name,
 };
 use crate::executor::{Position, Run, StepList, stops_everything};
-use crate::phase::BRANCH_KEY;
+use crate::metadata;
 use crate::step::guard_callback;
 use crate::{Condition, Step, WorkflowEngine, WorkflowResult};
 
@@ -237,7 +237,7 @@ impl ConditionalBody {
             }
         }
         let mut name = chosen.map_or(DEFAULT_BRANCH, |i| self.branches[i].name.as_str());
-        let meta = [(BRANCH_KEY, name)];
+        let meta = [(metadata::BRANCH, name)];
         if let Some(f) = run
             .fire_phase(
                 HookPoint::WorkflowBranchSelected,
@@ -290,7 +290,7 @@ impl ConditionalBody {
                     Error::execution(who(), format!("`when` failed: {e}"))
                 }
             })?;
-        let meta = [(BRANCH_KEY, branch.name.as_str())];
+        let meta = [(metadata::BRANCH, branch.name.as_str())];
         if let Some(f) = run
             .fire_phase(
                 HookPoint::WorkflowConditionEvaluated,

@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use crate::conditional::ConditionalBody;
 use crate::executor::{PreparedStep, Run, StepList};
 use crate::loop_workflow::LoopBody;
+use crate::metadata;
 use crate::parallel::ParallelBody;
-use crate::phase::{DEPTH_KEY, WORKFLOW_KEY};
 use crate::state::SharedState;
 use crate::{ErrorPolicy, LoopTermination, Step, StepKind, WorkflowEngine, WorkflowResult};
 use crate::{WorkflowState, sequential};
@@ -252,8 +252,10 @@ impl Definition {
             exec,
             input,
         );
-        ctx.metadata
-            .insert(WORKFLOW_KEY.to_owned(), self.metadata.name().to_owned());
+        ctx.metadata.insert(
+            metadata::WORKFLOW.to_owned(),
+            self.metadata.name().to_owned(),
+        );
         let own = &self.spec.component().name;
         let outcome = runner
             .run(&self.spec, ctx, |call| async move {
@@ -273,7 +275,7 @@ impl Definition {
     fn depth(&self, exec: &ExecutionContext) -> Result<u32> {
         let outer: u32 = exec
             .metadata
-            .get(DEPTH_KEY)
+            .get(metadata::DEPTH)
             .and_then(|d| d.parse().ok())
             .unwrap_or(0);
         let depth = outer.saturating_add(1);

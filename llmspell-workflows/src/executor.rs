@@ -10,7 +10,8 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use crate::definition::Definition;
-use crate::phase::{BRANCH_KEY, DEPTH_KEY, ITERATION_KEY, STEP_KEY, STEP_KIND_KEY, fire};
+use crate::metadata;
+use crate::phase::fire;
 use crate::state::{Journal, SharedState, StateScope};
 use crate::step::guard_callback;
 use crate::{ErrorPolicy, Step, StepError, StepInput, StepKind};
@@ -63,12 +64,15 @@ impl<'a> Position<'a> {
     }
 
     fn metadata<'s>(&'s self, step: &'s Step) -> Vec<(&'static str, &'s str)> {
-        let mut m = vec![(STEP_KEY, &*step.name), (STEP_KIND_KEY, step.kind.as_str())];
+        let mut m = vec![
+            (metadata::STEP, &*step.name),
+            (metadata::STEP_KIND, step.kind.as_str()),
+        ];
         if let Some(b) = self.branch {
-            m.push((BRANCH_KEY, b));
+            m.push((metadata::BRANCH, b));
         }
         if let Some(i) = &self.iteration_text {
-            m.push((ITERATION_KEY, i.as_str()));
+            m.push((metadata::ITERATION, i.as_str()));
         }
         m
     }
@@ -282,7 +286,7 @@ impl Run<'_> {
                 input,
             );
             ctx.metadata.insert(
-                crate::phase::WORKFLOW_KEY.to_owned(),
+                crate::metadata::WORKFLOW.to_owned(),
                 self.def.metadata.name().to_owned(),
             );
             for (k, v) in pos.metadata(&step.step) {
@@ -352,7 +356,7 @@ impl Run<'_> {
         let child = self
             .exec
             .child()
-            .with_metadata(DEPTH_KEY, self.depth.to_string());
+            .with_metadata(metadata::DEPTH, self.depth.to_string());
         if attempt > 1 {
             child.with_metadata(ATTEMPT_KEY, attempt.to_string())
         } else {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::definition::{Body, Common, Definition, Preparer, Report, common_builder_methods};
 use crate::executor::{Position, Run, StepList, stops_everything};
-use crate::phase::ITERATION_KEY;
+use crate::metadata;
 use crate::step::guard_callback;
 use crate::{Condition, InputFn, LoopTermination, Step, WorkflowEngine, WorkflowResult};
 
@@ -402,7 +402,7 @@ impl LoopBody {
             run.state.set_position(Some(n), item.clone());
             let position = Position::iteration(n);
             let n_text = n.to_string();
-            let meta = [(ITERATION_KEY, n_text.as_str())];
+            let meta = [(metadata::ITERATION, n_text.as_str())];
             if let Some(f) = run
                 .fire_phase(
                     HookPoint::LoopIterationStart,

@@ -6,18 +6,7 @@ use llmspell_core::{ComponentId, Error, ExecutionContext, Result};
 use llmspell_hooks::{HookContext, HookExecutor, HookPoint, HookResult};
 use serde_json::Value;
 
-/// The metadata key naming the workflow in every hook context it creates.
-pub const WORKFLOW_KEY: &str = "workflow";
-/// The metadata key naming the step in step-level hook contexts.
-pub const STEP_KEY: &str = "step";
-/// The metadata key giving the step's kind (`tool`, `agent`, `workflow`, `function`).
-pub const STEP_KIND_KEY: &str = "step_kind";
-/// The metadata key naming the branch (conditional or parallel) a step runs in.
-pub const BRANCH_KEY: &str = "branch";
-/// The metadata key giving the loop iteration (1, 2, …) a step runs in.
-pub const ITERATION_KEY: &str = "iteration";
-/// The metadata key carrying the nesting depth of workflows (0 at the top).
-pub const DEPTH_KEY: &str = "workflow_depth";
+use crate::metadata::WORKFLOW;
 
 /// What the hooks of a point decided, when it has hooks.
 #[derive(Debug)]
@@ -58,7 +47,7 @@ pub(crate) async fn fire(
     }
     let mut ctx = HookContext::for_operation(point, component.clone(), exec, data());
     ctx.metadata
-        .insert(WORKFLOW_KEY.to_owned(), component.name.to_string());
+        .insert(WORKFLOW.to_owned(), component.name.to_string());
     for (k, v) in metadata {
         ctx.metadata.insert((*k).to_owned(), (*v).to_owned());
     }

@@ -155,7 +155,7 @@ impl SharedState {
         {
             return Ok(self.snapshot());
         }
-        let meta = [(crate::phase::STEP_KEY, reader)];
+        let meta = [(crate::metadata::STEP, reader)];
         let mut supplied = None;
         if let Some(f) = fire(
             &self.executor,
@@ -212,7 +212,7 @@ impl SharedState {
         writer: &str,
         journal: Option<&mut Journal>,
     ) -> Result<()> {
-        let meta = [(crate::phase::STEP_KEY, writer)];
+        let meta = [(crate::metadata::STEP, writer)];
         let mut value = value;
         if let Some(f) = fire(
             &self.executor,

@@ -444,3 +444,49 @@ async fn stage_contexts_carry_step_metadata_and_the_workflow_correlation() {
     assert_eq!(component.to_string(), "workflow:wf");
     assert_eq!(*tool_parents.lock(), [Some(exec.correlation_id)]);
 }
+
+#[tokio::test]
+async fn a_whole_workflow_can_be_redirected_through_the_resolver() {
+    let v2 = SequentialWorkflow::builder("v2")
+        .step(Step::function("new_path", constant(json!("v2"))))
+        .build()
+        .unwrap();
+    let f = Fixture::with_resolver(Some(resolver(vec![], vec![Arc::new(v2)])));
+    f.hook(HookPoint::BeforeWorkflowStart, "canary", |ctx| {
+        if ctx.component.name.as_ref() == "v1" {
+            return HookResult::Redirect("v2".into());
+        }
+        HookResult::Continue
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let v1 = SequentialWorkflow::builder("v1")
+        .engine(f.engine.clone())
+        .step(Step::function("old_path", logged(&log, "old_path")))
+        .build()
+        .unwrap();
+    let r = v1
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap();
+    assert_eq!(r.outputs["new_path"], json!("v2"));
+    assert!(log.lock().is_empty());
+
+    f.hook(HookPoint::BeforeWorkflowStart, "nowhere", |ctx| {
+        if ctx.component.name.as_ref() == "v3" {
+            return HookResult::Redirect("missing".into());
+        }
+        HookResult::Continue
+    });
+    let v3 = SequentialWorkflow::builder("v3")
+        .engine(f.engine.clone())
+        .build()
+        .unwrap();
+    let err = v3
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("workflow \"missing\" not found"),
+        "{err}"
+    );
+}
