@@ -78,3 +78,8 @@ pub use state::{StateScope, WorkflowState};
 pub use step::{
     Condition, InputFn, Step, StepFn, StepInput, StepKind, condition_fn, input_fn, step_fn,
 };
+
+/// The workflows guide's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/user-guide/workflows.md")]
+pub struct WorkflowsGuide;
