@@ -67,16 +67,11 @@ async fn at_most_max_concurrency_branches_run_at_once() {
 #[tokio::test]
 async fn without_a_bound_all_branches_overlap() {
     let gauge = Arc::new(Gauge::default());
-    let started = Instant::now();
     fan_out(&gauge, 5, None)
         .run(json!(null), &ExecutionContext::native())
         .await
         .unwrap();
     assert_eq!(gauge.peak.load(Ordering::SeqCst), 5);
-    assert!(
-        started.elapsed() < Duration::from_millis(5 * 25),
-        "they overlapped"
-    );
 }
 
 #[tokio::test]
@@ -108,7 +103,7 @@ async fn fail_fast_cancels_the_other_branches() {
         .unwrap_err();
     assert!(err.to_string().contains("boom"), "{err}");
     assert!(
-        started.elapsed() < Duration::from_millis(250),
+        started.elapsed() < Duration::from_millis(300),
         "did not wait for the slow branch"
     );
     tokio::time::sleep(Duration::from_millis(350)).await;
