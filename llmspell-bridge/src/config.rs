@@ -34,6 +34,10 @@ pub struct RuntimeConfig {
     pub memory_limit: usize,
     /// Time limit of a hook or callback that sets none. Default 5 s.
     pub callback_timeout: Duration,
+    /// Time limit of an agent handler, a workflow step function, input
+    /// function or condition, which may wait on tools and models. Running
+    /// script code past it is interrupted. Default 300 s.
+    pub handler_timeout: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -46,6 +50,7 @@ impl Default for RuntimeConfig {
             tools: BuiltinToolsConfig::default(),
             memory_limit: 256 << 20,
             callback_timeout: Duration::from_secs(5),
+            handler_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -34,6 +34,10 @@ pub enum CallArgs {
     Context(Box<llmspell_hooks::HookContext>),
     /// An event (a subscription callback's only argument).
     Event(Arc<llmspell_events::UniversalEvent>),
+    /// An agent handler's arguments: the input, and the invocation's
+    /// context (which engines present as an object with `name`,
+    /// `invoke_tool`, `parameters`, `state`, ...).
+    Agent(Value, Box<llmspell_agents::AgentContext>),
 }
 
 impl Default for CallArgs {

@@ -20,6 +20,12 @@ use uuid::Uuid;
 use crate::script_hook::{ScriptHook, call_tool_handler};
 use crate::{RuntimeConfig, ScriptFunction};
 
+mod agents;
+mod workflows;
+
+pub(crate) use workflows::Components;
+pub use workflows::WorkflowKind;
+
 /// The shared registries of a runtime, as script globals use them.
 #[derive(Clone)]
 pub struct Host {
@@ -31,6 +37,9 @@ pub(crate) struct HostInner {
     pub(crate) executor: HookExecutor,
     pub(crate) bus: EventBus,
     pub(crate) tools: ToolRegistry,
+    pub(crate) agents: llmspell_agents::AgentRuntime,
+    pub(crate) workflows: llmspell_workflows::WorkflowEngine,
+    pub(crate) components: Components,
     pub(crate) config: RuntimeConfig,
 }
 

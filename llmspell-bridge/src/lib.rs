@@ -33,10 +33,12 @@ mod lua;
 pub mod perf;
 mod runtime;
 mod script_hook;
+mod script_value;
 
 pub use config::{RuntimeConfig, StorageChoice};
 pub use engine::{CallArgs, EngineHandle, ScriptFunction};
 pub use error::{Error, Result, ScriptError};
-pub use host::{Host, HostError};
+pub use host::{Host, HostError, WorkflowKind};
 pub use runtime::{ScriptRuntime, language_of};
 pub use script_hook::ScriptHook;
+pub use script_value::ScriptValue;

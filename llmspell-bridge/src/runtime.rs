@@ -14,8 +14,10 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use crate::engine::{Command, EngineHandle};
-use crate::host::{Host, HostInner};
+use crate::host::{Components, Host, HostInner};
 use crate::{Error, Result, RuntimeConfig, StorageChoice};
+use llmspell_agents::AgentRuntime;
+use llmspell_workflows::WorkflowEngine;
 
 /// The language of a script file, from its extension.
 pub fn language_of(path: &Path) -> Option<Language> {
@@ -72,10 +74,28 @@ impl ScriptRuntime {
             .build();
         let runner = GuardedRunner::new(executor.clone());
         let tools = ToolRegistry::builder()
-            .runner(runner)
+            .runner(runner.clone())
             .allowed_level(config.allowed_level)
             .build();
         tools.register_all(builtin_tools(&config.tools))?;
+        let agents = AgentRuntime::builder()
+            .runner(runner.clone())
+            .tools(tools.clone())
+            .build()
+            .map_err(|e| Error::Config {
+                field: "agents",
+                message: e.to_string(),
+            })?;
+        let components = Components::new(agents.registry().clone());
+        let workflows = WorkflowEngine::builder()
+            .runner(runner)
+            .tools(tools.clone())
+            .resolver(Arc::new(components.clone()))
+            .build()
+            .map_err(|e| Error::Config {
+                field: "workflows",
+                message: e.to_string(),
+            })?;
         let events = EventStore::new(storage.clone());
         let persistence = if config.persist.is_empty() {
             None
@@ -96,6 +116,9 @@ impl ScriptRuntime {
                 executor,
                 bus,
                 tools,
+                agents,
+                workflows,
+                components,
                 config,
             }),
         };

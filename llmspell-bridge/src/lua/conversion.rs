@@ -275,6 +275,72 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<LuaValue> {
     })
 }
 
+/// A hook context as the hook function's `ctx` table, built directly:
+/// `point`, `component` (`type`, `name`, `id`), `correlation_id`,
+/// `parent_id`, `language`, `data`, `metadata`, `elapsed` (ms, at After and
+/// Error points).
+pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> mlua::Result<Table> {
+    let _host = HostWork::begin(lua);
+    let t = lua.create_table_with_capacity(0, 8)?;
+    t.raw_set("point", ctx.point.to_string())?;
+    let c = lua.create_table_with_capacity(0, 3)?;
+    c.raw_set("type", ctx.component.kind.as_str())?;
+    c.raw_set("name", &*ctx.component.name)?;
+    c.raw_set("id", ctx.component.id.to_string())?;
+    t.raw_set("component", c)?;
+    t.raw_set("correlation_id", ctx.correlation_id.to_string())?;
+    if let Some(p) = ctx.parent_id {
+        t.raw_set("parent_id", p.to_string())?;
+    }
+    t.raw_set("language", ctx.language.as_str())?;
+    t.raw_set("data", to_lua(lua, &ctx.data, 0)?)?;
+    let m = lua.create_table_with_capacity(0, ctx.metadata.len())?;
+    for (k, v) in &ctx.metadata {
+        m.raw_set(k.as_str(), v.as_str())?;
+    }
+    t.raw_set("metadata", m)?;
+    if let Some(e) = ctx.elapsed {
+        t.raw_set("elapsed", e.as_secs_f64() * 1000.0)?;
+    }
+    Ok(t)
+}
+
+/// An event as scripts see it: `id`, `type` (and `event_type`), `data`,
+/// `language`, `sequence`, `timestamp`, `correlation_id`, `parent_id`,
+/// `source`, `tags`.
+pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> mlua::Result<Table> {
+    let _host = HostWork::begin(lua);
+    let t = lua.create_table_with_capacity(0, 11)?;
+    t.raw_set("id", ev.id.to_string())?;
+    let topic = lua.create_string(ev.event_type.as_str())?;
+    t.raw_set("type", &topic)?;
+    t.raw_set("event_type", topic)?;
+    t.raw_set("data", to_lua(lua, &ev.data, 0)?)?;
+    t.raw_set("language", ev.language.as_str())?;
+    t.raw_set("sequence", ev.sequence)?;
+    t.raw_set(
+        "timestamp",
+        ev.timestamp
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )?;
+    if let Some(c) = ev.metadata.correlation_id {
+        t.raw_set("correlation_id", c.to_string())?;
+    }
+    if let Some(p) = ev.metadata.parent_id {
+        t.raw_set("parent_id", p.to_string())?;
+    }
+    if let Some(s) = &ev.metadata.source {
+        t.raw_set("source", &**s)?;
+    }
+    let tags = lua.create_table_with_capacity(ev.metadata.tags.len(), 0)?;
+    for (i, tag) in ev.metadata.tags.iter().enumerate() {
+        tags.raw_set(i + 1, tag.as_str())?;
+    }
+    tags.set_metatable(Some(lua.array_metatable()))?;
+    t.raw_set("tags", tags)?;
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,70 +406,4 @@ mod tests {
             .to_string();
         assert!(e.contains("deeper than 64"), "{e}");
     }
-}
-
-/// A hook context as the hook function's `ctx` table, built directly:
-/// `point`, `component` (`type`, `name`, `id`), `correlation_id`,
-/// `parent_id`, `language`, `data`, `metadata`, `elapsed` (ms, at After and
-/// Error points).
-pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> mlua::Result<Table> {
-    let _host = HostWork::begin(lua);
-    let t = lua.create_table_with_capacity(0, 8)?;
-    t.raw_set("point", ctx.point.to_string())?;
-    let c = lua.create_table_with_capacity(0, 3)?;
-    c.raw_set("type", ctx.component.kind.as_str())?;
-    c.raw_set("name", &*ctx.component.name)?;
-    c.raw_set("id", ctx.component.id.to_string())?;
-    t.raw_set("component", c)?;
-    t.raw_set("correlation_id", ctx.correlation_id.to_string())?;
-    if let Some(p) = ctx.parent_id {
-        t.raw_set("parent_id", p.to_string())?;
-    }
-    t.raw_set("language", ctx.language.as_str())?;
-    t.raw_set("data", to_lua(lua, &ctx.data, 0)?)?;
-    let m = lua.create_table_with_capacity(0, ctx.metadata.len())?;
-    for (k, v) in &ctx.metadata {
-        m.raw_set(k.as_str(), v.as_str())?;
-    }
-    t.raw_set("metadata", m)?;
-    if let Some(e) = ctx.elapsed {
-        t.raw_set("elapsed", e.as_secs_f64() * 1000.0)?;
-    }
-    Ok(t)
-}
-
-/// An event as scripts see it: `id`, `type` (and `event_type`), `data`,
-/// `language`, `sequence`, `timestamp`, `correlation_id`, `parent_id`,
-/// `source`, `tags`.
-pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> mlua::Result<Table> {
-    let _host = HostWork::begin(lua);
-    let t = lua.create_table_with_capacity(0, 11)?;
-    t.raw_set("id", ev.id.to_string())?;
-    let topic = lua.create_string(ev.event_type.as_str())?;
-    t.raw_set("type", &topic)?;
-    t.raw_set("event_type", topic)?;
-    t.raw_set("data", to_lua(lua, &ev.data, 0)?)?;
-    t.raw_set("language", ev.language.as_str())?;
-    t.raw_set("sequence", ev.sequence)?;
-    t.raw_set(
-        "timestamp",
-        ev.timestamp
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    )?;
-    if let Some(c) = ev.metadata.correlation_id {
-        t.raw_set("correlation_id", c.to_string())?;
-    }
-    if let Some(p) = ev.metadata.parent_id {
-        t.raw_set("parent_id", p.to_string())?;
-    }
-    if let Some(s) = &ev.metadata.source {
-        t.raw_set("source", &**s)?;
-    }
-    let tags = lua.create_table_with_capacity(ev.metadata.tags.len(), 0)?;
-    for (i, tag) in ev.metadata.tags.iter().enumerate() {
-        tags.raw_set(i + 1, tag.as_str())?;
-    }
-    tags.set_metatable(Some(lua.array_metatable()))?;
-    t.raw_set("tags", tags)?;
-    Ok(t)
 }

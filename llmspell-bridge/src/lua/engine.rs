@@ -226,23 +226,30 @@ impl LuaEngine {
         args: CallArgs,
         deadline: Option<Duration>,
     ) -> Started {
-        let prepared = (|| -> mlua::Result<MultiValue> {
-            Ok(match &args {
-                CallArgs::Values(values) => {
-                    let mut v = Vec::with_capacity(values.len());
-                    for a in values {
-                        v.push(json_to_lua(&self.lua, a)?);
+        let prepared =
+            (|| -> mlua::Result<MultiValue> {
+                Ok(match &args {
+                    CallArgs::Values(values) => {
+                        let mut v = Vec::with_capacity(values.len());
+                        for a in values {
+                            v.push(json_to_lua(&self.lua, a)?);
+                        }
+                        MultiValue::from_vec(v)
                     }
-                    MultiValue::from_vec(v)
-                }
-                CallArgs::Context(ctx) => {
-                    MultiValue::from_vec(vec![LuaValue::Table(context_to_lua(&self.lua, ctx)?)])
-                }
-                CallArgs::Event(ev) => {
-                    MultiValue::from_vec(vec![LuaValue::Table(event_to_lua(&self.lua, ev)?)])
-                }
-            })
-        })();
+                    CallArgs::Context(ctx) => {
+                        MultiValue::from_vec(vec![LuaValue::Table(context_to_lua(&self.lua, ctx)?)])
+                    }
+                    CallArgs::Event(ev) => {
+                        MultiValue::from_vec(vec![LuaValue::Table(event_to_lua(&self.lua, ev)?)])
+                    }
+                    CallArgs::Agent(input, cx) => MultiValue::from_vec(vec![
+                        json_to_lua(&self.lua, input)?,
+                        LuaValue::UserData(self.lua.create_userdata(
+                            globals::agent::LuaAgentContext { cx: (**cx).clone() },
+                        )?),
+                    ]),
+                })
+            })();
         let lua_args = match prepared {
             Ok(a) => a,
             Err(e) => return Started::Done(Err(errors::message(&e))),

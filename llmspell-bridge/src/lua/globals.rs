@@ -1,13 +1,17 @@
 //! The globals Lua scripts see.
 //!
-//! `Hook`, `Event`, `Tool`, `JSON`, `print` and `llmspell`, as
+//! `Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `JSON`, `print` and
+//! `llmspell`, as
 //! `SCRIPT_API.md` specifies them. Each global is a table of functions;
 //! handles (hooks, subscriptions) are userdata with methods.
 
+pub(crate) mod agent;
 mod event;
 mod hook;
 mod json;
+mod spec;
 mod tool;
+mod workflow;
 
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -136,7 +140,9 @@ pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     let weak = Rc::downgrade(engine);
     hook::install(lua, weak.clone())?;
     event::install(lua, weak.clone())?;
-    tool::install(lua, weak)?;
+    tool::install(lua, weak.clone())?;
+    agent::install(lua, weak.clone())?;
+    workflow::install(lua, weak)?;
     json::install(lua)?;
     install_print(lua)?;
     let llmspell = lua.create_table()?;
