@@ -102,7 +102,8 @@ pub use result::{
     DEFAULT_CACHE_TTL, DEFAULT_RETRY_ATTEMPTS, ForkOperation, HookAction, HookResult,
 };
 pub use runner::{
-    ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
+    CACHE_HIT_KEY, ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall,
+    RunnerConfig,
 };
 pub use selective::{HookFactory, SelectiveHookRegistry};
 pub use timeout::{Elapsed, LazyTimeout};

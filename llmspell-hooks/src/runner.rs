@@ -171,6 +171,10 @@ impl Serialize for ForkReport {
     }
 }
 
+/// The context metadata key set to `"true"` on the After point when a
+/// `Cache` result served the output from the cache (nothing ran).
+pub const CACHE_HIT_KEY: &str = "cache_hit";
+
 /// What a guarded operation produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GuardOutcome {
@@ -465,6 +469,12 @@ impl GuardedRunner {
                         ctx.point = points.after.clone();
                         ctx.data = output;
                         ctx.elapsed = Some(started.elapsed());
+                        if cache_hit {
+                            // After hooks that account for work done (cost
+                            // tracking) must not count a served copy again.
+                            ctx.metadata
+                                .insert(CACHE_HIT_KEY.to_owned(), "true".to_owned());
+                        }
                         let after = match self.executor.execute_point(&mut ctx).await {
                             Ok(o) => o,
                             Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),

@@ -666,6 +666,16 @@ impl Hook for CostTrackingHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         match PointPhase::of(&ctx.point) {
             PointPhase::Before if self.guard => Ok(self.guard_call(ctx)),
+            PointPhase::After
+                if ctx.metadata.get(crate::CACHE_HIT_KEY).map(String::as_str) == Some("true") =>
+            {
+                // A cached answer cost nothing; only free what the guard held.
+                self.state
+                    .lock()
+                    .reservations
+                    .release(ctx.correlation_id, &ctx.component.name);
+                Ok(HookResult::Continue)
+            }
             PointPhase::After => {
                 let alerts = self.track(ctx);
                 if !alerts.is_empty() {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use llmspell_core::Error;
 use llmspell_events::EventBus;
+use llmspell_hooks::HookPoint;
 use llmspell_hooks::builtin::{
-    BUDGET_ALERT_TOPIC, Budget, CostTrackingHook, CostTrackingHookBuilder, ModelPrice,
+    BUDGET_ALERT_TOPIC, Budget, CachingHook, CostTrackingHook, CostTrackingHookBuilder, ModelPrice,
     PricingTable, UnknownModelPolicy,
 };
 use serde_json::{Value, json};
@@ -20,7 +21,13 @@ fn pricing() -> PricingTable {
 
 /// A model that reads 1 token per 4 characters and always writes `max_tokens`.
 fn llm(name: &str, cost: &Arc<CostTrackingHook>) -> Fixture {
-    let f = Fixture::llm(name).behaviour(|call, _| {
+    let f = model(Fixture::llm(name));
+    let handles = cost.install(&f.registry).unwrap();
+    f.keep(handles)
+}
+
+fn model(f: Fixture) -> Fixture {
+    f.behaviour(|call, _| {
         let chars: usize = call.input["messages"]
             .as_array()
             .map(|m| m.iter().map(|m| m["content"].as_str().unwrap_or("").len()).sum())
@@ -34,9 +41,7 @@ fn llm(name: &str, cost: &Arc<CostTrackingHook>) -> Fixture {
             "usage": { "input_tokens": input, "output_tokens": output, "total_tokens": input + output },
             "finish_reason": "stop",
         }))
-    });
-    let handles = cost.install(&f.registry).unwrap();
-    f.keep(handles)
+    })
 }
 
 /// A request estimated (and billed) at 2.00: 1000 input + 500 output tokens.
@@ -225,4 +230,35 @@ async fn calls_in_flight_hold_their_estimate_until_they_report_back() {
     assert_eq!(cost.report().reserved, 0.0);
     call(false).await.unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn cache_hits_are_not_billed_again() {
+    let cost = build(CostTrackingHook::builder());
+    let cache = Arc::new(
+        CachingHook::builder()
+            .ttl(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    );
+    let c = cache.clone();
+    let f = model(Fixture::llm("writer"))
+        .runner(|r| c.attach(r))
+        .hook(HookPoint::BeforeLlmCall, cache.clone());
+    let handles = cost.install(&f.registry).unwrap();
+    let f = f.keep(handles);
+    let first = f.run(request("m1")).await.unwrap();
+    let second = f.run(request("m1")).await.unwrap();
+    assert!(!first.cache_hit && second.cache_hit);
+    assert_eq!(f.calls(), 1, "the model ran once");
+    let r = cost.report();
+    assert_eq!(
+        r.total.calls, 1,
+        "the served copy is not a second call: {r:?}"
+    );
+    assert!((r.total.cost - 2.0).abs() < 1e-9, "{r:?}");
+    assert!(
+        r.reserved.abs() < 1e-9,
+        "the guard's estimate was released: {r:?}"
+    );
 }
