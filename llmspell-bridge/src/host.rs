@@ -286,9 +286,15 @@ impl Host {
             .execute_point(&mut ctx)
             .await
             .map_err(|e| e.to_string())?;
+        let modified = outcome.modified;
         let (result, _) = outcome.into_parts();
         let mut out = Map::new();
-        out.insert("action".into(), json!(result.action().as_str()));
+        // A chain that only changed the data reports "modified".
+        let action = match &result {
+            HookResult::Continue if modified => "modified",
+            other => other.action().as_str(),
+        };
+        out.insert("action".into(), json!(action));
         out.insert("data".into(), ctx.data);
         match result {
             HookResult::Cancel(r) | HookResult::Skipped(r) => {

@@ -207,3 +207,23 @@ fn tool_lifecycle_events_reach_lua_with_the_callers_language() {
     "#,
     );
 }
+
+#[test]
+fn sleep_lets_callbacks_run_mid_script() {
+    let rt = runtime();
+    lua(
+        &rt,
+        r#"
+        local got = 0
+        Event.subscribe("tick", function() got = got + 1 end)
+        for i = 1, 5 do Event.publish("tick", i) end
+        -- The main chunk has not waited yet, so no callback ran.
+        assert(got == 0, tostring(got))
+        local waited = 0
+        while got < 5 and waited < 2000 do llmspell.sleep(0); waited = waited + 1 end
+        assert(got == 5, tostring(got))
+        local ok, e = pcall(llmspell.sleep, -1)
+        assert(not ok and tostring(e):find("milliseconds"), tostring(e))
+    "#,
+    );
+}

@@ -273,7 +273,7 @@ fn hook_fire_reports_the_outcome() {
             if ctx.data.version > 2 then return { action = "cancel", reason = "too new" } end
         end, { priority = "low" })
         local r = Hook.fire("custom:deploy", { version = 1 }, "web")
-        assert(r.action == "continue" and r.data.version == 2)
+        assert(r.action == "modified" and r.data.version == 2)
         local r = Hook.fire("custom:deploy", { version = 2 }, "web")
         assert(r.action == "cancel" and r.reason == "too new" and r.data.version == 3)
     "#,

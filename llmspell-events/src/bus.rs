@@ -297,6 +297,10 @@ impl BusInner {
             }
             match pushed {
                 Pushed::Queued => delivered += 1,
+                Pushed::QueuedDroppingOldest => {
+                    delivered += 1;
+                    dropped += 1;
+                }
                 Pushed::Dropped => dropped += 1,
                 Pushed::Full if q.is_block() => {
                     // Only reachable without waiting (try_publish).

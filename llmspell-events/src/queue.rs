@@ -24,8 +24,10 @@ const SPINS: usize = 64;
 /// What happened to an event offered to a queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pushed {
-    /// Queued (possibly after dropping the oldest event).
+    /// Queued.
     Queued,
+    /// Queued after dropping the oldest queued event to make room.
+    QueuedDroppingOldest,
     /// Not queued: the queue was full and drops new events.
     Dropped,
     /// Not queued: the queue is full and its policy is `Reject` or `Block`.
@@ -110,7 +112,7 @@ impl SubscriberQueue {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                     self.pushed.fetch_add(1, Ordering::Relaxed);
                     // A full queue has a consumer that is running or already woken.
-                    return (Pushed::Queued, self.note_drop());
+                    return (Pushed::QueuedDroppingOldest, self.note_drop());
                 }
                 Pushed::Queued
             }

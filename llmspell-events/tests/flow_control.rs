@@ -37,6 +37,11 @@ async fn drop_oldest_keeps_the_newest_events() {
         .collect();
     assert_eq!(got, [6, 7, 8, 9]);
     assert_eq!(s.stats().dropped, 6);
+    assert_eq!(
+        bus.stats().dropped,
+        6,
+        "evictions count in the bus totals too"
+    );
 }
 
 #[tokio::test]

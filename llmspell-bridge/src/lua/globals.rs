@@ -147,8 +147,39 @@ pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     install_print(lua)?;
     let llmspell = lua.create_table()?;
     llmspell.set("version", env!("CARGO_PKG_VERSION"))?;
+    llmspell.set("sleep", sleep_function(lua)?)?;
     lua.globals().set("llmspell", llmspell)?;
     Ok(())
+}
+
+/// `llmspell.sleep(ms)`: pauses the calling script for `ms` milliseconds
+/// (0: just lets waiting callbacks run), delivering callbacks meanwhile.
+fn sleep_function(lua: &Lua) -> mlua::Result<Function> {
+    // Not `async_function`: its synchronous first attempt would swallow the
+    // yield of `sleep(0)`; this one always suspends the calling coroutine.
+    let raw = lua.create_async_function(|lua, ms: LuaValue| async move {
+        let ms = match ms {
+            LuaValue::Integer(i) if i >= 0 => i as f64,
+            LuaValue::Number(n) if n.is_finite() && n >= 0.0 => n,
+            LuaValue::Nil => 0.0,
+            other => {
+                return outcome::<bool>(
+                    &lua,
+                    Err(fail(format!(
+                        "llmspell.sleep: argument 1 must be a number of milliseconds ≥ 0, got {}",
+                        type_of(&other)
+                    ))),
+                );
+            }
+        };
+        if ms <= 0.0 {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_secs_f64(ms / 1000.0)).await;
+        }
+        outcome(&lua, Ok(true))
+    })?;
+    wrap(lua, raw)
 }
 
 fn install_print(lua: &Lua) -> mlua::Result<()> {
