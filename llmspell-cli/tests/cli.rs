@@ -1,0 +1,245 @@
+//! The `llmspell` command as a user runs it: exit codes, the error format,
+//! several scripts in one runtime, the sandbox flag, persisted events and
+//! the inspection commands.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+fn llmspell(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the llmspell binary runs")
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_good_script_exits_zero_and_prints() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "ok.lua",
+        r#"print("sum", Tool.invoke("calculator", { expression = "40 + 2" }).result)"#,
+    );
+    let out = llmspell(&["run", "--storage", "memory", "ok.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "sum\t42");
+}
+
+#[test]
+fn an_uncaught_error_exits_one_with_file_and_line() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "bad.lua",
+        "local x = 1\nlocal y = 2\nerror('the widget is missing')\n",
+    );
+    let out = llmspell(&["run", "--storage", "memory", "bad.lua"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.lua:3: the widget is missing"), "{err}");
+    // A bad host call names the script line too.
+    write(
+        dir.path(),
+        "bad2.lua",
+        "\nHook.register('BeforeToolExecute', function() end)\n",
+    );
+    let out = llmspell(&["run", "--storage", "memory", "bad2.lua"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad2.lua:2:") && err.contains("BeforeToolExecution"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scripts_share_one_runtime_and_callbacks_finish_before_exit() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "listener.lua",
+        r#"Event.subscribe("greet.*", function(ev) print("heard " .. ev.data.name) end)"#,
+    );
+    write(
+        dir.path(),
+        "speaker.lua",
+        r#"for _, n in ipairs({ "ada", "bob" }) do Event.publish("greet.hello", { name = n }) end"#,
+    );
+    let out = llmspell(
+        &["run", "--storage", "memory", "listener.lua", "speaker.lua"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "heard ada\nheard bob\n");
+}
+
+#[test]
+fn callback_errors_are_reported_but_do_not_fail_the_run() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "cb.lua",
+        r#"Event.subscribe("x", function(ev) error("callback broke") end)
+           Event.publish("x", 1)"#,
+    );
+    let out = llmspell(&["run", "--storage", "memory", "cb.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("callback broke"));
+}
+
+#[test]
+fn a_run_that_never_settles_is_stopped_by_the_timeout() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "loop.lua",
+        r#"Event.subscribe("ping", function(ev) Event.publish("ping", ev.data + 1) end)
+           Event.publish("ping", 1)"#,
+    );
+    let out = llmspell(
+        &[
+            "run",
+            "--storage",
+            "memory",
+            "--no-persist",
+            "--timeout",
+            "0.5",
+            "loop.lua",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("still running"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn files_that_cannot_run_are_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    let out = llmspell(&["run", "--storage", "memory", "missing.lua"], dir.path());
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("missing.lua"),
+        "{}",
+        text(&out.stderr)
+    );
+    write(dir.path(), "notes.txt", "hello");
+    let out = llmspell(&["run", "--storage", "memory", "notes.txt"], dir.path());
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(err.contains("notes.txt") && err.contains(".lua"), "{err}");
+}
+
+#[test]
+fn the_sandbox_is_on_unless_allowed() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path(), "io.lua", "print(io == nil, os.execute == nil)");
+    let out = llmspell(&["run", "--storage", "memory", "io.lua"], dir.path());
+    assert_eq!(text(&out.stdout).trim(), "true\ttrue");
+    let out = llmspell(
+        &["run", "--storage", "memory", "--allow-unsafe", "io.lua"],
+        dir.path(),
+    );
+    assert_eq!(text(&out.stdout).trim(), "false\tfalse");
+}
+
+#[test]
+fn events_are_persisted_in_the_data_dir_and_queried() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "pub.lua",
+        r#"for i = 1, 3 do Event.publish("orders.created", { n = i }) end
+           Event.publish("audit.note", { text = "hello" })"#,
+    );
+    let out = llmspell(&["run", "--data-dir", "data", "pub.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        dir.path().join("data").exists(),
+        "sled lives in the data dir"
+    );
+    let out = llmspell(
+        &[
+            "events",
+            "query",
+            "--data-dir",
+            "data",
+            "--pattern",
+            "orders.*",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let ns: Vec<i64> = lines
+        .iter()
+        .map(|e| e["data"]["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, [1, 2, 3]);
+    let out = llmspell(
+        &["events", "tail", "--data-dir", "data", "--limit", "1"],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("audit.note"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn inspection_commands() {
+    let dir = TempDir::new().unwrap();
+    let out = llmspell(&["hooks", "points"], dir.path());
+    let points = text(&out.stdout);
+    assert!(points.lines().count() >= 40);
+    assert!(points.lines().any(|l| l == "BeforeToolExecution"));
+    let out = llmspell(&["tools", "list"], dir.path());
+    assert!(text(&out.stdout).contains("calculator"));
+    let out = llmspell(&["tools", "info", "calculator"], dir.path());
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("expression"));
+    let out = llmspell(&["tools", "info", "calculater"], dir.path());
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("calculator"),
+        "{}",
+        text(&out.stderr)
+    );
+    write(
+        dir.path(),
+        "hooks.lua",
+        r#"Hook.register("BeforeToolExecution", function() end, { name = "audit", tags = { "x" } })"#,
+    );
+    let out = llmspell(&["hooks", "list", "hooks.lua"], dir.path());
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("BeforeToolExecution")
+            && listed.contains("audit")
+            && listed.contains("lua"),
+        "{listed}"
+    );
+}
