@@ -38,6 +38,8 @@ pub struct RuntimeConfig {
     /// function or condition, which may wait on tools and models. Running
     /// script code past it is interrupted. Default 300 s.
     pub handler_timeout: Duration,
+    /// Arguments given to the scripts (`llmspell.args`). Default: none.
+    pub script_args: Vec<String>,
 }
 
 impl Default for RuntimeConfig {
@@ -51,6 +53,7 @@ impl Default for RuntimeConfig {
             memory_limit: 256 << 20,
             callback_timeout: Duration::from_secs(5),
             handler_timeout: Duration::from_secs(300),
+            script_args: Vec::new(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub struct ScriptHook {
     function: ScriptFunction,
     timeout: Duration,
     metadata: HookMetadata,
+    reporter: Option<std::sync::Weak<crate::host::HostInner>>,
 }
 
 impl ScriptHook {
@@ -28,25 +29,53 @@ impl ScriptHook {
             function,
             timeout,
             metadata,
+            reporter: None,
         }
+    }
+
+    /// Reports this hook's failures through `host` (stderr, the
+    /// `EventHandlerError` point, a `script.callback.failed` event), as
+    /// for subscription callbacks, whatever the hook's fail mode.
+    #[must_use]
+    pub fn reporting_to(mut self, host: &crate::Host) -> Self {
+        self.reporter = Some(std::sync::Arc::downgrade(&host.inner));
+        self
+    }
+
+    async fn report(&self, point: &llmspell_hooks::HookPoint, message: &str) {
+        let Some(host) = self.reporter.as_ref().and_then(std::sync::Weak::upgrade) else {
+            return;
+        };
+        let host = crate::Host { inner: host };
+        let what = format!("hook {:?} at {point}", self.metadata.name);
+        // A failing EventHandlerError hook must not report through itself.
+        let fire_point = *point != llmspell_hooks::HookPoint::EventHandlerError;
+        host.report_failure(self.metadata.language, &what, message, fire_point)
+            .await;
     }
 }
 
 #[async_trait]
 impl Hook for ScriptHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
-        let out = self
+        let outcome = match self
             .function
             .call_with(CallArgs::Context(Box::new(ctx.clone())), Some(self.timeout))
             .await
-            .map_err(|message| Error::Execution {
-                component: format!("hook:{}", self.metadata.name),
-                message,
-            })?;
-        HookResult::from_script_value(&out).map_err(|e| Error::Execution {
-            component: format!("hook:{}", self.metadata.name),
-            message: e.to_string(),
-        })
+        {
+            Ok(out) => HookResult::from_script_value(&out).map_err(|e| e.to_string()),
+            Err(message) => Err(message),
+        };
+        match outcome {
+            Ok(result) => Ok(result),
+            Err(message) => {
+                self.report(&ctx.point, &message).await;
+                Err(Error::Execution {
+                    component: format!("hook:{}", self.metadata.name),
+                    message,
+                })
+            }
+        }
     }
 
     fn metadata(&self) -> HookMetadata {

@@ -168,7 +168,7 @@ fn bad_configs_are_clear_errors() {
         "{e}"
     );
     let e = lua_err(&rt, "Agent.create('x')");
-    assert!(e.contains("takes a table"), "{e}");
+    assert!(e.contains("expected a table"), "{e}");
     let e = lua_err(
         &rt,
         "Agent.create({ name = 'w', type = 'llm', model = 'gpt-4o' })",

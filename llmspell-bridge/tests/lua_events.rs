@@ -67,6 +67,10 @@ fn pull_mode_receive_with_timeout_and_ids() {
         assert(sub:pattern() == "pull.**")
         assert(sub:unsubscribe() == true)
         assert(Event.unsubscribe(sub) == false)
+        -- a pull subscription removed through Event.unsubscribe reports true
+        local other = Event.subscribe("pull.other")
+        assert(Event.unsubscribe(other) == true)
+        assert(Event.unsubscribe(other) == false)
     "#,
     );
 }
@@ -224,6 +228,29 @@ fn sleep_lets_callbacks_run_mid_script() {
         assert(got == 5, tostring(got))
         local ok, e = pcall(llmspell.sleep, -1)
         assert(not ok and tostring(e):find("milliseconds"), tostring(e))
+    "#,
+    );
+}
+
+#[test]
+fn a_waiting_callback_is_stopped_at_its_time_limit() {
+    let rt = common::runtime_with(|c| c.callback_timeout = std::time::Duration::from_millis(200));
+    lua(
+        &rt,
+        r#"
+        finished = false
+        failures = Event.subscribe("script.callback.failed")
+        Event.subscribe("slow", function() llmspell.sleep(3000); finished = true end)
+        Event.publish("slow", 1)
+    "#,
+    );
+    settle(&rt);
+    lua(
+        &rt,
+        r#"
+        assert(finished == false, "the callback was abandoned")
+        local ev = Event.receive(failures, 1000)
+        assert(ev and ev.data.message:find("time limit", 1, true), ev and ev.data.message)
     "#,
     );
 }

@@ -48,3 +48,17 @@ fn values_that_are_not_json_are_named_with_their_path() {
     let e = lua_err(&rt, deep);
     assert!(e.contains("deeper than 64"), "{e}");
 }
+
+#[test]
+fn arrays_with_gaps_say_so() {
+    let rt = runtime();
+    let e = lua_err(&rt, "JSON.encode({ 1, nil, 3 })");
+    assert!(
+        e.contains("array has a gap") && e.contains("JSON.null"),
+        "{e}"
+    );
+    lua(
+        &rt,
+        "assert(JSON.encode({ 1, JSON.null, 3 }) == '[1,null,3]')",
+    );
+}

@@ -297,3 +297,54 @@ fn compatibility_aliases_are_accepted() {
     );
     settle(&rt);
 }
+
+#[test]
+fn hook_failures_are_reported_and_recursion_is_bounded() {
+    let rt = runtime();
+    lua(
+        &rt,
+        r#"
+        reports = {}
+        Hook.register("EventHandlerError", function(ctx) table.insert(reports, ctx.data.message) end)
+        failures = Event.subscribe("script.callback.failed")
+        Hook.register("BeforeToolExecution", function(ctx)
+            if ctx.data.expression == "2 + 2" then error("audit sink down") end
+        end, { name = "audit", fail = "open" })
+        -- fail-open: the call goes through, the failure is reported
+        assert(Tool.invoke("calculator", { expression = "2 + 2" }).result == 4)
+        -- a hook that calls the operation it hooks stops at the nesting limit
+        local depth = 0
+        Hook.register("BeforeToolExecution", function(ctx)
+            if ctx.data.expression == "1 + 0" then
+                depth = depth + 1
+                Tool.invoke("calculator", { expression = "1 + 0" })
+            end
+        end, { name = "recursive" })
+        assert(Tool.invoke("calculator", { expression = "1 + 0" }).result == 1)
+        assert(depth >= 8 and depth <= 64, tostring(depth))
+        _G.depth = depth
+    "#,
+    );
+    settle(&rt);
+    lua(
+        &rt,
+        r#"
+        -- the EventHandlerError point saw the audit failure
+        local seen = false
+        for _, m in ipairs(reports) do
+            if m:find("audit sink down", 1, true) then seen = true end
+        end
+        assert(seen, table.concat(reports, " | "))
+        -- and every failure, the nesting limit included, was published
+        local messages = {}
+        while true do
+            local ev = Event.receive(failures, 200)
+            if not ev then break end
+            table.insert(messages, ev.data.message)
+        end
+        local all = table.concat(messages, " | ")
+        assert(all:find("audit sink down", 1, true), all)
+        assert(all:find("nested more than 64 deep", 1, true), all)
+    "#,
+    );
+}

@@ -119,10 +119,10 @@ pub(crate) fn run(json: bool) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     if json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        out!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         for m in &results {
-            println!("{}", line(m));
+            out!("{}", line(m));
         }
     }
     Ok(ExitCode::SUCCESS)

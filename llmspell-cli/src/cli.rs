@@ -128,6 +128,9 @@ pub(crate) struct RunArgs {
     /// Give up waiting for callbacks after this many seconds (default: wait until quiet)
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
+    /// Arguments for the scripts, after `--` (scripts read them as `llmspell.args`)
+    #[arg(last = true, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,7 +189,7 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             command: HooksCommand::Points,
         } => {
             for p in llmspell_hooks::HookPoint::all() {
-                println!("{p}");
+                out!("{p}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -201,21 +204,24 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     names.sort();
                     for n in names {
                         let i = runtime.tools().info(&n)?;
-                        println!(
+                        out!(
                             "{:<20} {:<11} {:<11} {}",
-                            i.name, i.category, i.security_level, i.description
+                            i.name,
+                            i.category,
+                            i.security_level,
+                            i.description
                         );
                     }
                 }
                 ToolsCommand::Info { name } => {
                     let i = runtime.tools().info(&name)?;
-                    println!("{} ({}, {})", i.name, i.category, i.security_level);
-                    println!("{}", i.description);
-                    println!(
+                    out!("{} ({}, {})", i.name, i.category, i.security_level);
+                    out!("{}", i.description);
+                    out!(
                         "parameters: {}",
                         serde_json::to_string_pretty(&i.parameters)?
                     );
-                    println!("output: {}", serde_json::to_string_pretty(&i.output)?);
+                    out!("output: {}", serde_json::to_string_pretty(&i.output)?);
                 }
             }
             Ok(ExitCode::SUCCESS)

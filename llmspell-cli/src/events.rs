@@ -97,9 +97,9 @@ impl Filter {
     fn print(&self, events: &[UniversalEvent]) -> anyhow::Result<()> {
         for ev in events {
             if self.json {
-                println!("{}", serde_json::to_string(ev)?);
+                out!("{}", serde_json::to_string(ev)?);
             } else {
-                println!(
+                out!(
                     "{}  {:<32} {:<10} {}",
                     ev.timestamp.format("%Y-%m-%d %H:%M:%S%.3f"),
                     ev.event_type.as_str(),

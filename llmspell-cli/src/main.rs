@@ -1,6 +1,14 @@
 //! The `llmspell` command: runs Lua (and JavaScript) scripts in one runtime
 //! and inspects hooks, tools and persisted events.
 
+/// Prints a line to stdout; a closed pipe (`llmspell events query | head`)
+/// ends the process quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod cli;
 mod events;
@@ -9,6 +17,22 @@ mod run;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// Writes one line to stdout (see `out!`).
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"));
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("llmspell: cannot write to stdout: {e}");
+        std::process::exit(2);
+    }
+}
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

@@ -18,7 +18,9 @@ fn report(e: &Error) {
 /// Runs the files in one runtime, waits for callbacks to settle, and exits
 /// non-zero when any script had an uncaught error.
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let runtime = ScriptRuntime::new(args.runtime.config()).context("cannot start the runtime")?;
+    let mut config = args.runtime.config();
+    config.script_args = args.args.clone();
+    let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;
     let timeout = args
         .timeout
         .filter(|t| t.is_finite() && *t > 0.0)
@@ -60,7 +62,7 @@ pub(crate) fn list_hooks(files: &[PathBuf], args: &RuntimeArgs) -> anyhow::Resul
     }
     runtime.wait_quiescent(Some(Duration::from_secs(10)));
     for h in runtime.hooks().list(&HookFilter::new()) {
-        println!(
+        out!(
             "{:<6} {:<28} {:<8} {:<11} {}{}",
             h.id,
             h.point.to_string(),

@@ -243,3 +243,27 @@ fn inspection_commands() {
         "{listed}"
     );
 }
+
+#[test]
+fn arguments_after_a_double_dash_reach_the_scripts() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "args.lua",
+        "print(#llmspell.args, table.concat(llmspell.args, ','))",
+    );
+    let out = llmspell(
+        &[
+            "run",
+            "--storage",
+            "memory",
+            "args.lua",
+            "--",
+            "alpha",
+            "--beta",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2\talpha,--beta");
+}

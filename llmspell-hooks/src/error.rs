@@ -10,7 +10,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A hook point name is not known.
     #[error(
-        "unknown hook point {name:?}; {}valid: a built-in point name (see HookPoint::all) or custom:<name>",
+        "unknown hook point {name:?}; {}valid: a built-in point name (`llmspell hooks points` lists them; Hook.points() in scripts) or custom:<name>",
         suggestion.as_ref().map(|s| format!("did you mean {s:?}? ")).unwrap_or_default()
     )]
     UnknownHookPoint {

@@ -108,7 +108,7 @@ impl fmt::Display for HookAction {
 const VALID_SHAPES: &str = "valid results: nil/\"continue\", \"skip\", or a table with action = \
      \"continue\" | \"modified\" (data) | \"cancel\" (reason) | \"redirect\" (target) | \
      \"replace\" (value) | \"retry\" (delay_ms, max_attempts) | \"fork\" (operations = \
-     {{target, input}}) | \"cache\" (key, ttl_ms) | \"skip\" (reason)";
+     {target, input}) | \"cache\" (key, ttl_ms) | \"skip\" (reason)";
 
 /// The default `max_attempts` of a retry result that names none.
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;

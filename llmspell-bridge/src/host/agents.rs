@@ -31,7 +31,7 @@ impl Host {
     ) -> Result<LifecycleAgent, HostError> {
         if !spec.is_object() {
             return Err(format!(
-                "Agent.create takes a table {{ name, type, ... }}, got {}",
+                "expected a table {{ name, type, ... }}, got {}",
                 spec.kind()
             ));
         }

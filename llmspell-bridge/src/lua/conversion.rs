@@ -173,11 +173,15 @@ fn table_body(
     // Count all keys to tell a pure sequence from a mixed table.
     let mut count = 0usize;
     let mut all_int = true;
+    let mut all_positive_int = true;
     for pair in t.clone().pairs::<LuaValue, LuaValue>() {
         let (k, _) = pair.map_err(|e| err(path, e.to_string()))?;
         count += 1;
         if !matches!(k, LuaValue::Integer(i) if i >= 1 && (i as usize) <= len) {
             all_int = false;
+        }
+        if !matches!(k, LuaValue::Integer(i) if i >= 1) {
+            all_positive_int = false;
         }
     }
     if (marked || len > 0) && all_int && count == len {
@@ -196,6 +200,14 @@ fn table_body(
                 .to_str()
                 .map(|s| s.to_string())
                 .map_err(|_| err(path, "table key is not valid UTF-8"))?,
+            LuaValue::Integer(i) if all_positive_int => {
+                return Err(err(
+                    path,
+                    format!(
+                        "array has a gap (key {i} after a nil); arrays need keys 1..n without nil, use JSON.null for a null item"
+                    ),
+                ));
+            }
             LuaValue::Integer(i) => {
                 return Err(err(
                     path,

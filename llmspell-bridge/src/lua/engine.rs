@@ -24,6 +24,15 @@ use crate::{Error, Host, Result, ScriptError, ScriptFunction};
 /// How often (in VM instructions) running Lua code checks its deadline.
 const DEADLINE_CHECK_EVERY: u32 = 1000;
 
+/// The deepest nesting of script calls started on the engine's thread (a
+/// hook that invokes the tool it hooks would otherwise recurse until the
+/// stack overflows).
+pub(crate) const MAX_NESTED_CALLS: u32 = 64;
+
+/// The engine thread's stack: 64 MiB of address space, touched only as deep
+/// as calls actually nest.
+const ENGINE_STACK_BYTES: usize = 64 << 20;
+
 thread_local! {
     /// Deadlines of the callbacks running on this engine thread, innermost
     /// last. Lua runs one coroutine at a time and callbacks nest (a hook runs
@@ -31,6 +40,8 @@ thread_local! {
     /// is the deadline of the code running now; an empty stack means no limit
     /// (main chunks).
     static DEADLINES: RefCell<Vec<(Instant, Duration)>> = const { RefCell::new(Vec::new()) };
+    /// Script calls currently running nested on this thread's stack.
+    static NESTED: Cell<u32> = const { Cell::new(0) };
 }
 
 /// A callback's future, its deadline in force whenever it is polled.
@@ -79,6 +90,9 @@ pub(crate) fn start(host: Host) -> Result<EngineHandle> {
     let h = handle.clone();
     std::thread::Builder::new()
         .name("llmspell-lua".into())
+        // Script calls nest on this stack (a hook inside the same script's
+        // Tool.invoke); room for MAX_NESTED_CALLS levels in debug builds.
+        .stack_size(ENGINE_STACK_BYTES)
         .spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -258,17 +272,39 @@ impl LuaEngine {
             fut: Box::pin(f.call_async::<LuaValue>(lua_args)),
             deadline: deadline.map(|d| (Instant::now() + d, d)),
         };
+        let depth = NESTED.with(Cell::get);
+        if depth >= MAX_NESTED_CALLS {
+            return Started::Done(Err(format!(
+                "script calls nested more than {MAX_NESTED_CALLS} deep (does a hook or callback \
+                 trigger the operation it handles?)"
+            )));
+        }
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        match Pin::new(&mut fut).poll(&mut cx) {
+        NESTED.with(|n| n.set(depth + 1));
+        let polled = Pin::new(&mut fut).poll(&mut cx);
+        NESTED.with(|n| n.set(depth));
+        match polled {
             Poll::Ready(r) => Started::Done(convert(r)),
             Poll::Pending => {
                 let (tx, rx) = oneshot::channel();
                 let busy = BusyGuard::new(&self.handle);
+                let deadline = fut.deadline;
                 tokio::task::spawn_local(async move {
-                    let r = fut.await;
+                    // Waiting (in a host call, a sleep) counts against the
+                    // time limit too: past it, the call is abandoned.
+                    let r = match deadline {
+                        Some((at, limit)) => match tokio::time::timeout_at(at.into(), fut).await {
+                            Ok(r) => convert(r),
+                            Err(_) => Err(format!(
+                                "time limit of {} ms exceeded while waiting",
+                                limit.as_millis()
+                            )),
+                        },
+                        None => convert(fut.await),
+                    };
                     drop(busy);
-                    let _ = tx.send(convert(r));
+                    let _ = tx.send(r);
                 });
                 Started::Waiting(rx)
             }

@@ -148,6 +148,9 @@ pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     let llmspell = lua.create_table()?;
     llmspell.set("version", env!("CARGO_PKG_VERSION"))?;
     llmspell.set("sleep", sleep_function(lua)?)?;
+    let args = lua.create_sequence_from(engine.host.inner.config.script_args.iter().cloned())?;
+    args.set_metatable(Some(mlua::LuaSerdeExt::array_metatable(lua)))?;
+    llmspell.set("args", args)?;
     lua.globals().set("llmspell", llmspell)?;
     Ok(())
 }
@@ -189,7 +192,12 @@ fn install_print(lua: &Lua) -> mlua::Result<()> {
         for a in args {
             parts.push(tostring.call::<String>(a)?);
         }
-        println!("{}", parts.join("\t"));
+        // A closed stdout (`llmspell run x.lua | head`) must not stop the
+        // script; the line is dropped.
+        use std::io::Write;
+        let mut line = parts.join("\t");
+        line.push('\n');
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
         Ok(())
     })?;
     lua.globals().set("print", print)

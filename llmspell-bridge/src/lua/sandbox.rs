@@ -46,12 +46,17 @@ fn restrict(lua: &Lua) -> mlua::Result<()> {
     }
     // `load` of text only: precompiled chunks can crash the VM.
     lua.load(
-        r#"
-        local raw_load = load
-        load = function(chunk, name, _mode, env)
-            return raw_load(chunk, name, "t", env)
+        r##"
+        local raw_load, select = load, select
+        load = function(chunk, name, _mode, ...)
+            -- Like the standard `load`: without an `env` argument the chunk
+            -- sees the global environment (an explicit nil means none).
+            if select("#", ...) == 0 then
+                return raw_load(chunk, name, "t")
+            end
+            return raw_load(chunk, name, "t", (...))
         end
-        "#,
+        "##,
     )
     .set_name("=sandbox")
     .exec()
@@ -99,6 +104,17 @@ mod tests {
         );
         let v: i64 = lua.load("return load('return 1 + 1')()").eval().unwrap();
         assert_eq!(v, 2);
+        // Loaded chunks see the globals unless given an environment.
+        let v: i64 = lua
+            .load("return load('return math.floor(2.5)')()")
+            .eval()
+            .unwrap();
+        assert_eq!(v, 2);
+        let v: i64 = lua
+            .load("return load('return x', 'c', 't', { x = 7 })()")
+            .eval()
+            .unwrap();
+        assert_eq!(v, 7);
     }
 
     #[test]

@@ -19,15 +19,28 @@ pub(super) struct LuaSubscription {
     id: SubscriptionId,
     pattern: String,
     bus: EventBus,
+    engine: Weak<LuaEngine>,
+}
+
+impl LuaSubscription {
+    /// Unsubscribes; true if the subscription was still active.
+    fn cancel(&self) -> bool {
+        // Unsubscribe first: dropping a pull subscription's stream also
+        // unsubscribes it, which would make the answer always false.
+        let removed = self.bus.unsubscribe(self.id);
+        let pulled = self
+            .engine
+            .upgrade()
+            .is_some_and(|e| e.pulls.borrow_mut().remove(&self.id).is_some());
+        removed || pulled
+    }
 }
 
 impl UserData for LuaSubscription {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("id", |_, this, ()| Ok(this.id.to_string()));
         methods.add_method("pattern", |_, this, ()| Ok(this.pattern.clone()));
-        methods.add_method("unsubscribe", |_, this, ()| {
-            Ok(this.bus.unsubscribe(this.id))
-        });
+        methods.add_method("unsubscribe", |_, this, ()| Ok(this.cancel()));
         methods.add_meta_method("__tostring", |_, this, ()| {
             Ok(format!("Subscription({} on {})", this.id, this.pattern))
         });
@@ -106,7 +119,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                     engine.pulls.borrow_mut().insert(id, Rc::new(tokio::sync::Mutex::new(sub)));
                 }
             }
-            Ok(LuaSubscription { id, pattern, bus })
+            Ok(LuaSubscription { id, pattern, bus, engine: Rc::downgrade(&engine) })
         })?,
     )?;
 
@@ -153,8 +166,9 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
         function(lua, move |_, sub: LuaValue| {
             let engine = engine(&w)?;
             let id = subscription_id(&sub, "Event.unsubscribe")?;
-            engine.pulls.borrow_mut().remove(&id);
-            Ok(engine.host.bus().unsubscribe(id))
+            let removed = engine.host.bus().unsubscribe(id);
+            let pulled = engine.pulls.borrow_mut().remove(&id).is_some();
+            Ok(removed || pulled)
         })?,
     )?;
 
