@@ -1,14 +1,17 @@
 //! The llmspell script runtime.
 //!
 //! A [`ScriptRuntime`] owns one hook registry, one event bus and one tool
-//! registry, and script engines that share them: Lua (mlua, Lua 5.4) today.
+//! registry, and script engines that share them: Lua (mlua, Lua 5.4) and
+//! JavaScript (boa_engine).
 //! Each engine runs on its own thread with a single-threaded executor; the
 //! rest of the runtime reaches it through channels, and code already running
 //! on an engine's thread calls it directly, so a Lua hook fires inside a
 //! `Tool.invoke` made by the same script without a thread hop.
 //!
-//! The script-facing API (`Hook`, `Event`, `Tool`, `JSON`, `print`,
-//! `llmspell`) is documented in `docs/user-guide/lua-api.md`.
+//! The script-facing API (`Hook`, `Event`, `Tool`, `Agent`, `Workflow`,
+//! `print`, `llmspell`, and `JSON` in Lua, `console` in JavaScript) is
+//! documented in `docs/user-guide/lua-api.md` and
+//! `docs/user-guide/javascript-api.md`.
 //!
 //! # Example
 //!
@@ -29,6 +32,7 @@ mod config;
 mod engine;
 mod error;
 mod host;
+mod js;
 mod lua;
 pub mod perf;
 mod runtime;

@@ -28,7 +28,7 @@ pub fn language_of(path: &Path) -> Option<Language> {
     }
 }
 
-/// A runtime for Lua (and JavaScript) scripts sharing one set of registries.
+/// A runtime for Lua and JavaScript scripts sharing one set of registries.
 ///
 /// Build it with a [`RuntimeConfig`], run script files or sources in it
 /// ([`run_file`](ScriptRuntime::run_file), [`run_source`](ScriptRuntime::run_source)), then
@@ -182,15 +182,16 @@ impl ScriptRuntime {
     /// The JavaScript engine, started on first use.
     ///
     /// # Errors
-    /// When the engine thread cannot start, or this build has no JavaScript engine.
+    /// When the engine thread cannot start.
     pub fn javascript(&self) -> Result<EngineHandle> {
-        let slot = self.js.lock();
-        match slot.as_ref() {
-            Some(h) => Ok(h.clone()),
-            None => Err(Error::UnknownLanguage {
-                path: "(javascript engine not available in this build)".into(),
-            }),
+        let mut slot = self.js.lock();
+        if let Some(h) = slot.as_ref() {
+            return Ok(h.clone());
         }
+        let handle = crate::js::start(self.host.clone())?;
+        self.engines.lock().push(handle.clone());
+        *slot = Some(handle.clone());
+        Ok(handle)
     }
 
     fn engine_for(&self, language: Language, path: &str) -> Result<EngineHandle> {

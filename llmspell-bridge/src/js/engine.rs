@@ -1,0 +1,491 @@
+//! The JavaScript engine thread.
+//!
+//! One boa [`Context`] lives on the engine's thread. Code reaches it in two
+//! ways:
+//! - from the engine's own task set (a command from another thread, a
+//!   subscription callback, a host call that finished): the context is free
+//!   and is borrowed for the duration of the call, after which the promise
+//!   jobs that call queued are run;
+//! - from inside a native function that is polling a host call (a hook that
+//!   fires inside the same script's `Tool.invoke`): the native function lends
+//!   its `&mut Context` through a scoped thread-local for the duration of the
+//!   poll, and the nested call borrows it from there. No call ever waits for
+//!   the context while another holds it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+use boa_engine::object::builtins::JsPromise;
+use boa_engine::{Context, JsObject, JsResult, JsValue, Module, NativeFunction, Source};
+use llmspell_agents::{AgentContext, LifecycleAgent};
+use llmspell_core::{Language, Workflow};
+use llmspell_events::{Subscription, SubscriptionId};
+use scoped_tls_hkt::scoped_thread_local;
+use tokio::sync::{mpsc, oneshot};
+
+use super::conversion::{context_to_json, js_to_json, json_to_js};
+use super::{errors, natives};
+use crate::engine::{
+    BusyGuard, CallArgs, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started,
+    install_local,
+};
+use crate::{Error, Host, Result, ScriptError, ScriptFunction};
+
+/// The deepest nesting of script calls started on the engine's thread (a
+/// hook that invokes the tool it hooks would otherwise recurse until the
+/// stack overflows).
+const MAX_NESTED_CALLS: u32 = 64;
+
+/// The engine thread's stack: nested calls (a hook inside the same script's
+/// `Tool.invoke`) run on it.
+const ENGINE_STACK_BYTES: usize = 64 << 20;
+
+/// Loop iterations timed at start-up to learn how fast this build runs
+/// loops (see [`JsEngine::loop_limit`]).
+const CALIBRATION_ITERATIONS: u32 = 20_000;
+
+/// The fewest loop iterations a time-limited call may run.
+const MIN_LOOP_LIMIT: u64 = 10_000;
+
+scoped_thread_local!(
+    /// The context lent by the native function running now, if any.
+    static mut LENT: Context
+);
+
+thread_local! {
+    /// The engine of this thread (one JavaScript engine per engine thread).
+    static ENGINE: RefCell<Option<Rc<JsEngine>>> = const { RefCell::new(None) };
+}
+
+/// The engine running on this thread.
+pub(crate) fn current() -> Option<Rc<JsEngine>> {
+    ENGINE.with(|e| e.borrow().clone())
+}
+
+/// Starts the JavaScript engine on its own thread and returns its handle
+/// once the context is ready.
+pub(crate) fn start(host: Host) -> Result<EngineHandle> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = EngineHandle::new(Language::Javascript, tx);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::result::Result<(), String>>();
+    let h = handle.clone();
+    std::thread::Builder::new()
+        .name("llmspell-js".into())
+        .stack_size(ENGINE_STACK_BYTES)
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start the engine's runtime: {e}")));
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let engine = match JsEngine::new(h.clone(), host) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                *h.inner.thread.lock() = Some(std::thread::current().id());
+                ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
+                install_local(engine.clone());
+                let _ = ready_tx.send(Ok(()));
+                engine.serve(rx).await;
+                ENGINE.with(|slot| slot.borrow_mut().take());
+            });
+        })
+        .map_err(|e| Error::Config {
+            field: "engine",
+            message: format!("cannot start the JavaScript engine thread: {e}"),
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(message)) => Err(Error::Config {
+            field: "engine",
+            message,
+        }),
+        Err(_) => Err(Error::EngineStopped("javascript".into())),
+    }
+}
+
+/// Handles scripts hold to host objects, by number: agents, workflows,
+/// pull subscriptions and the contexts of running agent handlers.
+#[derive(Default)]
+pub(crate) struct Handles {
+    next: Cell<u64>,
+    pub(crate) agents: RefCell<HashMap<u64, LifecycleAgent>>,
+    pub(crate) workflows: RefCell<HashMap<u64, Arc<dyn Workflow>>>,
+    pub(crate) agent_contexts: RefCell<HashMap<u64, AgentContext>>,
+    pub(crate) pulls: RefCell<HashMap<SubscriptionId, Rc<tokio::sync::Mutex<Subscription>>>>,
+}
+
+impl Handles {
+    /// A fresh handle number.
+    pub(crate) fn next_id(&self) -> u64 {
+        let id = self.next.get() + 1;
+        self.next.set(id);
+        id
+    }
+}
+
+/// The JavaScript context and everything the runtime keeps for it.
+pub(crate) struct JsEngine {
+    context: RefCell<Context>,
+    pub(crate) handle: EngineHandle,
+    pub(crate) host: Host,
+    functions: RefCell<HashMap<CallbackId, JsObject>>,
+    next_function: Cell<CallbackId>,
+    pub(crate) handles: Handles,
+    /// Promises of kept calls that had not settled when the call returned,
+    /// by token: their settlement is sent here.
+    settlements: RefCell<HashMap<u64, oneshot::Sender<CallResult>>>,
+    next_settlement: Cell<u64>,
+    /// Loop iterations per millisecond an empty loop runs in this build.
+    loops_per_ms: f64,
+    /// The loop-iteration limit of the call running now (restored as nested
+    /// calls return).
+    loop_limit: Cell<u64>,
+    /// Script calls running nested on this thread's stack.
+    nested: Cell<u32>,
+}
+
+impl JsEngine {
+    fn new(handle: EngineHandle, host: Host) -> std::result::Result<Rc<Self>, String> {
+        let mut context = Context::builder()
+            .build()
+            .map_err(|e| format!("cannot create a JavaScript context: {e}"))?;
+        let loops_per_ms = calibrate(&mut context)?;
+        let engine = Rc::new(JsEngine {
+            context: RefCell::new(context),
+            handle,
+            host,
+            functions: RefCell::new(HashMap::new()),
+            next_function: Cell::new(1),
+            handles: Handles::default(),
+            settlements: RefCell::new(HashMap::new()),
+            next_settlement: Cell::new(1),
+            loops_per_ms,
+            loop_limit: Cell::new(u64::MAX),
+            nested: Cell::new(0),
+        });
+        {
+            let mut ctx = engine.context.borrow_mut();
+            natives::install(&engine, &mut ctx).map_err(|e| errors::message(&e, &mut ctx))?;
+        }
+        Ok(engine)
+    }
+
+    /// Keeps `f` for calls from the runtime and returns a `Send` handle.
+    pub(crate) fn keep(&self, f: JsObject) -> ScriptFunction {
+        let id = self.next_function.get();
+        self.next_function.set(id + 1);
+        self.functions.borrow_mut().insert(id, f);
+        ScriptFunction::new(self.handle.clone(), id)
+    }
+
+    /// Runs `f` with the context: the one a native function lent, or the
+    /// engine's own when nothing holds it (then the promise jobs `f` queued
+    /// run before this returns).
+    pub(crate) fn enter<R>(&self, f: impl FnOnce(&mut Context) -> R) -> std::result::Result<R, String> {
+        if LENT.is_set() {
+            return Ok(LENT.with(f));
+        }
+        let Ok(mut ctx) = self.context.try_borrow_mut() else {
+            return Err("the JavaScript engine is busy (a call re-entered it outside a host call)".into());
+        };
+        let r = f(&mut ctx);
+        self.run_jobs(&mut ctx);
+        Ok(r)
+    }
+
+    /// Runs queued promise jobs. Continuations of async code run under the
+    /// loop limit of the handler time limit.
+    fn run_jobs(&self, ctx: &mut Context) {
+        let limit = self.loop_limit_for(Some(self.host.inner.config.handler_timeout));
+        let previous = self.set_loop_limit(ctx, limit);
+        if let Err(e) = ctx.run_jobs() {
+            let message = errors::message(&e, ctx);
+            eprintln!("javascript: a promise job failed: {message}");
+        }
+        self.set_loop_limit(ctx, previous);
+    }
+
+    /// Polls `fut` once with `ctx` lent to nested calls (hooks written in
+    /// JavaScript that the host call fires).
+    pub(crate) fn poll_lending<F: Future + ?Sized>(
+        ctx: &mut Context,
+        fut: Pin<&mut F>,
+    ) -> Poll<F::Output> {
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskContext::from_waker(&waker);
+        LENT.set(ctx, || fut.poll(&mut cx))
+    }
+
+    /// How many loop iterations a call limited to `deadline` may run: as many
+    /// as an empty loop runs in that time (no limit without a deadline).
+    fn loop_limit_for(&self, deadline: Option<Duration>) -> u64 {
+        match deadline {
+            Some(d) => {
+                let n = self.loops_per_ms * d.as_secs_f64() * 1000.0;
+                if n.is_finite() && n < u64::MAX as f64 {
+                    (n as u64).max(MIN_LOOP_LIMIT)
+                } else {
+                    u64::MAX
+                }
+            }
+            None => u64::MAX,
+        }
+    }
+
+    fn set_loop_limit(&self, ctx: &mut Context, limit: u64) -> u64 {
+        let previous = self.loop_limit.replace(limit);
+        let mut limits = ctx.runtime_limits();
+        limits.set_loop_iteration_limit(limit);
+        ctx.set_runtime_limits(limits);
+        previous
+    }
+
+    async fn serve(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<Command>) {
+        use std::sync::atomic::Ordering;
+        while let Some(cmd) = rx.recv().await {
+            let busy = BusyGuard::new(&self.handle);
+            self.handle
+                .inner
+                .activity
+                .pending
+                .fetch_sub(1, Ordering::SeqCst);
+            match cmd {
+                Command::Run {
+                    name,
+                    source,
+                    reply,
+                } => {
+                    let me = self.clone();
+                    tokio::task::spawn_local(async move {
+                        let r = me.run_module(&name, &source).await;
+                        drop(busy);
+                        let _ = reply.send(r);
+                    });
+                }
+                Command::Call {
+                    id,
+                    args,
+                    deadline,
+                    reply,
+                } => match self.start_call(id, args, deadline) {
+                    Started::Done(r) => {
+                        drop(busy);
+                        let _ = reply.send(r);
+                    }
+                    Started::Waiting(rx) => {
+                        tokio::task::spawn_local(async move {
+                            let r = rx
+                                .await
+                                .unwrap_or_else(|_| Err("the call was dropped".to_owned()));
+                            drop(busy);
+                            let _ = reply.send(r);
+                        });
+                    }
+                },
+                Command::Release { id } => {
+                    self.functions.borrow_mut().remove(&id);
+                }
+                Command::Shutdown => break,
+            }
+        }
+    }
+
+    /// Runs a file as an ES module (so top-level `await` works) and waits
+    /// until its evaluation settles.
+    async fn run_module(&self, name: &str, source: &str) -> std::result::Result<(), ScriptError> {
+        let started = self.enter(|ctx| -> std::result::Result<JsPromise, ScriptError> {
+            let path = std::path::Path::new(name);
+            let src = Source::from_bytes(source).with_path(path);
+            let module = Module::parse(src, None, ctx).map_err(|e| errors::script_error(&e, name, ctx))?;
+            Ok(module.load_link_evaluate(ctx))
+        });
+        let promise = match started {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return Err(e),
+            Err(m) => return Err(ScriptError::message(m)),
+        };
+        match self.settle(promise.into(), None) {
+            Started::Done(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
+            Started::Waiting(rx) => match rx.await {
+                Ok(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
+                Err(_) => Err(ScriptError::message("the script was dropped")),
+            },
+        }
+    }
+
+    /// Calls `f` with `args`, limited to `deadline`; a returned promise is
+    /// awaited (within the same deadline).
+    pub(crate) fn call_function(
+        &self,
+        f: JsObject,
+        args: CallArgs,
+        deadline: Option<Duration>,
+    ) -> Started {
+        let depth = self.nested.get();
+        if depth >= MAX_NESTED_CALLS {
+            return Started::Done(Err(format!(
+                "script calls nested more than {MAX_NESTED_CALLS} deep (does a hook or callback \
+                 trigger the operation it handles?)"
+            )));
+        }
+        self.nested.set(depth + 1);
+        let limit = self.loop_limit_for(deadline);
+        let outcome = self.enter(|ctx| -> std::result::Result<JsValue, String> {
+            let args = self.prepare(&args, ctx)?;
+            let previous = self.set_loop_limit(ctx, limit.min(self.loop_limit.get()));
+            let r = f.call(&JsValue::undefined(), &args, ctx);
+            self.set_loop_limit(ctx, previous);
+            r.map_err(|e| errors::callback_message(&e, ctx, deadline))
+        });
+        self.nested.set(depth);
+        let value = match outcome {
+            Ok(Ok(v)) => v,
+            Ok(Err(m)) | Err(m) => return Started::Done(Err(m)),
+        };
+        self.settle(value, deadline)
+    }
+
+    /// A call's result: at once for a plain value or a settled promise, else
+    /// when the promise settles (abandoned once `deadline` passes).
+    fn settle(&self, value: JsValue, deadline: Option<Duration>) -> Started {
+        let Some(promise) = value.as_promise() else {
+            return Started::Done(self.enter(|ctx| js_to_json(&value, ctx)).and_then(|r| {
+                r.map_err(|e| format!("the function returned a value that is not JSON: {e}"))
+            }));
+        };
+        let token = self.next_settlement.get();
+        self.next_settlement.set(token + 1);
+        let (tx, rx) = oneshot::channel();
+        self.settlements.borrow_mut().insert(token, tx);
+        let attached = self.enter(|ctx| -> JsResult<()> {
+            let on_ok = NativeFunction::from_copy_closure(move |_, args, ctx| {
+                let v = args.first().cloned().unwrap_or_default();
+                let r = js_to_json(&v, ctx)
+                    .map_err(|e| format!("the function returned a value that is not JSON: {e}"));
+                settle_token(token, r);
+                Ok(JsValue::undefined())
+            })
+            .to_js_function(ctx.realm());
+            let on_err = NativeFunction::from_copy_closure(move |_, args, ctx| {
+                let v = args.first().cloned().unwrap_or_default();
+                settle_token(token, Err(errors::rejection_message(&v, ctx)));
+                Ok(JsValue::undefined())
+            })
+            .to_js_function(ctx.realm());
+            promise.then(Some(on_ok), Some(on_err), ctx)?;
+            Ok(())
+        });
+        if let Err(m) = attached.and_then(|r| r.map_err(|e| e.to_string())) {
+            self.settlements.borrow_mut().remove(&token);
+            return Started::Done(Err(m));
+        }
+        // The reactions may already have run (a settled promise, jobs run).
+        let mut rx = rx;
+        if let Ok(r) = rx.try_recv() {
+            return Started::Done(r);
+        }
+        let (out_tx, out_rx) = oneshot::channel();
+        let busy = BusyGuard::new(&self.handle);
+        let at = deadline.map(|d| (Instant::now() + d, d));
+        tokio::task::spawn_local(async move {
+            let r = match at {
+                Some((at, limit)) => match tokio::time::timeout_at(at.into(), rx).await {
+                    Ok(r) => r.unwrap_or_else(|_| Err("the promise was dropped".to_owned())),
+                    Err(_) => Err(format!(
+                        "time limit of {} ms exceeded while waiting",
+                        limit.as_millis()
+                    )),
+                },
+                None => rx
+                    .await
+                    .unwrap_or_else(|_| Err("the promise was dropped".to_owned())),
+            };
+            drop(busy);
+            let _ = out_tx.send(r);
+        });
+        Started::Waiting(out_rx)
+    }
+
+    /// The JavaScript arguments of a call.
+    fn prepare(&self, args: &CallArgs, ctx: &mut Context) -> std::result::Result<Vec<JsValue>, String> {
+        let conv = |v: &serde_json::Value, ctx: &mut Context| {
+            json_to_js(v, ctx).map_err(|e| errors::message(&e, ctx))
+        };
+        Ok(match args {
+            CallArgs::Values(values) => {
+                let mut out = Vec::with_capacity(values.len());
+                for v in values {
+                    out.push(conv(v, ctx)?);
+                }
+                out
+            }
+            CallArgs::Context(hook_ctx) => vec![conv(&context_to_json(hook_ctx), ctx)?],
+            CallArgs::Event(ev) => vec![conv(&Host::event_json(ev), ctx)?],
+            CallArgs::Agent(input, cx) => {
+                let id = self.handles.next_id();
+                self.handles
+                    .agent_contexts
+                    .borrow_mut()
+                    .insert(id, (**cx).clone());
+                vec![conv(input, ctx)?, natives::agent_context_arg(id)]
+            }
+        })
+    }
+}
+
+/// Delivers the settlement of a kept call's promise.
+fn settle_token(token: u64, result: CallResult) {
+    if let Some(engine) = current() {
+        let tx = engine.settlements.borrow_mut().remove(&token);
+        if let Some(tx) = tx {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+/// A module's failure as `file:line: message`.
+fn module_error(message: &str, file: &str) -> ScriptError {
+    ScriptError::parse(message, Some(file))
+}
+
+/// Times an empty loop to learn how many iterations this build runs per
+/// millisecond.
+fn calibrate(ctx: &mut Context) -> std::result::Result<f64, String> {
+    let source = format!("(() => {{ let n = 0; for (let i = 0; i < {CALIBRATION_ITERATIONS}; i++) {{ n += i; }} return n; }})()");
+    let started = Instant::now();
+    ctx.eval(Source::from_bytes(&source))
+        .map_err(|e| format!("the JavaScript engine failed to start: {e}"))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(f64::from(CALIBRATION_ITERATIONS) / ms.max(0.001))
+}
+
+impl LocalEngine for JsEngine {
+    fn engine_id(&self) -> u64 {
+        self.handle.inner.id
+    }
+
+    fn start_call(&self, id: CallbackId, args: CallArgs, deadline: Option<Duration>) -> Started {
+        let f = self.functions.borrow().get(&id).cloned();
+        match f {
+            Some(f) => self.call_function(f, args, deadline),
+            None => Started::Done(Err("the script function was released".to_owned())),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+// The JavaScript globals of llmspell (SCRIPT_API.md), built on the host's
+// native functions. Evaluated once per engine; returns the setup function,
+// which the host calls with the natives (kept private to this closure) and
+// facts about the runtime.
+(function (native, info) {
+  "use strict";
+
+  const hidden = (obj, name, value) =>
+    Object.defineProperty(obj, name, { value, enumerable: false, writable: false, configurable: false });
+
+  const kindOf = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+
+  const fail = (message) => new Error(message);
+
+  // ---- Hook ----------------------------------------------------------------
+
+  class HookHandle {
+    constructor(id, point) {
+      hidden(this, "_id", id);
+      hidden(this, "_point", point);
+    }
+    id() { return this._id; }
+    point() { return this._point; }
+    hook_point() { return this._point; }
+    unregister() { return native.hookUnregister(this._id); }
+    toString() { return `Hook(${this._id} at ${this._point})`; }
+  }
+
+  const Hook = {
+    register(point, fn, opts) {
+      const r = native.hookRegister(point, fn, opts);
+      return new HookHandle(r.id, r.point);
+    },
+    unregister(h) {
+      return native.hookUnregister(h instanceof HookHandle ? h._id : h);
+    },
+    list(filter) { return native.hookList(filter === undefined ? null : filter); },
+    points() { return native.hookPoints(); },
+    fire(point, data, component) { return native.hookFire(point, data, component); },
+  };
+
+  // ---- Event ---------------------------------------------------------------
+
+  class Subscription {
+    constructor(id, pattern) {
+      hidden(this, "_id", id);
+      hidden(this, "_pattern", pattern);
+    }
+    id() { return this._id; }
+    pattern() { return this._pattern; }
+    unsubscribe() { return native.eventUnsubscribe(this._id); }
+    toString() { return `Subscription(${this._id} on ${this._pattern})`; }
+  }
+
+  const subscriptionId = (s) => (s instanceof Subscription ? s._id : s);
+
+  const Event = {
+    publish(topic, data, opts) { return native.eventPublish(topic, data, opts); },
+    subscribe(pattern, callback, opts) {
+      if (callback !== undefined && callback !== null && typeof callback !== "function") {
+        if (opts === undefined && typeof callback === "object" && !Array.isArray(callback)) {
+          opts = callback;
+          callback = null;
+        } else {
+          throw fail(`Event.subscribe: argument 2 must be a callback function or an options object, got ${kindOf(callback)}`);
+        }
+      }
+      const r = native.eventSubscribe(pattern, callback === undefined ? null : callback, opts);
+      return new Subscription(r.id, r.pattern);
+    },
+    receive(sub, timeoutMs) { return native.eventReceive(subscriptionId(sub), timeoutMs); },
+    unsubscribe(sub) { return native.eventUnsubscribe(subscriptionId(sub)); },
+    stats() { return native.eventStats(); },
+    get_stats() { return native.eventStats(); },
+    list_subscriptions() { return native.eventListSubscriptions(); },
+  };
+  Event.emit = Event.publish;
+
+  // ---- Tool ----------------------------------------------------------------
+
+  const Tool = {
+    list() { return native.toolList(); },
+    info(name) { return native.toolInfo(name); },
+    invoke(name, params) { return native.toolInvoke(name, params); },
+    register(spec) {
+      if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+        throw fail(`Tool.register takes an object, got ${kindOf(spec)}`);
+      }
+      const { handler, ...rest } = spec;
+      if (typeof handler !== "function") {
+        throw fail(`Tool.register: \`handler\` must be a function, got ${kindOf(handler)}`);
+      }
+      return native.toolRegister(rest, handler);
+    },
+  };
+
+  // ---- Agent ---------------------------------------------------------------
+
+  class AgentContext {
+    constructor(id) { hidden(this, "_id", id); }
+    get name() { return native.ctxInfo(this._id).name; }
+    invoke_tool(name, params) { return native.ctxInvokeTool(this._id, name, params); }
+    invokeTool(name, params) { return native.ctxInvokeTool(this._id, name, params); }
+    parameters() { return native.ctxInfo(this._id).parameters; }
+    state() { return native.ctxInfo(this._id).state; }
+    attempt() { return native.ctxInfo(this._id).attempt; }
+    is_cancelled() { return native.ctxInfo(this._id).is_cancelled; }
+    correlation_id() { return native.ctxInfo(this._id).correlation_id; }
+    checkpoint() { return native.ctxCheckpoint(this._id); }
+    toString() { return `AgentContext(${this.name})`; }
+  }
+
+  // A basic agent's handler gets (input, agent); the host passes the
+  // invocation's handle number, released when the handler settles.
+  const wrapHandler = (handler) => async (input, contextId) => {
+    try {
+      return await handler(input, new AgentContext(contextId));
+    } finally {
+      native.ctxRelease(contextId);
+    }
+  };
+
+  class AgentHandle {
+    constructor(id) { hidden(this, info.agentKey, id); }
+    get name() { return native.agentInfo(this[info.agentKey]).name; }
+    invoke(input) { return native.agentInvoke(this[info.agentKey], input); }
+    invoke_tool(name, params) { return native.agentInvokeTool(this[info.agentKey], name, params); }
+    invokeTool(name, params) { return native.agentInvokeTool(this[info.agentKey], name, params); }
+    state() { return native.agentInfo(this[info.agentKey]).state; }
+    type() { return native.agentInfo(this[info.agentKey]).type; }
+    pause() { return native.agentTransition(this[info.agentKey], "pause"); }
+    resume() { return native.agentTransition(this[info.agentKey], "resume"); }
+    terminate() { return native.agentTransition(this[info.agentKey], "terminate"); }
+    toString() {
+      const i = native.agentInfo(this[info.agentKey]);
+      return `Agent(${i.name}, ${i.state})`;
+    }
+  }
+
+  const Agent = {
+    create(spec) {
+      if (spec !== null && typeof spec === "object" && typeof spec.handler === "function") {
+        spec = { ...spec, handler: wrapHandler(spec.handler) };
+      }
+      return native.agentCreate(spec).then((id) => new AgentHandle(id));
+    },
+    list() { return native.agentList(); },
+    get(name) {
+      const id = native.agentGet(name);
+      return id === null ? null : new AgentHandle(id);
+    },
+  };
+
+  // ---- Workflow ------------------------------------------------------------
+
+  class WorkflowHandle {
+    constructor(id) { hidden(this, info.workflowKey, id); }
+    get name() { return native.workflowName(this[info.workflowKey]); }
+    execute(input) { return native.workflowExecute(this[info.workflowKey], input); }
+    toString() { return `Workflow(${this.name})`; }
+  }
+
+  const Workflow = {};
+  for (const kind of ["sequential", "conditional", "loop", "parallel"]) {
+    Workflow[kind] = (spec) => new WorkflowHandle(native.workflowBuild(kind, spec));
+  }
+  Workflow.list = () => native.workflowList();
+  Workflow.get = (name) => {
+    const id = native.workflowGet(name);
+    return id === null ? null : new WorkflowHandle(id);
+  };
+
+  // ---- console, print, llmspell, timers ------------------------------------
+
+  const show = (v) => {
+    if (typeof v === "string") return v;
+    if (typeof v === "function") return `[Function ${v.name || "anonymous"}]`;
+    if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}`.trimEnd() : `${v.name}: ${v.message}`;
+    if (v !== null && typeof v === "object") {
+      try {
+        const s = JSON.stringify(v);
+        if (s !== undefined) return s;
+      } catch (_) {
+        // cyclic or otherwise not JSON: fall through
+      }
+    }
+    return String(v);
+  };
+  const line = (args) => args.map(show).join(" ");
+
+  const console = {
+    log: (...args) => native.write(line(args), false),
+    info: (...args) => native.write(line(args), false),
+    debug: (...args) => native.write(line(args), false),
+    warn: (...args) => native.write(line(args), true),
+    error: (...args) => native.write(line(args), true),
+  };
+  const print = (...args) => native.write(line(args), false);
+
+  const llmspell = Object.freeze({
+    version: info.version,
+    args: Object.freeze(info.args.slice()),
+    sleep: (ms) => native.sleep(ms),
+  });
+
+  let nextTimer = 1;
+  const pending = new Set();
+  const setTimeout = (fn, ms, ...args) => {
+    if (typeof fn !== "function") throw fail(`setTimeout: argument 1 must be a function, got ${kindOf(fn)}`);
+    const id = nextTimer++;
+    pending.add(id);
+    native.sleep(Math.max(0, Number(ms) || 0)).then(() => {
+      if (!pending.delete(id)) return;
+      try {
+        fn(...args);
+      } catch (e) {
+        native.write(`javascript timer callback failed: ${show(e)}`, true);
+      }
+    });
+    return id;
+  };
+  const clearTimeout = (id) => { pending.delete(id); };
+
+  const globals = { Hook, Event, Tool, Agent, Workflow, console, print, llmspell, setTimeout, clearTimeout };
+  for (const [name, value] of Object.entries(globals)) {
+    Object.defineProperty(globalThis, name, { value, enumerable: false, writable: true, configurable: true });
+  }
+})
