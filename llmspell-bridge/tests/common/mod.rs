@@ -1,4 +1,4 @@
-//! Helpers shared by the Lua integration tests.
+//! Helpers shared by the Lua and JavaScript integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -37,4 +37,20 @@ pub fn settle(rt: &ScriptRuntime) {
         rt.wait_quiescent(Some(Duration::from_secs(10))),
         "the runtime did not settle"
     );
+}
+
+/// Runs JavaScript; panics with the script error on failure.
+pub fn js(rt: &ScriptRuntime, src: &str) {
+    if let Err(e) = rt.run_source(Language::Javascript, "test.js", src) {
+        panic!("{e}");
+    }
+}
+
+/// Runs JavaScript expecting an uncaught error; returns its text.
+pub fn js_err(rt: &ScriptRuntime, src: &str) -> String {
+    match rt.run_source(Language::Javascript, "test.js", src) {
+        Ok(()) => panic!("the script was expected to fail"),
+        Err(Error::Script(e)) => e.to_string(),
+        Err(other) => panic!("unexpected error kind: {other}"),
+    }
 }
