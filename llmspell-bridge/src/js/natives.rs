@@ -79,10 +79,20 @@ fn to_js(v: &Value, ctx: &mut Context) -> JsResult<JsValue> {
     json_to_js(v, ctx)
 }
 
+/// An `Error` object made here, so its stack names the calling script line.
+fn error_here(message: &str, ctx: &mut Context) -> JsValue {
+    let ctor = ctx.intrinsics().constructors().error().constructor();
+    match ctor.construct(&[js_string!(message).into()], None, ctx) {
+        Ok(obj) => obj.into(),
+        Err(_) => fail(message).into_opaque(ctx).unwrap_or_default(),
+    }
+}
+
 /// A Promise of a host call. The call is polled once at once, with the
 /// context lent to JavaScript hooks it fires: when it finishes without
 /// waiting the Promise is already settled; otherwise it finishes on the
-/// engine's task set and settles the Promise then.
+/// engine's task set and settles the Promise then. A rejection is an
+/// `Error` whose stack points at the line that made the call.
 fn promise<F>(ctx: &mut Context, fut: F) -> JsResult<JsValue>
 where
     F: Future<Output = Result<Value, String>> + 'static,
@@ -93,9 +103,14 @@ where
             let v = to_js(&v, ctx)?;
             Ok(JsPromise::resolve(v, ctx)?.into())
         }
-        Poll::Ready(Err(m)) => Ok(JsPromise::reject(fail(m), ctx)?.into()),
+        Poll::Ready(Err(m)) => {
+            let e = error_here(&m, ctx);
+            Ok(JsPromise::reject(JsError::from_opaque(e), ctx)?.into())
+        }
         Poll::Pending => {
             let (p, resolvers) = JsPromise::new_pending(ctx);
+            // Made now, while the caller's frames are on the stack.
+            let site = error_here("", ctx);
             let engine = engine()?;
             let busy = BusyGuard::new(&engine.handle);
             tokio::task::spawn_local(async move {
@@ -107,8 +122,10 @@ where
                             resolvers.resolve.call(&JsValue::undefined(), &[v], ctx)
                         }
                         Err(m) => {
-                            let e = fail(m).into_opaque(ctx)?;
-                            resolvers.reject.call(&JsValue::undefined(), &[e], ctx)
+                            if let Some(obj) = site.as_object() {
+                                obj.set(js_string!("message"), js_string!(m.as_str()), false, ctx)?;
+                            }
+                            resolvers.reject.call(&JsValue::undefined(), &[site], ctx)
                         }
                     }
                 });
