@@ -136,3 +136,146 @@ pub fn lua_publish_callback(events: u32) -> Result<Measurement> {
             .with_target("≥ 200 K/s", value >= 200_000.0),
     )
 }
+
+fn timed_js(rt: &ScriptRuntime, name: &str, source: &str) -> Result<Duration> {
+    let started = Instant::now();
+    rt.run_source(Language::Javascript, name, source)?;
+    Ok(started.elapsed())
+}
+
+/// `js.hook_same_thread_ns`: a JavaScript hook fired by an operation
+/// (`await Hook.fire(..)`) started in the same JavaScript script; baseline a
+/// direct call of the same function with the same object in the same loop.
+/// Target ≤ 10 µs.
+///
+/// # Errors
+/// When the runtime or the script fails.
+pub fn js_hook_same_thread(iterations: u32) -> Result<Measurement> {
+    let rt = ScriptRuntime::new(RuntimeConfig::default())?;
+    rt.run_source(
+        Language::Javascript,
+        "bench_setup.js",
+        r#"
+        globalThis.benchHook = (ctx) => undefined;
+        Hook.register("custom:bench", benchHook, { name: "bench" });
+        globalThis.benchData = { x: 1, name: "bench" };
+        "#,
+    )?;
+    let mut ours = Vec::new();
+    let mut base = Vec::new();
+    for _ in 0..5 {
+        let d = timed_js(
+            &rt,
+            "bench_fire.js",
+            &format!("for (let i = 0; i < {iterations}; i++) await Hook.fire('custom:bench', benchData);"),
+        )?;
+        ours.push(d.as_nanos() as f64 / f64::from(iterations));
+        let d = timed_js(
+            &rt,
+            "bench_direct.js",
+            &format!(
+                "const f = benchHook, t = {{ data: benchData }}; for (let i = 0; i < {iterations}; i++) await f(t);"
+            ),
+        )?;
+        base.push(d.as_nanos() as f64 / f64::from(iterations));
+    }
+    let value = median(&mut ours);
+    let baseline = median(&mut base);
+    Ok(Measurement::new("js.hook_same_thread_ns", value, "ns")
+        .with_baseline(baseline)
+        .with_target("≤ 10000 ns (direct boa call as baseline)", value <= 10_000.0))
+}
+
+/// `xlang.lua_to_js_per_s`: events published by a Lua script delivered to
+/// a JavaScript subscriber, counted once all have arrived; plus the median
+/// latency of a Lua → JavaScript hop, measured as Lua publish → JS callback
+/// → JS publish → host receive (an upper bound of the one-way hop). Target
+/// ≥ 50 K/s with p50 ≤ 1 ms.
+///
+/// # Errors
+/// When the runtime or the script fails.
+pub fn xlang_lua_to_js(events: u32) -> Result<Measurement> {
+    let rt = ScriptRuntime::new(RuntimeConfig::default())?;
+    rt.run_source(
+        Language::Javascript,
+        "bench_setup.js",
+        &format!(
+            r#"
+            globalThis.received = 0;
+            Event.subscribe("bench.xlang", (ev) => {{ received++; }}, {{ capacity: {events}, overflow: "block" }});
+            Event.subscribe("bench.ping", (ev) => Event.publish("bench.pong", {{ sent: ev.timestamp }}));
+            "#
+        ),
+    )?;
+    let mut rates = Vec::new();
+    for round in 1..=3u32 {
+        let started = Instant::now();
+        rt.run_source(
+            Language::Lua,
+            "bench_publish.lua",
+            &format!("for i = 1, {events} do Event.publish('bench.xlang', i) end"),
+        )?;
+        rt.wait_quiescent(Some(Duration::from_secs(60)));
+        let elapsed = started.elapsed();
+        rt.run_source(
+            Language::Javascript,
+            "bench_check.js",
+            &format!(
+                "if (received !== {}) throw new Error('received ' + received);",
+                events * round
+            ),
+        )?;
+        rates.push(f64::from(events) / elapsed.as_secs_f64());
+    }
+    let value = median(&mut rates);
+    let latency = xlang_latency(&rt, 200)?;
+    let met = value >= 50_000.0 && latency <= 1_000_000.0;
+    Ok(
+        Measurement::new("xlang.lua_to_js_per_s", value, "per_s").with_target(
+            format!("≥ 50 K/s and p50 latency ≤ 1 ms (measured p50 {:.0} µs)", latency / 1000.0),
+            met,
+        ),
+    )
+}
+
+/// The median of `samples` Lua → JS → host hops, in nanoseconds.
+fn xlang_latency(rt: &ScriptRuntime, samples: u32) -> Result<f64> {
+    let bus = rt.bus().clone();
+    let local = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Config {
+            field: "runtime",
+            message: e.to_string(),
+        })?;
+    let mut sub = {
+        let _guard = local.enter();
+        bus.subscribe("bench.pong")
+            .map_err(|e| crate::Error::Config {
+                field: "bench",
+                message: e.to_string(),
+            })?
+    };
+    let mut hops = Vec::with_capacity(samples as usize);
+    for _ in 0..samples {
+        rt.run_source(Language::Lua, "bench_ping.lua", "Event.publish('bench.ping', 1)")?;
+        let pong = local.block_on(sub.recv_timeout(Duration::from_secs(5)));
+        let Some(pong) = pong else { continue };
+        let sent = pong
+            .data
+            .get("sent")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+        if let Some(sent) = sent {
+            let hop = llmspell_core::clock::now_utc().signed_duration_since(sent);
+            hops.push(hop.num_nanoseconds().unwrap_or(i64::MAX) as f64);
+        }
+    }
+    if hops.is_empty() {
+        return Err(crate::Error::Config {
+            field: "bench",
+            message: "no pong arrived from the JavaScript subscriber".into(),
+        });
+    }
+    Ok(median(&mut hops))
+}

@@ -63,6 +63,14 @@ fn suite() -> Vec<(&'static str, Run)> {
             Box::new(|| Ok(scripts::lua_publish_callback(50_000)?)),
         ),
         (
+            "js.hook_same_thread_ns",
+            Box::new(|| Ok(scripts::js_hook_same_thread(5_000)?)),
+        ),
+        (
+            "xlang.lua_to_js_per_s",
+            Box::new(|| Ok(scripts::xlang_lua_to_js(20_000)?)),
+        ),
+        (
             "persist.sled_per_s",
             Box::new(|| Ok(events::persist_sled(100_000)?)),
         ),
