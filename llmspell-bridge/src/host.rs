@@ -618,16 +618,16 @@ impl Host {
     pub fn tool_register(&self, spec: &Value, handler: ScriptFunction) -> Result<(), HostError> {
         let obj = spec
             .as_object()
-            .ok_or_else(|| format!("Tool.register takes a table, got {spec}"))?;
+            .ok_or_else(|| format!("takes a table (object), got {spec}"))?;
         for key in obj.keys() {
             if !["name", "description", "parameters", "security_level"].contains(&key.as_str()) {
                 return Err(format!(
-                    "unknown Tool.register field `{key}`; valid: name, description, parameters, handler, security_level"
+                    "unknown field `{key}`; valid: name, description, parameters, handler, security_level"
                 ));
             }
         }
         let name = text(spec, "name")
-            .ok_or("Tool.register needs `name` (a string)")?
+            .ok_or("`name` (a string) is required")?
             .to_owned();
         let description = text(spec, "description")
             .unwrap_or("a script-defined tool")

@@ -167,7 +167,9 @@ pub fn js_hook_same_thread(iterations: u32) -> Result<Measurement> {
         let d = timed_js(
             &rt,
             "bench_fire.js",
-            &format!("for (let i = 0; i < {iterations}; i++) await Hook.fire('custom:bench', benchData);"),
+            &format!(
+                "for (let i = 0; i < {iterations}; i++) await Hook.fire('custom:bench', benchData);"
+            ),
         )?;
         ours.push(d.as_nanos() as f64 / f64::from(iterations));
         let d = timed_js(
@@ -183,7 +185,10 @@ pub fn js_hook_same_thread(iterations: u32) -> Result<Measurement> {
     let baseline = median(&mut base);
     Ok(Measurement::new("js.hook_same_thread_ns", value, "ns")
         .with_baseline(baseline)
-        .with_target("≤ 10000 ns (direct boa call as baseline)", value <= 10_000.0))
+        .with_target(
+            "≤ 10000 ns (direct boa call as baseline)",
+            value <= 10_000.0,
+        ))
 }
 
 /// `xlang.lua_to_js_per_s`: events published by a Lua script delivered to
@@ -232,7 +237,10 @@ pub fn xlang_lua_to_js(events: u32) -> Result<Measurement> {
     let met = value >= 50_000.0 && latency <= 1_000_000.0;
     Ok(
         Measurement::new("xlang.lua_to_js_per_s", value, "per_s").with_target(
-            format!("≥ 50 K/s and p50 latency ≤ 1 ms (measured p50 {:.0} µs)", latency / 1000.0),
+            format!(
+                "≥ 50 K/s and p50 latency ≤ 1 ms (measured p50 {:.0} µs)",
+                latency / 1000.0
+            ),
             met,
         ),
     )
@@ -258,7 +266,11 @@ fn xlang_latency(rt: &ScriptRuntime, samples: u32) -> Result<f64> {
     };
     let mut hops = Vec::with_capacity(samples as usize);
     for _ in 0..samples {
-        rt.run_source(Language::Lua, "bench_ping.lua", "Event.publish('bench.ping', 1)")?;
+        rt.run_source(
+            Language::Lua,
+            "bench_ping.lua",
+            "Event.publish('bench.ping', 1)",
+        )?;
         let pong = local.block_on(sub.recv_timeout(Duration::from_secs(5)));
         let Some(pong) = pong else { continue };
         let sent = pong

@@ -31,7 +31,10 @@ fn lua_events_reach_js_subscribers_in_order_without_loss_and_back() {
         for i = 1, 2000 do Event.publish("load.lua.n", { i = i }) end
         "#,
     );
-    run_js(&rt, "for (let i = 1; i <= 2000; i++) await Event.publish('load.js.n', { i });");
+    run_js(
+        &rt,
+        "for (let i = 1; i <= 2000; i++) await Event.publish('load.js.n', { i });",
+    );
     settle(&rt);
     run_js(
         &rt,

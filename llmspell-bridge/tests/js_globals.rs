@@ -50,14 +50,20 @@ fn events_publish_subscribe_receive_and_unsubscribe() {
 fn event_errors_name_the_bad_value() {
     let rt = runtime();
     let e = js_err(&rt, "Event.subscribe('a..b', () => {})");
-    assert!(e.contains("Event.subscribe") && e.contains("segment"), "{e}");
+    assert!(
+        e.contains("Event.subscribe") && e.contains("segment"),
+        "{e}"
+    );
     let e = js_err(&rt, "await Event.publish('x', { f: () => 1 })");
     assert!(
         e.contains("Event.publish: argument 2 (data): cannot convert a function to JSON (at .f)"),
         "{e}"
     );
     let e = js_err(&rt, "Event.subscribe('x', 42)");
-    assert!(e.contains("must be a callback function or an options object"), "{e}");
+    assert!(
+        e.contains("must be a callback function or an options object"),
+        "{e}"
+    );
     let e = js_err(
         &rt,
         "const s = Event.subscribe('full', { capacity: 1, overflow: 'reject' }); await Event.publish('full', 1); await Event.publish('full', 2);",
@@ -117,7 +123,10 @@ fn tools_list_info_invoke_and_register() {
     let e = js_err(&rt, "Tool.register({ name: 'x' })");
     assert!(e.contains("`handler` must be a function"), "{e}");
     let e = js_err(&rt, "Tool.info(3)");
-    assert!(e.contains("Tool.info: argument 1 (the tool name) must be a string, got number"), "{e}");
+    assert!(
+        e.contains("Tool.info: argument 1 (the tool name) must be a string, got number"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -173,6 +182,13 @@ fn workflows_of_every_pattern_with_script_steps() {
         ], default: [{ name: "s", fn: () => ({ size: "small" }) }] });
         assert((await cond.execute({ n: 50 })).outputs.b.size === "big");
         assert((await cond.execute({ n: 1 })).outputs.s.size === "small");
+        // conditions follow JavaScript truthiness: 0 and "" are false
+        const falsy = Workflow.conditional({ name: "falsy", branches: [
+            { name: "zero", when: () => 0, steps: [{ name: "z", fn: () => ({ took: "zero" }) }] },
+            { name: "empty", when: () => "", steps: [{ name: "e", fn: () => ({ took: "empty" }) }] },
+        ], default: [{ name: "d", fn: () => ({ took: "default" }) }] });
+        const fr = await falsy.execute({});
+        assert(fr.outputs.d && fr.outputs.d.took === "default" && !fr.outputs.z && !fr.outputs.e, JSON.stringify(fr.outputs));
         const loop = Workflow.loop({ name: "count", range: [1, 5, 1], body: [{ name: "it", fn: (input, state) => ({ i: state.iteration }) }] });
         const lr = await loop.execute({});
         assert(lr.success, JSON.stringify(lr));
@@ -185,7 +201,10 @@ fn workflows_of_every_pattern_with_script_steps() {
         assert(Workflow.list().some((w) => w.name === "etl") && Workflow.get("etl").name === "etl");
     "#,
     );
-    let e = js_err(&rt, "Workflow.sequential({ name: 'bad', steps: [{ name: 's' }] })");
+    let e = js_err(
+        &rt,
+        "Workflow.sequential({ name: 'bad', steps: [{ name: 's' }] })",
+    );
     assert!(e.contains("Workflow.sequential"), "{e}");
 }
 
@@ -206,12 +225,22 @@ fn conversions_and_output() {
         clearTimeout(cancelled);
         await llmspell.sleep(30);
         assert(fired);
+        const failures = Event.subscribe("script.callback.failed");
+        setTimeout(() => { throw new Error("timer broke"); }, 1);
+        const failed = await Event.receive(failures, 1000);
+        assert(failed && failed.data.callback === "timer callback" && failed.data.message === "timer broke", JSON.stringify(failed));
         console.log("log line", { a: 1 });
         print("print line", [1, 2]);
     "#,
     );
-    let e = js_err(&rt, "const o = {}; o.self = o; await Hook.fire('custom:x', o)");
-    assert!(e.contains("cyclic value") && e.contains("(at .self)"), "{e}");
+    let e = js_err(
+        &rt,
+        "const o = {}; o.self = o; await Hook.fire('custom:x', o)",
+    );
+    assert!(
+        e.contains("cyclic value") && e.contains("(at .self)"),
+        "{e}"
+    );
     let e = js_err(&rt, "await Hook.fire('custom:x', { n: NaN })");
     assert!(e.contains("NaN"), "{e}");
     let e = js_err(&rt, "await llmspell.sleep(-1)");

@@ -60,7 +60,10 @@ fn bad_arguments_name_the_bad_value_and_the_valid_ones() {
         "Hook.register('BeforeToolExecution', () => {}, { colour: 'red' })",
     );
     assert!(e.contains("unknown hook option `colour`"), "{e}");
-    let e = js_err(&rt, "Hook.register('BeforeToolExecution', () => {}, { f: () => 1 })");
+    let e = js_err(
+        &rt,
+        "Hook.register('BeforeToolExecution', () => {}, { f: () => 1 })",
+    );
     assert!(
         e.contains("cannot convert a function to JSON (at .f)"),
         "{e}"

@@ -122,7 +122,7 @@ fn script_tool_errors_and_bad_registrations() {
         &rt,
         "Tool.register({ name = 'x', handler = function() end, colour = 'red' })",
     );
-    assert!(e.contains("unknown Tool.register field `colour`"), "{e}");
+    assert!(e.contains("Tool.register: unknown field `colour`"), "{e}");
     let e = lua_err(
         &rt,
         "Tool.register({ name = 'calculator', handler = function() end })",

@@ -1,4 +1,4 @@
-//! The `llmspell` command: runs Lua (and JavaScript) scripts in one runtime
+//! The `llmspell` command: runs Lua and JavaScript scripts in one runtime
 //! and inspects hooks, tools and persisted events.
 
 /// Prints a line to stdout; a closed pipe (`llmspell events query | head`)

@@ -267,3 +267,54 @@ fn arguments_after_a_double_dash_reach_the_scripts() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "2\talpha,--beta");
 }
+
+#[test]
+fn javascript_and_lua_files_share_one_runtime() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "responder.js",
+        r#"Event.subscribe("ping", async (ev) => {
+    await Event.publish("pong", { n: ev.data.n + 1, from: ev.language });
+});"#,
+    );
+    write(
+        dir.path(),
+        "pinger.lua",
+        r#"local replies = Event.subscribe("pong")
+Event.publish("ping", { n = 1 })
+local r = Event.receive(replies, 2000)
+print(r.data.n, r.data.from, r.language)"#,
+    );
+    let out = llmspell(
+        &["run", "--storage", "memory", "responder.js", "pinger.lua"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2\tlua\tjavascript");
+}
+
+#[test]
+fn a_javascript_error_exits_one_with_file_and_line() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "bad.js",
+        "const x = 1;\n\nawait Tool.invoke('calculator', { expression: '1 / (' });\n",
+    );
+    let out = llmspell(&["run", "--storage", "memory", "bad.js"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.js:3:") && err.contains("expression"),
+        "{err}"
+    );
+    write(
+        dir.path(),
+        "ok.js",
+        "console.log('sum', (await Tool.invoke('calculator', { expression: '40 + 2' })).result);",
+    );
+    let out = llmspell(&["run", "--storage", "memory", "ok.js"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "sum 42");
+}

@@ -165,6 +165,19 @@ fn json_field(spec: &ScriptValue, key: &str, what: &str) -> Result<Option<Value>
         .transpose()
 }
 
+/// A condition's answer under the truthiness of the script's language:
+/// in Lua only nil and false are false; in JavaScript also 0 and "".
+fn truthy(v: &Value, language: llmspell_core::Language) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) if language == llmspell_core::Language::Javascript => {
+            n.as_f64().is_some_and(|x| x != 0.0)
+        }
+        Value::String(s) if language == llmspell_core::Language::Javascript => !s.is_empty(),
+        _ => true,
+    }
+}
+
 impl Builder<'_> {
     fn condition(&self, f: ScriptFunction) -> Condition {
         let timeout = self.timeout;
@@ -178,8 +191,7 @@ impl Builder<'_> {
                         component: "workflow:condition".into(),
                         message: m,
                     })?;
-                // Script truthiness: only nil and false are false.
-                Ok(!matches!(v, Value::Null | Value::Bool(false)))
+                Ok(truthy(&v, f.language()))
             })
         })
     }

@@ -115,14 +115,11 @@ fn object_to_json(
     if let Some(kind) = handle_kind(obj, ctx) {
         return Err(err(
             path,
-            format!("an {kind} handle is not data and cannot be converted to JSON"),
+            format!("{kind} handle is not data and cannot be converted to JSON"),
         ));
     }
     if depth >= MAX_DEPTH {
-        return Err(err(
-            path,
-            format!("nesting deeper than {MAX_DEPTH} levels"),
-        ));
+        return Err(err(path, format!("nesting deeper than {MAX_DEPTH} levels")));
     }
     if seen.iter().any(|o| o == obj) {
         return Err(err(path, "cyclic value (an object contains itself)"));
@@ -170,15 +167,18 @@ fn object_to_json(
     Ok(out)
 }
 
-/// `"agent"` or `"workflow"` for a handle object.
+/// `"an agent"` or `"a workflow"` for a handle object.
 fn handle_kind(obj: &JsObject, ctx: &mut Context) -> Option<&'static str> {
-    if obj.has_own_property(js_string!(AGENT_KEY), ctx).unwrap_or(false) {
-        Some("agent")
+    if obj
+        .has_own_property(js_string!(AGENT_KEY), ctx)
+        .unwrap_or(false)
+    {
+        Some("an agent")
     } else if obj
         .has_own_property(js_string!(WORKFLOW_KEY), ctx)
         .unwrap_or(false)
     {
-        Some("workflow")
+        Some("a workflow")
     } else {
         None
     }
@@ -219,10 +219,11 @@ pub(crate) fn context_to_json(ctx: &llmspell_hooks::HookContext) -> Value {
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
         .collect();
     t.insert("metadata".into(), Value::Object(m));
-    if let Some(e) = ctx.elapsed {
-        if let Some(n) = Number::from_f64(e.as_secs_f64() * 1000.0) {
-            t.insert("elapsed".into(), Value::Number(n));
-        }
+    if let Some(n) = ctx
+        .elapsed
+        .and_then(|e| Number::from_f64(e.as_secs_f64() * 1000.0))
+    {
+        t.insert("elapsed".into(), Value::Number(n));
     }
     Value::Object(t)
 }
@@ -346,13 +347,19 @@ mod tests {
     #[test]
     fn data_round_trips_with_integers_kept() {
         let ctx = &mut Context::default();
-        let v = eval(ctx, "({ a: 1, b: 2.5, c: [true, null, 'x'], d: {}, e: [], f: undefined, g: 3.0 })");
+        let v = eval(
+            ctx,
+            "({ a: 1, b: 2.5, c: [true, null, 'x'], d: {}, e: [], f: undefined, g: 3.0 })",
+        );
         assert_eq!(
             js_to_json(&v, ctx).unwrap(),
             json!({ "a": 1, "b": 2.5, "c": [true, null, "x"], "d": {}, "e": [], "g": 3 })
         );
         let back = json_to_js(&json!({ "n": 42, "list": [1, 2] }), ctx).unwrap();
-        assert_eq!(js_to_json(&back, ctx).unwrap(), json!({ "n": 42, "list": [1, 2] }));
+        assert_eq!(
+            js_to_json(&back, ctx).unwrap(),
+            json!({ "n": 42, "list": [1, 2] })
+        );
     }
 
     #[test]
@@ -364,12 +371,34 @@ mod tests {
             "cannot convert a function to JSON (at .list[2].f)"
         );
         let v = eval(ctx, "const o = { a: {} }; o.a.self = o; o");
-        assert!(js_to_json(&v, ctx).unwrap_err().to_string().contains("cyclic value (at .a.self)"));
+        let e = js_to_json(&v, ctx).unwrap_err().to_string();
+        assert!(
+            e.contains("cyclic value") && e.ends_with("(at .a.self)"),
+            "{e}"
+        );
         let v = eval(ctx, "({ x: NaN })");
-        assert!(js_to_json(&v, ctx).unwrap_err().to_string().contains("NaN and infinities"));
-        let v = eval(ctx, "let d = {}; let t = d; for (let i = 0; i < 70; i++) { t.x = {}; t = t.x; } d");
-        assert!(js_to_json(&v, ctx).unwrap_err().to_string().contains("deeper than 64"));
+        assert!(
+            js_to_json(&v, ctx)
+                .unwrap_err()
+                .to_string()
+                .contains("NaN and infinities")
+        );
+        let v = eval(
+            ctx,
+            "let d = {}; let t = d; for (let i = 0; i < 70; i++) { t.x = {}; t = t.x; } d",
+        );
+        assert!(
+            js_to_json(&v, ctx)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than 64")
+        );
         let v = eval(ctx, "({ s: Symbol('x') })");
-        assert!(js_to_json(&v, ctx).unwrap_err().to_string().contains("symbol (at .s)"));
+        assert!(
+            js_to_json(&v, ctx)
+                .unwrap_err()
+                .to_string()
+                .contains("cannot convert a symbol to JSON (at .s)")
+        );
     }
 }

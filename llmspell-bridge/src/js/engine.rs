@@ -132,6 +132,9 @@ pub(crate) struct Handles {
     pub(crate) workflows: RefCell<HashMap<u64, Arc<dyn Workflow>>>,
     pub(crate) agent_contexts: RefCell<HashMap<u64, AgentContext>>,
     pub(crate) pulls: RefCell<HashMap<SubscriptionId, Rc<tokio::sync::Mutex<Subscription>>>>,
+    /// Handle numbers of agents and workflows by name, so asking for the
+    /// same component again does not add an entry.
+    by_name: RefCell<HashMap<(bool, String), u64>>,
 }
 
 impl Handles {
@@ -139,6 +142,31 @@ impl Handles {
     pub(crate) fn next_id(&self) -> u64 {
         let id = self.next.get() + 1;
         self.next.set(id);
+        id
+    }
+
+    /// The handle number of an agent (the same one for the same name).
+    pub(crate) fn agent(&self, agent: LifecycleAgent) -> u64 {
+        let key = (true, agent.name().to_owned());
+        let id = self.id_for(key);
+        self.agents.borrow_mut().insert(id, agent);
+        id
+    }
+
+    /// The handle number of a workflow (the same one for the same name).
+    pub(crate) fn workflow(&self, workflow: Arc<dyn Workflow>) -> u64 {
+        let key = (false, workflow.metadata().name().to_owned());
+        let id = self.id_for(key);
+        self.workflows.borrow_mut().insert(id, workflow);
+        id
+    }
+
+    fn id_for(&self, key: (bool, String)) -> u64 {
+        if let Some(id) = self.by_name.borrow().get(&key) {
+            return *id;
+        }
+        let id = self.next_id();
+        self.by_name.borrow_mut().insert(key, id);
         id
     }
 }
@@ -162,6 +190,10 @@ pub(crate) struct JsEngine {
     loop_limit: Cell<u64>,
     /// Script calls running nested on this thread's stack.
     nested: Cell<u32>,
+    /// The last promise job the engine stopped (a loop budget or the
+    /// recursion limit), and a signal for main chunks waiting on jobs.
+    job_failure: RefCell<Option<String>>,
+    job_failed: tokio::sync::Notify,
 }
 
 impl JsEngine {
@@ -182,6 +214,8 @@ impl JsEngine {
             loops_per_ms,
             loop_limit: Cell::new(u64::MAX),
             nested: Cell::new(0),
+            job_failure: RefCell::new(None),
+            job_failed: tokio::sync::Notify::new(),
         });
         {
             let mut ctx = engine.context.borrow_mut();
@@ -201,12 +235,17 @@ impl JsEngine {
     /// Runs `f` with the context: the one a native function lent, or the
     /// engine's own when nothing holds it (then the promise jobs `f` queued
     /// run before this returns).
-    pub(crate) fn enter<R>(&self, f: impl FnOnce(&mut Context) -> R) -> std::result::Result<R, String> {
+    pub(crate) fn enter<R>(
+        &self,
+        f: impl FnOnce(&mut Context) -> R,
+    ) -> std::result::Result<R, String> {
         if LENT.is_set() {
             return Ok(LENT.with(f));
         }
         let Ok(mut ctx) = self.context.try_borrow_mut() else {
-            return Err("the JavaScript engine is busy (a call re-entered it outside a host call)".into());
+            return Err(
+                "the JavaScript engine is busy (a call re-entered it outside a host call)".into(),
+            );
         };
         let r = f(&mut ctx);
         self.run_jobs(&mut ctx);
@@ -219,8 +258,13 @@ impl JsEngine {
         let limit = self.loop_limit_for(Some(self.host.inner.config.handler_timeout));
         let previous = self.set_loop_limit(ctx, limit);
         if let Err(e) = ctx.run_jobs() {
+            // Only errors scripts cannot catch end a job (a loop budget, the
+            // recursion limit); main chunks waiting on jobs fail with it
+            // rather than wait for a continuation that will never run.
             let message = errors::message(&e, ctx);
-            eprintln!("javascript: a promise job failed: {message}");
+            eprintln!("javascript: the engine stopped a promise job: {message}");
+            *self.job_failure.borrow_mut() = Some(message);
+            self.job_failed.notify_waiters();
         }
         self.set_loop_limit(ctx, previous);
     }
@@ -317,7 +361,8 @@ impl JsEngine {
         let started = self.enter(|ctx| -> std::result::Result<JsPromise, ScriptError> {
             let path = std::path::Path::new(name);
             let src = Source::from_bytes(source).with_path(path);
-            let module = Module::parse(src, None, ctx).map_err(|e| errors::script_error(&e, name, ctx))?;
+            let module =
+                Module::parse(src, None, ctx).map_err(|e| errors::script_error(&e, name, ctx))?;
             Ok(module.load_link_evaluate(ctx))
         });
         let promise = match started {
@@ -327,10 +372,26 @@ impl JsEngine {
         };
         match self.settle(promise.into(), None) {
             Started::Done(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
-            Started::Waiting(rx) => match rx.await {
-                Ok(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
-                Err(_) => Err(ScriptError::message("the script was dropped")),
-            },
+            Started::Waiting(rx) => {
+                tokio::pin!(rx);
+                loop {
+                    tokio::select! {
+                        r = &mut rx => return match r {
+                            Ok(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
+                            Err(_) => Err(ScriptError::message("the script was dropped")),
+                        },
+                        () = self.job_failed.notified() => {
+                            if let Some(m) = self.job_failure.borrow_mut().take() {
+                                return Err(ScriptError {
+                                    file: Some(name.to_owned()),
+                                    line: None,
+                                    message: format!("the script was stopped while it waited: {m}"),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -428,7 +489,11 @@ impl JsEngine {
     }
 
     /// The JavaScript arguments of a call.
-    fn prepare(&self, args: &CallArgs, ctx: &mut Context) -> std::result::Result<Vec<JsValue>, String> {
+    fn prepare(
+        &self,
+        args: &CallArgs,
+        ctx: &mut Context,
+    ) -> std::result::Result<Vec<JsValue>, String> {
         let conv = |v: &serde_json::Value, ctx: &mut Context| {
             json_to_js(v, ctx).map_err(|e| errors::message(&e, ctx))
         };
@@ -474,7 +539,9 @@ fn module_error(message: &str, file: &str) -> ScriptError {
 fn calibrate(ctx: &mut Context) -> std::result::Result<f64, String> {
     let fail = |e: boa_engine::JsError| format!("the JavaScript engine failed to start: {e}");
     let f = ctx
-        .eval(Source::from_bytes("(n) => { for (let i = 0; i < n; i++) {} return n; }"))
+        .eval(Source::from_bytes(
+            "(n) => { for (let i = 0; i < n; i++) {} return n; }",
+        ))
         .map_err(fail)?;
     let f = f
         .as_callable()

@@ -111,7 +111,11 @@ pub(crate) fn script_error(err: &JsError, file: &str, ctx: &mut Context) -> Scri
 /// An error of a callback as one line for reports: `file:line: message`
 /// when a position is known. A call stopped by its loop budget reports
 /// its time limit.
-pub(crate) fn callback_message(err: &JsError, ctx: &mut Context, deadline: Option<Duration>) -> String {
+pub(crate) fn callback_message(
+    err: &JsError,
+    ctx: &mut Context,
+    deadline: Option<Duration>,
+) -> String {
     let text = err.to_string();
     if let Some(limit) = deadline
         && text.contains("maximum number of iteration loops")

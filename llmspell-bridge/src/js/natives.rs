@@ -175,6 +175,7 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("workflowGet", workflow_get, 1),
     ("sleep", sleep, 1),
     ("write", write, 2),
+    ("report", report, 2),
 ];
 
 /// Builds the natives object and runs the prelude with it, which installs
@@ -230,7 +231,10 @@ fn hook_register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<J
         .host
         .register_hook(&point, function, &opts)
         .map_err(|m| fail(format!("Hook.register: {m}")))?;
-    to_js(&json!({ "id": id.to_string(), "point": point.to_string() }), ctx)
+    to_js(
+        &json!({ "id": id.to_string(), "point": point.to_string() }),
+        ctx,
+    )
 }
 
 fn hook_unregister(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
@@ -507,10 +511,10 @@ fn agent_create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<Js
             .agent_create(spec, JS)
             .await
             .map_err(|m| format!("Agent.create: {m}"))?;
-        let engine = weak.upgrade().ok_or("the JavaScript engine is shutting down")?;
-        let id = engine.handles.next_id();
-        engine.handles.agents.borrow_mut().insert(id, agent);
-        Ok(json!(id))
+        let engine = weak
+            .upgrade()
+            .ok_or("the JavaScript engine is shutting down")?;
+        Ok(json!(engine.handles.agent(agent)))
     })
 }
 
@@ -520,13 +524,19 @@ fn agent_invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<Js
     let input = arg_json(&arg(args, 1), "agent.invoke: argument 1 (the input)", ctx)?;
     let host = engine.host.clone();
     drop(engine);
-    promise(ctx, async move { host.agent_invoke(&agent, input, JS).await })
+    promise(
+        ctx,
+        async move { host.agent_invoke(&agent, input, JS).await },
+    )
 }
 
 fn agent_invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let engine = engine()?;
     let agent = agent_of(&engine, &arg(args, 0))?;
-    let name = arg_string(&arg(args, 1), "agent.invoke_tool: argument 1 (the tool name)")?;
+    let name = arg_string(
+        &arg(args, 1),
+        "agent.invoke_tool: argument 1 (the tool name)",
+    )?;
     let params = params(&arg(args, 2), "agent.invoke_tool: argument 2 (params)", ctx)?;
     let host = engine.host.clone();
     drop(engine);
@@ -566,15 +576,10 @@ fn agent_get(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue
     let Some(agent) = engine.host.agent_get(&name) else {
         return Ok(JsValue::null());
     };
-    let id = engine.handles.next_id();
-    engine.handles.agents.borrow_mut().insert(id, agent);
-    Ok(JsValue::from(id as f64))
+    Ok(JsValue::from(engine.handles.agent(agent) as f64))
 }
 
-fn agent_context(
-    engine: &JsEngine,
-    v: &JsValue,
-) -> JsResult<llmspell_agents::AgentContext> {
+fn agent_context(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::AgentContext> {
     let id = arg_id(v, "agent")?;
     engine
         .handles
@@ -604,11 +609,16 @@ fn ctx_info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValu
 fn ctx_invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let engine = engine()?;
     let cx = agent_context(&engine, &arg(args, 0))?;
-    let name = arg_string(&arg(args, 1), "agent.invoke_tool: argument 1 (the tool name)")?;
+    let name = arg_string(
+        &arg(args, 1),
+        "agent.invoke_tool: argument 1 (the tool name)",
+    )?;
     let params = params(&arg(args, 2), "agent.invoke_tool: argument 2 (params)", ctx)?;
     drop(engine);
     promise(ctx, async move {
-        cx.invoke_tool(&name, params).await.map_err(|e| e.to_string())
+        cx.invoke_tool(&name, params)
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 
@@ -661,9 +671,7 @@ fn workflow_build(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<
     let ctor = format!("Workflow.{}", kind.as_str());
     let spec = to_script_value(&engine, &arg(args, 1), &ctor, ctx).map_err(fail)?;
     let workflow = engine.host.workflow_build(kind, &spec).map_err(fail)?;
-    let id = engine.handles.next_id();
-    engine.handles.workflows.borrow_mut().insert(id, workflow);
-    Ok(JsValue::from(id as f64))
+    Ok(JsValue::from(engine.handles.workflow(workflow) as f64))
 }
 
 fn workflow_execute(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -689,13 +697,14 @@ fn workflow_list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
 
 fn workflow_get(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
     let engine = engine()?;
-    let name = arg_string(&arg(args, 0), "Workflow.get: argument 1 (the workflow name)")?;
+    let name = arg_string(
+        &arg(args, 0),
+        "Workflow.get: argument 1 (the workflow name)",
+    )?;
     let Some(workflow) = engine.host.workflow_get(&name) else {
         return Ok(JsValue::null());
     };
-    let id = engine.handles.next_id();
-    engine.handles.workflows.borrow_mut().insert(id, workflow);
-    Ok(JsValue::from(id as f64))
+    Ok(JsValue::from(engine.handles.workflow(workflow) as f64))
 }
 
 // ---- the rest --------------------------------------------------------------
@@ -744,3 +753,22 @@ fn write(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
     Ok(JsValue::undefined())
 }
 
+/// `report(what, message)`: reports a failure of script code the host did
+/// not call (a timer callback) like a callback error.
+fn report(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+    let engine = engine()?;
+    let host = engine.host.clone();
+    let busy = BusyGuard::new(&engine.handle);
+    let text = |v: JsValue| {
+        v.as_string()
+            .map(|s| s.to_std_string_escaped())
+            .unwrap_or_default()
+    };
+    let what = text(arg(args, 0));
+    let message = text(arg(args, 1));
+    tokio::task::spawn_local(async move {
+        host.report_callback_error(JS, &what, &message).await;
+        drop(busy);
+    });
+    Ok(JsValue::undefined())
+}

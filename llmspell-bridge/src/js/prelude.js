@@ -212,9 +212,12 @@
     native.sleep(Math.max(0, Number(ms) || 0)).then(() => {
       if (!pending.delete(id)) return;
       try {
-        fn(...args);
+        const r = fn(...args);
+        if (r instanceof Promise) {
+          r.catch((e) => native.report("timer callback", e instanceof Error ? e.message : show(e)));
+        }
       } catch (e) {
-        native.write(`javascript timer callback failed: ${show(e)}`, true);
+        native.report("timer callback", e instanceof Error ? e.message : show(e));
       }
     });
     return id;
