@@ -174,8 +174,9 @@ fn table_body(
     let mut count = 0usize;
     let mut all_int = true;
     let mut all_positive_int = true;
-    for pair in t.clone().pairs::<LuaValue, LuaValue>() {
-        let (k, _) = pair.map_err(|e| err(path, e.to_string()))?;
+    // `for_each` walks the table in one protected call; `pairs()` pays for
+    // one per key.
+    t.for_each::<LuaValue, LuaValue>(|k, _| {
         count += 1;
         if !matches!(k, LuaValue::Integer(i) if i >= 1 && (i as usize) <= len) {
             all_int = false;
@@ -183,7 +184,9 @@ fn table_body(
         if !matches!(k, LuaValue::Integer(i) if i >= 1) {
             all_positive_int = false;
         }
-    }
+        Ok(())
+    })
+    .map_err(|e| err(path, e.to_string()))?;
     if (marked || len > 0) && all_int && count == len {
         let mut arr = Vec::with_capacity(len);
         for i in 1..=len {
@@ -193,8 +196,13 @@ fn table_body(
         return Ok(Value::Array(arr));
     }
     let mut map = Map::with_capacity(count);
-    for pair in t.clone().pairs::<LuaValue, LuaValue>() {
-        let (k, v) = pair.map_err(|e| err(path, e.to_string()))?;
+    let mut entries = Vec::with_capacity(count);
+    t.for_each::<LuaValue, LuaValue>(|k, v| {
+        entries.push((k, v));
+        Ok(())
+    })
+    .map_err(|e| err(path, e.to_string()))?;
+    for (k, v) in entries {
         let key = match &k {
             LuaValue::String(s) => s
                 .to_str()
@@ -293,33 +301,61 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<LuaValue> {
 /// Error points).
 pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> mlua::Result<Table> {
     let _host = HostWork::begin(lua);
-    let t = lua.create_table_with_capacity(0, 8)?;
-    t.raw_set("point", ctx.point.to_string())?;
-    let c = lua.create_table_with_capacity(0, 3)?;
-    c.raw_set("type", ctx.component.kind.as_str())?;
-    c.raw_set("name", &*ctx.component.name)?;
-    c.raw_set("id", ctx.component.id.to_string())?;
-    t.raw_set("component", c)?;
-    t.raw_set("correlation_id", ctx.correlation_id.to_string())?;
-    if let Some(p) = ctx.parent_id {
-        t.raw_set("parent_id", p.to_string())?;
-    }
-    t.raw_set("language", ctx.language.as_str())?;
-    t.raw_set("data", to_lua(lua, &ctx.data, 0)?)?;
-    let m = lua.create_table_with_capacity(0, ctx.metadata.len())?;
-    for (k, v) in &ctx.metadata {
-        m.raw_set(k.as_str(), v.as_str())?;
-    }
-    t.raw_set("metadata", m)?;
-    if let Some(e) = ctx.elapsed {
-        t.raw_set("elapsed", e.as_secs_f64() * 1000.0)?;
-    }
-    Ok(t)
+    let maker = lua.app_data_ref::<ContextMaker>().map(|m| m.0.clone());
+    let Some(maker) = maker else {
+        return Err(mlua::Error::runtime(
+            "internal: the context builder is missing",
+        ));
+    };
+    let metadata = if ctx.metadata.is_empty() {
+        LuaValue::Nil
+    } else {
+        let m = lua.create_table_with_capacity(0, ctx.metadata.len())?;
+        for (k, v) in &ctx.metadata {
+            m.raw_set(k.as_str(), v.as_str())?;
+        }
+        LuaValue::Table(m)
+    };
+    maker.call::<Table>((
+        ctx.point.to_string(),
+        ctx.component.kind.as_str(),
+        &*ctx.component.name,
+        ctx.component.id.to_string(),
+        ctx.correlation_id.to_string(),
+        ctx.parent_id.map(|p| p.to_string()),
+        ctx.language.as_str(),
+        to_lua(lua, &ctx.data, 0)?,
+        metadata,
+        ctx.elapsed.map(|e| e.as_secs_f64() * 1000.0),
+    ))
 }
 
-/// An event as scripts see it: `id`, `type` (and `event_type`), `data`,
-/// `language`, `sequence`, `timestamp`, `correlation_id`, `parent_id`,
-/// `source`, `tags`.
+/// The Lua function that builds context tables: one call from the host
+/// instead of one protected host operation per field.
+pub(crate) struct ContextMaker(pub(crate) mlua::Function);
+
+const CONTEXT_MAKER: &str = r#"
+return function(point, ctype, cname, cid, correlation, parent, language, data, metadata, elapsed)
+    return {
+        point = point,
+        component = { type = ctype, name = cname, id = cid },
+        correlation_id = correlation,
+        parent_id = parent,
+        language = language,
+        data = data,
+        metadata = metadata or {},
+        elapsed = elapsed,
+    }
+end
+"#;
+
+/// Compiles the context builder into the state (once per engine).
+pub(crate) fn install_context_maker(lua: &Lua) -> mlua::Result<()> {
+    let f: mlua::Function = lua.load(CONTEXT_MAKER).set_name("=llmspell").call(())?;
+    lua.set_app_data(ContextMaker(f));
+    Ok(())
+}
+
 pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> mlua::Result<Table> {
     let _host = HostWork::begin(lua);
     let t = lua.create_table_with_capacity(0, 11)?;

@@ -160,6 +160,7 @@ impl LuaEngine {
             next_id: Cell::new(1),
             pulls: RefCell::new(HashMap::new()),
         });
+        super::conversion::install_context_maker(&engine.lua)?;
         globals::install(&engine)?;
         Ok(engine)
     }
