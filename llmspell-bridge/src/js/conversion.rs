@@ -195,37 +195,57 @@ pub(crate) fn handle_id(obj: &JsObject, key: &str, ctx: &mut Context) -> Option<
         .map(|n| n as u64)
 }
 
-/// A hook context as scripts see it (the same fields as in Lua).
-pub(crate) fn context_to_json(ctx: &llmspell_hooks::HookContext) -> Value {
-    let mut t = Map::with_capacity(8);
-    t.insert("point".into(), Value::String(ctx.point.to_string()));
-    let mut c = Map::with_capacity(3);
-    c.insert("type".into(), ctx.component.kind.as_str().into());
-    c.insert("name".into(), Value::String(ctx.component.name.to_string()));
-    c.insert("id".into(), Value::String(ctx.component.id.to_string()));
-    t.insert("component".into(), Value::Object(c));
-    t.insert(
-        "correlation_id".into(),
-        Value::String(ctx.correlation_id.to_string()),
-    );
-    if let Some(p) = ctx.parent_id {
-        t.insert("parent_id".into(), Value::String(p.to_string()));
+/// A hook context as the hook function's `ctx` object, built directly: the
+/// same fields as in Lua (`point`, `component` { `type`, `name`, `id` },
+/// `correlation_id`, `parent_id`, `language`, `data`, `metadata`, `elapsed`).
+pub(crate) fn context_to_js(
+    hc: &llmspell_hooks::HookContext,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    use boa_engine::object::ObjectInitializer;
+    use boa_engine::property::Attribute;
+    let all = Attribute::all();
+    let data = json_to_js(&hc.data, ctx)?;
+    let component = ObjectInitializer::new(ctx)
+        .property(
+            js_string!("type"),
+            js_string!(hc.component.kind.as_str()),
+            all,
+        )
+        .property(js_string!("name"), js_string!(&*hc.component.name), all)
+        .property(
+            js_string!("id"),
+            js_string!(hc.component.id.to_string()),
+            all,
+        )
+        .build();
+    let mut metadata = ObjectInitializer::new(ctx);
+    for (k, v) in &hc.metadata {
+        metadata.property(js_string!(k.as_str()), js_string!(v.as_str()), all);
     }
-    t.insert("language".into(), ctx.language.as_str().into());
-    t.insert("data".into(), ctx.data.clone());
-    let m: Map<String, Value> = ctx
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-        .collect();
-    t.insert("metadata".into(), Value::Object(m));
-    if let Some(n) = ctx
-        .elapsed
-        .and_then(|e| Number::from_f64(e.as_secs_f64() * 1000.0))
-    {
-        t.insert("elapsed".into(), Value::Number(n));
+    let metadata = metadata.build();
+    let mut t = ObjectInitializer::new(ctx);
+    t.property(js_string!("point"), js_string!(hc.point.to_string()), all)
+        .property(js_string!("component"), component, all)
+        .property(
+            js_string!("correlation_id"),
+            js_string!(hc.correlation_id.to_string()),
+            all,
+        );
+    if let Some(p) = hc.parent_id {
+        t.property(js_string!("parent_id"), js_string!(p.to_string()), all);
     }
-    Value::Object(t)
+    t.property(
+        js_string!("language"),
+        js_string!(hc.language.as_str()),
+        all,
+    )
+    .property(js_string!("data"), data, all)
+    .property(js_string!("metadata"), metadata, all);
+    if let Some(e) = hc.elapsed {
+        t.property(js_string!("elapsed"), e.as_secs_f64() * 1000.0, all);
+    }
+    Ok(t.build().into())
 }
 
 /// Converts a spec object (`Agent.create`'s config, a workflow definition):

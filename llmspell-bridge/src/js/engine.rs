@@ -29,7 +29,7 @@ use llmspell_events::{Subscription, SubscriptionId};
 use scoped_tls_hkt::scoped_thread_local;
 use tokio::sync::{mpsc, oneshot};
 
-use super::conversion::{context_to_json, js_to_json, json_to_js};
+use super::conversion::{context_to_js, js_to_json, json_to_js};
 use super::{errors, natives};
 use crate::engine::{
     BusyGuard, CallArgs, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started,
@@ -505,7 +505,9 @@ impl JsEngine {
                 }
                 out
             }
-            CallArgs::Context(hook_ctx) => vec![conv(&context_to_json(hook_ctx), ctx)?],
+            CallArgs::Context(hook_ctx) => {
+                vec![context_to_js(hook_ctx, ctx).map_err(|e| errors::message(&e, ctx))?]
+            }
             CallArgs::Event(ev) => vec![conv(&Host::event_json(ev), ctx)?],
             CallArgs::Agent(input, cx) => {
                 let id = self.handles.next_id();
