@@ -294,3 +294,178 @@ impl std::fmt::Debug for ScriptFunction {
             .finish()
     }
 }
+
+/// What the shared command loop needs from an engine's thread side.
+pub(crate) trait ServedEngine: LocalEngine + 'static {
+    /// The engine's handle.
+    fn handle(&self) -> &EngineHandle;
+    /// Runs a script file's main chunk to completion.
+    fn run_file(
+        self: Rc<Self>,
+        name: String,
+        source: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ScriptError>>>>;
+    /// Forgets a kept function.
+    fn release(&self, id: CallbackId);
+}
+
+/// The command loop of an engine thread: runs files and calls, each counted
+/// as busy until it answers, until the engine is shut down.
+pub(crate) async fn serve<E: ServedEngine>(
+    engine: Rc<E>,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+) {
+    while let Some(cmd) = rx.recv().await {
+        // Count the work as running before it stops counting as queued.
+        let busy = BusyGuard::new(engine.handle());
+        engine
+            .handle()
+            .inner
+            .activity
+            .pending
+            .fetch_sub(1, Ordering::SeqCst);
+        match cmd {
+            Command::Run {
+                name,
+                source,
+                reply,
+            } => {
+                let run = engine.clone().run_file(name, source);
+                tokio::task::spawn_local(async move {
+                    let r = run.await;
+                    drop(busy);
+                    let _ = reply.send(r);
+                });
+            }
+            Command::Call {
+                id,
+                args,
+                deadline,
+                reply,
+            } => match engine.start_call(id, args, deadline) {
+                Started::Done(r) => {
+                    drop(busy);
+                    let _ = reply.send(r);
+                }
+                Started::Waiting(rx) => {
+                    tokio::task::spawn_local(async move {
+                        let r = rx
+                            .await
+                            .unwrap_or_else(|_| Err("the call was dropped".to_owned()));
+                        drop(busy);
+                        let _ = reply.send(r);
+                    });
+                }
+            },
+            Command::Release { id } => engine.release(id),
+            Command::Shutdown => break,
+        }
+    }
+}
+
+/// Delivers a subscription's events to a script callback, one at a time and
+/// in order, on the engine's task set (`call` starts the callback). A
+/// failing callback is reported through `host` and the next event is still
+/// delivered; the pump ends with the subscription or the engine.
+pub(crate) fn start_pump<E: ServedEngine>(
+    engine: &Rc<E>,
+    host: crate::Host,
+    mut sub: llmspell_events::Subscription,
+    call: impl Fn(&E, Arc<llmspell_events::UniversalEvent>) -> Started + 'static,
+) {
+    let id = sub.id();
+    let language = engine.handle().language();
+    engine.handle().inner.callback_subscriptions.lock().push(id);
+    let weak = Rc::downgrade(engine);
+    tokio::task::spawn_local(async move {
+        while let Some(ev) = sub.recv().await {
+            let Some(engine) = weak.upgrade() else { break };
+            let busy = BusyGuard::new(engine.handle());
+            let started = call(&engine, ev);
+            drop(engine);
+            let result = match started {
+                Started::Done(r) => r,
+                Started::Waiting(rx) => rx
+                    .await
+                    .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
+            };
+            if let Err(message) = result {
+                host.report_callback_error(
+                    language,
+                    &format!("subscription callback for {:?}", sub.pattern().as_str()),
+                    &message,
+                )
+                .await;
+            }
+            drop(busy);
+        }
+        if let Some(engine) = weak.upgrade() {
+            engine
+                .handle()
+                .inner
+                .callback_subscriptions
+                .lock()
+                .retain(|s| *s != id);
+        }
+    });
+}
+
+/// Starts an engine on a thread of its own (`stack_bytes` of stack, a
+/// current-thread tokio runtime and a task set): `make` builds the engine
+/// there, then the thread serves commands until shutdown. Returns the
+/// handle once the engine is ready.
+pub(crate) fn spawn_engine<E, F>(
+    language: Language,
+    stack_bytes: usize,
+    make: F,
+) -> crate::Result<EngineHandle>
+where
+    E: ServedEngine,
+    F: FnOnce(EngineHandle) -> Result<Rc<E>, String> + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = EngineHandle::new(language, tx);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let h = handle.clone();
+    std::thread::Builder::new()
+        .name(format!("llmspell-{language}"))
+        .stack_size(stack_bytes)
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start the engine's runtime: {e}")));
+                    return;
+                }
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let engine = match make(h.clone()) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                *h.inner.thread.lock() = Some(std::thread::current().id());
+                install_local(engine.clone());
+                let _ = ready_tx.send(Ok(()));
+                serve(engine, rx).await;
+            });
+        })
+        .map_err(|e| crate::Error::Config {
+            field: "engine",
+            message: format!("cannot start the {language} engine thread: {e}"),
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(message)) => Err(crate::Error::Config {
+            field: "engine",
+            message,
+        }),
+        Err(_) => Err(crate::Error::EngineStopped(language.to_string())),
+    }
+}

@@ -27,15 +27,14 @@ use llmspell_agents::{AgentContext, LifecycleAgent};
 use llmspell_core::{Language, Workflow};
 use llmspell_events::{Subscription, SubscriptionId};
 use scoped_tls_hkt::scoped_thread_local;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::conversion::{context_to_js, js_to_json, json_to_js};
 use super::{errors, natives};
 use crate::engine::{
-    BusyGuard, CallArgs, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started,
-    install_local,
+    BusyGuard, CallArgs, CallResult, CallbackId, EngineHandle, LocalEngine, Started,
 };
-use crate::{Error, Host, Result, ScriptError, ScriptFunction};
+use crate::{Host, Result, ScriptError, ScriptFunction};
 
 /// The deepest nesting of script calls started on the engine's thread (a
 /// hook that invokes the tool it hooks would otherwise recurse until the
@@ -74,53 +73,11 @@ pub(crate) fn current() -> Option<Rc<JsEngine>> {
 /// Starts the JavaScript engine on its own thread and returns its handle
 /// once the context is ready.
 pub(crate) fn start(host: Host) -> Result<EngineHandle> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let handle = EngineHandle::new(Language::Javascript, tx);
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::result::Result<(), String>>();
-    let h = handle.clone();
-    std::thread::Builder::new()
-        .name("llmspell-js".into())
-        .stack_size(ENGINE_STACK_BYTES)
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(format!("cannot start the engine's runtime: {e}")));
-                    return;
-                }
-            };
-            let local = tokio::task::LocalSet::new();
-            local.block_on(&rt, async move {
-                let engine = match JsEngine::new(h.clone(), host) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                *h.inner.thread.lock() = Some(std::thread::current().id());
-                ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
-                install_local(engine.clone());
-                let _ = ready_tx.send(Ok(()));
-                engine.serve(rx).await;
-                ENGINE.with(|slot| slot.borrow_mut().take());
-            });
-        })
-        .map_err(|e| Error::Config {
-            field: "engine",
-            message: format!("cannot start the JavaScript engine thread: {e}"),
-        })?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(handle),
-        Ok(Err(message)) => Err(Error::Config {
-            field: "engine",
-            message,
-        }),
-        Err(_) => Err(Error::EngineStopped("javascript".into())),
-    }
+    crate::engine::spawn_engine(Language::Javascript, ENGINE_STACK_BYTES, move |handle| {
+        let engine = JsEngine::new(handle, host)?;
+        ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
+        Ok(engine)
+    })
 }
 
 /// Handles scripts hold to host objects, by number: agents, workflows,
@@ -303,56 +260,6 @@ impl JsEngine {
         limits.set_loop_iteration_limit(limit);
         ctx.set_runtime_limits(limits);
         previous
-    }
-
-    async fn serve(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<Command>) {
-        use std::sync::atomic::Ordering;
-        while let Some(cmd) = rx.recv().await {
-            let busy = BusyGuard::new(&self.handle);
-            self.handle
-                .inner
-                .activity
-                .pending
-                .fetch_sub(1, Ordering::SeqCst);
-            match cmd {
-                Command::Run {
-                    name,
-                    source,
-                    reply,
-                } => {
-                    let me = self.clone();
-                    tokio::task::spawn_local(async move {
-                        let r = me.run_module(&name, &source).await;
-                        drop(busy);
-                        let _ = reply.send(r);
-                    });
-                }
-                Command::Call {
-                    id,
-                    args,
-                    deadline,
-                    reply,
-                } => match self.start_call(id, args, deadline) {
-                    Started::Done(r) => {
-                        drop(busy);
-                        let _ = reply.send(r);
-                    }
-                    Started::Waiting(rx) => {
-                        tokio::task::spawn_local(async move {
-                            let r = rx
-                                .await
-                                .unwrap_or_else(|_| Err("the call was dropped".to_owned()));
-                            drop(busy);
-                            let _ = reply.send(r);
-                        });
-                    }
-                },
-                Command::Release { id } => {
-                    self.functions.borrow_mut().remove(&id);
-                }
-                Command::Shutdown => break,
-            }
-        }
     }
 
     /// Runs a file as an ES module (so top-level `await` works) and waits
@@ -557,6 +464,24 @@ fn calibrate(ctx: &mut Context) -> std::result::Result<f64, String> {
         best = best.min(started.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(f64::from(CALIBRATION_ITERATIONS) / best.max(0.000_1))
+}
+
+impl crate::engine::ServedEngine for JsEngine {
+    fn handle(&self) -> &EngineHandle {
+        &self.handle
+    }
+
+    fn run_file(
+        self: Rc<Self>,
+        name: String,
+        source: String,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), ScriptError>>>> {
+        Box::pin(async move { self.run_module(&name, &source).await })
+    }
+
+    fn release(&self, id: CallbackId) {
+        self.functions.borrow_mut().remove(&id);
+    }
 }
 
 impl LocalEngine for JsEngine {

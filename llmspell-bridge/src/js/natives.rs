@@ -24,7 +24,7 @@ use super::conversion::{js_to_json, json_to_js, to_script_value};
 use super::engine::{JsEngine, current};
 use super::errors::PRELUDE_NAME;
 use crate::WorkflowKind;
-use crate::engine::{BusyGuard, CallArgs, Started};
+use crate::engine::{BusyGuard, CallArgs};
 
 const JS: Language = Language::Javascript;
 
@@ -314,7 +314,14 @@ fn event_subscribe(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
         .map_err(|e| fail(format!("Event.subscribe: {e}")))?;
     let id = sub.id();
     match callback {
-        Some(f) => start_pump(&engine, sub, f),
+        Some(f) => {
+            // An async callback is awaited before the next event.
+            let timeout = engine.host.inner.config.callback_timeout;
+            let host = engine.host.clone();
+            crate::engine::start_pump(&engine, host, sub, move |e: &JsEngine, ev| {
+                e.call_function(f.clone(), CallArgs::Event(ev), Some(timeout))
+            });
+        }
         None => {
             engine
                 .handles
@@ -386,52 +393,6 @@ fn event_stats(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValu
 
 fn event_list_subscriptions(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     to_js(&engine()?.host.list_subscriptions(), ctx)
-}
-
-/// Delivers a subscription's events to a JavaScript callback, one at a time
-/// and in order; an async callback is awaited before the next event. A
-/// failing callback is reported and the next event is still delivered.
-fn start_pump(
-    engine: &Rc<JsEngine>,
-    mut sub: llmspell_events::Subscription,
-    callback: boa_engine::JsObject,
-) {
-    let id = sub.id();
-    engine.handle.inner.callback_subscriptions.lock().push(id);
-    let weak = Rc::downgrade(engine);
-    let timeout = engine.host.inner.config.callback_timeout;
-    tokio::task::spawn_local(async move {
-        while let Some(ev) = sub.recv().await {
-            let Some(engine) = weak.upgrade() else { break };
-            let busy = BusyGuard::new(&engine.handle);
-            let result =
-                match engine.call_function(callback.clone(), CallArgs::Event(ev), Some(timeout)) {
-                    Started::Done(r) => r,
-                    Started::Waiting(rx) => rx
-                        .await
-                        .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
-                };
-            if let Err(message) = result {
-                let host = engine.host.clone();
-                drop(engine);
-                host.report_callback_error(
-                    JS,
-                    &format!("subscription callback for {:?}", sub.pattern().as_str()),
-                    &message,
-                )
-                .await;
-            }
-            drop(busy);
-        }
-        if let Some(engine) = weak.upgrade() {
-            engine
-                .handle
-                .inner
-                .callback_subscriptions
-                .lock()
-                .retain(|s| *s != id);
-        }
-    });
 }
 
 // ---- tools -----------------------------------------------------------------

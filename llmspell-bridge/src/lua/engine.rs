@@ -11,15 +11,14 @@ use std::time::{Duration, Instant};
 use llmspell_core::Language;
 use llmspell_events::{Subscription, SubscriptionId};
 use mlua::{Function, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::conversion::{context_to_lua, event_to_lua, json_to_lua, lua_to_json};
 use super::{errors, globals, sandbox};
 use crate::engine::{
-    BusyGuard, CallArgs, CallResult, CallbackId, Command, EngineHandle, LocalEngine, Started,
-    install_local,
+    BusyGuard, CallArgs, CallResult, CallbackId, EngineHandle, LocalEngine, Started,
 };
-use crate::{Error, Host, Result, ScriptError, ScriptFunction};
+use crate::{Host, Result, ScriptError, ScriptFunction};
 
 /// How often (in VM instructions) running Lua code checks its deadline.
 const DEADLINE_CHECK_EVERY: u32 = 1000;
@@ -84,53 +83,11 @@ fn deadline_hook(_lua: &Lua, _debug: &mlua::debug::Debug<'_>) -> mlua::Result<Vm
 /// Starts the Lua engine on its own thread and returns its handle once the
 /// state is ready.
 pub(crate) fn start(host: Host) -> Result<EngineHandle> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let handle = EngineHandle::new(Language::Lua, tx);
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::result::Result<(), String>>();
-    let h = handle.clone();
-    std::thread::Builder::new()
-        .name("llmspell-lua".into())
-        // Script calls nest on this stack (a hook inside the same script's
-        // Tool.invoke); room for MAX_NESTED_CALLS levels in debug builds.
-        .stack_size(ENGINE_STACK_BYTES)
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(format!("cannot start the engine's runtime: {e}")));
-                    return;
-                }
-            };
-            let local = tokio::task::LocalSet::new();
-            local.block_on(&rt, async move {
-                let engine = match LuaEngine::new(h.clone(), host) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(errors::message(&e)));
-                        return;
-                    }
-                };
-                *h.inner.thread.lock() = Some(std::thread::current().id());
-                install_local(engine.clone());
-                let _ = ready_tx.send(Ok(()));
-                engine.serve(rx).await;
-            });
-        })
-        .map_err(|e| Error::Config {
-            field: "engine",
-            message: format!("cannot start the Lua engine thread: {e}"),
-        })?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(handle),
-        Ok(Err(message)) => Err(Error::Config {
-            field: "engine",
-            message,
-        }),
-        Err(_) => Err(Error::EngineStopped("lua".into())),
-    }
+    // Script calls nest on the engine's stack (a hook inside the same
+    // script's Tool.invoke); room for MAX_NESTED_CALLS levels in debug builds.
+    crate::engine::spawn_engine(Language::Lua, ENGINE_STACK_BYTES, move |handle| {
+        LuaEngine::new(handle, host).map_err(|e| errors::message(&e))
+    })
 }
 
 /// The Lua state and everything the runtime keeps in it.
@@ -171,57 +128,6 @@ impl LuaEngine {
         self.next_id.set(id + 1);
         self.functions.borrow_mut().insert(id, f);
         ScriptFunction::new(self.handle.clone(), id)
-    }
-
-    async fn serve(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<Command>) {
-        use std::sync::atomic::Ordering;
-        while let Some(cmd) = rx.recv().await {
-            // Count the work as running before it stops counting as queued.
-            let busy = BusyGuard::new(&self.handle);
-            self.handle
-                .inner
-                .activity
-                .pending
-                .fetch_sub(1, Ordering::SeqCst);
-            match cmd {
-                Command::Run {
-                    name,
-                    source,
-                    reply,
-                } => {
-                    let me = self.clone();
-                    tokio::task::spawn_local(async move {
-                        let r = me.run_chunk(&name, &source).await;
-                        drop(busy);
-                        let _ = reply.send(r);
-                    });
-                }
-                Command::Call {
-                    id,
-                    args,
-                    deadline,
-                    reply,
-                } => match self.start_call(id, args, deadline) {
-                    Started::Done(r) => {
-                        drop(busy);
-                        let _ = reply.send(r);
-                    }
-                    Started::Waiting(rx) => {
-                        tokio::task::spawn_local(async move {
-                            let r = rx
-                                .await
-                                .unwrap_or_else(|_| Err("the call was dropped".to_owned()));
-                            drop(busy);
-                            let _ = reply.send(r);
-                        });
-                    }
-                },
-                Command::Release { id } => {
-                    self.functions.borrow_mut().remove(&id);
-                }
-                Command::Shutdown => break,
-            }
-        }
     }
 
     async fn run_chunk(&self, name: &str, source: &str) -> std::result::Result<(), ScriptError> {
@@ -318,6 +224,24 @@ fn convert(r: mlua::Result<LuaValue>) -> CallResult {
         Ok(v) => lua_to_json(&v)
             .map_err(|e| format!("the function returned a value that is not JSON: {e}")),
         Err(e) => Err(errors::callback_message(&e)),
+    }
+}
+
+impl crate::engine::ServedEngine for LuaEngine {
+    fn handle(&self) -> &EngineHandle {
+        &self.handle
+    }
+
+    fn run_file(
+        self: Rc<Self>,
+        name: String,
+        source: String,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), ScriptError>>>> {
+        Box::pin(async move { self.run_chunk(&name, &source).await })
+    }
+
+    fn release(&self, id: CallbackId) {
+        self.functions.borrow_mut().remove(&id);
     }
 }
 

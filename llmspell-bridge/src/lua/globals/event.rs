@@ -9,7 +9,7 @@ use llmspell_events::{EventBus, SubscriptionId, TopicPattern};
 use mlua::{Lua, UserData, UserDataMethods, Value as LuaValue};
 
 use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
-use crate::engine::{BusyGuard, CallArgs, Started};
+use crate::engine::CallArgs;
 use crate::lua::conversion::{event_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
 
@@ -114,7 +114,13 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             let sub = bus.subscribe_with(compiled, options).map_err(|e| fail(format!("Event.subscribe: {e}")))?;
             let id = sub.id();
             match callback {
-                Some(f) => start_pump(&engine, sub, f),
+                Some(f) => {
+                    let timeout = engine.host.inner.config.callback_timeout;
+                    let host = engine.host.clone();
+                    crate::engine::start_pump(&engine, host, sub, move |e: &LuaEngine, ev| {
+                        e.call_function(f.clone(), CallArgs::Event(ev), Some(timeout))
+                    });
+                }
                 None => {
                     engine.pulls.borrow_mut().insert(id, Rc::new(tokio::sync::Mutex::new(sub)));
                 }
@@ -188,51 +194,4 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     )?;
 
     lua.globals().set("Event", event)
-}
-
-/// Delivers a subscription's events to a Lua callback, one at a time and in
-/// order, on the engine's task set. A failing callback is reported and the
-/// next event is still delivered.
-fn start_pump(
-    engine: &Rc<LuaEngine>,
-    mut sub: llmspell_events::Subscription,
-    callback: mlua::Function,
-) {
-    let id = sub.id();
-    engine.handle.inner.callback_subscriptions.lock().push(id);
-    let weak = Rc::downgrade(engine);
-    let function = callback;
-    let timeout = engine.host.inner.config.callback_timeout;
-    tokio::task::spawn_local(async move {
-        while let Some(ev) = sub.recv().await {
-            let Some(engine) = weak.upgrade() else { break };
-            let busy = BusyGuard::new(&engine.handle);
-            let result =
-                match engine.call_function(function.clone(), CallArgs::Event(ev), Some(timeout)) {
-                    Started::Done(r) => r,
-                    Started::Waiting(rx) => rx
-                        .await
-                        .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
-                };
-            if let Err(message) = result {
-                let host = engine.host.clone();
-                drop(engine);
-                host.report_callback_error(
-                    Language::Lua,
-                    &format!("subscription callback for {:?}", sub.pattern().as_str()),
-                    &message,
-                )
-                .await;
-            }
-            drop(busy);
-        }
-        if let Some(engine) = weak.upgrade() {
-            engine
-                .handle
-                .inner
-                .callback_subscriptions
-                .lock()
-                .retain(|s| *s != id);
-        }
-    });
 }
