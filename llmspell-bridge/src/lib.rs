@@ -29,6 +29,7 @@
 //! ```
 
 mod config;
+mod convert_error;
 mod engine;
 mod error;
 mod host;

@@ -110,31 +110,44 @@ pub fn lua_publish_callback(events: u32) -> Result<Measurement> {
         &format!(r#"received = 0
         Event.subscribe("bench.tick", function(ev) received = received + 1 end, {{ capacity = {events}, overflow = "block" }})"#),
     )?;
-    let mut samples = Vec::new();
-    for round in 1..=3u32 {
-        let started = Instant::now();
-        rt.run_source(
-            Language::Lua,
-            "bench_publish.lua",
-            &format!("for i = 1, {events} do Event.publish('bench.tick', i) end"),
-        )?;
-        rt.wait_quiescent(Some(Duration::from_secs(60)));
-        let elapsed = started.elapsed();
-        rt.run_source(
-            Language::Lua,
-            "bench_check.lua",
-            &format!(
-                "assert(received == {}, 'received ' .. received)",
-                events * round
-            ),
-        )?;
-        samples.push(f64::from(events) / elapsed.as_secs_f64());
-    }
+    let mut samples = delivery_rates(
+        &rt,
+        &format!("for i = 1, {events} do Event.publish('bench.tick', i) end"),
+        events,
+        |total| {
+            (
+                Language::Lua,
+                format!("assert(received == {total}, 'received ' .. received)"),
+            )
+        },
+    )?;
     let value = median(&mut samples);
     Ok(
         Measurement::new("lua.publish_callback_per_s", value, "per_s")
             .with_target("≥ 200 K/s", value >= 200_000.0),
     )
+}
+
+/// Events per second delivered in three rounds of `publish` (a Lua
+/// script publishing `events` events), each round waiting until the runtime
+/// is quiet and checking the total received with `check(total)`.
+fn delivery_rates(
+    rt: &ScriptRuntime,
+    publish: &str,
+    events: u32,
+    check: impl Fn(u32) -> (Language, String),
+) -> Result<Vec<f64>> {
+    let mut rates = Vec::new();
+    for round in 1..=3u32 {
+        let started = Instant::now();
+        rt.run_source(Language::Lua, "bench_publish.lua", publish)?;
+        rt.wait_quiescent(Some(Duration::from_secs(60)));
+        let elapsed = started.elapsed();
+        let (language, source) = check(events * round);
+        rt.run_source(language, "bench_check", &source)?;
+        rates.push(f64::from(events) / elapsed.as_secs_f64());
+    }
+    Ok(rates)
 }
 
 fn timed_js(rt: &ScriptRuntime, name: &str, source: &str) -> Result<Duration> {
@@ -212,26 +225,17 @@ pub fn xlang_lua_to_js(events: u32) -> Result<Measurement> {
             "#
         ),
     )?;
-    let mut rates = Vec::new();
-    for round in 1..=3u32 {
-        let started = Instant::now();
-        rt.run_source(
-            Language::Lua,
-            "bench_publish.lua",
-            &format!("for i = 1, {events} do Event.publish('bench.xlang', i) end"),
-        )?;
-        rt.wait_quiescent(Some(Duration::from_secs(60)));
-        let elapsed = started.elapsed();
-        rt.run_source(
-            Language::Javascript,
-            "bench_check.js",
-            &format!(
-                "if (received !== {}) throw new Error('received ' + received);",
-                events * round
-            ),
-        )?;
-        rates.push(f64::from(events) / elapsed.as_secs_f64());
-    }
+    let mut rates = delivery_rates(
+        &rt,
+        &format!("for i = 1, {events} do Event.publish('bench.xlang', i) end"),
+        events,
+        |total| {
+            (
+                Language::Javascript,
+                format!("if (received !== {total}) throw new Error('received ' + received);"),
+            )
+        },
+    )?;
     let value = median(&mut rates);
     let latency = xlang_latency(&rt, 200)?;
     let met = value >= 50_000.0 && latency <= 1_000_000.0;

@@ -33,22 +33,7 @@ pub(crate) const AGENT_KEY: &str = "__llmspell_agent";
 /// The hidden property naming a workflow handle's number.
 pub(crate) const WORKFLOW_KEY: &str = "__llmspell_workflow";
 
-/// A value that cannot cross the boundary, with where it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ConvertError {
-    pub(crate) path: String,
-    pub(crate) message: String,
-}
-
-impl std::fmt::Display for ConvertError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{} (at {})", self.message, self.path)
-        }
-    }
-}
+pub(crate) use crate::convert_error::ConvertError;
 
 fn err(path: &str, message: impl Into<String>) -> ConvertError {
     ConvertError {
