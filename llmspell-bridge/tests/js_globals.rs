@@ -271,3 +271,29 @@ fn uncaught_errors_have_file_and_line_and_the_sandbox_holds() {
     js(&rt, "globalThis.shared = 7;");
     run(&rt, "assert(shared === 7);");
 }
+
+#[test]
+fn unhandled_rejections_are_reported_and_handled_ones_are_not() {
+    let rt = runtime();
+    run(
+        &rt,
+        r#"
+        globalThis.failures = Event.subscribe("script.callback.failed");
+        // handled: awaited in try/catch, or given a catch handler
+        try { await Tool.invoke("no_such_tool"); } catch (e) {}
+        Tool.invoke("no_such_tool_either").catch(() => {});
+        // not handled by anyone
+        Promise.reject(new Error("nobody catches this"));
+    "#,
+    );
+    settle(&rt);
+    run(
+        &rt,
+        r#"
+        const seen = [];
+        for (;;) { const ev = await Event.receive(failures, 200); if (!ev) break; seen.push(ev.data); }
+        assert(seen.length === 1, JSON.stringify(seen));
+        assert(seen[0].callback === "promise (unhandled rejection)" && seen[0].message.includes("test.js:") && seen[0].message.includes("nobody catches this"), JSON.stringify(seen));
+    "#,
+    );
+}

@@ -80,6 +80,30 @@ pub(crate) fn start(host: Host) -> Result<EngineHandle> {
     })
 }
 
+/// Remembers promises rejected while no handler was attached; those still
+/// unhandled a turn later are reported like callback errors.
+#[derive(Default)]
+struct RejectionTracker {
+    unhandled: RefCell<Vec<JsObject>>,
+}
+
+impl boa_engine::context::HostHooks for RejectionTracker {
+    fn promise_rejection_tracker(
+        &self,
+        promise: &JsObject<boa_engine::builtins::promise::Promise>,
+        operation: boa_engine::builtins::promise::OperationType,
+        _context: &mut Context,
+    ) {
+        use boa_engine::builtins::promise::OperationType;
+        let promise = promise.clone().upcast();
+        let mut unhandled = self.unhandled.borrow_mut();
+        match operation {
+            OperationType::Reject => unhandled.push(promise),
+            OperationType::Handle => unhandled.retain(|p| *p != promise),
+        }
+    }
+}
+
 /// Handles scripts hold to host objects, by number: agents, workflows,
 /// pull subscriptions and the contexts of running agent handlers.
 #[derive(Default)]
@@ -151,11 +175,16 @@ pub(crate) struct JsEngine {
     /// recursion limit), and a signal for main chunks waiting on jobs.
     job_failure: RefCell<Option<String>>,
     job_failed: tokio::sync::Notify,
+    rejections: Rc<RejectionTracker>,
+    /// Whether a check of unhandled rejections is already scheduled.
+    rejection_check: Cell<bool>,
 }
 
 impl JsEngine {
     fn new(handle: EngineHandle, host: Host) -> std::result::Result<Rc<Self>, String> {
+        let rejections = Rc::new(RejectionTracker::default());
         let mut context = Context::builder()
+            .host_hooks(rejections.clone())
             .build()
             .map_err(|e| format!("cannot create a JavaScript context: {e}"))?;
         let loops_per_ms = calibrate(&mut context)?;
@@ -173,6 +202,8 @@ impl JsEngine {
             nested: Cell::new(0),
             job_failure: RefCell::new(None),
             job_failed: tokio::sync::Notify::new(),
+            rejections,
+            rejection_check: Cell::new(false),
         });
         {
             let mut ctx = engine.context.borrow_mut();
@@ -224,6 +255,45 @@ impl JsEngine {
             self.job_failed.notify_waiters();
         }
         self.set_loop_limit(ctx, previous);
+        if !self.rejections.unhandled.borrow().is_empty() && !self.rejection_check.replace(true) {
+            self.schedule_rejection_check();
+        }
+    }
+
+    /// A turn from now, reports the promises still rejected with no handler
+    /// (a handler attached meanwhile, as `await` does, clears them).
+    fn schedule_rejection_check(&self) {
+        let busy = BusyGuard::new(&self.handle);
+        tokio::task::spawn_local(async move {
+            tokio::task::yield_now().await;
+            let Some(engine) = current() else { return };
+            engine.rejection_check.set(false);
+            let promises: Vec<JsObject> =
+                engine.rejections.unhandled.borrow_mut().drain(..).collect();
+            let messages = engine.enter(|ctx| {
+                promises
+                    .iter()
+                    .filter_map(|p| JsPromise::from_object(p.clone()).ok())
+                    .filter_map(|p| match p.state() {
+                        boa_engine::builtins::promise::PromiseState::Rejected(v) => {
+                            Some(errors::rejection_message(&v, ctx))
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let host = engine.host.clone();
+            drop(engine);
+            for message in messages.unwrap_or_default() {
+                host.report_callback_error(
+                    Language::Javascript,
+                    "promise (unhandled rejection)",
+                    &message,
+                )
+                .await;
+            }
+            drop(busy);
+        });
     }
 
     /// Polls `fut` once with `ctx` lent to nested calls (hooks written in
