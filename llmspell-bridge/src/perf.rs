@@ -8,10 +8,28 @@ use serde_json::json;
 
 use crate::{Result, RuntimeConfig, ScriptRuntime};
 
-fn timed(rt: &ScriptRuntime, name: &str, source: &str) -> Result<Duration> {
-    let started = Instant::now();
-    rt.run_source(Language::Lua, name, source)?;
-    Ok(started.elapsed())
+/// Medians of ns per iteration of `fire` and of `direct` (the baseline),
+/// interleaved over five runs in `language`; each script runs `iterations`
+/// times.
+fn same_thread(
+    rt: &ScriptRuntime,
+    language: Language,
+    fire: &str,
+    direct: &str,
+    iterations: u32,
+) -> Result<(f64, f64)> {
+    let per_iteration = |source: &str| -> Result<f64> {
+        let started = Instant::now();
+        rt.run_source(language, "bench", source)?;
+        Ok(started.elapsed().as_nanos() as f64 / f64::from(iterations))
+    };
+    let mut ours = Vec::new();
+    let mut base = Vec::new();
+    for _ in 0..5 {
+        ours.push(per_iteration(fire)?);
+        base.push(per_iteration(direct)?);
+    }
+    Ok((median(&mut ours), median(&mut base)))
 }
 
 /// `lua.hook_same_thread_ns`: a Lua hook fired by an operation (`Hook.fire`)
@@ -31,26 +49,15 @@ pub fn lua_hook_same_thread(iterations: u32) -> Result<Measurement> {
         bench_data = { x = 1, name = "bench" }
         "#,
     )?;
-    let mut ours = Vec::new();
-    let mut base = Vec::new();
-    for _ in 0..5 {
-        let d = timed(
-            &rt,
-            "bench_fire.lua",
-            &format!("for i = 1, {iterations} do Hook.fire('custom:bench', bench_data) end"),
-        )?;
-        ours.push(d.as_nanos() as f64 / f64::from(iterations));
-        let d = timed(
-            &rt,
-            "bench_direct.lua",
-            &format!(
-                "local f, t = bench_hook, {{ data = bench_data }} for i = 1, {iterations} do f(t) end"
-            ),
-        )?;
-        base.push(d.as_nanos() as f64 / f64::from(iterations));
-    }
-    let value = median(&mut ours);
-    let baseline = median(&mut base);
+    let (value, baseline) = same_thread(
+        &rt,
+        Language::Lua,
+        &format!("for i = 1, {iterations} do Hook.fire('custom:bench', bench_data) end"),
+        &format!(
+            "local f, t = bench_hook, {{ data = bench_data }} for i = 1, {iterations} do f(t) end"
+        ),
+        iterations,
+    )?;
     Ok(Measurement::new("lua.hook_same_thread_ns", value, "ns")
         .with_baseline(baseline)
         .with_target("≤ 3000 ns (direct Lua call as baseline)", value <= 3000.0))
@@ -150,12 +157,6 @@ fn delivery_rates(
     Ok(rates)
 }
 
-fn timed_js(rt: &ScriptRuntime, name: &str, source: &str) -> Result<Duration> {
-    let started = Instant::now();
-    rt.run_source(Language::Javascript, name, source)?;
-    Ok(started.elapsed())
-}
-
 /// `js.hook_same_thread_ns`: a JavaScript hook fired by an operation
 /// (`await Hook.fire(..)`) started in the same JavaScript script; baseline a
 /// direct call of the same function with the same object in the same loop.
@@ -174,28 +175,17 @@ pub fn js_hook_same_thread(iterations: u32) -> Result<Measurement> {
         globalThis.benchData = { x: 1, name: "bench" };
         "#,
     )?;
-    let mut ours = Vec::new();
-    let mut base = Vec::new();
-    for _ in 0..5 {
-        let d = timed_js(
-            &rt,
-            "bench_fire.js",
-            &format!(
-                "for (let i = 0; i < {iterations}; i++) await Hook.fire('custom:bench', benchData);"
-            ),
-        )?;
-        ours.push(d.as_nanos() as f64 / f64::from(iterations));
-        let d = timed_js(
-            &rt,
-            "bench_direct.js",
-            &format!(
-                "const f = benchHook, t = {{ data: benchData }}; for (let i = 0; i < {iterations}; i++) await f(t);"
-            ),
-        )?;
-        base.push(d.as_nanos() as f64 / f64::from(iterations));
-    }
-    let value = median(&mut ours);
-    let baseline = median(&mut base);
+    let (value, baseline) = same_thread(
+        &rt,
+        Language::Javascript,
+        &format!(
+            "for (let i = 0; i < {iterations}; i++) await Hook.fire('custom:bench', benchData);"
+        ),
+        &format!(
+            "const f = benchHook, t = {{ data: benchData }}; for (let i = 0; i < {iterations}; i++) await f(t);"
+        ),
+        iterations,
+    )?;
     Ok(Measurement::new("js.hook_same_thread_ns", value, "ns")
         .with_baseline(baseline)
         .with_target(
