@@ -450,10 +450,16 @@ impl JsEngine {
             let r = match at {
                 Some((at, limit)) => match tokio::time::timeout_at(at.into(), rx).await {
                     Ok(r) => r.unwrap_or_else(|_| Err("the promise was dropped".to_owned())),
-                    Err(_) => Err(format!(
-                        "time limit of {} ms exceeded while waiting",
-                        limit.as_millis()
-                    )),
+                    Err(_) => {
+                        // Abandoned: forget where its settlement would go.
+                        if let Some(engine) = current() {
+                            engine.settlements.borrow_mut().remove(&token);
+                        }
+                        Err(format!(
+                            "time limit of {} ms exceeded while waiting",
+                            limit.as_millis()
+                        ))
+                    }
                 },
                 None => rx
                     .await
