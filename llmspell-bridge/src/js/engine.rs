@@ -388,6 +388,8 @@ impl JsEngine {
             )));
         }
         self.nested.set(depth + 1);
+        // The limit counts from the call, waiting included (as in Lua).
+        let due = deadline.map(|d| (Instant::now() + d, d));
         let limit = self.loop_limit_for(deadline);
         let outcome = self.enter(|ctx| -> std::result::Result<JsValue, String> {
             let args = self.prepare(&args, ctx)?;
@@ -401,12 +403,13 @@ impl JsEngine {
             Ok(Ok(v)) => v,
             Ok(Err(m)) | Err(m) => return Started::Done(Err(m)),
         };
-        self.settle(value, deadline)
+        self.settle(value, due)
     }
 
     /// A call's result: at once for a plain value or a settled promise, else
-    /// when the promise settles (abandoned once `deadline` passes).
-    fn settle(&self, value: JsValue, deadline: Option<Duration>) -> Started {
+    /// when the promise settles (abandoned at `due`, the instant its time
+    /// limit passes, with that limit).
+    fn settle(&self, value: JsValue, due: Option<(Instant, Duration)>) -> Started {
         let Some(promise) = value.as_promise() else {
             return Started::Done(self.enter(|ctx| js_to_json(&value, ctx)).and_then(|r| {
                 r.map_err(|e| format!("the function returned a value that is not JSON: {e}"))
@@ -445,7 +448,7 @@ impl JsEngine {
         }
         let (out_tx, out_rx) = oneshot::channel();
         let busy = BusyGuard::new(&self.handle);
-        let at = deadline.map(|d| (Instant::now() + d, d));
+        let at = due;
         tokio::task::spawn_local(async move {
             let r = match at {
                 Some((at, limit)) => match tokio::time::timeout_at(at.into(), rx).await {
