@@ -257,7 +257,7 @@ fn spec_value(
     let Some(obj) = value.as_object() else {
         return js_to_json(value, ctx)
             .map(ScriptValue::Json)
-            .map_err(|e| format!("{what}: {e}"));
+            .map_err(|e| format!("{what}: {}{}", e.message, at(path)));
     };
     if obj.is_callable() {
         return Ok(ScriptValue::Function(engine.keep(obj)));
