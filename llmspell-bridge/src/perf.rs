@@ -8,6 +8,17 @@ use serde_json::json;
 
 use crate::{Result, RuntimeConfig, ScriptRuntime};
 
+/// A current-thread runtime for the host side of a measurement.
+fn local_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Config {
+            field: "runtime",
+            message: e.to_string(),
+        })
+}
+
 /// Medians of ns per iteration of `fire` and of `direct` (the baseline),
 /// interleaved over five runs in `language`; each script runs `iterations`
 /// times.
@@ -80,13 +91,7 @@ pub fn lua_hook_cross_thread(calls: u32) -> Result<Measurement> {
         field: "bench",
         message: e.to_string(),
     })?;
-    let local = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Config {
-            field: "runtime",
-            message: e.to_string(),
-        })?;
+    let local = local_runtime()?;
     let mut samples = Vec::with_capacity(calls as usize);
     local.block_on(async {
         for _ in 0..calls {
@@ -243,13 +248,7 @@ pub fn xlang_lua_to_js(events: u32) -> Result<Measurement> {
 /// The median of `samples` Lua → JS → host hops, in nanoseconds.
 fn xlang_latency(rt: &ScriptRuntime, samples: u32) -> Result<f64> {
     let bus = rt.bus().clone();
-    let local = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Config {
-            field: "runtime",
-            message: e.to_string(),
-        })?;
+    let local = local_runtime()?;
     let mut sub = {
         let _guard = local.enter();
         bus.subscribe("bench.pong")

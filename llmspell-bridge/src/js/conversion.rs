@@ -262,25 +262,17 @@ fn spec_value(
     if obj.is_callable() {
         return Ok(ScriptValue::Function(engine.keep(obj)));
     }
-    if let Some(id) = handle_id(&obj, AGENT_KEY, ctx) {
-        return engine
-            .handles
-            .agents
-            .borrow()
-            .get(&id)
-            .cloned()
-            .map(ScriptValue::Agent)
-            .ok_or_else(|| format!("{what}: the agent handle{} is not ready", at(path)));
-    }
-    if let Some(id) = handle_id(&obj, WORKFLOW_KEY, ctx) {
-        return engine
-            .handles
-            .workflows
-            .borrow()
-            .get(&id)
-            .cloned()
-            .map(ScriptValue::Workflow)
-            .ok_or_else(|| format!("{what}: unknown workflow handle{}", at(path)));
+    let handle = if let Some(id) = handle_id(&obj, AGENT_KEY, ctx) {
+        let agent = engine.handles.agents.borrow().get(&id).cloned();
+        Some(agent.map(ScriptValue::Agent).ok_or("agent"))
+    } else if let Some(id) = handle_id(&obj, WORKFLOW_KEY, ctx) {
+        let workflow = engine.handles.workflows.borrow().get(&id).cloned();
+        Some(workflow.map(ScriptValue::Workflow).ok_or("workflow"))
+    } else {
+        None
+    };
+    if let Some(found) = handle {
+        return found.map_err(|kind| format!("{what}: unknown {kind} handle{}", at(path)));
     }
     if depth >= MAX_DEPTH {
         return Err(format!(
