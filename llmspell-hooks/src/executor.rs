@@ -1,13 +1,14 @@
 //! Running the hooks of a point: ordering, timeouts, breakers, fail modes.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
 use std::time::Duration;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures::FutureExt;
 use llmspell_events::{EventBus, Topic, UniversalEvent};
@@ -277,25 +278,29 @@ impl HookExecutor {
 
     /// Runs the hooks of `ctx.point` on `ctx`.
     ///
+    /// A point without hooks answers at its first poll after one atomic load.
+    ///
     /// # Errors
     /// `HookFailed { hook, message }` when a fail-closed hook fails.
     #[inline]
-    pub fn execute_point<'a>(&'a self, ctx: &'a mut HookContext) -> PointFuture<'a> {
-        if self.inner.registry.has_hooks(&ctx.point) {
-            PointFuture {
-                state: PointState::Running(Box::pin(self.run_point(ctx))),
-            }
+    pub fn execute_point<'a>(
+        &'a self,
+        ctx: &'a mut HookContext,
+    ) -> impl Future<Output = llmspell_core::Result<PointOutcome>> + Send + 'a {
+        // Creating the running future only stores its arguments; an empty
+        // point never polls it and allocates nothing.
+        let running = if self.inner.registry.has_hooks(&ctx.point) {
+            Some(self.run_point(ctx))
         } else {
-            // An empty point answers at once, without building the running future.
-            PointFuture {
-                state: PointState::Done,
-            }
-        }
+            None
+        };
+        PointFuture { running }
     }
 
     async fn run_point(&self, ctx: &mut HookContext) -> llmspell_core::Result<PointOutcome> {
         let snapshot = self.inner.registry.snapshot(&ctx.point);
         let mut outcome = PointOutcome::CONTINUE;
+        let budget = self.budget(&ctx.point);
         // One clock read per hook: the end of one call starts the next.
         let mut clock = quanta::Instant::now();
         for entry in snapshot.iter() {
@@ -325,7 +330,7 @@ impl HookExecutor {
             let result = self.call(entry, ctx, started).await;
             clock = quanta::Instant::now();
             let elapsed = clock.saturating_duration_since(started);
-            let slow = elapsed > entry.slow_budget.unwrap_or_else(|| self.budget(&ctx.point));
+            let slow = elapsed > entry.slow_budget.unwrap_or(budget);
             let recorded = match &result {
                 Ok(_) => Recorded::Ok,
                 Err(Failure::Timeout(_)) => Recorded::Timeout,
@@ -454,37 +459,24 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// The future of [`HookExecutor::execute_point`]: ready at once for a point
-/// without hooks, otherwise the boxed run over the point's hooks.
-#[must_use = "futures do nothing unless awaited"]
-pub struct PointFuture<'a> {
-    state: PointState<'a>,
-}
-
-type Running<'a> = Pin<Box<dyn Future<Output = llmspell_core::Result<PointOutcome>> + Send + 'a>>;
-
-enum PointState<'a> {
-    Done,
-    Running(Running<'a>),
-}
-
-impl Future for PointFuture<'_> {
-    type Output = llmspell_core::Result<PointOutcome>;
-
-    #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.state {
-            PointState::Done => Poll::Ready(Ok(PointOutcome::CONTINUE)),
-            PointState::Running(fut) => fut.as_mut().poll(cx),
-        }
+pin_project_lite::pin_project! {
+    /// The future of [`HookExecutor::execute_point`]: ready at its first
+    /// poll for a point without hooks, otherwise the run over the point's
+    /// hooks (kept inline, not boxed).
+    struct PointFuture<F> {
+        #[pin]
+        running: Option<F>,
     }
 }
 
-impl std::fmt::Debug for PointFuture<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.state {
-            PointState::Done => "PointFuture(no hooks)",
-            PointState::Running(_) => "PointFuture(running)",
-        })
+impl<F: Future<Output = llmspell_core::Result<PointOutcome>>> Future for PointFuture<F> {
+    type Output = llmspell_core::Result<PointOutcome>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().running.as_pin_mut() {
+            Some(fut) => fut.poll(cx),
+            None => Poll::Ready(Ok(PointOutcome::CONTINUE)),
+        }
     }
 }

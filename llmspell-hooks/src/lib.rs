@@ -85,9 +85,7 @@ pub use composite::{CompositeHook, Composition, precedence};
 pub use context::{ATTEMPT_KEY, HookContext};
 pub use distributed::{DistributedHookContext, PropagationFlags};
 pub use error::{Error, Result};
-pub use executor::{
-    Decision, ExecutorConfig, HookExecutor, HookExecutorBuilder, PointFuture, PointOutcome,
-};
+pub use executor::{Decision, ExecutorConfig, HookExecutor, HookExecutorBuilder, PointOutcome};
 pub use hook::{FnHook, Hook, HookMetadata, SyncFnHook, hook_fn, sync_hook_fn};
 pub use monitor::{HookPerformance, LatencySnapshot, PerformanceMonitor};
 pub use point::{CUSTOM_PREFIX, HookGroup, HookPoint};

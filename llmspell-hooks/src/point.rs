@@ -56,6 +56,7 @@ macro_rules! hook_points {
         impl HookPoint {
             /// The position of a built-in point in [`HookPoint::all`]; `None`
             /// for custom points. Constant time.
+            #[inline]
             pub fn index(&self) -> Option<usize> {
                 match self {
                     $( $( HookPoint::$variant => Some(Ordinal::$variant as usize), )* )*
