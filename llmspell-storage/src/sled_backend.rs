@@ -18,6 +18,11 @@ pub struct SledOptions {
     pub flush_every_ms: Option<u64>,
     /// Page cache size in bytes. Default: 64 MiB.
     pub cache_capacity: u64,
+    /// How long `open` waits for a lock held by a handle that is closing
+    /// (sled finishes a closed database's last writes on its own threads, so
+    /// a reopen right after closing can find the lock still held). A lock
+    /// still held after this is [`Error::Locked`]. Default: 1 s.
+    pub lock_wait: std::time::Duration,
 }
 
 impl Default for SledOptions {
@@ -25,6 +30,7 @@ impl Default for SledOptions {
         Self {
             flush_every_ms: Some(500),
             cache_capacity: 64 * 1024 * 1024,
+            lock_wait: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -59,7 +65,7 @@ impl SledBackend {
     /// # Errors
     /// As [`SledBackend::open`].
     pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        let mut path = path.as_ref().to_path_buf();
         if path.exists() && !path.is_dir() {
             return Err(Error::Open {
                 path,
@@ -71,16 +77,26 @@ impl SledBackend {
             .path(&path)
             .cache_capacity(options.cache_capacity)
             .flush_every_ms(options.flush_every_ms);
-        // sled 0.34 can panic on some damaged files instead of returning an
-        // error; a damaged database must be an error, never a crash.
-        let opened = std::panic::catch_unwind(AssertUnwindSafe(|| config.open()));
-        match opened {
-            Ok(Ok(db)) => Ok(Self { db, path }),
-            Ok(Err(e)) => Err(open_error(path, e)),
-            Err(panic) => Err(Error::Corrupt {
-                path,
-                message: format!("sled could not read the files: {}", panic_message(&panic)),
-            }),
+        let waited_since = std::time::Instant::now();
+        loop {
+            // sled 0.34 can panic on some damaged files instead of returning an
+            // error; a damaged database must be an error, never a crash.
+            let opened = std::panic::catch_unwind(AssertUnwindSafe(|| config.open()));
+            return match opened {
+                Ok(Ok(db)) => Ok(Self { db, path }),
+                Ok(Err(e)) => match open_error(path, e) {
+                    Error::Locked { path: held } if waited_since.elapsed() < options.lock_wait => {
+                        path = held;
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                        continue;
+                    }
+                    other => Err(other),
+                },
+                Err(panic) => Err(Error::Corrupt {
+                    path,
+                    message: format!("sled could not read the files: {}", panic_message(&panic)),
+                }),
+            };
         }
     }
 
