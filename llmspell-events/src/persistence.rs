@@ -11,7 +11,6 @@ use futures::Stream;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::store::REPLAYED_TAG;
@@ -39,6 +38,12 @@ pub struct PersistenceConfig {
     pub retention: Option<Retention>,
     /// How often retention runs. Default 60 s.
     pub retention_interval: Duration,
+    /// Run the writer at a lower CPU priority than the publishers (on Linux
+    /// and the BSDs: niceness about 10). Default `true`: when publishers and
+    /// the writer compete for the CPU, publishing keeps its pace and the
+    /// writer catches up in the time left; a full writer queue still slows
+    /// publishers (see `overflow`), which then frees the CPU for the writer.
+    pub low_priority: bool,
 }
 
 impl PersistenceConfig {
@@ -65,6 +70,7 @@ impl PersistenceConfig {
             },
             retention: None,
             retention_interval: Duration::from_secs(60),
+            low_priority: true,
         })
     }
 
@@ -89,6 +95,12 @@ impl PersistenceConfig {
     /// Sets the overflow policy of the writer's queue.
     pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
         self.overflow = policy;
+        self
+    }
+
+    /// Sets whether the writer runs at a lower CPU priority.
+    pub fn low_priority(mut self, low: bool) -> Self {
+        self.low_priority = low;
         self
     }
 
@@ -165,7 +177,8 @@ enum Command {
 #[derive(Debug)]
 pub struct Persistence {
     commands: mpsc::Sender<Command>,
-    task: Option<JoinHandle<()>>,
+    /// Settles when the writer thread has finished.
+    done: Option<oneshot::Receiver<()>>,
     counters: Arc<Counters>,
     store: EventStore,
 }
@@ -178,17 +191,23 @@ impl std::fmt::Debug for Counters {
 
 impl EventBus {
     /// Starts persisting events matching `config.patterns` into `store`, on a
-    /// writer task spawned on the current tokio runtime. Events tagged
-    /// `replayed` are not stored again.
+    /// writer thread of its own (named `llmspell-writer`, at a lower CPU
+    /// priority unless `config.low_priority` is off), so that encoding and
+    /// storage never run on the publishers' threads. Events tagged `replayed`
+    /// are not stored again. Works inside or outside a tokio runtime.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for bad settings, or [`Error::Closed`] outside
-    /// a tokio runtime.
+    /// [`Error::InvalidConfig`] for bad settings or when the writer thread
+    /// cannot be started.
     pub fn persist(&self, store: EventStore, config: PersistenceConfig) -> Result<Persistence> {
         config.validate()?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Closed {
-            what: "tokio runtime (persistence must be started inside one)",
-        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::InvalidConfig {
+                field: "persistence",
+                message: format!("cannot start the writer's runtime: {e}"),
+            })?;
         let options = SubscriptionOptions::new()
             .capacity(config.queue_capacity)
             .overflow(config.overflow)
@@ -209,10 +228,25 @@ impl EventBus {
             batch: Vec::new(),
             pending_error: None,
         };
-        let task = runtime.spawn(writer.run(rx));
+        let (done_tx, done_rx) = oneshot::channel();
+        let low_priority = writer.config.low_priority;
+        std::thread::Builder::new()
+            .name("llmspell-writer".to_owned())
+            .spawn(move || {
+                if low_priority {
+                    lower_priority();
+                }
+                runtime.block_on(writer.run(rx));
+                drop(runtime);
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| Error::InvalidConfig {
+                field: "persistence",
+                message: format!("cannot start the writer thread: {e}"),
+            })?;
         Ok(Persistence {
             commands: tx,
-            task: Some(task),
+            done: Some(done_rx),
             counters,
             store,
         })
@@ -252,8 +286,8 @@ impl Persistence {
         let result = rx.await.map_err(|_| Error::Closed {
             what: "persistence writer",
         })?;
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(done) = self.done.take() {
+            let _ = done.await;
         }
         result
     }
@@ -272,6 +306,23 @@ impl Persistence {
             expired: self.counters.expired.load(Ordering::Relaxed),
             last_error: self.counters.last_error.lock().clone(),
         }
+    }
+}
+
+/// Lowers the calling thread's CPU priority (niceness about 10 on Linux).
+/// Best effort: where the platform refuses, the writer runs at normal
+/// priority and says so once in the log.
+fn lower_priority() {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    // The crate maps 0..=99 onto niceness 19..=-20; 23 is niceness 10.
+    let result = ThreadPriorityValue::try_from(23u8)
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|v| {
+            thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(v))
+                .map_err(|e| format!("{e:?}"))
+        });
+    if let Err(e) = result {
+        tracing::info!(error = %e, "the persistence writer runs at normal priority");
     }
 }
 
@@ -320,6 +371,9 @@ impl Writer {
                     match ev {
                         Some(ev) => {
                             self.accept(ev);
+                            // Take what else is queued now: one pass of this
+                            // loop per batch, not per event.
+                            self.drain_up_to(self.config.batch_size);
                             deadline.get_or_insert_with(|| Instant::now() + self.config.batch_interval);
                             if self.batch.len() >= self.config.batch_size {
                                 self.write().await;
@@ -352,9 +406,17 @@ impl Writer {
     }
 
     fn drain(&mut self) {
+        self.drain_up_to(usize::MAX);
+    }
+
+    /// Moves queued events into the batch until it holds `limit`.
+    fn drain_up_to(&mut self, limit: usize) {
         for i in 0..self.subs.len() {
-            while let Some(ev) = self.subs[i].try_recv() {
-                self.accept(ev);
+            while self.batch.len() < limit {
+                match self.subs[i].try_recv() {
+                    Some(ev) => self.accept(ev),
+                    None => break,
+                }
             }
         }
     }

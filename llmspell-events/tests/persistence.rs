@@ -286,6 +286,93 @@ async fn bad_persistence_config_is_rejected() {
     assert_eq!(bus.stats().subscriptions, 0);
 }
 
+/// The niceness of this process's thread named `name`, read from /proc.
+#[cfg(target_os = "linux")]
+fn niceness_of_thread(name: &str) -> Option<i64> {
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the parenthesised name: state is field 3, nice is 19.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            return rest.split_whitespace().nth(16)?.parse().ok();
+        }
+    }
+    None
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_runs_on_its_own_thread_at_lower_priority_unless_told_not_to() {
+    // In a child process running only this test, so that no other test's
+    // writer thread is in sight.
+    const CHILD: &str = "LLMSPELL_EVENTS_PRIORITY_CHILD";
+    if std::env::var(CHILD).is_err() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "the_writer_runs_on_its_own_thread_at_lower_priority_unless_told_not_to",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+        return;
+    }
+    // No runtime here: the writer brings its own.
+    let bus = EventBus::new();
+    let store = EventStore::new(Arc::new(MemoryBackend::new()));
+    let persistence = bus
+        .persist(store.clone(), PersistenceConfig::new(["a.**"]).unwrap())
+        .unwrap();
+    bus.try_publish(ev("a.b", json!(1))).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(persistence.flush()).unwrap();
+    assert_eq!(persistence.stats().written, 1);
+    let nice = niceness_of_thread("llmspell-writer").expect("the writer thread exists");
+    assert!(nice > 0, "writer niceness {nice}");
+    rt.block_on(persistence.shutdown()).unwrap();
+    // The thread exits right after it reports done.
+    let gone = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        niceness_of_thread("llmspell-writer").is_none()
+    });
+    assert!(gone, "the writer thread ended");
+
+    let normal = bus
+        .persist(
+            store,
+            PersistenceConfig::new(["a.**"])
+                .unwrap()
+                .low_priority(false),
+        )
+        .unwrap();
+    // A flush answers only once the writer thread runs (and has set its priority).
+    rt.block_on(normal.flush()).unwrap();
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let ours: i64 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let nice = niceness_of_thread("llmspell-writer").expect("the writer thread exists");
+    assert_eq!(nice, ours, "the process's own niceness");
+    rt.block_on(normal.shutdown()).unwrap();
+}
+
 /// A child process persists events, flushes, publishes more, then aborts
 /// without any shutdown. Everything before the flush must be there; what came
 /// after may be lost (that is the documented promise), and nothing stored may
