@@ -104,13 +104,25 @@ fn line(m: &Measurement) -> String {
     )
 }
 
-pub(crate) fn run(json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(json: bool, only: &[String]) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
         eprintln!("llmspell bench: this is a debug build; figures mean little (use --release)");
     }
+    let selected: Vec<_> = suite()
+        .into_iter()
+        .filter(|(id, _)| only.is_empty() || only.iter().any(|p| id.starts_with(p.as_str())))
+        .collect();
+    if selected.is_empty() {
+        let ids: Vec<_> = suite().into_iter().map(|(id, _)| id).collect();
+        anyhow::bail!(
+            "no metric id starts with {}; the ids are: {}",
+            only.join(" or "),
+            ids.join(", ")
+        );
+    }
     let started = Instant::now();
     let mut results = Vec::new();
-    for (id, run) in suite() {
+    for (id, run) in selected {
         let t = Instant::now();
         let m = match run() {
             Ok(m) => m,

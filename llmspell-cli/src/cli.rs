@@ -39,6 +39,10 @@ enum Command {
         /// Print the results as a JSON array
         #[arg(long)]
         json: bool,
+        /// Run only the metrics whose id starts with one of these prefixes
+        /// (`hooks.`, `events.one_sub_per_s`, ...); repeatable
+        #[arg(long, value_name = "PREFIX")]
+        only: Vec<String>,
     },
 }
 
@@ -227,6 +231,6 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Events { command } => events::run(command),
-        Command::Bench { json } => crate::bench::run(json),
+        Command::Bench { json, only } => crate::bench::run(json, &only),
     }
 }

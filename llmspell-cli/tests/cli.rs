@@ -318,3 +318,27 @@ fn a_javascript_error_exits_one_with_file_and_line() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "sum 42");
 }
+
+#[test]
+fn bench_runs_only_the_selected_metrics() {
+    let dir = TempDir::new().unwrap();
+    let out = llmspell(
+        &["bench", "--json", "--only", "hooks.breaker_trip_calls"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<_> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["metric"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["hooks.breaker_trip_calls"]);
+
+    let out = llmspell(&["bench", "--only", "hooks.nope"], dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("hooks.nope"), "{err}");
+    assert!(err.contains("hooks.one_hook_ns"), "{err}");
+}
