@@ -298,7 +298,7 @@ impl HookExecutor {
     }
 
     async fn run_point(&self, ctx: &mut HookContext) -> llmspell_core::Result<PointOutcome> {
-        let snapshot = self.inner.registry.snapshot(&ctx.point);
+        let snapshot = self.inner.registry.firing_snapshot(&ctx.point);
         let mut outcome = PointOutcome::CONTINUE;
         let budget = self.budget(&ctx.point);
         // One clock read per hook: the end of one call starts the next.
