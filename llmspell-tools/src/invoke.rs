@@ -153,7 +153,7 @@ impl ToolRegistry {
             .ok();
         }
 
-        let mut result = self
+        let (mut result, sized) = self
             .run_guarded(&entry, params, exec, allowed, limits)
             .await;
 
@@ -161,8 +161,10 @@ impl ToolRegistry {
         if let Ok(out) = &mut result {
             out.elapsed = elapsed;
         }
-        let output_bytes = match (&result, limits.max_output_bytes) {
-            (Ok(out), Some(_)) => json_size(&out.output),
+        let output_bytes = match (&result, limits.max_output_bytes, sized) {
+            // Sized already by the limit check, and no hook changed it since.
+            (Ok(_), Some(_), Some(n)) => n,
+            (Ok(out), Some(_), None) => json_size(&out.output),
             _ => 0,
         };
         entry
@@ -184,6 +186,8 @@ impl ToolRegistry {
         result
     }
 
+    /// The call through the guarded runner; with the output's size when the
+    /// output limit check measured it and no hook ran after the tool.
     async fn run_guarded(
         &self,
         entry: &Arc<ToolEntry>,
@@ -191,43 +195,53 @@ impl ToolRegistry {
         exec: &ExecutionContext,
         allowed: SecurityLevel,
         limits: ResourceLimits,
-    ) -> Result<ToolOutput> {
+    ) -> (Result<ToolOutput>, Option<usize>) {
         let runner = &self.inner.runner;
-        let op = |call: OperationCall| self.run_one(entry, call, exec, allowed, limits);
         if runner.is_passthrough(&entry.spec) {
-            let output = op(OperationCall {
+            let call = OperationCall {
                 target: entry.name.clone(),
                 input: params,
                 attempt: 1,
                 fork: false,
-            })
-            .await?;
-            return Ok(ToolOutput {
-                output,
-                target: entry.name.to_string(),
-                attempts: 1,
-                cache_hit: false,
-                replaced: false,
-                forks: Vec::new(),
-                elapsed: Duration::ZERO,
-            });
+            };
+            return match self.run_one_sized(entry, call, exec, allowed, limits).await {
+                Ok((output, size)) => (Ok(Self::direct_output(entry, output)), size),
+                Err(e) => (Err(e), None),
+            };
         }
+        let op = |call: OperationCall| self.run_one(entry, call, exec, allowed, limits);
         let ctx = HookContext::for_operation(
             HookPoint::BeforeToolExecution,
             entry.spec.component().clone(),
             exec,
             params,
         );
-        let outcome = runner.run(&entry.spec, ctx, op).await?;
-        Ok(ToolOutput {
-            output: outcome.output,
-            target: outcome.target.to_string(),
-            attempts: outcome.attempts,
-            cache_hit: outcome.cache_hit,
-            replaced: outcome.replaced,
-            forks: outcome.forks,
-            elapsed: outcome.elapsed,
-        })
+        let result = runner
+            .run(&entry.spec, ctx, op)
+            .await
+            .map(|outcome| ToolOutput {
+                output: outcome.output,
+                target: outcome.target.to_string(),
+                attempts: outcome.attempts,
+                cache_hit: outcome.cache_hit,
+                replaced: outcome.replaced,
+                forks: outcome.forks,
+                elapsed: outcome.elapsed,
+            });
+        (result, None)
+    }
+
+    /// The output of a call that no hook touched.
+    fn direct_output(entry: &ToolEntry, output: Value) -> ToolOutput {
+        ToolOutput {
+            output,
+            target: entry.name.to_string(),
+            attempts: 1,
+            cache_hit: false,
+            replaced: false,
+            forks: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
     }
 
     /// One run of a tool: the guarded one, a redirect target or a fork.
@@ -239,6 +253,21 @@ impl ToolRegistry {
         allowed: SecurityLevel,
         limits: ResourceLimits,
     ) -> Result<Value> {
+        self.run_one_sized(entry, call, exec, allowed, limits)
+            .await
+            .map(|(output, _)| output)
+    }
+
+    /// As [`run_one`](Self::run_one), with the output's size when the output
+    /// limit check measured it.
+    async fn run_one_sized(
+        &self,
+        entry: &Arc<ToolEntry>,
+        call: OperationCall,
+        exec: &ExecutionContext,
+        allowed: SecurityLevel,
+        limits: ResourceLimits,
+    ) -> Result<(Value, Option<usize>)> {
         let target = if *call.target == *entry.name {
             entry.clone()
         } else {
@@ -277,13 +306,15 @@ impl ToolRegistry {
             }
             None => target.tool.execute(call.input, exec).await?,
         };
+        let mut size = None;
         if let Some(max) = limits.max_output_bytes {
             let n = json_size(&output);
             if n > max {
                 return Err(self.breach(&target, exec, "output_bytes", max, n).await);
             }
+            size = Some(n);
         }
-        Ok(output)
+        Ok((output, size))
     }
 
     async fn check_level(

@@ -255,3 +255,28 @@ async fn registration_rejects_bad_names_duplicates_and_invalid_schemas() {
     assert!(tools.unregister("calculator"));
     assert!(!tools.unregister("calculator"));
 }
+
+#[tokio::test]
+async fn output_bytes_count_what_the_caller_received() {
+    let hooks = HookRegistry::new();
+    let tools = registry(&hooks);
+    let exec = ExecutionContext::native();
+    let p = json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } });
+    let out = tools.invoke("calculator", p.clone(), &exec).await.unwrap();
+    let first = serde_json::to_vec(&out).unwrap().len() as u64;
+    assert_eq!(tools.usage("calculator").unwrap().output_bytes, first);
+
+    // An After hook replaces the output with a larger one: that one is counted.
+    let _h = hooks.register(
+        HookPoint::AfterToolExecution,
+        sync_hook_fn(|_| Ok(HookResult::Modified(json!({ "result": 8, "note": "checked" })))),
+    );
+    let out = tools.invoke("calculator", p, &exec).await.unwrap();
+    assert_eq!(out["note"], "checked");
+    let second = serde_json::to_vec(&out).unwrap().len() as u64;
+    assert!(second > first);
+    assert_eq!(
+        tools.usage("calculator").unwrap().output_bytes,
+        first + second
+    );
+}
