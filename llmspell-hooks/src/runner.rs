@@ -389,9 +389,14 @@ impl GuardedRunner {
                 Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
             };
             let input = std::mem::take(&mut ctx.data);
+            // After and Error hooks may redirect or retry, which needs the
+            // post-Before input again. When the Before hooks left the input as
+            // it was, the original copy serves for that and the operation
+            // takes this one (a comparison is cheaper than a copy).
+            let keep = later_hooks && original.as_ref() != Some(&input);
             let mut held = Some(input);
             let mut op_input = || {
-                if later_hooks {
+                if keep {
                     held.clone().unwrap_or_default()
                 } else {
                     held.take().unwrap_or_default()
@@ -457,8 +462,9 @@ impl GuardedRunner {
                 }
             };
             // After and Error hooks exist whenever they can redirect; then the
-            // input was kept.
-            let input = held.unwrap_or_default();
+            // input was kept, or is the original.
+            let kept = if keep { held } else { None };
+            let input: &Value = kept.as_ref().or(original.as_ref()).unwrap_or(&NO_INPUT);
 
             loop {
                 match result {
@@ -764,6 +770,10 @@ impl GuardedRunner {
         }
     }
 }
+
+/// The input after-the-operation redirects and retries see when no copy was
+/// needed (no After or Error hooks).
+static NO_INPUT: Value = Value::Null;
 
 impl std::fmt::Debug for GuardedRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -259,6 +259,33 @@ async fn redirect_after_reruns_on_the_target() {
 }
 
 #[tokio::test]
+async fn a_redirect_after_the_operation_reruns_with_the_input_the_before_hooks_left() {
+    let redirect_once = |ctx: &mut HookContext| {
+        if ctx.data["y"].as_i64().is_some_and(|y| y % 3 != 0) {
+            HookResult::Redirect("backup".into())
+        } else {
+            HookResult::Continue
+        }
+    };
+    // Before hooks changed the input: the target gets the changed input.
+    let f = Fixture::new()
+        .hook(BEFORE, |_| HookResult::Modified(json!({ "x": 5 })))
+        .hook(AFTER, redirect_once);
+    let out = f.run(2).await.unwrap();
+    assert_eq!(out.output, json!({ "y": 15 }));
+    let inputs: Vec<_> = f.calls.lock().iter().map(|c| c.input.clone()).collect();
+    assert_eq!(inputs, [json!({ "x": 5 }), json!({ "x": 5 })]);
+    // Before hooks ran and left it alone: the target gets the original.
+    let f = Fixture::new()
+        .hook(BEFORE, |_| HookResult::Continue)
+        .hook(AFTER, redirect_once);
+    let out = f.run(2).await.unwrap();
+    assert_eq!(out.output, json!({ "y": 6 }));
+    let inputs: Vec<_> = f.calls.lock().iter().map(|c| c.input.clone()).collect();
+    assert_eq!(inputs, [json!({ "x": 2 }), json!({ "x": 2 })]);
+}
+
+#[tokio::test]
 async fn redirect_at_error_falls_back_to_the_target() {
     let f = Fixture::new()
         .failing(5)
