@@ -269,7 +269,11 @@ async fn output_bytes_count_what_the_caller_received() {
     // An After hook replaces the output with a larger one: that one is counted.
     let _h = hooks.register(
         HookPoint::AfterToolExecution,
-        sync_hook_fn(|_| Ok(HookResult::Modified(json!({ "result": 8, "note": "checked" })))),
+        sync_hook_fn(|_| {
+            Ok(HookResult::Modified(
+                json!({ "result": 8, "note": "checked" }),
+            ))
+        }),
     );
     let out = tools.invoke("calculator", p, &exec).await.unwrap();
     assert_eq!(out["note"], "checked");
