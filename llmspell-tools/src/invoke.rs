@@ -204,12 +204,16 @@ impl ToolRegistry {
                 attempt: 1,
                 fork: false,
             };
-            return match self.run_one_sized(entry, call, exec, allowed, limits).await {
+            return match self.run_one(entry, call, exec, allowed, limits).await {
                 Ok((output, size)) => (Ok(Self::direct_output(entry, output)), size),
                 Err(e) => (Err(e), None),
             };
         }
-        let op = |call: OperationCall| self.run_one(entry, call, exec, allowed, limits);
+        let op = |call: OperationCall| async move {
+            self.run_one(entry, call, exec, allowed, limits)
+                .await
+                .map(|(output, _)| output)
+        };
         let ctx = HookContext::for_operation(
             HookPoint::BeforeToolExecution,
             entry.spec.component().clone(),
@@ -244,23 +248,9 @@ impl ToolRegistry {
         }
     }
 
-    /// One run of a tool: the guarded one, a redirect target or a fork.
+    /// One run of a tool: the guarded one, a redirect target or a fork. With
+    /// the output's size when the output limit check measured it.
     async fn run_one(
-        &self,
-        entry: &Arc<ToolEntry>,
-        call: OperationCall,
-        exec: &ExecutionContext,
-        allowed: SecurityLevel,
-        limits: ResourceLimits,
-    ) -> Result<Value> {
-        self.run_one_sized(entry, call, exec, allowed, limits)
-            .await
-            .map(|(output, _)| output)
-    }
-
-    /// As [`run_one`](Self::run_one), with the output's size when the output
-    /// limit check measured it.
-    async fn run_one_sized(
         &self,
         entry: &Arc<ToolEntry>,
         call: OperationCall,
