@@ -82,7 +82,8 @@ impl HookStats {
 
     /// The figures so far. Percentiles and the mean are read from the
     /// histogram (each within its bucket's width, under 1.6%; never above the
-    /// slowest call); the slowest call is exact.
+    /// slowest call); the slowest call is exact up to 2^40 ns (about 18
+    /// minutes), where durations are clamped.
     pub(crate) fn snapshot(&self) -> LatencySnapshot {
         let max_ns = self.max_ns.load(Ordering::Relaxed);
         let mut calls = 0u64;
