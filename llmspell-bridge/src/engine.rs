@@ -26,12 +26,16 @@ pub(crate) type CallResult = Result<Value, String>;
 /// The arguments of a call into a script. Contexts and events have their
 /// own variants so engines can build their native objects directly instead
 /// of going through a JSON value first.
+///
+/// A context may be borrowed: a call made on the engine's own thread (a
+/// hook inside the same script's `Tool.invoke`) reads it in place, and only
+/// a call sent to another thread copies it.
 #[derive(Debug, Clone)]
-pub enum CallArgs {
+pub enum CallArgs<'a> {
     /// JSON values, one per argument.
     Values(Vec<Value>),
     /// A hook context (the hook function's only argument).
-    Context(Box<llmspell_hooks::HookContext>),
+    Context(std::borrow::Cow<'a, llmspell_hooks::HookContext>),
     /// An event (a subscription callback's only argument).
     Event(Arc<llmspell_events::UniversalEvent>),
     /// An agent handler's arguments: the input, and the invocation's
@@ -40,9 +44,21 @@ pub enum CallArgs {
     Agent(Value, Box<llmspell_agents::AgentContext>),
 }
 
-impl Default for CallArgs {
+impl Default for CallArgs<'_> {
     fn default() -> Self {
         CallArgs::Values(Vec::new())
+    }
+}
+
+impl CallArgs<'_> {
+    /// The same arguments owning everything, to be sent to another thread.
+    pub fn into_owned(self) -> CallArgs<'static> {
+        match self {
+            CallArgs::Values(v) => CallArgs::Values(v),
+            CallArgs::Context(c) => CallArgs::Context(std::borrow::Cow::Owned(c.into_owned())),
+            CallArgs::Event(e) => CallArgs::Event(e),
+            CallArgs::Agent(input, cx) => CallArgs::Agent(input, cx),
+        }
     }
 }
 
@@ -57,7 +73,7 @@ pub(crate) enum Command {
     /// Call a kept function with JSON arguments, within `deadline`.
     Call {
         id: CallbackId,
-        args: CallArgs,
+        args: CallArgs<'static>,
         deadline: Option<Duration>,
         reply: oneshot::Sender<CallResult>,
     },
@@ -81,7 +97,12 @@ pub(crate) trait LocalEngine {
     /// Which engine this is.
     fn engine_id(&self) -> u64;
     /// Calls a kept function, running it at once until it finishes or waits.
-    fn start_call(&self, id: CallbackId, args: CallArgs, deadline: Option<Duration>) -> Started;
+    fn start_call(
+        &self,
+        id: CallbackId,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started;
 }
 
 thread_local! {
@@ -158,10 +179,9 @@ impl EngineHandle {
     pub(crate) async fn call(
         &self,
         id: CallbackId,
-        args: CallArgs,
+        args: CallArgs<'_>,
         deadline: Option<Duration>,
     ) -> CallResult {
-        let mut args = Some(args);
         if self.on_engine_thread() {
             // Start the call synchronously; nothing engine-local is held
             // across the await below, so this future stays `Send`.
@@ -169,7 +189,7 @@ impl EngineHandle {
                 let local = l.borrow();
                 match local.as_ref() {
                     Some(e) if e.engine_id() == self.inner.id => {
-                        Some(e.start_call(id, args.take().unwrap_or_default(), deadline))
+                        Some(e.start_call(id, &args, deadline))
                     }
                     _ => None,
                 }
@@ -184,11 +204,10 @@ impl EngineHandle {
                 None => {}
             }
         }
-        let args = args.unwrap_or_default();
         let (reply, rx) = oneshot::channel();
         if !self.send(Command::Call {
             id,
-            args,
+            args: args.into_owned(),
             deadline,
             reply,
         }) {
@@ -279,7 +298,7 @@ impl ScriptFunction {
     /// As [`call`](ScriptFunction::call).
     pub async fn call_with(
         &self,
-        args: CallArgs,
+        args: CallArgs<'_>,
         deadline: Option<Duration>,
     ) -> Result<Value, String> {
         self.inner.engine.call(self.inner.id, args, deadline).await
@@ -342,7 +361,7 @@ pub(crate) async fn serve<E: ServedEngine>(
                 args,
                 deadline,
                 reply,
-            } => match engine.start_call(id, args, deadline) {
+            } => match engine.start_call(id, &args, deadline) {
                 Started::Done(r) => {
                     drop(busy);
                     let _ = reply.send(r);

@@ -26,6 +26,14 @@ mod workflows;
 pub(crate) use workflows::Components;
 pub use workflows::WorkflowKind;
 
+/// What `Hook.fire` reports: the action, the data as the hooks left it,
+/// and the fields of the action (`reason`, `value`, `target`, ...).
+pub(crate) struct Fired {
+    pub(crate) action: &'static str,
+    pub(crate) data: Value,
+    pub(crate) fields: Vec<(&'static str, Value)>,
+}
+
 /// The shared registries of a runtime, as script globals use them.
 #[derive(Clone)]
 pub struct Host {
@@ -274,6 +282,25 @@ impl Host {
         component: Option<&str>,
         language: Language,
     ) -> Result<Value, HostError> {
+        let fired = self.fire(point, data, component, language).await?;
+        let mut out = Map::new();
+        out.insert("action".into(), json!(fired.action));
+        out.insert("data".into(), fired.data);
+        for (k, v) in fired.fields {
+            out.insert(k.into(), v);
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// [`fire_hook`](Host::fire_hook)'s outcome before it becomes one JSON
+    /// object, so an engine can build its own result object directly.
+    pub(crate) async fn fire(
+        &self,
+        point: &str,
+        data: Value,
+        component: Option<&str>,
+        language: Language,
+    ) -> Result<Fired, HostError> {
         let point = self.point(point)?;
         let component = match component {
             Some(name) => ComponentId::new(ComponentType::Custom, name),
@@ -288,44 +315,40 @@ impl Host {
             .map_err(|e| e.to_string())?;
         let modified = outcome.modified;
         let (result, _) = outcome.into_parts();
-        let mut out = Map::new();
         // A chain that only changed the data reports "modified".
         let action = match &result {
             HookResult::Continue if modified => "modified",
             other => other.action().as_str(),
         };
-        out.insert("action".into(), json!(action));
-        out.insert("data".into(), ctx.data);
+        let mut fields = Vec::new();
         match result {
             HookResult::Cancel(r) | HookResult::Skipped(r) => {
-                out.insert("reason".into(), json!(r));
+                fields.push(("reason", json!(r)));
             }
-            HookResult::Replace(v) => {
-                out.insert("value".into(), v);
-            }
-            HookResult::Redirect(t) => {
-                out.insert("target".into(), json!(t));
-            }
+            HookResult::Replace(v) => fields.push(("value", v)),
+            HookResult::Redirect(t) => fields.push(("target", json!(t))),
             HookResult::Retry {
                 delay,
                 max_attempts,
             } => {
-                out.insert("delay_ms".into(), json!(delay.as_millis() as u64));
-                out.insert("max_attempts".into(), json!(max_attempts));
+                fields.push(("delay_ms", json!(delay.as_millis() as u64)));
+                fields.push(("max_attempts", json!(max_attempts)));
             }
             HookResult::Cache { key, ttl } => {
-                out.insert("key".into(), json!(key));
-                out.insert("ttl_ms".into(), json!(ttl.as_millis() as u64));
+                fields.push(("key", json!(key)));
+                fields.push(("ttl_ms", json!(ttl.as_millis() as u64)));
             }
-            HookResult::Fork { operations } => {
-                out.insert(
-                    "operations".into(),
-                    serde_json::to_value(operations).unwrap_or(Value::Null),
-                );
-            }
+            HookResult::Fork { operations } => fields.push((
+                "operations",
+                serde_json::to_value(operations).unwrap_or(Value::Null),
+            )),
             HookResult::Continue | HookResult::Modified(_) => {}
         }
-        Ok(Value::Object(out))
+        Ok(Fired {
+            action,
+            data: ctx.data,
+            fields,
+        })
     }
 
     // ---- events ------------------------------------------------------------

@@ -60,7 +60,10 @@ impl Hook for ScriptHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         let outcome = match self
             .function
-            .call_with(CallArgs::Context(Box::new(ctx.clone())), Some(self.timeout))
+            .call_with(
+                CallArgs::Context(std::borrow::Cow::Borrowed(ctx)),
+                Some(self.timeout),
+            )
             .await
         {
             Ok(out) => HookResult::from_script_value(&out).map_err(|e| e.to_string()),

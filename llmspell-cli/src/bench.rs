@@ -33,6 +33,10 @@ fn suite() -> Vec<(&'static str, Run)> {
             "tools.overhead_pct_two_hooks",
             Box::new(|| Ok(tools::overhead_two_hooks(20_000)?)),
         ),
+        (
+            "agents.lifecycle_overhead_pct",
+            Box::new(|| Ok(llmspell_agents::perf::lifecycle_overhead()?)),
+        ),
         ("hooks.register_ns", Box::new(|| Ok(hooks::register(2_000)))),
         (
             "events.publish_no_sub_per_s",

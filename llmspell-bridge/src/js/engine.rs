@@ -377,7 +377,7 @@ impl JsEngine {
     pub(crate) fn call_function(
         &self,
         f: JsObject,
-        args: CallArgs,
+        args: &CallArgs<'_>,
         deadline: Option<Duration>,
     ) -> Started {
         let depth = self.nested.get();
@@ -392,7 +392,7 @@ impl JsEngine {
         let due = deadline.map(|d| (Instant::now() + d, d));
         let limit = self.loop_limit_for(deadline);
         let outcome = self.enter(|ctx| -> std::result::Result<JsValue, String> {
-            let args = self.prepare(&args, ctx)?;
+            let args = self.prepare(args, ctx)?;
             let previous = self.set_loop_limit(ctx, limit.min(self.loop_limit.get()));
             let r = f.call(&JsValue::undefined(), &args, ctx);
             self.set_loop_limit(ctx, previous);
@@ -477,7 +477,7 @@ impl JsEngine {
     /// The JavaScript arguments of a call.
     fn prepare(
         &self,
-        args: &CallArgs,
+        args: &CallArgs<'_>,
         ctx: &mut Context,
     ) -> std::result::Result<Vec<JsValue>, String> {
         let conv = |v: &serde_json::Value, ctx: &mut Context| {
@@ -568,7 +568,12 @@ impl LocalEngine for JsEngine {
         self.handle.inner.id
     }
 
-    fn start_call(&self, id: CallbackId, args: CallArgs, deadline: Option<Duration>) -> Started {
+    fn start_call(
+        &self,
+        id: CallbackId,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started {
         let f = self.functions.borrow().get(&id).cloned();
         match f {
             Some(f) => self.call_function(f, args, deadline),

@@ -319,7 +319,7 @@ fn event_subscribe(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
             let timeout = engine.host.inner.config.callback_timeout;
             let host = engine.host.clone();
             crate::engine::start_pump(&engine, host, sub, move |e: &JsEngine, ev| {
-                e.call_function(f.clone(), CallArgs::Event(ev), Some(timeout))
+                e.call_function(f.clone(), &CallArgs::Event(ev), Some(timeout))
             });
         }
         None => {

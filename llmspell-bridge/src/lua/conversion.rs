@@ -59,10 +59,43 @@ impl From<ConvertError> for mlua::Error {
     }
 }
 
-fn err(path: &str, message: impl Into<String>) -> ConvertError {
+fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
     ConvertError {
-        path: path.to_owned(),
+        path: path.render(),
         message: message.into(),
+    }
+}
+
+/// Where a value sits inside the value being converted, kept on the stack
+/// and rendered (`.a.b[3]`) only when an error has to name it.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, i64),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.render_into(out);
+                out.push('.');
+                out.push_str(key);
+            }
+            Path::Index(parent, i) => {
+                parent.render_into(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
     }
 }
 
@@ -84,12 +117,12 @@ pub(crate) fn lua_to_json(value: &LuaValue) -> Result<Value, ConvertError> {
     };
     let _host = lua.as_ref().map(HostWork::begin);
     let mut seen = Vec::new();
-    to_json(value, "", 0, &mut seen)
+    to_json(value, &Path::Root, 0, &mut seen)
 }
 
 fn to_json(
     value: &LuaValue,
-    path: &str,
+    path: &Path<'_>,
     depth: usize,
     seen: &mut Vec<*const std::ffi::c_void>,
 ) -> Result<Value, ConvertError> {
@@ -104,7 +137,7 @@ fn to_json(
             )
         }),
         LuaValue::String(s) => match s.to_str() {
-            Ok(s) => Ok(Value::String(s.to_string())),
+            Ok(s) => Ok(Value::String(String::from(&*s))),
             Err(_) => Err(err(path, "string is not valid UTF-8")),
         },
         LuaValue::Table(t) => table_to_json(t, path, depth, seen),
@@ -117,13 +150,9 @@ fn to_json(
     }
 }
 
-fn child(path: &str, key: &str) -> String {
-    format!("{path}.{key}")
-}
-
 fn table_to_json(
     t: &Table,
-    path: &str,
+    path: &Path<'_>,
     depth: usize,
     seen: &mut Vec<*const std::ffi::c_void>,
 ) -> Result<Value, ConvertError> {
@@ -147,80 +176,74 @@ fn is_marked_array(t: &Table) -> bool {
     }
 }
 
+/// One walk over the table (one protected call), converting every value as
+/// it comes; whether the table is an array or an object is decided from
+/// its keys at the end.
 fn table_body(
     t: &Table,
-    path: &str,
+    path: &Path<'_>,
     depth: usize,
     seen: &mut Vec<*const std::ffi::c_void>,
 ) -> Result<Value, ConvertError> {
     let len = t.raw_len();
     let marked = t.has_metatable() && is_marked_array(t);
-    // Count all keys to tell a pure sequence from a mixed table.
-    let mut count = 0usize;
-    let mut all_int = true;
-    let mut all_positive_int = true;
-    // `for_each` walks the table in one protected call; `pairs()` pays for
-    // one per key.
-    t.for_each::<LuaValue, LuaValue>(|k, _| {
-        count += 1;
-        if !matches!(k, LuaValue::Integer(i) if i >= 1 && (i as usize) <= len) {
-            all_int = false;
-        }
-        if !matches!(k, LuaValue::Integer(i) if i >= 1) {
-            all_positive_int = false;
-        }
-        Ok(())
-    })
-    .map_err(|e| err(path, e.to_string()))?;
-    if (marked || len > 0) && all_int && count == len {
-        let mut arr = Vec::with_capacity(len);
-        for i in 1..=len {
-            let v: LuaValue = t.raw_get(i).map_err(|e| err(path, e.to_string()))?;
-            arr.push(to_json(&v, &format!("{path}[{i}]"), depth + 1, seen)?);
-        }
-        return Ok(Value::Array(arr));
-    }
-    let mut map = Map::with_capacity(count);
-    let mut entries = Vec::with_capacity(count);
-    t.for_each::<LuaValue, LuaValue>(|k, v| {
-        entries.push((k, v));
-        Ok(())
-    })
-    .map_err(|e| err(path, e.to_string()))?;
-    for (k, v) in entries {
-        let key = match &k {
-            LuaValue::String(s) => s
-                .to_str()
-                .map(|s| s.to_string())
-                .map_err(|_| err(path, "table key is not valid UTF-8"))?,
-            LuaValue::Integer(i) if all_positive_int => {
-                return Err(err(
-                    path,
-                    format!(
-                        "array has a gap (key {i} after a nil); arrays need keys 1..n without nil, use JSON.null for a null item"
-                    ),
-                ));
-            }
-            LuaValue::Integer(i) => {
-                return Err(err(
-                    path,
-                    format!(
-                        "table mixes array items and named keys (key {i}); JSON objects need string keys and arrays need keys 1..n"
-                    ),
-                ));
-            }
-            other => {
-                return Err(err(
-                    path,
-                    format!(
-                        "table key {} cannot be a JSON object key (keys must be strings)",
-                        lua_type(other)
-                    ),
-                ));
-            }
+    let mut items: Vec<(i64, Value)> = Vec::new();
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    let mut failed: Option<ConvertError> = None;
+    let walked = t.for_each::<LuaValue, LuaValue>(|k, v| {
+        let converted = match &k {
+            LuaValue::String(s) => match s.to_str() {
+                Ok(key) => {
+                    let key = String::from(&*key);
+                    to_json(&v, &Path::Key(path, &key), depth + 1, seen)
+                        .map(|value| fields.push((key, value)))
+                }
+                Err(_) => Err(err(path, "table key is not valid UTF-8")),
+            },
+            LuaValue::Integer(i) => to_json(&v, &Path::Index(path, *i), depth + 1, seen)
+                .map(|value| items.push((*i, value))),
+            other => Err(err(
+                path,
+                format!(
+                    "table key {} cannot be a JSON object key (keys must be strings)",
+                    lua_type(other)
+                ),
+            )),
         };
-        let value = to_json(&v, &child(path, &key), depth + 1, seen)?;
-        map.insert(key, value);
+        match converted {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                failed = Some(e);
+                Err(mlua::Error::runtime("stop"))
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    walked.map_err(|e| err(path, e.to_string()))?;
+    let sequence = items.len() == len && items.iter().all(|(i, _)| *i >= 1 && *i as usize <= len);
+    if fields.is_empty() && sequence && (marked || len > 0) {
+        // `next` yields the array part in order; integer keys that live in
+        // the hash part may come later.
+        items.sort_unstable_by_key(|(i, _)| *i);
+        return Ok(Value::Array(items.into_iter().map(|(_, v)| v).collect()));
+    }
+    if let Some((i, _)) = items.first() {
+        let message = if items.iter().all(|(i, _)| *i >= 1) && fields.is_empty() {
+            format!(
+                "array has a gap (key {i} after a nil); arrays need keys 1..n without nil, use JSON.null for a null item"
+            )
+        } else {
+            format!(
+                "table mixes array items and named keys (key {i}); JSON objects need string keys and arrays need keys 1..n"
+            )
+        };
+        return Err(err(path, message));
+    }
+    let mut map = Map::with_capacity(fields.len());
+    for (k, v) in fields {
+        map.insert(k, v);
     }
     Ok(Value::Object(map))
 }
@@ -280,6 +303,19 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<LuaValue> {
     })
 }
 
+/// `Hook.fire`'s result table, built directly (`action`, `data`, and the
+/// action's fields).
+pub(crate) fn fired_to_lua(lua: &Lua, fired: &crate::host::Fired) -> mlua::Result<Table> {
+    let _host = HostWork::begin(lua);
+    let t = lua.create_table_with_capacity(0, 2 + fired.fields.len())?;
+    t.raw_set("action", fired.action)?;
+    t.raw_set("data", to_lua(lua, &fired.data, 0)?)?;
+    for (k, v) in &fired.fields {
+        t.raw_set(*k, to_lua(lua, v, 0)?)?;
+    }
+    Ok(t)
+}
+
 /// A hook context as the hook function's `ctx` table, built directly:
 /// `point`, `component` (`type`, `name`, `id`), `correlation_id`,
 /// `parent_id`, `language`, `data`, `metadata`, `elapsed` (ms, at After and
@@ -301,13 +337,25 @@ pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> ml
         }
         LuaValue::Table(m)
     };
+    let point = match &ctx.point {
+        llmspell_hooks::HookPoint::Custom(_) => std::borrow::Cow::Owned(ctx.point.to_string()),
+        builtin => builtin.name(),
+    };
+    // Ids are formatted on the stack, not through `fmt` into a `String`.
+    let mut id = uuid::Uuid::encode_buffer();
+    let mut correlation = uuid::Uuid::encode_buffer();
+    let mut parent = uuid::Uuid::encode_buffer();
     maker.call::<Table>((
-        ctx.point.to_string(),
+        &*point,
         ctx.component.kind.as_str(),
         &*ctx.component.name,
-        ctx.component.id.to_string(),
-        ctx.correlation_id.to_string(),
-        ctx.parent_id.map(|p| p.to_string()),
+        &*ctx.component.id.hyphenated().encode_lower(&mut id),
+        &*ctx
+            .correlation_id
+            .hyphenated()
+            .encode_lower(&mut correlation),
+        ctx.parent_id
+            .map(|p| &*p.hyphenated().encode_lower(&mut parent)),
         ctx.language.as_str(),
         to_lua(lua, &ctx.data, 0)?,
         metadata,
@@ -344,7 +392,8 @@ pub(crate) fn install_context_maker(lua: &Lua) -> mlua::Result<()> {
 pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> mlua::Result<Table> {
     let _host = HostWork::begin(lua);
     let t = lua.create_table_with_capacity(0, 11)?;
-    t.raw_set("id", ev.id.to_string())?;
+    let mut buf = uuid::Uuid::encode_buffer();
+    t.raw_set("id", &*ev.id.hyphenated().encode_lower(&mut buf))?;
     let topic = lua.create_string(ev.event_type.as_str())?;
     t.raw_set("type", &topic)?;
     t.raw_set("event_type", topic)?;
@@ -357,10 +406,10 @@ pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> m
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     )?;
     if let Some(c) = ev.metadata.correlation_id {
-        t.raw_set("correlation_id", c.to_string())?;
+        t.raw_set("correlation_id", &*c.hyphenated().encode_lower(&mut buf))?;
     }
     if let Some(p) = ev.metadata.parent_id {
-        t.raw_set("parent_id", p.to_string())?;
+        t.raw_set("parent_id", &*p.hyphenated().encode_lower(&mut buf))?;
     }
     if let Some(s) = &ev.metadata.source {
         t.raw_set("source", &**s)?;
@@ -418,6 +467,30 @@ mod tests {
         assert!(e.contains("mixes array items and named keys"), "{e}");
         let e = v("return {[true] = 1}").unwrap_err().to_string();
         assert!(e.contains("keys must be strings"), "{e}");
+    }
+
+    #[test]
+    fn sequences_built_in_any_order_are_arrays_in_key_order() {
+        let lua = Lua::new();
+        let v = |src: &str| lua_to_json(&lua.load(src).eval::<LuaValue>().unwrap());
+        // Keys assigned out of order live in the hash part, not the array part.
+        assert_eq!(
+            v("local t = {} t[3] = 'c' t[1] = 'a' t[2] = 'b' return t").unwrap(),
+            json!(["a", "b", "c"])
+        );
+        assert_eq!(
+            v("return { list = { {1}, {x = {2, 3}} } }").unwrap(),
+            json!({"list": [[1], {"x": [2, 3]}]})
+        );
+        let e = v("return {[1] = 'a', [5] = 'e'}").unwrap_err().to_string();
+        assert!(e.contains("array has a gap"), "{e}");
+        let e = v("return {x = {1, 2, y = 3}}").unwrap_err().to_string();
+        assert!(
+            e.contains("mixes array items") && e.ends_with("(at .x)"),
+            "{e}"
+        );
+        let e = v("return {a = {{}, {f = print}}}").unwrap_err().to_string();
+        assert_eq!(e, "cannot convert a function to JSON (at .a[2].f)");
     }
 
     #[test]

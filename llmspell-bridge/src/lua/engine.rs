@@ -105,6 +105,9 @@ impl LuaEngine {
     fn new(handle: EngineHandle, host: Host) -> mlua::Result<Rc<Self>> {
         let config = &host.inner.config;
         let lua = sandbox::new_lua(config.allow_unsafe, config.memory_limit)?;
+        lua.gc_set_mode(mlua::prelude::LuaGcMode::Generational(
+            mlua::prelude::LuaGcGenParams::default(),
+        ));
         lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(DEADLINE_CHECK_EVERY),
             deadline_hook,
@@ -144,12 +147,12 @@ impl LuaEngine {
     pub(crate) fn call_function(
         &self,
         f: Function,
-        args: CallArgs,
+        args: &CallArgs<'_>,
         deadline: Option<Duration>,
     ) -> Started {
         let prepared =
             (|| -> mlua::Result<MultiValue> {
-                Ok(match &args {
+                Ok(match args {
                     CallArgs::Values(values) => {
                         let mut v = Vec::with_capacity(values.len());
                         for a in values {
@@ -250,7 +253,12 @@ impl LocalEngine for LuaEngine {
         self.handle.inner.id
     }
 
-    fn start_call(&self, id: CallbackId, args: CallArgs, deadline: Option<Duration>) -> Started {
+    fn start_call(
+        &self,
+        id: CallbackId,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started {
         let f = self.functions.borrow().get(&id).cloned();
         match f {
             Some(f) => self.call_function(f, args, deadline),

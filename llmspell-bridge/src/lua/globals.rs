@@ -232,7 +232,7 @@ pub(super) fn type_of(value: &LuaValue) -> &'static str {
 /// A string argument or a clear error.
 pub(super) fn arg_string(value: &LuaValue, what: &str) -> mlua::Result<String> {
     match value {
-        LuaValue::String(s) => Ok(s.to_str()?.to_string()),
+        LuaValue::String(s) => Ok(String::from(&*s.to_str()?)),
         other => Err(fail(format!(
             "{what} must be a string, got {}",
             type_of(other)

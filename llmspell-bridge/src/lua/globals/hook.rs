@@ -7,7 +7,7 @@ use mlua::{Lua, UserData, UserDataMethods, Value as LuaValue};
 
 use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
 use crate::Host;
-use crate::lua::conversion::json_to_lua;
+use crate::lua::conversion::{fired_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
 
 /// `h = Hook.register(...)`: `h:id()`, `h:point()`, `h:unregister()`.
@@ -81,7 +81,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                         ));
                     }
                 },
-                LuaValue::String(s) => s.to_str()?.to_string(),
+                LuaValue::String(s) => String::from(&*s.to_str()?),
                 other => {
                     return Err(fail(format!(
                         "Hook.unregister expects a hook handle or a hook id string, got {}",
@@ -133,11 +133,11 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                     };
                     let host = engine.host.clone();
                     drop(engine);
-                    let out = host
-                        .fire_hook(&point, data, component.as_deref(), Language::Lua)
+                    let fired = host
+                        .fire(&point, data, component.as_deref(), Language::Lua)
                         .await
                         .map_err(|m| fail(format!("Hook.fire: {m}")))?;
-                    json_to_lua(&lua, &out)
+                    fired_to_lua(&lua, &fired).map(LuaValue::Table)
                 }
             },
         )?,

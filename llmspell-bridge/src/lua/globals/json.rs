@@ -18,7 +18,7 @@ pub(super) fn install(lua: &Lua) -> mlua::Result<()> {
         "decode",
         function(lua, |lua, s: LuaValue| {
             let text = match &s {
-                LuaValue::String(s) => s.to_str()?.to_string(),
+                LuaValue::String(s) => String::from(&*s.to_str()?),
                 other => {
                     return Err(fail(format!(
                         "JSON.decode expects a string, got {}",

@@ -111,7 +111,7 @@ fn table(
     let mut fields = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
         let key = match k {
-            LuaValue::String(s) => s.to_str()?.to_string(),
+            LuaValue::String(s) => String::from(&*s.to_str()?),
             other => {
                 return Err(fail(format!(
                     "{what}: field names must be strings, got a {} key{}",
