@@ -171,3 +171,22 @@ fn memory_limit_stops_a_runaway_script_but_not_the_host() {
         "assert(Tool.invoke('calculator', { expression = '1 + 1' }).result == 2)",
     );
 }
+
+#[test]
+fn the_engine_collects_garbage_generationally_and_short_lived_values_are_reclaimed() {
+    let rt = runtime_with(|c| c.memory_limit = 16 << 20);
+    // Many hook calls, each building short-lived contexts and results, fit
+    // far below the limit only if the collector reclaims them.
+    lua(
+        &rt,
+        r#"
+        Hook.register("custom:gc", function(ctx) return nil end)
+        local blob = string.rep("x", 4096)
+        for i = 1, 20000 do Hook.fire("custom:gc", { i = i, blob = blob .. i }) end
+        assert(collectgarbage("count") < 8 * 1024, "kept " .. collectgarbage("count") .. " KiB")
+        -- switching modes reports the mode in force
+        assert(collectgarbage("incremental") == "generational")
+        assert(collectgarbage("generational") == "incremental")
+    "#,
+    );
+}
