@@ -348,3 +348,41 @@ fn hook_failures_are_reported_and_recursion_is_bounded() {
     "#,
     );
 }
+
+#[test]
+fn hook_fire_hands_back_the_callers_table_only_when_no_hook_changed_the_data() {
+    let rt = runtime();
+    // A native hook changing the data in place (no `Modified` result).
+    let point = llmspell_hooks::HookPoint::custom("inplace").unwrap();
+    rt.hooks()
+        .register(
+            point,
+            llmspell_hooks::sync_hook_fn(|ctx| {
+                if let Some(n) = ctx.data.get("n").and_then(serde_json::Value::as_i64) {
+                    ctx.data["n"] = serde_json::json!(n + 1);
+                }
+                Ok(llmspell_hooks::HookResult::Continue)
+            }),
+        )
+        .forget();
+    lua(
+        &rt,
+        r#"
+        Hook.register("custom:same", function(ctx) ctx.data.x = 99 return nil end)
+        local t = { x = 1 }
+        local r = Hook.fire("custom:same", t)
+        -- the hook only changed its own copy: the data is the caller's table
+        assert(r.action == "continue" and rawequal(r.data, t) and t.x == 1)
+
+        Hook.register("custom:changed", function(ctx) return { action = "modified", data = { x = 2 } } end)
+        local r = Hook.fire("custom:changed", t)
+        assert(r.action == "modified" and r.data.x == 2 and not rawequal(r.data, t) and t.x == 1)
+
+        local u = { n = 1 }
+        local r = Hook.fire("custom:inplace", u)
+        assert(r.action == "continue" and r.data.n == 2, "n = " .. tostring(r.data.n))
+        assert(not rawequal(r.data, u) and u.n == 1)
+    "#,
+    );
+    settle(&rt);
+}

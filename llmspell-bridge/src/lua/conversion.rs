@@ -304,12 +304,20 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<LuaValue> {
 }
 
 /// `Hook.fire`'s result table, built directly (`action`, `data`, and the
-/// action's fields).
-pub(crate) fn fired_to_lua(lua: &Lua, fired: &crate::host::Fired) -> mlua::Result<Table> {
+/// action's fields). `data` is `unchanged` when given (the caller's own
+/// value, which no hook changed), else converted from `fired.data`.
+pub(crate) fn fired_to_lua(
+    lua: &Lua,
+    fired: &crate::host::Fired,
+    unchanged: Option<&LuaValue>,
+) -> mlua::Result<Table> {
     let _host = HostWork::begin(lua);
     let t = lua.create_table_with_capacity(0, 2 + fired.fields.len())?;
     t.raw_set("action", fired.action)?;
-    t.raw_set("data", to_lua(lua, &fired.data, 0)?)?;
+    match unchanged {
+        Some(data) => t.raw_set("data", data)?,
+        None => t.raw_set("data", to_lua(lua, &fired.data, 0)?)?,
+    }
     for (k, v) in &fired.fields {
         t.raw_set(*k, to_lua(lua, v, 0)?)?;
     }

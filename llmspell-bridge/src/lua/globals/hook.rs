@@ -126,7 +126,11 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                 async move {
                     let engine = engine(&w)?;
                     let point = arg_string(&point, "Hook.fire: argument 1 (the hook point)")?;
-                    let data = arg_json(&data, "Hook.fire: argument 2 (data)")?;
+                    let json = arg_json(&data, "Hook.fire: argument 2 (data)")?;
+                    // Kept to tell whether any hook changed the data: if none
+                    // did, the caller's own table is handed back (a copy
+                    // and a comparison cost less than building a new table).
+                    let original = json.clone();
                     let component = match &component {
                         LuaValue::Nil => None,
                         other => Some(arg_string(other, "Hook.fire: argument 3 (component name)")?),
@@ -134,10 +138,11 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                     let host = engine.host.clone();
                     drop(engine);
                     let fired = host
-                        .fire(&point, data, component.as_deref(), Language::Lua)
+                        .fire(&point, json, component.as_deref(), Language::Lua)
                         .await
                         .map_err(|m| fail(format!("Hook.fire: {m}")))?;
-                    fired_to_lua(&lua, &fired).map(LuaValue::Table)
+                    let unchanged = (fired.data == original).then_some(&data);
+                    fired_to_lua(&lua, &fired, unchanged).map(LuaValue::Table)
                 }
             },
         )?,
