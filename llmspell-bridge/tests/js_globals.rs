@@ -216,9 +216,11 @@ fn conversions_and_output() {
         r#"
         assert(llmspell.version === "0.1.0");
         assert(llmspell.args.length === 2 && llmspell.args[1] === "--beta");
+        // The hook hands the data back changed, so it crosses to the host and back.
+        Hook.register("custom:echo", (ctx) => ({ action: "modified", data: Object.assign({ echoed: true }, ctx.data) }));
         const r = await Hook.fire("custom:echo", { i: 42, f: 1.5, list: [1, null, "x"], empty: [], obj: {}, u: undefined });
         assert(r.data.i === 42 && r.data.f === 1.5 && r.data.list[1] === null && r.data.list.length === 3);
-        assert(Array.isArray(r.data.empty) && !Array.isArray(r.data.obj) && !("u" in r.data));
+        assert(Array.isArray(r.data.empty) && !Array.isArray(r.data.obj) && !("u" in r.data) && r.data.echoed);
         let fired = false;
         setTimeout(() => { fired = true; }, 5);
         const cancelled = setTimeout(() => { throw new Error("should not fire"); }, 5);

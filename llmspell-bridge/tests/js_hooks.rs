@@ -255,3 +255,32 @@ fn failures_are_contained_reported_and_fail_closed_cancels() {
     "#,
     );
 }
+
+#[test]
+fn hook_fire_hands_back_the_callers_object_only_when_no_hook_changed_the_data() {
+    let rt = runtime();
+    js(
+        &rt,
+        r#"
+        const check = (ok, what) => { if (!ok) throw new Error(what); };
+        Hook.register("custom:same", (ctx) => { ctx.data.x = 99; });
+        const t = { x: 1 };
+        let r = await Hook.fire("custom:same", t);
+        check(r.action === "continue" && r.data === t && t.x === 1, "unchanged: " + JSON.stringify(r));
+
+        Hook.register("custom:changed", () => ({ action: "modified", data: { x: 2 } }));
+        r = await Hook.fire("custom:changed", t);
+        check(r.action === "modified" && r.data.x === 2 && r.data !== t && t.x === 1, "modified");
+
+        Hook.register("custom:cancelled", () => ({ action: "cancel", reason: "no" }));
+        r = await Hook.fire("custom:cancelled", t);
+        check(r.action === "cancel" && r.reason === "no" && r.data === t, "cancel");
+
+        r = await Hook.fire("custom:nobody", 5);
+        check(r.action === "continue" && r.data === 5, "a number");
+        r = await Hook.fire("custom:nobody");
+        check(r.data === null, "no data: " + r.data);
+    "#,
+    );
+    settle(&rt);
+}

@@ -97,10 +97,21 @@ fn promise<F>(ctx: &mut Context, fut: F) -> JsResult<JsValue>
 where
     F: Future<Output = Result<Value, String>> + 'static,
 {
+    promise_with(ctx, fut, |v, ctx| to_js(&v, ctx))
+}
+
+/// [`promise`] for a call whose answer `convert` turns into the
+/// JavaScript value the Promise resolves to.
+fn promise_with<T, F, C>(ctx: &mut Context, fut: F, convert: C) -> JsResult<JsValue>
+where
+    T: 'static,
+    F: Future<Output = Result<T, String>> + 'static,
+    C: FnOnce(T, &mut Context) -> JsResult<JsValue> + 'static,
+{
     let mut fut = Box::pin(fut);
     match JsEngine::poll_lending(ctx, fut.as_mut()) {
         Poll::Ready(Ok(v)) => {
-            let v = to_js(&v, ctx)?;
+            let v = convert(v, ctx)?;
             Ok(JsPromise::resolve(v, ctx)?.into())
         }
         Poll::Ready(Err(m)) => {
@@ -118,7 +129,7 @@ where
                 let settled = engine.enter(|ctx| -> JsResult<JsValue> {
                     match r {
                         Ok(v) => {
-                            let v = to_js(&v, ctx)?;
+                            let v = convert(v, ctx)?;
                             resolvers.resolve.call(&JsValue::undefined(), &[v], ctx)
                         }
                         Err(m) => {
@@ -274,11 +285,38 @@ fn hook_fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
         v if v.is_null_or_undefined() => None,
         v => Some(arg_string(&v, "Hook.fire: argument 3 (component name)")?),
     };
-    promise(ctx, async move {
-        host.fire_hook(&point, data, component.as_deref(), JS)
-            .await
-            .map_err(|m| format!("Hook.fire: {m}"))
-    })
+    // Kept to tell whether any hook changed the data: if none did, the
+    // caller's own object is handed back instead of a converted copy.
+    let given = arg(args, 1);
+    let original = given.is_object().then(|| data.clone());
+    promise_with(
+        ctx,
+        async move {
+            host.fire(&point, data, component.as_deref(), JS)
+                .await
+                .map_err(|m| format!("Hook.fire: {m}"))
+        },
+        move |fired, ctx| {
+            use boa_engine::object::ObjectInitializer;
+            use boa_engine::property::Attribute;
+            let data = match original {
+                Some(o) if o == fired.data => given,
+                _ => to_js(&fired.data, ctx)?,
+            };
+            let mut fields = Vec::with_capacity(fired.fields.len());
+            for (k, v) in &fired.fields {
+                fields.push((*k, to_js(v, ctx)?));
+            }
+            let all = Attribute::all();
+            let mut out = ObjectInitializer::new(ctx);
+            out.property(js_string!("action"), js_string!(fired.action), all)
+                .property(js_string!("data"), data, all);
+            for (k, v) in fields {
+                out.property(js_string!(k), v, all);
+            }
+            Ok(out.build().into())
+        },
+    )
 }
 
 // ---- events ----------------------------------------------------------------
