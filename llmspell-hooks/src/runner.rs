@@ -369,7 +369,10 @@ impl GuardedRunner {
         self.emit(spec, &ctx, |t| &t.started, || json!({ "input": &ctx.data }));
         let mut attempt = 1u32;
         let mut target: Arc<str> = spec.component.name.clone();
-        let mut visited: Vec<Arc<str>> = vec![target.clone()];
+        // The components run so far; filled at the first redirect (with the
+        // guarded component first), so a call that never redirects allocates
+        // nothing for it.
+        let mut visited: Vec<Arc<str>> = Vec::new();
         let mut forks: Vec<ForkReport> = Vec::new();
 
         'attempts: loop {
@@ -648,6 +651,9 @@ impl GuardedRunner {
             component: spec.component.to_string(),
             message: format!("redirect to {to:?} refused: {why}"),
         };
+        if visited.is_empty() {
+            visited.push(spec.component.name.clone());
+        }
         if visited.iter().any(|v| &**v == to) {
             return Err(refuse(format!(
                 "it would loop (already ran on {:?})",

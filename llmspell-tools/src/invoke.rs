@@ -43,7 +43,7 @@ pub struct ToolOutput {
     /// The output, after every hook.
     pub output: Value,
     /// The tool that produced it (another one after a redirect).
-    pub target: String,
+    pub target: Arc<str>,
     /// Attempts made.
     pub attempts: u32,
     /// Whether the output came from the cache.
@@ -225,7 +225,7 @@ impl ToolRegistry {
             .await
             .map(|outcome| ToolOutput {
                 output: outcome.output,
-                target: outcome.target.to_string(),
+                target: outcome.target,
                 attempts: outcome.attempts,
                 cache_hit: outcome.cache_hit,
                 replaced: outcome.replaced,
@@ -239,7 +239,7 @@ impl ToolRegistry {
     fn direct_output(entry: &ToolEntry, output: Value) -> ToolOutput {
         ToolOutput {
             output,
-            target: entry.name.to_string(),
+            target: entry.name.clone(),
             attempts: 1,
             cache_hit: false,
             replaced: false,

@@ -261,7 +261,7 @@ async fn redirect_resolves_through_the_registry_with_the_same_checks() {
         .await
         .unwrap();
     assert_eq!(
-        (out.output["by"].clone(), out.target.as_str()),
+        (out.output["by"].clone(), &*out.target),
         (json!("safe_calc"), "safe_calc")
     );
 
