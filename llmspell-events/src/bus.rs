@@ -260,7 +260,6 @@ impl BusInner {
         let router = self.router.load();
         let mut targets = Targets::new();
         router.route(event.event_type.as_str(), &mut targets);
-        drop(router);
         if targets.is_empty() {
             return Attempt::Done(Ok(self.count_published(&mut event, 0)));
         }
@@ -282,18 +281,18 @@ impl BusInner {
         let mut dropped = 0u64;
         let mut full: SmallVec<[&Arc<SubscriberQueue>; 2]> = SmallVec::new();
         let mut blocked: Option<(&Arc<SubscriberQueue>, bool)> = None;
-        for q in &targets {
+        for &q in &targets {
             if timed_out.contains(&q.id) {
                 dropped += 1;
                 if let Some(kind) = q.note_block_timeout() {
-                    transitions.push((q.clone(), kind));
+                    transitions.push((Arc::clone(q), kind));
                 }
                 blocked.get_or_insert((q, true));
                 continue;
             }
             let (pushed, kind) = q.push(ev.clone());
             if let Some(kind) = kind {
-                transitions.push((q.clone(), kind));
+                transitions.push((Arc::clone(q), kind));
             }
             match pushed {
                 Pushed::Queued => delivered += 1,
@@ -306,7 +305,7 @@ impl BusInner {
                     // Only reachable without waiting (try_publish).
                     dropped += 1;
                     if let Some(kind) = q.note_block_timeout() {
-                        transitions.push((q.clone(), kind));
+                        transitions.push((Arc::clone(q), kind));
                     }
                     blocked.get_or_insert((q, false));
                 }
@@ -356,13 +355,13 @@ impl BusInner {
 
     fn first_full_block(
         &self,
-        targets: &Targets,
+        targets: &Targets<'_>,
         timed_out: &[SubscriptionId],
     ) -> Option<Arc<SubscriberQueue>> {
         targets
             .iter()
             .find(|q| q.is_block() && q.is_full() && !q.is_closed() && !timed_out.contains(&q.id))
-            .cloned()
+            .map(|q| Arc::clone(q))
     }
 
     fn count_published(&self, event: &mut UniversalEvent, delivered: usize) -> PublishReceipt {

@@ -261,30 +261,42 @@ pub fn route_1000(lookups: usize) -> Result<Measurement> {
 
 /// `persist.sled_per_s`: events persisted to sled per second, batched off the
 /// publish path, and the publish rate with persistence on against the same
-/// bus without it (one live subscriber in both). Target ≥ 50 K/s with a
-/// publish rate drop ≤ 10%.
+/// bus without it. Target ≥ 50 K/s with a publish rate drop ≤ 10%.
+///
+/// Runs alternate, without and with persistence, in [`PERSIST_PAIRS`] pairs;
+/// the drop is the median of the pairs' drops, so a slow phase of the machine
+/// hits both sides of a pair rather than one side of the comparison. Both
+/// sides have one ordinary subscriber, which reads the burst once it has been
+/// published: a subscriber that keeps pace wakes on almost every event, and
+/// how often it sleeps and wakes swings the publish rate by ±30% from run to
+/// run whether or not anything is persisted, which would drown the figure.
 pub fn persist_sled(events: usize) -> Result<Measurement> {
     let rt = runtime(2)?;
-    let mut persisted = Vec::new();
-    let mut with = Vec::new();
-    let mut without = Vec::new();
-    for _ in 0..3 {
-        without.push(rt.block_on(publish_rate(events, false))?.0);
+    let mut persisted = Vec::with_capacity(PERSIST_PAIRS);
+    let mut drops = Vec::with_capacity(PERSIST_PAIRS);
+    let mut without = Vec::with_capacity(PERSIST_PAIRS);
+    for _ in 0..PERSIST_PAIRS {
+        let base = rt.block_on(publish_rate(events, false))?.0;
         let (rate, per_s) = rt.block_on(publish_rate(events, true))?;
-        with.push(rate);
+        drops.push((1.0 - rate / base.max(1e-9)) * 100.0);
+        without.push(base);
         persisted.push(per_s);
     }
     let value = median(&mut persisted);
-    let rate_with = median(&mut with);
+    let drop_pct = median(&mut drops);
     let rate_without = median(&mut without);
-    let drop_pct = (1.0 - rate_with / rate_without.max(1e-9)) * 100.0;
     Ok(Measurement::new("persist.sled_per_s", value, "per_s")
         .with_baseline(rate_without)
         .with_target(
-            format!("≥ 50 K/s; publish rate drop ≤ 10% (measured {drop_pct:.1}%)"),
+            format!(
+                "≥ 50 K/s; publish rate drop ≤ 10% (median of {PERSIST_PAIRS} pairs {drop_pct:.1}%)"
+            ),
             value >= 50e3 && drop_pct <= 10.0,
         ))
 }
+
+/// Pairs of runs (without, with persistence) behind `persist.sled_per_s`.
+pub const PERSIST_PAIRS: usize = 7;
 
 /// Returns (publish rate, persisted per second).
 async fn publish_rate(events: usize, persist: bool) -> Result<(f64, f64)> {
@@ -293,7 +305,10 @@ async fn publish_rate(events: usize, persist: bool) -> Result<(f64, f64)> {
         TopicPattern::new("tool.**")?,
         SubscriptionOptions::new().capacity(events.max(1)),
     )?;
+    let published = Arc::new(tokio::sync::Notify::new());
+    let go = published.clone();
     let drain = tokio::spawn(async move {
+        go.notified().await;
         let mut n = 0usize;
         while n < events {
             if sub.recv().await.is_none() {
@@ -317,6 +332,7 @@ async fn publish_rate(events: usize, persist: bool) -> Result<(f64, f64)> {
             .await?;
     }
     let publish_rate = per_sec(events, start.elapsed());
+    published.notify_one();
     let _ = drain.await;
     let mut persisted = 0.0;
     if let Some(p) = persistence {

@@ -8,8 +8,10 @@ use smallvec::SmallVec;
 use crate::queue::SubscriberQueue;
 use crate::topic::{PatternSegment, SegmentGlob};
 
-/// The subscribers one event goes to. Most events have a handful.
-pub(crate) type Targets = SmallVec<[Arc<SubscriberQueue>; 4]>;
+/// The subscribers one event goes to, borrowed from the routing table (no
+/// reference-count traffic on the queues per event). Most events have a
+/// handful.
+pub(crate) type Targets<'a> = SmallVec<[&'a Arc<SubscriberQueue>; 4]>;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -48,7 +50,7 @@ impl Node {
 
     /// Collects the subscriptions matching the remaining segments (`None`
     /// once every segment is consumed).
-    fn collect(&self, rest: Option<&str>, out: &mut Targets) {
+    fn collect<'a>(&'a self, rest: Option<&str>, out: &mut Targets<'a>) {
         if let Some(deep) = &self.deep {
             // `**` consumes zero or more segments.
             let mut r = rest;
@@ -61,7 +63,7 @@ impl Node {
             }
         }
         let Some(s) = rest else {
-            out.extend(self.subs.iter().cloned());
+            out.extend(self.subs.iter());
             return;
         };
         let (first, tail) = match s.split_once('.') {
@@ -132,7 +134,7 @@ impl Router {
     }
 
     /// Every subscription whose pattern matches `topic`, each once.
-    pub(crate) fn route(&self, topic: &str, out: &mut Targets) {
+    pub(crate) fn route<'a>(&'a self, topic: &str, out: &mut Targets<'a>) {
         if self.len == 0 {
             return;
         }
