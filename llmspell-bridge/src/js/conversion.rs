@@ -14,8 +14,12 @@
 //!   values and nesting deeper than [`MAX_DEPTH`] are errors naming the
 //!   path of the offending value (`.list[2].f`, indices from 0).
 
-use boa_engine::property::PropertyKey;
-use boa_engine::{Context, JsObject, JsResult, JsValue, JsVariant, js_string};
+use boa_engine::builtins::object::OrdinaryObject;
+use boa_engine::object::ObjectInitializer;
+use boa_engine::object::builtins::JsArray;
+use boa_engine::property::{Attribute, PropertyKey};
+use boa_engine::string::JsStrVariant;
+use boa_engine::{Context, JsObject, JsResult, JsString, JsValue, JsVariant, js_string};
 use serde_json::{Map, Number, Value};
 
 use crate::ScriptValue;
@@ -35,26 +39,103 @@ pub(crate) const WORKFLOW_KEY: &str = "__llmspell_workflow";
 
 pub(crate) use crate::convert_error::ConvertError;
 
-fn err(path: &str, message: impl Into<String>) -> ConvertError {
+fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
     ConvertError {
-        path: path.to_owned(),
+        path: path.render(),
         message: message.into(),
     }
 }
 
+/// Where a value sits inside the value being converted, kept on the stack
+/// and rendered (`.a.b[3]`) only when an error has to name it.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, u64),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.render_into(out);
+                out.push('.');
+                out.push_str(key);
+            }
+            Path::Index(parent, i) => {
+                parent.render_into(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+}
+
 /// Converts JSON to a JavaScript value.
+///
+/// The same values as `JsValue::from_json`, built the way a script's object
+/// literal is: objects of up to [`SHARED_SHAPE_MAX`] properties start from
+/// the realm's shared root shape, so objects with the same keys share one
+/// cached chain of shapes instead of each carrying a property table of its
+/// own (about a third of the cost of building a hook's `ctx`).
 pub(crate) fn json_to_js(value: &Value, ctx: &mut Context) -> JsResult<JsValue> {
-    JsValue::from_json(value, ctx)
+    const MIN_INT: i64 = i32::MIN as i64;
+    const MAX_INT: i64 = i32::MAX as i64;
+    Ok(match value {
+        Value::Null => JsValue::null(),
+        Value::Bool(b) => JsValue::new(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if (MIN_INT..=MAX_INT).contains(&i) => JsValue::new(i as i32),
+            _ => JsValue::new(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => JsValue::from(JsString::from(s.as_str())),
+        Value::Array(items) => {
+            let mut values = Vec::with_capacity(items.len());
+            for v in items {
+                values.push(json_to_js(v, ctx)?);
+            }
+            JsArray::from_iter(values, ctx).into()
+        }
+        Value::Object(map) if map.len() <= SHARED_SHAPE_MAX => {
+            let mut values = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                values.push((JsString::from(k.as_str()), json_to_js(v, ctx)?));
+            }
+            let mut obj = new_object(ctx);
+            for (k, v) in values {
+                obj.property(k, v, Attribute::all());
+            }
+            obj.build().into()
+        }
+        Value::Object(_) => JsValue::from_json(value, ctx)?,
+    })
+}
+
+/// Objects with more properties than this get a property table of their own
+/// (a long chain of shared shapes would cost more than it saves).
+pub(crate) const SHARED_SHAPE_MAX: usize = 32;
+
+/// An ordinary object on the realm's shared root shape, to be filled.
+pub(crate) fn new_object(ctx: &mut Context) -> ObjectInitializer<'_> {
+    ObjectInitializer::with_native_data(OrdinaryObject, ctx)
 }
 
 /// Converts a JavaScript value to JSON.
 pub(crate) fn js_to_json(value: &JsValue, ctx: &mut Context) -> Result<Value, ConvertError> {
     let mut seen = Vec::new();
-    Ok(to_json(value, "", 0, &mut seen, ctx)?.unwrap_or(Value::Null))
+    Ok(to_json(value, &Path::Root, 0, &mut seen, ctx)?.unwrap_or(Value::Null))
 }
 
 /// The number as JSON: integral values within ±2^53 as integers.
-fn number(n: f64, path: &str) -> Result<Value, ConvertError> {
+fn number(n: f64, path: &Path<'_>) -> Result<Value, ConvertError> {
     if n.fract() == 0.0 && n.abs() <= MAX_SAFE {
         return Ok(Value::Number((n as i64).into()));
     }
@@ -66,10 +147,25 @@ fn number(n: f64, path: &str) -> Result<Value, ConvertError> {
     })
 }
 
+/// A JavaScript string as a Rust one: copied directly when it is ASCII or
+/// valid UTF-16, with lone surrogates written as `\u{...}` escapes
+/// otherwise (the escaping form goes through `fmt` a character at a time).
+pub(crate) fn std_string(s: &JsString) -> String {
+    match s.variant() {
+        JsStrVariant::Latin1(bytes) => match std::str::from_utf8(bytes) {
+            Ok(ascii) if bytes.is_ascii() => ascii.to_owned(),
+            _ => bytes.iter().copied().map(char::from).collect(),
+        },
+        JsStrVariant::Utf16(units) => {
+            String::from_utf16(units).unwrap_or_else(|_| s.to_std_string_escaped())
+        }
+    }
+}
+
 /// `None` for `undefined` (left out of objects).
 fn to_json(
     value: &JsValue,
-    path: &str,
+    path: &Path<'_>,
     depth: usize,
     seen: &mut Vec<JsObject>,
     ctx: &mut Context,
@@ -80,7 +176,7 @@ fn to_json(
         JsVariant::Boolean(b) => Value::Bool(b),
         JsVariant::Integer32(i) => Value::Number(i.into()),
         JsVariant::Float64(n) => number(n, path)?,
-        JsVariant::String(s) => Value::String(s.to_std_string_escaped()),
+        JsVariant::String(s) => Value::String(std_string(&s)),
         JsVariant::BigInt(_) => return Err(err(path, "cannot convert a bigint to JSON")),
         JsVariant::Symbol(_) => return Err(err(path, "cannot convert a symbol to JSON")),
         JsVariant::Object(obj) => object_to_json(&obj, path, depth, seen, ctx)?,
@@ -89,7 +185,7 @@ fn to_json(
 
 fn object_to_json(
     obj: &JsObject,
-    path: &str,
+    path: &Path<'_>,
     depth: usize,
     seen: &mut Vec<JsObject>,
     ctx: &mut Context,
@@ -120,7 +216,7 @@ fn object_to_json(
         let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
         for i in 0..len {
             let v = obj.get(i, ctx).map_err(js)?;
-            let p = format!("{path}[{i}]");
+            let p = Path::Index(path, i);
             items.push(to_json(&v, &p, depth + 1, seen, ctx)?.unwrap_or(Value::Null));
         }
         Value::Array(items)
@@ -128,20 +224,19 @@ fn object_to_json(
         let mut map = Map::new();
         for key in obj.own_property_keys(ctx).map_err(js)? {
             let name = match &key {
-                PropertyKey::String(s) => s.to_std_string_escaped(),
+                PropertyKey::String(s) => std_string(s),
                 PropertyKey::Index(i) => i.get().to_string(),
                 PropertyKey::Symbol(_) => continue,
             };
-            let enumerable = obj
-                .borrow()
-                .properties()
-                .get(&key)
-                .is_none_or(|d| d.enumerable().unwrap_or(true));
-            if !enumerable {
-                continue;
-            }
-            let v = obj.get(key, ctx).map_err(js)?;
-            let p = format!("{path}.{name}");
+            // One lookup: an ordinary data property gives its value at once;
+            // accessors and exotic objects (proxies) go through [[Get]].
+            let own = obj.borrow().properties().get(&key);
+            let v = match own {
+                Some(d) if !d.enumerable().unwrap_or(true) => continue,
+                Some(d) if d.is_data_descriptor() => d.value().cloned().unwrap_or_default(),
+                _ => obj.get(key, ctx).map_err(js)?,
+            };
+            let p = Path::Key(path, &name);
             if let Some(v) = to_json(&v, &p, depth + 1, seen, ctx)? {
                 map.insert(name, v);
             }
@@ -154,13 +249,15 @@ fn object_to_json(
 
 /// `"an agent"` or `"a workflow"` for a handle object.
 fn handle_kind(obj: &JsObject, ctx: &mut Context) -> Option<&'static str> {
+    // Literals, not the constants: `js_string!` of a literal is static,
+    // of an expression a fresh copy on every call.
     if obj
-        .has_own_property(js_string!(AGENT_KEY), ctx)
+        .has_own_property(js_string!("__llmspell_agent"), ctx)
         .unwrap_or(false)
     {
         Some("an agent")
     } else if obj
-        .has_own_property(js_string!(WORKFLOW_KEY), ctx)
+        .has_own_property(js_string!("__llmspell_workflow"), ctx)
         .unwrap_or(false)
     {
         Some("a workflow")
@@ -187,11 +284,9 @@ pub(crate) fn context_to_js(
     hc: &llmspell_hooks::HookContext,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    use boa_engine::object::ObjectInitializer;
-    use boa_engine::property::Attribute;
     let all = Attribute::all();
     let data = json_to_js(&hc.data, ctx)?;
-    let component = ObjectInitializer::new(ctx)
+    let component = new_object(ctx)
         .property(
             js_string!("type"),
             js_string!(hc.component.kind.as_str()),
@@ -200,25 +295,25 @@ pub(crate) fn context_to_js(
         .property(js_string!("name"), js_string!(&*hc.component.name), all)
         .property(
             js_string!("id"),
-            js_string!(hc.component.id.to_string()),
+            uuid_js(&hc.component.id),
             all,
         )
         .build();
-    let mut metadata = ObjectInitializer::new(ctx);
+    let mut metadata = new_object(ctx);
     for (k, v) in &hc.metadata {
         metadata.property(js_string!(k.as_str()), js_string!(v.as_str()), all);
     }
     let metadata = metadata.build();
-    let mut t = ObjectInitializer::new(ctx);
-    t.property(js_string!("point"), js_string!(hc.point.to_string()), all)
+    let mut t = new_object(ctx);
+    t.property(js_string!("point"), JsString::from(&*hc.point.name()), all)
         .property(js_string!("component"), component, all)
         .property(
             js_string!("correlation_id"),
-            js_string!(hc.correlation_id.to_string()),
+            uuid_js(&hc.correlation_id),
             all,
         );
     if let Some(p) = hc.parent_id {
-        t.property(js_string!("parent_id"), js_string!(p.to_string()), all);
+        t.property(js_string!("parent_id"), uuid_js(&p), all);
     }
     t.property(
         js_string!("language"),
@@ -231,6 +326,12 @@ pub(crate) fn context_to_js(
         t.property(js_string!("elapsed"), e.as_secs_f64() * 1000.0, all);
     }
     Ok(t.build().into())
+}
+
+/// A UUID in its hyphenated lower-case form, encoded on the stack.
+fn uuid_js(id: &uuid::Uuid) -> JsString {
+    let mut buf = uuid::Uuid::encode_buffer();
+    JsString::from(&*id.hyphenated().encode_lower(&mut buf))
 }
 
 /// Converts a spec object (`Agent.create`'s config, a workflow definition):
@@ -357,6 +458,28 @@ mod tests {
             js_to_json(&back, ctx).unwrap(),
             json!({ "n": 42, "list": [1, 2] })
         );
+    }
+
+    #[test]
+    fn fast_paths_keep_the_general_rules() {
+        let ctx = &mut Context::default();
+        // Large objects (own property table), numbers at the i32 edge, and
+        // non-ASCII strings survive the round trip.
+        let big: serde_json::Map<String, Value> = (0..SHARED_SHAPE_MAX + 5)
+            .map(|i| (format!("k{i}"), json!(i)))
+            .collect();
+        let v = json!({ "big": big, "edge": [2147483647, 2147483648_i64, -2147483649_i64, 0.5], "s": "é✓" });
+        let js = json_to_js(&v, ctx).unwrap();
+        assert_eq!(js_to_json(&js, ctx).unwrap(), v);
+        // Getters are read, hidden properties skipped, lone surrogates escaped.
+        let v = eval(
+            ctx,
+            "const o = { get g() { return 7; } }; Object.defineProperty(o, 'h', { value: 1, enumerable: false }); o.s = '\\ud800x'; o",
+        );
+        let out = js_to_json(&v, ctx).unwrap();
+        assert_eq!(out["g"], json!(7));
+        assert!(out.get("h").is_none());
+        assert_eq!(out["s"], json!("\\u{d800}x"));
     }
 
     #[test]

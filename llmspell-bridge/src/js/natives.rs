@@ -63,7 +63,7 @@ fn arg_json(v: &JsValue, what: &str, ctx: &mut Context) -> JsResult<Value> {
 
 fn arg_string(v: &JsValue, what: &str) -> JsResult<String> {
     match v.as_string() {
-        Some(s) => Ok(s.to_std_string_escaped()),
+        Some(s) => Ok(super::conversion::std_string(&s)),
         None => Err(fail(format!("{what} must be a string, got {}", type_of(v)))),
     }
 }
@@ -112,7 +112,13 @@ where
     match JsEngine::poll_lending(ctx, fut.as_mut()) {
         Poll::Ready(Ok(v)) => {
             let v = convert(v, ctx)?;
-            Ok(JsPromise::resolve(v, ctx)?.into())
+            // A pending promise resolved at once: `JsPromise::resolve` goes
+            // through `NewPromiseCapability` (an executor function and a
+            // constructor call on top of the same resolving functions), about
+            // a third more work for the same settled promise.
+            let (p, resolvers) = JsPromise::new_pending(ctx);
+            resolvers.resolve.call(&JsValue::undefined(), &[v], ctx)?;
+            Ok(p.into())
         }
         Poll::Ready(Err(m)) => {
             let e = error_here(&m, ctx);
@@ -297,7 +303,6 @@ fn hook_fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
                 .map_err(|m| format!("Hook.fire: {m}"))
         },
         move |fired, ctx| {
-            use boa_engine::object::ObjectInitializer;
             use boa_engine::property::Attribute;
             let data = match original {
                 Some(o) if o == fired.data => given,
@@ -308,7 +313,7 @@ fn hook_fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
                 fields.push((*k, to_js(v, ctx)?));
             }
             let all = Attribute::all();
-            let mut out = ObjectInitializer::new(ctx);
+            let mut out = super::conversion::new_object(ctx);
             out.property(js_string!("action"), js_string!(fired.action), all)
                 .property(js_string!("data"), data, all);
             for (k, v) in fields {

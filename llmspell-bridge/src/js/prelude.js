@@ -36,7 +36,9 @@
     },
     list(filter) { return native.hookList(filter === undefined ? null : filter); },
     points() { return native.hookPoints(); },
-    fire(point, data, component) { return native.hookFire(point, data, component); },
+    // The native itself, not a wrapper: a fire is on hot paths, and a
+    // wrapper's call frame costs about a tenth of it.
+    fire: native.hookFire,
   };
 
   // ---- Event ---------------------------------------------------------------
@@ -55,7 +57,7 @@
   const subscriptionId = (s) => (s instanceof Subscription ? s._id : s);
 
   const Event = {
-    publish(topic, data, opts) { return native.eventPublish(topic, data, opts); },
+    publish: native.eventPublish, // the native itself, as for Hook.fire
     subscribe(pattern, callback, opts) {
       if (callback !== undefined && callback !== null && typeof callback !== "function") {
         if (opts === undefined && typeof callback === "object" && !Array.isArray(callback)) {
