@@ -293,11 +293,7 @@ pub(crate) fn context_to_js(
             all,
         )
         .property(js_string!("name"), js_string!(&*hc.component.name), all)
-        .property(
-            js_string!("id"),
-            uuid_js(&hc.component.id),
-            all,
-        )
+        .property(js_string!("id"), uuid_js(&hc.component.id), all)
         .build();
     let mut metadata = new_object(ctx);
     for (k, v) in &hc.metadata {
@@ -479,7 +475,7 @@ mod tests {
         let out = js_to_json(&v, ctx).unwrap();
         assert_eq!(out["g"], json!(7));
         assert!(out.get("h").is_none());
-        assert_eq!(out["s"], json!("\\u{d800}x"));
+        assert_eq!(out["s"], json!("\\uD800x"));
     }
 
     #[test]
