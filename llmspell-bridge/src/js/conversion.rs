@@ -148,7 +148,7 @@ fn number(n: f64, path: &Path<'_>) -> Result<Value, ConvertError> {
 }
 
 /// A JavaScript string as a Rust one: copied directly when it is ASCII or
-/// valid UTF-16, with lone surrogates written as `\u{...}` escapes
+/// valid UTF-16, with lone surrogates written as `\uXXXX` escapes
 /// otherwise (the escaping form goes through `fmt` a character at a time).
 pub(crate) fn std_string(s: &JsString) -> String {
     match s.variant() {
