@@ -17,3 +17,37 @@ impl std::fmt::Display for ConvertError {
         }
     }
 }
+
+/// Where a value sits inside the value being converted, kept on the stack
+/// and rendered (`.a.b[3]`) only when an error has to name it. Shared by
+/// the engines' conversion modules.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, i64),
+}
+
+impl Path<'_> {
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.render_into(out);
+                out.push('.');
+                out.push_str(key);
+            }
+            Path::Index(parent, i) => {
+                parent.render_into(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+}

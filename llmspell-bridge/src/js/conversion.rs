@@ -38,44 +38,12 @@ pub(crate) const AGENT_KEY: &str = "__llmspell_agent";
 pub(crate) const WORKFLOW_KEY: &str = "__llmspell_workflow";
 
 pub(crate) use crate::convert_error::ConvertError;
+use crate::convert_error::Path;
 
 fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
     ConvertError {
         path: path.render(),
         message: message.into(),
-    }
-}
-
-/// Where a value sits inside the value being converted, kept on the stack
-/// and rendered (`.a.b[3]`) only when an error has to name it.
-#[derive(Clone, Copy)]
-enum Path<'a> {
-    Root,
-    Key(&'a Path<'a>, &'a str),
-    Index(&'a Path<'a>, u64),
-}
-
-impl Path<'_> {
-    fn render(&self) -> String {
-        let mut out = String::new();
-        self.render_into(&mut out);
-        out
-    }
-
-    fn render_into(&self, out: &mut String) {
-        use std::fmt::Write as _;
-        match self {
-            Path::Root => {}
-            Path::Key(parent, key) => {
-                parent.render_into(out);
-                out.push('.');
-                out.push_str(key);
-            }
-            Path::Index(parent, i) => {
-                parent.render_into(out);
-                let _ = write!(out, "[{i}]");
-            }
-        }
     }
 }
 
@@ -216,7 +184,7 @@ fn object_to_json(
         let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
         for i in 0..len {
             let v = obj.get(i, ctx).map_err(js)?;
-            let p = Path::Index(path, i);
+            let p = Path::Index(path, i64::try_from(i).unwrap_or(i64::MAX));
             items.push(to_json(&v, &p, depth + 1, seen, ctx)?.unwrap_or(Value::Null));
         }
         Value::Array(items)

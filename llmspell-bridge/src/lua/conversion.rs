@@ -52,6 +52,7 @@ impl Drop for HostWork<'_> {
 }
 
 pub(crate) use crate::convert_error::ConvertError;
+use crate::convert_error::Path;
 
 impl From<ConvertError> for mlua::Error {
     fn from(e: ConvertError) -> Self {
@@ -63,39 +64,6 @@ fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
     ConvertError {
         path: path.render(),
         message: message.into(),
-    }
-}
-
-/// Where a value sits inside the value being converted, kept on the stack
-/// and rendered (`.a.b[3]`) only when an error has to name it.
-#[derive(Clone, Copy)]
-enum Path<'a> {
-    Root,
-    Key(&'a Path<'a>, &'a str),
-    Index(&'a Path<'a>, i64),
-}
-
-impl Path<'_> {
-    fn render(&self) -> String {
-        let mut out = String::new();
-        self.render_into(&mut out);
-        out
-    }
-
-    fn render_into(&self, out: &mut String) {
-        use std::fmt::Write as _;
-        match self {
-            Path::Root => {}
-            Path::Key(parent, key) => {
-                parent.render_into(out);
-                out.push('.');
-                out.push_str(key);
-            }
-            Path::Index(parent, i) => {
-                parent.render_into(out);
-                let _ = write!(out, "[{i}]");
-            }
-        }
     }
 }
 
