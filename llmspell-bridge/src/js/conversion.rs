@@ -72,18 +72,21 @@ pub(crate) fn json_to_js(value: &Value, ctx: &mut Context) -> JsResult<JsValue> 
             }
             JsArray::from_iter(values, ctx).into()
         }
-        Value::Object(map) if map.len() <= SHARED_SHAPE_MAX => {
+        Value::Object(map) => {
             let mut values = Vec::with_capacity(map.len());
             for (k, v) in map {
                 values.push((JsString::from(k.as_str()), json_to_js(v, ctx)?));
             }
-            let mut obj = new_object(ctx);
+            let mut obj = if map.len() <= SHARED_SHAPE_MAX {
+                new_object(ctx)
+            } else {
+                ObjectInitializer::new(ctx)
+            };
             for (k, v) in values {
                 obj.property(k, v, Attribute::all());
             }
             obj.build().into()
         }
-        Value::Object(_) => JsValue::from_json(value, ctx)?,
     })
 }
 
@@ -120,10 +123,10 @@ fn number(n: f64, path: &Path<'_>) -> Result<Value, ConvertError> {
 /// otherwise (the escaping form goes through `fmt` a character at a time).
 pub(crate) fn std_string(s: &JsString) -> String {
     match s.variant() {
-        JsStrVariant::Latin1(bytes) => match std::str::from_utf8(bytes) {
-            Ok(ascii) if bytes.is_ascii() => ascii.to_owned(),
-            _ => bytes.iter().copied().map(char::from).collect(),
-        },
+        JsStrVariant::Latin1(bytes) if bytes.is_ascii() => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        JsStrVariant::Latin1(bytes) => bytes.iter().copied().map(char::from).collect(),
         JsStrVariant::Utf16(units) => {
             String::from_utf16(units).unwrap_or_else(|_| s.to_std_string_escaped())
         }
@@ -432,7 +435,12 @@ mod tests {
         let big: serde_json::Map<String, Value> = (0..SHARED_SHAPE_MAX + 5)
             .map(|i| (format!("k{i}"), json!(i)))
             .collect();
-        let v = json!({ "big": big, "edge": [2147483647, 2147483648_i64, -2147483649_i64, 0.5], "s": "é✓" });
+        let v = json!({
+            "big": big,
+            "edge": [2147483647, 2147483648_i64, -2147483649_i64, 0.5],
+            "utf16": "é✓",
+            "latin1": "Ã©",
+        });
         let js = json_to_js(&v, ctx).unwrap();
         assert_eq!(js_to_json(&js, ctx).unwrap(), v);
         // Getters are read, hidden properties skipped, lone surrogates escaped.
@@ -444,6 +452,15 @@ mod tests {
         assert_eq!(out["g"], json!(7));
         assert!(out.get("h").is_none());
         assert_eq!(out["s"], json!("\\uD800x"));
+    }
+
+    #[test]
+    fn handle_key_literals_match_the_constants() {
+        assert_eq!(js_string!("__llmspell_agent"), JsString::from(AGENT_KEY));
+        assert_eq!(
+            js_string!("__llmspell_workflow"),
+            JsString::from(WORKFLOW_KEY)
+        );
     }
 
     #[test]
