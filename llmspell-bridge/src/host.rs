@@ -34,6 +34,34 @@ pub(crate) struct Fired {
     pub(crate) fields: Vec<(&'static str, Value)>,
 }
 
+impl Fired {
+    /// Whether the hooks left the data equal to `original` (the data the
+    /// caller gave), so the caller's own value can be handed back.
+    pub(crate) fn data_unchanged(&self, original: &Value) -> bool {
+        same_json(&self.data, original)
+    }
+}
+
+/// JSON equality that first tries the common case of objects with the same
+/// keys in the same order, without hashing; anything else falls back to
+/// `==` (which ignores key order).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && (x
+                    .iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && same_json(va, vb))
+                    || x == y)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
+        }
+        _ => a == b,
+    }
+}
+
 /// The shared registries of a runtime, as script globals use them.
 #[derive(Clone)]
 pub struct Host {
@@ -708,5 +736,42 @@ fn priority_of(v: &Value) -> Result<Priority, HostError> {
         other => Err(format!(
             "invalid priority {other}; valid: highest, high, normal, low, lowest or an integer"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::same_json;
+
+    #[test]
+    fn same_json_is_json_equality() {
+        let cases = [
+            (
+                json!({"a": 1, "b": [1, {"c": 2}]}),
+                json!({"a": 1, "b": [1, {"c": 2}]}),
+                true,
+            ),
+            // Key order does not matter, at the top and nested.
+            (json!({"a": 1, "b": 2}), json!({"b": 2, "a": 1}), true),
+            (
+                json!({"x": {"a": 1, "b": 2}}),
+                json!({"x": {"b": 2, "a": 1}}),
+                true,
+            ),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "b": 3}), false),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "c": 2}), false),
+            (json!({"a": 1}), json!({"a": 1, "b": 2}), false),
+            (json!([1, 2]), json!([2, 1]), false),
+            (json!([1, 2]), json!([1, 2, 3]), false),
+            (json!(1), json!(1.0), false),
+            (json!(null), json!({}), false),
+            (json!("s"), json!("s"), true),
+        ];
+        for (a, b, equal) in cases {
+            assert_eq!(same_json(&a, &b), equal, "{a} vs {b}");
+            assert_eq!(same_json(&a, &b), a == b, "{a} vs {b} against ==");
+        }
     }
 }

@@ -386,3 +386,45 @@ fn hook_fire_hands_back_the_callers_table_only_when_no_hook_changed_the_data() {
     );
     settle(&rt);
 }
+
+#[test]
+fn reused_coroutines_start_clean_after_errors_timeouts_and_waits() {
+    // Hook calls run in coroutines the engine reuses. A coroutine that ended
+    // in an error, was cut off by its time limit or waited inside a host
+    // call must not leak its state (stack values, a pending yield) into the
+    // next call it serves.
+    let rt = runtime();
+    lua(
+        &rt,
+        r#"
+        Hook.register("custom:fails", function(ctx) error("boom " .. ctx.data.n) end, { name = "fails" })
+        Hook.register("custom:spins", function(ctx) while true do end end, { name = "spins", timeout_ms = 20 })
+        Hook.register("custom:waits", function(ctx)
+            local r = Tool.invoke("calculator", { expression = ctx.data.n .. " + 1" })
+            return { action = "modified", data = { n = r.result } }
+        end)
+        Hook.register("custom:echo", function(ctx, extra)
+            assert(extra == nil, "a stale argument reached the hook")
+            return { action = "modified", data = { n = ctx.data.n, seen = ctx.point } }
+        end)
+        for i = 1, 150 do
+            local which = i % 4
+            if which == 0 then
+                local r = Hook.fire("custom:fails", { n = i })
+                assert(r.action == "continue" and r.data.n == i, "fail-open error changed the call")
+            elseif which == 1 then
+                if i % 20 == 1 then
+                    local r = Hook.fire("custom:spins", { n = i })
+                    assert(r.action == "continue")
+                end
+            elseif which == 2 then
+                local r = Hook.fire("custom:waits", { n = i })
+                assert(r.action == "modified" and r.data.n == i + 1, "waiting hook gave " .. tostring(r.data.n))
+            else
+                local r = Hook.fire("custom:echo", { n = i })
+                assert(r.action == "modified" and r.data.n == i and r.data.seen == "custom:echo")
+            end
+        end
+    "#,
+    );
+}

@@ -173,11 +173,13 @@ impl HookExecutorBuilder {
                     .unwrap_or(self.config.default_slow_budget)
             })
             .collect();
+        let custom_budgets = self.config.point_budgets.keys().any(HookPoint::is_custom);
         HookExecutor {
             inner: Arc::new(Inner {
                 registry: self.registry,
                 bus: self.bus,
                 budgets,
+                custom_budgets,
                 config: self.config,
                 recorder: self.recorder,
                 topics: [
@@ -196,6 +198,8 @@ struct Inner {
     config: ExecutorConfig,
     /// Slow-call budgets of the built-in points, by index (no hashing on the hot path).
     budgets: Box<[Duration]>,
+    /// Whether any custom point has a budget of its own.
+    custom_budgets: bool,
     recorder: Option<HookRecorder>,
     topics: [Option<Topic>; 3],
 }
@@ -266,6 +270,9 @@ impl HookExecutor {
     pub fn budget(&self, point: &HookPoint) -> Duration {
         match point.index() {
             Some(i) => self.inner.budgets[i],
+            // Custom points rarely have budgets of their own: skip hashing
+            // the name when none has.
+            None if !self.inner.custom_budgets => self.inner.config.default_slow_budget,
             None => self
                 .inner
                 .config

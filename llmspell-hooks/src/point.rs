@@ -241,7 +241,9 @@ impl HookPoint {
     /// The canonical name: the variant name or `custom:<name>`.
     pub fn name(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            HookPoint::Custom(n) => format!("{CUSTOM_PREFIX}{n}").into(),
+            // Concatenated, not formatted: hook contexts name their point
+            // on every call.
+            HookPoint::Custom(n) => [CUSTOM_PREFIX, n].concat().into(),
             other => other.index().map_or("", |i| BUILTIN[i].1).into(),
         }
     }

@@ -294,6 +294,7 @@ impl HookFilter {
 
 pub(crate) type List = HookList;
 pub(crate) type Snapshot = Arc<List>;
+type CustomMap = HashMap<Arc<str>, Snapshot, foldhash::fast::RandomState>;
 
 struct Writer {
     points: HashMap<HookId, HookPoint>,
@@ -302,7 +303,8 @@ struct Writer {
 
 pub(crate) struct Shared {
     builtin: Box<[ArcSwap<List>]>,
-    custom: ArcSwap<HashMap<Arc<str>, Snapshot>>,
+    /// Custom points by name (hashed with foldhash: looked up per firing).
+    custom: ArcSwap<CustomMap>,
     /// Bit i set: built-in point i has hooks (the empty-point fast path).
     mask: AtomicU64,
     custom_hooks: AtomicUsize,
@@ -348,7 +350,7 @@ impl HookRegistry {
         Self {
             shared: Arc::new(Shared {
                 builtin,
-                custom: ArcSwap::from_pointee(HashMap::new()),
+                custom: ArcSwap::from_pointee(CustomMap::default()),
                 mask: AtomicU64::new(0),
                 custom_hooks: AtomicUsize::new(0),
                 writer: Mutex::new(Writer {
@@ -410,7 +412,7 @@ impl HookRegistry {
                 self.shared.builtin[i].store(Arc::new(list));
             }
             (None, HookPoint::Custom(name)) => {
-                let mut map = HashMap::clone(&self.shared.custom.load());
+                let mut map = CustomMap::clone(&self.shared.custom.load());
                 if list.is_empty() {
                     map.remove(name);
                 } else {

@@ -305,7 +305,7 @@ fn hook_fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
         move |fired, ctx| {
             use boa_engine::property::Attribute;
             let data = match original {
-                Some(o) if o == fired.data => given,
+                Some(o) if fired.data_unchanged(&o) => given,
                 _ => to_js(&fired.data, ctx)?,
             };
             let mut fields = Vec::with_capacity(fired.fields.len());

@@ -19,10 +19,6 @@ use serde_json::{Map, Number, Value};
 /// The deepest nesting converted either way.
 pub(crate) const MAX_DEPTH: usize = 64;
 
-/// The engine's memory limit, kept as app data so conversions can lift it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MemoryLimit(pub(crate) usize);
-
 /// Lifts the engine's memory limit while the host builds or reads values
 /// of bounded size. Under a limit mlua protects every table and string
 /// operation against allocation failure (one `pcall` each), which made
@@ -35,10 +31,9 @@ struct HostWork<'a> {
 
 impl<'a> HostWork<'a> {
     fn begin(lua: &'a Lua) -> Self {
-        let limit = lua.app_data_ref::<MemoryLimit>().map_or(0, |m| m.0);
-        if limit > 0 {
-            let _ = lua.set_memory_limit(0);
-        }
+        // Setting a limit returns the one it replaces; nested host work
+        // finds 0 and leaves the restoring to the outermost.
+        let limit = lua.set_memory_limit(0).unwrap_or(0);
         Self { lua, limit }
     }
 }
@@ -313,10 +308,7 @@ pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> ml
         }
         LuaValue::Table(m)
     };
-    let point = match &ctx.point {
-        llmspell_hooks::HookPoint::Custom(_) => std::borrow::Cow::Owned(ctx.point.to_string()),
-        builtin => builtin.name(),
-    };
+    let point = ctx.point.name();
     // Ids are formatted on the stack, not through `fmt` into a `String`.
     let mut id = uuid::Uuid::encode_buffer();
     let mut correlation = uuid::Uuid::encode_buffer();

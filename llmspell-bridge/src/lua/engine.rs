@@ -95,7 +95,8 @@ pub(crate) struct LuaEngine {
     pub(crate) lua: Lua,
     pub(crate) handle: EngineHandle,
     pub(crate) host: Host,
-    functions: RefCell<HashMap<CallbackId, Function>>,
+    /// Kept functions by id (foldhash: looked up on every call).
+    functions: RefCell<HashMap<CallbackId, Function, foldhash::fast::RandomState>>,
     next_id: Cell<CallbackId>,
     /// Pull subscriptions by id (for `Event.receive(id_string)`).
     pub(crate) pulls: RefCell<HashMap<SubscriptionId, Rc<tokio::sync::Mutex<Subscription>>>>,
@@ -119,7 +120,7 @@ impl LuaEngine {
             lua,
             handle,
             host,
-            functions: RefCell::new(HashMap::new()),
+            functions: RefCell::new(HashMap::default()),
             next_id: Cell::new(1),
             pulls: RefCell::new(HashMap::new()),
         });

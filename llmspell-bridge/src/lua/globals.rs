@@ -86,6 +86,35 @@ where
     F: Fn(Lua, A) -> Fut + 'static,
     Fut: Future<Output = mlua::Result<R>> + 'static,
 {
+    async_function_settled_by(lua, f, SETTLE)
+}
+
+/// How an [`async_function`] hands its outcome to the script: the value, or
+/// the message raised at the calling line.
+const SETTLE: &str = r#"
+local try_now, finish = ...
+return function(...)
+    local ok, v = try_now(...)
+    if ok == nil then ok, v = finish(v) end
+    if ok then return v end
+    error(v, 2)
+end
+"#;
+
+/// [`async_function`] with a Lua wrapper of its own (`settle`, a chunk that
+/// receives `try_now, finish` and returns the script-facing function), for
+/// functions that finish their result in Lua.
+pub(super) fn async_function_settled_by<A, R, F, Fut>(
+    lua: &Lua,
+    f: F,
+    settle: &str,
+) -> mlua::Result<Function>
+where
+    A: FromLuaMulti + 'static,
+    R: IntoLua + 'static,
+    F: Fn(Lua, A) -> Fut + 'static,
+    Fut: Future<Output = mlua::Result<R>> + 'static,
+{
     let try_now = lua.create_function(move |lua, args: A| {
         let fut = f(lua.clone(), args);
         let owner = lua.clone();
@@ -119,19 +148,9 @@ where
             None => outcome::<LuaValue>(&lua, Err(fail("internal: a parked host call was lost"))),
         }
     })?;
-    lua.load(
-        r#"
-        local try_now, finish = ...
-        return function(...)
-            local ok, v = try_now(...)
-            if ok == nil then ok, v = finish(v) end
-            if ok then return v end
-            error(v, 2)
-        end
-        "#,
-    )
-    .set_name("=llmspell")
-    .call((try_now, finish))
+    lua.load(settle)
+        .set_name("=llmspell")
+        .call((try_now, finish))
 }
 
 /// Installs every global into the engine's state.
@@ -231,8 +250,13 @@ pub(super) fn type_of(value: &LuaValue) -> &'static str {
 
 /// A string argument or a clear error.
 pub(super) fn arg_string(value: &LuaValue, what: &str) -> mlua::Result<String> {
+    arg_str(value, what).map(|s| String::from(&*s))
+}
+
+/// A string argument, borrowed from Lua (no copy), or a clear error.
+pub(super) fn arg_str(value: &LuaValue, what: &str) -> mlua::Result<mlua::BorrowedStr> {
     match value {
-        LuaValue::String(s) => Ok(String::from(&*s.to_str()?)),
+        LuaValue::String(s) => s.to_str(),
         other => Err(fail(format!(
             "{what} must be a string, got {}",
             type_of(other)

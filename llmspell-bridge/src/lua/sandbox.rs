@@ -15,7 +15,7 @@ const REMOVED: &[&str] = &["dofile", "loadfile", "require", "package", "io", "de
 /// except `debug` is available.
 pub(crate) fn new_lua(allow_unsafe: bool, memory_limit: usize) -> mlua::Result<Lua> {
     let lua = if allow_unsafe {
-        Lua::new_with(StdLib::ALL_SAFE, LuaOptions::default())?
+        Lua::new_with(StdLib::ALL_SAFE, options())?
     } else {
         let libs = StdLib::COROUTINE
             | StdLib::TABLE
@@ -23,13 +23,21 @@ pub(crate) fn new_lua(allow_unsafe: bool, memory_limit: usize) -> mlua::Result<L
             | StdLib::UTF8
             | StdLib::MATH
             | StdLib::OS;
-        let lua = Lua::new_with(libs, LuaOptions::default())?;
+        let lua = Lua::new_with(libs, options())?;
         restrict(&lua)?;
         lua
     };
     lua.set_memory_limit(memory_limit)?;
-    lua.set_app_data(super::conversion::MemoryLimit(memory_limit));
     Ok(lua)
+}
+
+/// Coroutines kept for reuse. Every script hook, callback and async host
+/// call runs in a coroutine of its own; reusing finished ones (reset, not
+/// collected) saves creating a thread and its stack per call.
+const COROUTINE_POOL: usize = 64;
+
+fn options() -> LuaOptions {
+    LuaOptions::default().thread_pool_size(COROUTINE_POOL)
 }
 
 fn restrict(lua: &Lua) -> mlua::Result<()> {

@@ -5,7 +5,9 @@ use std::rc::Weak;
 use llmspell_core::Language;
 use mlua::{Lua, UserData, UserDataMethods, Value as LuaValue};
 
-use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
+use super::{
+    arg_json, arg_str, arg_string, async_function_settled_by, engine, fail, function, type_of,
+};
 use crate::Host;
 use crate::lua::conversion::{fired_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
@@ -31,6 +33,24 @@ impl UserData for LuaHookHandle {
         });
     }
 }
+
+/// `Hook.fire`'s script-facing wrapper. The host answers `true` for the
+/// common outcome (every hook continued, the data unchanged), and the result
+/// table `{ action = "continue", data = <the caller's data> }` is built
+/// here: a Lua table constructor costs less than building it from the host.
+/// Any other outcome arrives as the finished table.
+const FIRE_SETTLE: &str = r#"
+local try_now, finish = ...
+return function(point, data, component)
+    local ok, v = try_now(point, data, component)
+    if ok == nil then ok, v = finish(v) end
+    if ok then
+        if v == true then return { action = "continue", data = data } end
+        return v
+    end
+    error(v, 2)
+end
+"#;
 
 pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     let hook = lua.create_table()?;
@@ -119,13 +139,13 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     let w = weak;
     hook.set(
         "fire",
-        async_function(
+        async_function_settled_by(
             lua,
             move |lua, (point, data, component): (LuaValue, LuaValue, LuaValue)| {
                 let w = w.clone();
                 async move {
                     let engine = engine(&w)?;
-                    let point = arg_string(&point, "Hook.fire: argument 1 (the hook point)")?;
+                    let point = arg_str(&point, "Hook.fire: argument 1 (the hook point)")?;
                     let json = arg_json(&data, "Hook.fire: argument 2 (data)")?;
                     // Kept to tell whether any hook changed the data: if none
                     // did, the caller's own table is handed back (a copy
@@ -141,10 +161,16 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                         .fire(&point, json, component.as_deref(), Language::Lua)
                         .await
                         .map_err(|m| fail(format!("Hook.fire: {m}")))?;
-                    let unchanged = (fired.data == original).then_some(&data);
+                    let unchanged = fired.data_unchanged(&original).then_some(&data);
+                    if unchanged.is_some() && fired.action == "continue" && fired.fields.is_empty()
+                    {
+                        // The common answer: FIRE_SETTLE builds the table.
+                        return Ok(LuaValue::Boolean(true));
+                    }
                     fired_to_lua(&lua, &fired, unchanged).map(LuaValue::Table)
                 }
             },
+            FIRE_SETTLE,
         )?,
     )?;
 
