@@ -40,6 +40,16 @@ pub struct RuntimeConfig {
     pub handler_timeout: Duration,
     /// Arguments given to the scripts (`llmspell.args`). Default: none.
     pub script_args: Vec<String>,
+    /// How long a thread that hands work to an engine keeps polling for the
+    /// answer before it sleeps, and an engine that has just answered keeps
+    /// polling for its next command. Default 50 µs; zero turns it off.
+    ///
+    /// Waking a sleeping thread costs little on bare metal but tens of
+    /// microseconds on virtual machines whose idle CPUs halt, and a hook
+    /// call from another thread needs two such hand-offs. Polling briefly
+    /// keeps both threads awake across back-to-back calls; it costs at most
+    /// this much CPU time per hand-off and nothing while engines are idle.
+    pub handoff_spin: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -54,6 +64,7 @@ impl Default for RuntimeConfig {
             callback_timeout: Duration::from_secs(5),
             handler_timeout: Duration::from_secs(300),
             script_args: Vec::new(),
+            handoff_spin: Duration::from_micros(50),
         }
     }
 }

@@ -139,10 +139,16 @@ pub(crate) struct EngineShared {
     pub(crate) activity: Activity,
     /// Subscriptions whose callbacks this engine runs (for quiescence).
     pub(crate) callback_subscriptions: Mutex<Vec<llmspell_events::SubscriptionId>>,
+    /// How long a hand-off polls before sleeping ([`crate::RuntimeConfig::handoff_spin`]).
+    pub(crate) spin: Duration,
 }
 
 impl EngineHandle {
-    pub(crate) fn new(language: Language, tx: mpsc::UnboundedSender<Command>) -> Self {
+    pub(crate) fn new(
+        language: Language,
+        tx: mpsc::UnboundedSender<Command>,
+        spin: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(EngineShared {
                 id: NEXT_ENGINE.fetch_add(1, Ordering::Relaxed),
@@ -151,6 +157,7 @@ impl EngineHandle {
                 tx,
                 activity: Activity::default(),
                 callback_subscriptions: Mutex::new(Vec::new()),
+                spin,
             }),
         }
     }
@@ -212,6 +219,18 @@ impl EngineHandle {
             reply,
         }) {
             return Err(format!("the {} engine stopped", self.inner.language));
+        }
+        let mut rx = rx;
+        if let Some(answer) = spin_for(self.inner.spin, || match rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                Some(Err("the script engine stopped before answering".to_owned()))
+            }
+        })
+        .await
+        {
+            return answer;
         }
         rx.await
             .unwrap_or_else(|_| Err("the script engine stopped before answering".to_owned()))
@@ -328,13 +347,46 @@ pub(crate) trait ServedEngine: LocalEngine + 'static {
     fn release(&self, id: CallbackId);
 }
 
+/// Polls `ready` until it answers or `window` has passed, yielding to the
+/// executor between polls (other tasks keep running; the thread stays awake).
+async fn spin_for<T>(window: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(v) = ready() {
+        return Some(v);
+    }
+    if window.is_zero() {
+        return None;
+    }
+    let until = std::time::Instant::now() + window;
+    loop {
+        tokio::task::yield_now().await;
+        if let Some(v) = ready() {
+            return Some(v);
+        }
+        if std::time::Instant::now() >= until {
+            return None;
+        }
+    }
+}
+
 /// The command loop of an engine thread: runs files and calls, each counted
 /// as busy until it answers, until the engine is shut down.
 pub(crate) async fn serve<E: ServedEngine>(
     engine: Rc<E>,
     mut rx: mpsc::UnboundedReceiver<Command>,
 ) {
-    while let Some(cmd) = rx.recv().await {
+    let spin = engine.handle().inner.spin;
+    loop {
+        let next = spin_for(spin, || match rx.try_recv() {
+            Ok(cmd) => Some(Some(cmd)),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(None),
+        })
+        .await;
+        let cmd = match next {
+            Some(cmd) => cmd,
+            None => rx.recv().await,
+        };
+        let Some(cmd) = cmd else { break };
         // Count the work as running before it stops counting as queued.
         let busy = BusyGuard::new(engine.handle());
         engine
@@ -436,6 +488,7 @@ pub(crate) fn start_pump<E: ServedEngine>(
 pub(crate) fn spawn_engine<E, F>(
     language: Language,
     stack_bytes: usize,
+    spin: Duration,
     make: F,
 ) -> crate::Result<EngineHandle>
 where
@@ -443,7 +496,7 @@ where
     F: FnOnce(EngineHandle) -> Result<Rc<E>, String> + Send + 'static,
 {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = EngineHandle::new(language, tx);
+    let handle = EngineHandle::new(language, tx, spin);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let h = handle.clone();
     std::thread::Builder::new()

@@ -3,6 +3,8 @@
 //! re-entrancy, bad arguments and the compatibility aliases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 mod common;
 use common::{lua, lua_err, runtime, settle};
 
@@ -427,4 +429,42 @@ fn reused_coroutines_start_clean_after_errors_timeouts_and_waits() {
         end
     "#,
     );
+}
+
+#[test]
+fn hooks_fired_from_another_thread_answer_with_and_without_hand_off_polling() {
+    // A caller on another thread polls briefly for the engine's answer
+    // (`handoff_spin`) and then sleeps; both ways, and a hook slower than
+    // the polling window, must deliver the hook's result.
+    for spin in [Duration::ZERO, Duration::from_micros(50)] {
+        let rt = common::runtime_with(|c| c.handoff_spin = spin);
+        lua(
+            &rt,
+            r#"
+            Hook.register("custom:quick", function(ctx)
+                return { action = "modified", data = { n = ctx.data.n * 2 } }
+            end)
+            Hook.register("custom:slow", function(ctx)
+                llmspell.sleep(5)
+                return { action = "modified", data = { n = ctx.data.n + 1 } }
+            end)
+        "#,
+        );
+        let executor = llmspell_hooks::HookExecutor::new(rt.hooks().clone());
+        let local = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        local.block_on(async {
+            for (point, n, want) in [("quick", 21, 42), ("slow", 1, 2), ("quick", 4, 8)] {
+                let mut ctx = llmspell_hooks::HookContext::new(
+                    llmspell_hooks::HookPoint::custom(point).unwrap(),
+                    llmspell_core::ComponentId::tool("t"),
+                    serde_json::json!({ "n": n }),
+                );
+                executor.execute_point(&mut ctx).await.unwrap();
+                assert_eq!(ctx.data["n"], want, "{point} with spin {spin:?}");
+            }
+        });
+    }
 }

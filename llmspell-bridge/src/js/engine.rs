@@ -73,11 +73,17 @@ pub(crate) fn current() -> Option<Rc<JsEngine>> {
 /// Starts the JavaScript engine on its own thread and returns its handle
 /// once the context is ready.
 pub(crate) fn start(host: Host) -> Result<EngineHandle> {
-    crate::engine::spawn_engine(Language::Javascript, ENGINE_STACK_BYTES, move |handle| {
-        let engine = JsEngine::new(handle, host)?;
-        ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
-        Ok(engine)
-    })
+    let spin = host.inner.config.handoff_spin;
+    crate::engine::spawn_engine(
+        Language::Javascript,
+        ENGINE_STACK_BYTES,
+        spin,
+        move |handle| {
+            let engine = JsEngine::new(handle, host)?;
+            ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
+            Ok(engine)
+        },
+    )
 }
 
 /// Remembers promises rejected while no handler was attached; those still

@@ -85,7 +85,8 @@ fn deadline_hook(_lua: &Lua, _debug: &mlua::debug::Debug<'_>) -> mlua::Result<Vm
 pub(crate) fn start(host: Host) -> Result<EngineHandle> {
     // Script calls nest on the engine's stack (a hook inside the same
     // script's Tool.invoke); room for MAX_NESTED_CALLS levels in debug builds.
-    crate::engine::spawn_engine(Language::Lua, ENGINE_STACK_BYTES, move |handle| {
+    let spin = host.inner.config.handoff_spin;
+    crate::engine::spawn_engine(Language::Lua, ENGINE_STACK_BYTES, spin, move |handle| {
         LuaEngine::new(handle, host).map_err(|e| errors::message(&e))
     })
 }
