@@ -287,13 +287,22 @@ pub(crate) fn fired_to_lua(
     Ok(t)
 }
 
-/// A hook context as the hook function's `ctx` table, built directly:
-/// `point`, `component` (`type`, `name`, `id`), `correlation_id`,
+/// Starts a call of the hook function `f` with a hook context as its `ctx`
+/// table: `point`, `component` (`type`, `name`, `id`), `correlation_id`,
 /// `parent_id`, `language`, `data`, `metadata`, `elapsed` (ms, at After and
 /// Error points).
-pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> mlua::Result<Table> {
+///
+/// The table is built by a Lua trampoline that then tail-calls `f`, inside
+/// the coroutine of the call: one Lua call instead of building the table
+/// through the host and handing it back, and the fields go onto the Lua
+/// stack directly, without host-side references.
+pub(crate) fn call_with_context(
+    lua: &Lua,
+    f: &mlua::Function,
+    ctx: &llmspell_hooks::HookContext,
+) -> mlua::Result<mlua::function::AsyncCallFuture<LuaValue>> {
     let _host = HostWork::begin(lua);
-    let maker = lua.app_data_ref::<ContextMaker>().map(|m| m.0.clone());
+    let maker = lua.app_data_ref::<ContextCall>().map(|m| m.0.clone());
     let Some(maker) = maker else {
         return Err(mlua::Error::runtime(
             "internal: the context builder is missing",
@@ -313,7 +322,8 @@ pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> ml
     let mut id = uuid::Uuid::encode_buffer();
     let mut correlation = uuid::Uuid::encode_buffer();
     let mut parent = uuid::Uuid::encode_buffer();
-    maker.call::<Table>((
+    Ok(maker.call_async((
+        f,
         &*point,
         ctx.component.kind.as_str(),
         &*ctx.component.name,
@@ -328,16 +338,15 @@ pub(crate) fn context_to_lua(lua: &Lua, ctx: &llmspell_hooks::HookContext) -> ml
         to_lua(lua, &ctx.data, 0)?,
         metadata,
         ctx.elapsed.map(|e| e.as_secs_f64() * 1000.0),
-    ))
+    )))
 }
 
-/// The Lua function that builds context tables: one call from the host
-/// instead of one protected host operation per field.
-pub(crate) struct ContextMaker(pub(crate) mlua::Function);
+/// The Lua trampoline behind [`call_with_context`].
+pub(crate) struct ContextCall(pub(crate) mlua::Function);
 
-const CONTEXT_MAKER: &str = r#"
-return function(point, ctype, cname, cid, correlation, parent, language, data, metadata, elapsed)
-    return {
+const CONTEXT_CALL: &str = r#"
+return function(f, point, ctype, cname, cid, correlation, parent, language, data, metadata, elapsed)
+    return f({
         point = point,
         component = { type = ctype, name = cname, id = cid },
         correlation_id = correlation,
@@ -346,14 +355,14 @@ return function(point, ctype, cname, cid, correlation, parent, language, data, m
         data = data,
         metadata = metadata or {},
         elapsed = elapsed,
-    }
+    })
 end
 "#;
 
-/// Compiles the context builder into the state (once per engine).
-pub(crate) fn install_context_maker(lua: &Lua) -> mlua::Result<()> {
-    let f: mlua::Function = lua.load(CONTEXT_MAKER).set_name("=llmspell").call(())?;
-    lua.set_app_data(ContextMaker(f));
+/// Compiles the context trampoline into the state (once per engine).
+pub(crate) fn install_context_call(lua: &Lua) -> mlua::Result<()> {
+    let f: mlua::Function = lua.load(CONTEXT_CALL).set_name("=llmspell").call(())?;
+    lua.set_app_data(ContextCall(f));
     Ok(())
 }
 

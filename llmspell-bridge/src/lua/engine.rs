@@ -13,7 +13,7 @@ use llmspell_events::{Subscription, SubscriptionId};
 use mlua::{Function, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
 use tokio::sync::oneshot;
 
-use super::conversion::{context_to_lua, event_to_lua, json_to_lua, lua_to_json};
+use super::conversion::{call_with_context, event_to_lua, json_to_lua, lua_to_json};
 use super::{errors, globals, sandbox};
 use crate::engine::{
     BusyGuard, CallArgs, CallResult, CallbackId, EngineHandle, LocalEngine, Started,
@@ -125,7 +125,7 @@ impl LuaEngine {
             next_id: Cell::new(1),
             pulls: RefCell::new(HashMap::new()),
         });
-        super::conversion::install_context_maker(&engine.lua)?;
+        super::conversion::install_context_call(&engine.lua)?;
         globals::install(&engine)?;
         Ok(engine)
     }
@@ -155,18 +155,16 @@ impl LuaEngine {
         args: &CallArgs<'_>,
         deadline: Option<Duration>,
     ) -> Started {
-        let prepared =
-            (|| -> mlua::Result<MultiValue> {
-                Ok(match args {
+        let started = (|| -> mlua::Result<mlua::function::AsyncCallFuture<LuaValue>> {
+            let args =
+                match args {
+                    CallArgs::Context(ctx) => return call_with_context(&self.lua, &f, ctx),
                     CallArgs::Values(values) => {
                         let mut v = Vec::with_capacity(values.len());
                         for a in values {
                             v.push(json_to_lua(&self.lua, a)?);
                         }
                         MultiValue::from_vec(v)
-                    }
-                    CallArgs::Context(ctx) => {
-                        MultiValue::from_vec(vec![LuaValue::Table(context_to_lua(&self.lua, ctx)?)])
                     }
                     CallArgs::Event(ev) => {
                         MultiValue::from_vec(vec![LuaValue::Table(event_to_lua(&self.lua, ev)?)])
@@ -177,14 +175,15 @@ impl LuaEngine {
                             globals::agent::LuaAgentContext { cx: (**cx).clone() },
                         )?),
                     ]),
-                })
-            })();
-        let lua_args = match prepared {
-            Ok(a) => a,
+                };
+            Ok(f.call_async(args))
+        })();
+        let call = match started {
+            Ok(c) => c,
             Err(e) => return Started::Done(Err(errors::message(&e))),
         };
         let mut fut = WithDeadline {
-            fut: Box::pin(f.call_async::<LuaValue>(lua_args)),
+            fut: Box::pin(call),
             deadline: deadline.map(|d| (Instant::now() + d, d)),
         };
         let depth = NESTED.with(Cell::get);
