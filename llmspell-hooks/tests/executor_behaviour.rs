@@ -318,3 +318,35 @@ fn unknown_point_names_give_suggestions() {
     let err = "ToolEror".parse::<HookPoint>().unwrap_err().to_string();
     assert!(err.contains("\"ToolError\""), "{err}");
 }
+
+#[test]
+fn slow_call_budgets_follow_the_point_built_in_or_custom() {
+    let default = llmspell_hooks::ExecutorConfig::default().default_slow_budget;
+    // No custom point has a budget: every custom point gets the default.
+    let plain = HookExecutor::new(HookRegistry::new());
+    assert_eq!(plain.budget(&HookPoint::custom("deploy").unwrap()), default);
+    assert_eq!(
+        plain.budget(&HookPoint::BeforeLlmCall),
+        Duration::from_secs(1)
+    );
+
+    // One custom point with its own budget; others keep the default.
+    let config = llmspell_hooks::ExecutorConfig::default()
+        .budget(
+            HookPoint::custom("deploy").unwrap(),
+            Duration::from_millis(7),
+        )
+        .budget(HookPoint::BeforeToolExecution, Duration::from_millis(3));
+    let tuned = HookExecutor::builder(HookRegistry::new())
+        .config(config)
+        .build();
+    assert_eq!(
+        tuned.budget(&HookPoint::custom("deploy").unwrap()),
+        Duration::from_millis(7)
+    );
+    assert_eq!(tuned.budget(&HookPoint::custom("other").unwrap()), default);
+    assert_eq!(
+        tuned.budget(&HookPoint::BeforeToolExecution),
+        Duration::from_millis(3)
+    );
+}
