@@ -34,6 +34,21 @@ pub(crate) enum Pushed {
     Full,
 }
 
+/// The publishers' side of a queue: what the publish path reads and writes,
+/// on a cache line of its own.
+#[derive(Default)]
+struct ProducerSide {
+    /// Events queued so far (including any later dropped as the oldest).
+    pushed: AtomicU64,
+    /// A value `consumed` had at some point: a lower bound of the events
+    /// taken, so `pushed - consumed_seen` bounds the queue's length from
+    /// above without reading the consumer's line on every push.
+    consumed_seen: AtomicU64,
+    /// Set by a consumer about to sleep on an empty queue; the next push
+    /// clears it and wakes the consumer.
+    parked: AtomicBool,
+}
+
 /// A lock-free bounded queue (crossbeam `ArrayQueue`) with a consumer waker,
 /// a notifier for publishers blocked on it, counters and water-mark state.
 pub(crate) struct SubscriberQueue {
@@ -52,8 +67,9 @@ pub(crate) struct SubscriberQueue {
     dropping: AtomicBool,
     notices: broadcast::Sender<BackpressureNotice>,
     // Written by publishers and by the consumer respectively: kept on
-    // separate cache lines.
-    pushed: CachePadded<AtomicU64>,
+    // separate cache lines, so that a consumer popping on another core never
+    // takes away a line the publish path reads.
+    producer: CachePadded<ProducerSide>,
     consumed: CachePadded<AtomicU64>,
     dropped: AtomicU64,
     expired: AtomicU64,
@@ -81,7 +97,7 @@ impl SubscriberQueue {
             level: AtomicU8::new(NORMAL),
             dropping: AtomicBool::new(false),
             notices,
-            pushed: CachePadded::new(AtomicU64::new(0)),
+            producer: CachePadded::new(ProducerSide::default()),
             consumed: CachePadded::new(AtomicU64::new(0)),
             dropped: AtomicU64::new(0),
             expired: AtomicU64::new(0),
@@ -92,8 +108,33 @@ impl SubscriberQueue {
         matches!(self.options.overflow, OverflowPolicy::Block { .. })
     }
 
+    /// Whether the queue is full. Reads the consumer's counter only when the
+    /// publishers' own bound says the queue may be full.
     pub(crate) fn is_full(&self) -> bool {
-        self.queue.is_full()
+        let capacity = self.queue.capacity() as u64;
+        if self.len_bound() < capacity {
+            return false;
+        }
+        self.refresh_consumed();
+        self.len_bound() >= capacity && self.queue.is_full()
+    }
+
+    /// An upper bound of the queue's length from the publishers' counters.
+    fn len_bound(&self) -> u64 {
+        let p = &*self.producer;
+        let mut taken = p.consumed_seen.load(Ordering::Relaxed);
+        if self.options.overflow == OverflowPolicy::DropOldest {
+            // Events dropped to make room left the queue without a pop.
+            taken += self.dropped.load(Ordering::Relaxed);
+        }
+        p.pushed.load(Ordering::Relaxed).saturating_sub(taken)
+    }
+
+    fn refresh_consumed(&self) {
+        let consumed = self.consumed.load(Ordering::Acquire);
+        self.producer
+            .consumed_seen
+            .fetch_max(consumed, Ordering::Relaxed);
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -110,7 +151,7 @@ impl SubscriberQueue {
             OverflowPolicy::DropOldest => {
                 if self.queue.force_push(ev).is_some() {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
-                    self.pushed.fetch_add(1, Ordering::Relaxed);
+                    self.producer.pushed.fetch_add(1, Ordering::SeqCst);
                     // A full queue has a consumer that is running or already woken.
                     return (Pushed::QueuedDroppingOldest, self.note_drop());
                 }
@@ -135,16 +176,33 @@ impl SubscriberQueue {
                 }
             }
         };
-        self.pushed.fetch_add(1, Ordering::Relaxed);
-        let len = self.queue.len();
-        // Pushes are serialised by the bus's publish lock. A consumer only
-        // parks after seeing the queue empty with its waker registered, so a
-        // push that leaves more than one event queued found the consumer
-        // running or already woken: only the push into an empty queue wakes.
-        if len <= 1 {
+        let p = &*self.producer;
+        // Pushes are serialised by the bus's publish lock. This increment and
+        // the load of `parked` below pair with the consumer's store of
+        // `parked` and load of `pushed` (all sequentially consistent): either
+        // this push sees the consumer parked and wakes it, or the consumer's
+        // last look at the queue sees this event. Only a push that finds the
+        // consumer parked wakes it, and nothing here reads the consumer's
+        // cache lines while it keeps pace.
+        p.pushed.fetch_add(1, Ordering::SeqCst);
+        if p.parked.load(Ordering::SeqCst) && p.parked.swap(false, Ordering::AcqRel) {
             self.consumer.wake();
         }
-        (outcome, self.check_high(len))
+        (outcome, self.check_high_after_push())
+    }
+
+    /// The water-mark check of a push: the real length is read only when the
+    /// publishers' bound reaches the high mark.
+    fn check_high_after_push(&self) -> Option<BackpressureKind> {
+        let high = self.high as u64;
+        if self.len_bound() < high {
+            return None;
+        }
+        self.refresh_consumed();
+        if self.len_bound() < high {
+            return None;
+        }
+        self.check_high(self.queue.len())
     }
 
     /// Records that a `Block` subscription timed out and lost an event.
@@ -250,7 +308,14 @@ impl SubscriberQueue {
             return Poll::Ready(None);
         }
         self.consumer.register(cx.waker());
+        let p = &*self.producer;
+        p.parked.store(true, Ordering::SeqCst);
+        // Pairs with the push's increment of `pushed` and load of `parked`:
+        // every push this load sees is visible to the pop below, and a later
+        // push sees `parked`.
+        p.pushed.load(Ordering::SeqCst);
         if let Some(ev) = self.pop() {
+            p.parked.store(false, Ordering::Relaxed);
             return Poll::Ready(Some(ev));
         }
         if self.is_closed() {
@@ -321,7 +386,7 @@ impl SubscriberQueue {
             capacity: self.queue.capacity(),
             overflow: self.options.overflow.as_str(),
             queued: self.queue.len(),
-            delivered: self.pushed.load(Ordering::Relaxed),
+            delivered: self.producer.pushed.load(Ordering::Relaxed),
             received: self.consumed.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             expired: self.expired.load(Ordering::Relaxed),

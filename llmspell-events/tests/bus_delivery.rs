@@ -75,6 +75,111 @@ async fn each_subscriber_sees_sequence_order_under_concurrent_publishers() {
     assert_eq!(bus.metrics().unwrap().count("load.p0"), EACH);
 }
 
+/// Receives the next event, failing if the consumer is not woken within 5 s.
+/// The timer is looked at first, so an event that was queued without waking
+/// the consumer fails the test instead of being found when the timer fires.
+async fn recv_or_panic(
+    sub: &mut llmspell_events::Subscription,
+    what: impl Fn() -> String,
+) -> Arc<UniversalEvent> {
+    tokio::select! {
+        biased;
+        () = tokio::time::sleep(Duration::from_secs(5)) => panic!("{} never woke the consumer", what()),
+        e = sub.recv() => e.expect("subscription open"),
+    }
+}
+
+/// A consumer that empties its queue sleeps; the next publish must wake it.
+/// Publisher and consumer run on different threads and alternate (one event,
+/// then wait for the answer), so the consumer goes to sleep on an empty
+/// queue before almost every event; then both run flat out with bursts of
+/// random length. A lost wake-up shows as a receive that times out.
+#[test]
+fn a_sleeping_consumer_is_woken_by_every_kind_of_queue() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for overflow in [
+        OverflowPolicy::DropOldest,
+        OverflowPolicy::DropNewest,
+        OverflowPolicy::Reject,
+        OverflowPolicy::Block {
+            timeout: Duration::from_secs(30),
+        },
+    ] {
+        runtime.block_on(async move {
+            const ROUNDS: u64 = 3_000;
+            const BURSTS: u64 = 3_000;
+            let bus = EventBus::new();
+            let opts = SubscriptionOptions::new().capacity(64).overflow(overflow);
+            let mut sub = bus
+                .subscribe_with(TopicPattern::new("wake.*").unwrap(), opts)
+                .unwrap();
+            let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+            let consumer = tokio::spawn(async move {
+                for i in 0..ROUNDS {
+                    let e = recv_or_panic(&mut sub, || format!("{overflow:?}: event {i}")).await;
+                    assert_eq!(e.data["i"], i);
+                    ack_tx.send(()).unwrap();
+                }
+                let mut n = 0;
+                let mut last = None;
+                while n < BURSTS {
+                    let e =
+                        recv_or_panic(&mut sub, || format!("{overflow:?}: burst event {n}")).await;
+                    let i = e.data["i"].as_u64().unwrap();
+                    assert!(last.is_none_or(|l| i > l), "{overflow:?}: order broken");
+                    last = Some(i);
+                    n += 1;
+                    if i + 1 == BURSTS {
+                        break;
+                    }
+                }
+                n
+            });
+            for i in 0..ROUNDS {
+                bus.publish(ev("wake.ping", json!({ "i": i })))
+                    .await
+                    .unwrap();
+                ack_rx.recv().await.expect("consumer alive");
+            }
+            let mut i = 0;
+            let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+            while i < BURSTS {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                for _ in 0..(seed % 8 + 1) {
+                    if i == BURSTS {
+                        break;
+                    }
+                    // Drop and reject policies may refuse events under load; the
+                    // last one is retried until it is queued, so the consumer
+                    // always has an end to reach.
+                    loop {
+                        let receipt = bus.publish(ev("wake.burst", json!({ "i": i }))).await;
+                        if i + 1 < BURSTS || matches!(receipt, Ok(r) if r.delivered == 1) {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                    i += 1;
+                }
+                if seed.is_multiple_of(3) {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let received = consumer.await.unwrap();
+            assert!(received >= 1, "{overflow:?}");
+            if matches!(overflow, OverflowPolicy::Block { .. }) {
+                assert_eq!(received, BURSTS, "Block loses nothing");
+            }
+        });
+    }
+}
+
 #[tokio::test]
 async fn a_stalled_subscriber_never_blocks_the_others() {
     let bus = EventBus::new();
