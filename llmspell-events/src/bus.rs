@@ -206,6 +206,11 @@ enum Attempt {
 type Transitions = SmallVec<[(Arc<SubscriberQueue>, BackpressureKind); 2]>;
 
 impl BusInner {
+    /// The last sequence number assigned.
+    pub(crate) fn last_sequence(&self) -> u64 {
+        self.sequence.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn remove(&self, id: SubscriptionId) -> bool {
         let removed = {
             let mut subs = self.subs.lock();
@@ -618,6 +623,11 @@ impl EventBus {
     /// Per-prefix counters and rates, when metrics are on.
     pub fn metrics(&self) -> Option<&EventMetrics> {
         self.inner.metrics.as_ref()
+    }
+
+    /// A handle that does not keep the bus alive.
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<BusInner> {
+        Arc::downgrade(&self.inner)
     }
 
     /// Whether two handles are the same bus.

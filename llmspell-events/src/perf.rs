@@ -320,7 +320,7 @@ async fn publish_rate(events: usize, persist: bool) -> Result<(f64, f64)> {
     let dir = std::env::temp_dir().join(format!("llmspell-bench-{}", uuid::Uuid::now_v7()));
     let persistence = if persist {
         let backend = SledBackend::open(dir.join("db"))?;
-        let config = PersistenceConfig::new(["tool.**"])?.queue_capacity(events.max(1));
+        let config = PersistenceConfig::new(["tool.**"])?.queue_capacity(2 * events.max(1));
         Some(bus.persist(EventStore::new(Arc::new(backend)), config)?)
     } else {
         None

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 use std::future::poll_fn;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::bus::BusInner;
 use crate::store::REPLAYED_TAG;
 use crate::{
     Error, EventBus, EventStore, OverflowPolicy, Result, Retention, Subscription,
@@ -44,7 +45,23 @@ pub struct PersistenceConfig {
     /// writer catches up in the time left; a full writer queue still slows
     /// publishers (see `overflow`), which then frees the CPU for the writer.
     pub low_priority: bool,
+    /// Hold a due write back while the bus keeps publishing, for at most this
+    /// long after the oldest unwritten event reached the writer. Default
+    /// 100 ms. While publishers are busy, the writer leaves events queued and
+    /// looks again every millisecond; it writes once the bus has gone
+    /// `quiet_window` without a publish, once this much time has passed, once
+    /// a queue is half full, or on [`flush`](Persistence::flush). A burst
+    /// that fits in half the queue is then written after it, not during it,
+    /// and costs publishers only the hand-off. `None` writes as soon as a
+    /// batch is full or `batch_interval` has passed.
+    pub defer_while_busy: Option<Duration>,
+    /// How long the bus must go without any publish before a held-back write
+    /// runs. Default 1 ms.
+    pub quiet_window: Duration,
 }
+
+/// How often a writer holding a write back looks at the bus again.
+const RECHECK: Duration = Duration::from_millis(1);
 
 impl PersistenceConfig {
     /// Persist events matching any of `patterns`.
@@ -71,6 +88,8 @@ impl PersistenceConfig {
             retention: None,
             retention_interval: Duration::from_secs(60),
             low_priority: true,
+            defer_while_busy: Some(Duration::from_millis(100)),
+            quiet_window: Duration::from_millis(1),
         })
     }
 
@@ -101,6 +120,20 @@ impl PersistenceConfig {
     /// Sets whether the writer runs at a lower CPU priority.
     pub fn low_priority(mut self, low: bool) -> Self {
         self.low_priority = low;
+        self
+    }
+
+    /// Sets how long a due write may wait for publishers to pause (`None`:
+    /// never wait).
+    pub fn defer_while_busy(mut self, max: Option<Duration>) -> Self {
+        self.defer_while_busy = max;
+        self
+    }
+
+    /// Sets how long the bus must go without a publish before a held-back
+    /// write runs.
+    pub fn quiet_window(mut self, window: Duration) -> Self {
+        self.quiet_window = window;
         self
     }
 
@@ -170,8 +203,9 @@ enum Command {
 ///
 /// Durability: an event is on disk once its batch is written and the backend
 /// has flushed. A process crash loses at most the events still queued, the
-/// batch being collected (up to `batch_interval`) and what the backend had
-/// not flushed yet (sled: up to its `flush_every_ms`). After
+/// batch being collected (up to `batch_interval`, plus up to
+/// `defer_while_busy` while the bus keeps publishing) and what the backend
+/// had not flushed yet (sled: up to its `flush_every_ms`). After
 /// [`flush`](Persistence::flush) returns, every event published before the
 /// call is durable.
 #[derive(Debug)]
@@ -227,6 +261,10 @@ impl EventBus {
             counters: counters.clone(),
             batch: Vec::new(),
             pending_error: None,
+            bus: self.downgrade(),
+            first_at: None,
+            seen_sequence: 0,
+            seen_change: Instant::now(),
         };
         let (done_tx, done_rx) = oneshot::channel();
         let low_priority = writer.config.low_priority;
@@ -333,19 +371,26 @@ struct Writer {
     counters: Arc<Counters>,
     batch: Vec<Arc<UniversalEvent>>,
     pending_error: Option<Error>,
+    /// The bus, to see whether it is publishing (does not keep it alive).
+    bus: Weak<BusInner>,
+    /// When the oldest event of the batch was taken from the queue.
+    first_at: Option<Instant>,
+    /// The bus's sequence number at the last look.
+    seen_sequence: u64,
+    /// When a look last found that number changed.
+    seen_change: Instant,
 }
 
 impl Writer {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        // When a partial batch is due.
         let mut deadline: Option<Instant> = None;
+        // When to look again at a due write held back while the bus publishes.
+        let mut recheck: Option<Instant> = None;
         let mut next_retention = Instant::now() + self.config.retention_interval;
         loop {
-            let batch_due = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let batch_due = sleep_until(deadline);
+            let recheck_due = sleep_until(recheck);
             tokio::select! {
                 biased;
                 cmd = commands.recv() => {
@@ -357,6 +402,7 @@ impl Writer {
                     self.drain();
                     let result = self.write_and_flush().await;
                     deadline = None;
+                    recheck = None;
                     if let Some(reply) = reply {
                         let _ = reply.send(result);
                     }
@@ -367,7 +413,11 @@ impl Writer {
                         return;
                     }
                 }
-                ev = next_event(&mut self.subs) => {
+                () = recheck_due, if recheck.is_some() => {
+                    recheck = self.write_unless_busy().await;
+                }
+                // While a write is held back, events stay in the queue.
+                ev = next_event(&mut self.subs), if recheck.is_none() => {
                     match ev {
                         Some(ev) => {
                             self.accept(ev);
@@ -376,7 +426,7 @@ impl Writer {
                             self.drain_up_to(self.config.batch_size);
                             deadline.get_or_insert_with(|| Instant::now() + self.config.batch_interval);
                             if self.batch.len() >= self.config.batch_size {
-                                self.write().await;
+                                recheck = self.write_unless_busy().await;
                                 deadline = None;
                             }
                         }
@@ -387,8 +437,8 @@ impl Writer {
                         }
                     }
                 }
-                () = batch_due => {
-                    self.write().await;
+                () = batch_due, if recheck.is_none() => {
+                    recheck = self.write_unless_busy().await;
                     deadline = None;
                 }
                 () = tokio::time::sleep_until(next_retention), if self.config.retention.is_some() => {
@@ -401,8 +451,51 @@ impl Writer {
 
     fn accept(&mut self, ev: Arc<UniversalEvent>) {
         if !ev.has_tag(REPLAYED_TAG) {
+            if self.batch.is_empty() {
+                self.first_at = Some(Instant::now());
+            }
             self.batch.push(ev);
         }
+    }
+
+    /// Writes the due batch, or returns when to look again if the bus is
+    /// busy publishing and the write may still wait.
+    async fn write_unless_busy(&mut self) -> Option<Instant> {
+        if self.publishers_busy() {
+            return Some(Instant::now() + RECHECK);
+        }
+        // Events that arrived while the write waited fill the batch up.
+        self.drain_up_to(self.config.batch_size);
+        self.write().await;
+        None
+    }
+
+    /// Whether a due write should wait: deferral is on, the oldest event has
+    /// waited less than the limit, every queue is under half full, and the
+    /// bus published within the quiet window.
+    fn publishers_busy(&mut self) -> bool {
+        let (Some(max), Some(first)) = (self.config.defer_while_busy, self.first_at) else {
+            return false;
+        };
+        if first.elapsed() >= max
+            || self
+                .subs
+                .iter()
+                .any(|s| s.queue.len() * 2 >= s.queue.options.capacity)
+        {
+            return false;
+        }
+        let Some(bus) = self.bus.upgrade() else {
+            return false;
+        };
+        let sequence = bus.last_sequence();
+        drop(bus);
+        let now = Instant::now();
+        if sequence != self.seen_sequence {
+            self.seen_sequence = sequence;
+            self.seen_change = now;
+        }
+        now.duration_since(self.seen_change) < self.config.quiet_window
     }
 
     fn drain(&mut self) {
@@ -448,6 +541,7 @@ impl Writer {
             }
         }
         self.batch.clear();
+        self.first_at = None;
     }
 
     /// Writes, flushes the backend and reports any failure since the last flush.
@@ -472,6 +566,14 @@ impl Writer {
                 *self.counters.last_error.lock() = Some(e.to_string());
             }
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -137,6 +137,11 @@ impl SubscriberQueue {
             .fetch_max(consumed, Ordering::Relaxed);
     }
 
+    /// Events queued now.
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
