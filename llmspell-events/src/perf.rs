@@ -270,6 +270,9 @@ pub fn route_1000(lookups: usize) -> Result<Measurement> {
 /// published: a subscriber that keeps pace wakes on almost every event, and
 /// how often it sleeps and wakes swings the publish rate by ±30% from run to
 /// run whether or not anything is persisted, which would drown the figure.
+/// The writer's queue holds twice the burst, so that the burst fits in the
+/// half the writer may leave queued while it waits for publishing to pause
+/// (`PersistenceConfig::defer_while_busy`, on by default).
 pub fn persist_sled(events: usize) -> Result<Measurement> {
     let rt = runtime(2)?;
     let mut persisted = Vec::with_capacity(PERSIST_PAIRS);
