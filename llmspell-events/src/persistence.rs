@@ -203,7 +203,7 @@ enum Command {
 ///
 /// Durability: an event is on disk once its batch is written and the backend
 /// has flushed. A process crash loses at most the events still queued, the
-/// batch being collected (up to `batch_interval`, plus up to
+/// batch being collected (up to `batch_interval`, or up to
 /// `defer_while_busy` while the bus keeps publishing) and what the backend
 /// had not flushed yet (sled: up to its `flush_every_ms`). After
 /// [`flush`](Persistence::flush) returns, every event published before the
