@@ -57,7 +57,7 @@ impl Node {
             loop {
                 deep.collect(r, out);
                 match r {
-                    Some(s) => r = s.split_once('.').map(|(_, tail)| tail),
+                    Some(s) => r = split_first(s).1,
                     None => break,
                 }
             }
@@ -66,10 +66,7 @@ impl Node {
             out.extend(self.subs.iter());
             return;
         };
-        let (first, tail) = match s.split_once('.') {
-            Some((first, tail)) => (first, Some(tail)),
-            None => (s, None),
-        };
+        let (first, tail) = split_first(s);
         if let Some(child) = self.literal.get(first) {
             child.collect(tail, out);
         }
@@ -91,7 +88,7 @@ impl Node {
                     return true;
                 }
                 match r {
-                    Some(s) => r = s.split_once('.').map(|(_, tail)| tail),
+                    Some(s) => r = split_first(s).1,
                     None => break,
                 }
             }
@@ -99,10 +96,7 @@ impl Node {
         let Some(s) = rest else {
             return !self.subs.is_empty();
         };
-        let (first, tail) = match s.split_once('.') {
-            Some((first, tail)) => (first, Some(tail)),
-            None => (s, None),
-        };
+        let (first, tail) = split_first(s);
         self.literal.get(first).is_some_and(|c| c.any(tail))
             || self.one.as_ref().is_some_and(|c| c.any(tail))
             || self
@@ -112,13 +106,26 @@ impl Node {
     }
 }
 
+/// Splits a topic's first segment from the rest. Topics are short and ASCII
+/// (validated), so a plain byte scan beats the general `memchr` search that
+/// `str::split_once` sets up for every call.
+fn split_first(s: &str) -> (&str, Option<&str>) {
+    match s.as_bytes().iter().position(|&b| b == b'.') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
+}
+
 /// An immutable routing table, rebuilt (copy-on-write) when subscriptions
 /// change and loaded without locks by publishers.
 #[derive(Default)]
 pub(crate) struct Router {
     root: Node,
     len: usize,
-    has_deep: bool,
+    /// Whether some pattern has two or more `**`: only such a pattern can
+    /// reach its subscription along several paths (one `**` consumes the
+    /// one number of segments that the rest of its pattern leaves).
+    multi_deep: bool,
 }
 
 impl Router {
@@ -126,7 +133,11 @@ impl Router {
         let mut router = Router::default();
         for q in subs {
             let compiled = q.pattern.compiled();
-            router.has_deep |= compiled.iter().any(|s| matches!(s, PatternSegment::Deep));
+            router.multi_deep |= compiled
+                .iter()
+                .filter(|s| matches!(s, PatternSegment::Deep))
+                .count()
+                > 1;
             router.root.insert(compiled, q.clone());
             router.len += 1;
         }
@@ -139,8 +150,8 @@ impl Router {
             return;
         }
         self.root.collect(Some(topic), out);
-        if self.has_deep && out.len() > 1 {
-            // `**` can reach one subscription along several paths.
+        if self.multi_deep && out.len() > 1 {
+            // Two `**` in one pattern can reach its subscription twice.
             out.sort_unstable_by_key(|q| q.id);
             out.dedup_by_key(|q| q.id);
         }

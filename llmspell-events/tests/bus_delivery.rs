@@ -180,6 +180,43 @@ fn a_sleeping_consumer_is_woken_by_every_kind_of_queue() {
     }
 }
 
+/// Routing collects each subscription once. With at most one `**` per
+/// pattern there is only one way to match (the bus then skips the
+/// de-duplication pass); two `**` in one pattern can match along several
+/// paths and are de-duplicated.
+#[tokio::test]
+async fn every_matching_subscription_gets_an_event_exactly_once() {
+    let cases: [(&[&str], &[&str]); 2] = [
+        (
+            &[
+                "**", "a.**", "**.b", "a.**.b", "**.b.b", "a.*.**", "*.**", ">",
+            ],
+            &["a.b.b", "a.b", "a.b.b.b", "a"],
+        ),
+        (
+            &["a.**.b.**", "**.**", "**.b.**", "a.**"],
+            &["a.b.b", "a.b", "b.b.b", "a"],
+        ),
+    ];
+    for (patterns, topics) in cases {
+        let bus = EventBus::new();
+        let mut subs: Vec<_> = patterns.iter().map(|p| bus.subscribe(p).unwrap()).collect();
+        for t in topics {
+            bus.publish(ev(t, json!(null))).await.unwrap();
+            for (p, s) in patterns.iter().zip(subs.iter_mut()) {
+                let want = TopicPattern::new(p)
+                    .unwrap()
+                    .matches(&Topic::new(t).unwrap());
+                let mut got = 0;
+                while s.try_recv().is_some() {
+                    got += 1;
+                }
+                assert_eq!(got, usize::from(want), "pattern {p} topic {t}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_stalled_subscriber_never_blocks_the_others() {
     let bus = EventBus::new();
