@@ -56,7 +56,8 @@ pub struct PersistenceConfig {
     /// batch is full or `batch_interval` has passed.
     pub defer_while_busy: Option<Duration>,
     /// How long the bus must go without any publish before a held-back write
-    /// runs. Default 1 ms.
+    /// runs. Default 5 ms, longer than the moments a busy publisher loses
+    /// its core to other threads.
     pub quiet_window: Duration,
 }
 
@@ -89,7 +90,7 @@ impl PersistenceConfig {
             retention_interval: Duration::from_secs(60),
             low_priority: true,
             defer_while_busy: Some(Duration::from_millis(100)),
-            quiet_window: Duration::from_millis(1),
+            quiet_window: Duration::from_millis(5),
         })
     }
 

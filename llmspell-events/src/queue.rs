@@ -104,12 +104,14 @@ impl SubscriberQueue {
         }
     }
 
+    #[inline]
     pub(crate) fn is_block(&self) -> bool {
         matches!(self.options.overflow, OverflowPolicy::Block { .. })
     }
 
     /// Whether the queue is full. Reads the consumer's counter only when the
     /// publishers' own bound says the queue may be full.
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
         let capacity = self.queue.capacity() as u64;
         if self.len_bound() < capacity {
@@ -120,6 +122,7 @@ impl SubscriberQueue {
     }
 
     /// An upper bound of the queue's length from the publishers' counters.
+    #[inline]
     fn len_bound(&self) -> u64 {
         let p = &*self.producer;
         let mut taken = p.consumed_seen.load(Ordering::Relaxed);
@@ -142,12 +145,14 @@ impl SubscriberQueue {
         self.queue.len()
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
     /// Offers an event; returns what happened and, when the queue just
     /// crossed into a worse backpressure state, that transition.
+    #[inline]
     pub(crate) fn push(&self, ev: Arc<UniversalEvent>) -> (Pushed, Option<BackpressureKind>) {
         if self.is_closed() {
             return (Pushed::Dropped, None);
@@ -198,6 +203,7 @@ impl SubscriberQueue {
 
     /// The water-mark check of a push: the real length is read only when the
     /// publishers' bound reaches the high mark.
+    #[inline]
     fn check_high_after_push(&self) -> Option<BackpressureKind> {
         let high = self.high as u64;
         if self.len_bound() < high {
