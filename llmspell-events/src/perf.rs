@@ -299,7 +299,7 @@ pub fn persist_sled(events: usize) -> Result<Measurement> {
 }
 
 /// Pairs of runs (without, with persistence) behind `persist.sled_per_s`.
-pub const PERSIST_PAIRS: usize = 11;
+pub const PERSIST_PAIRS: usize = 21;
 
 /// Returns (publish rate, persisted per second).
 async fn publish_rate(events: usize, persist: bool) -> Result<(f64, f64)> {
