@@ -168,8 +168,13 @@ pub enum Permit {
     Allowed,
     /// Call it as a half-open probe and record the outcome.
     Probe,
-    /// Skip it.
+    /// The breaker is open, or half-open with every probe in use: the hook
+    /// cannot run now. A fail-open hook is skipped; a fail-closed one fails
+    /// the operation ([`CircuitBreaker::rejection`] says why).
     Rejected,
+    /// An administrator forced the breaker open: the hook is skipped
+    /// whatever its fail mode (a decision, not a failure).
+    Withheld,
 }
 
 struct Inner {
@@ -180,6 +185,8 @@ struct Inner {
     failures: usize,
     slow: usize,
     open_until: Option<Instant>,
+    /// When the breaker last opened (wall clock, for messages) and why.
+    opened: Option<(chrono::DateTime<chrono::Utc>, String)>,
     consecutive_opens: u32,
     probes_left: usize,
     probes_running: usize,
@@ -229,6 +236,7 @@ impl CircuitBreaker {
                 failures: 0,
                 slow: 0,
                 open_until: None,
+                opened: None,
                 consecutive_opens: 0,
                 probes_left: 0,
                 probes_running: 0,
@@ -257,13 +265,13 @@ impl CircuitBreaker {
     pub fn try_acquire(&self) -> (Permit, Option<Transition>) {
         match self.state() {
             BreakerState::Closed | BreakerState::Disabled => return (Permit::Allowed, None),
-            BreakerState::ForcedOpen => return (Permit::Rejected, None),
+            BreakerState::ForcedOpen => return (Permit::Withheld, None),
             BreakerState::Open | BreakerState::HalfOpen => {}
         }
         let mut inner = self.inner.lock();
         match self.state() {
             BreakerState::Closed | BreakerState::Disabled => (Permit::Allowed, None),
-            BreakerState::ForcedOpen => (Permit::Rejected, None),
+            BreakerState::ForcedOpen => (Permit::Withheld, None),
             BreakerState::Open => {
                 let now = Instant::now();
                 if inner.open_until.is_some_and(|until| now < until) {
@@ -304,7 +312,8 @@ impl CircuitBreaker {
             return None;
         }
         match (permit, self.state()) {
-            (Permit::Rejected, _) | (_, BreakerState::Disabled | BreakerState::ForcedOpen) => None,
+            (Permit::Rejected | Permit::Withheld, _)
+            | (_, BreakerState::Disabled | BreakerState::ForcedOpen) => None,
             (Permit::Probe, _) => self.record_probe(outcome),
             (Permit::Allowed, BreakerState::Closed) => self.record_closed(outcome),
             // A call let through before the breaker opened finished late.
@@ -394,6 +403,7 @@ impl CircuitBreaker {
             .min(self.config.max_open_wait);
         inner.consecutive_opens = inner.consecutive_opens.saturating_add(1);
         inner.open_until = Some(Instant::now() + wait);
+        inner.opened = Some((llmspell_core::clock::now_utc(), reason.clone()));
         inner.probes_left = 0;
         inner.probes_running = 0;
         self.set_state(BreakerState::Open);
@@ -410,6 +420,7 @@ impl CircuitBreaker {
         inner.failures = 0;
         inner.slow = 0;
         inner.open_until = None;
+        inner.opened = None;
         inner.consecutive_opens = 0;
         inner.probes_left = 0;
         inner.probes_running = 0;
@@ -444,6 +455,38 @@ impl CircuitBreaker {
         Transition {
             to: BreakerState::Closed,
             reason: "reset by an administrator".to_owned(),
+        }
+    }
+
+    /// Why a call was refused just now, for the error a fail-closed hook's
+    /// caller gets: `"breaker open since 2026-12-07T10:00:00Z (failure rate
+    /// 100% of the last 10 calls >= 50%); next probe in 850 ms"`. Read on the
+    /// failure path only.
+    pub fn rejection(&self) -> String {
+        let inner = self.inner.lock();
+        let since = |what: &str| match &inner.opened {
+            Some((at, why)) => format!(
+                "breaker {what} since {} ({why})",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
+            None => format!("breaker {what}"),
+        };
+        match self.state() {
+            BreakerState::Open => {
+                let left = inner.open_until.map_or(Duration::ZERO, |u| {
+                    u.saturating_duration_since(Instant::now())
+                });
+                format!("{}; next probe in {} ms", since("open"), left.as_millis())
+            }
+            BreakerState::HalfOpen => format!(
+                "{}; all {} probe call(s) are in use",
+                since("half-open"),
+                self.config.half_open_probes
+            ),
+            BreakerState::ForcedOpen => "breaker forced open by an administrator".to_owned(),
+            BreakerState::Closed | BreakerState::Disabled => {
+                "breaker closed again; the call was refused while it was open".to_owned()
+            }
         }
     }
 
@@ -497,7 +540,7 @@ mod tests {
 
     fn call(b: &CircuitBreaker, outcome: CallOutcome) -> (Permit, Vec<Transition>) {
         let (permit, t1) = b.try_acquire();
-        let t2 = if permit == Permit::Rejected {
+        let t2 = if matches!(permit, Permit::Rejected | Permit::Withheld) {
             None
         } else {
             b.record(permit, outcome)
@@ -515,6 +558,13 @@ mod tests {
         assert_eq!(t[0].to, BreakerState::Open);
         assert!(t[0].reason.contains("failure rate 100%"), "{}", t[0].reason);
         assert_eq!(call(&b, OK).0, Permit::Rejected);
+        let why = b.rejection();
+        assert!(
+            why.starts_with("breaker open since 20")
+                && why.contains("failure rate 100%")
+                && why.contains("next probe in"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -579,13 +629,19 @@ mod tests {
             (p1, p2, p3),
             (Permit::Probe, Permit::Probe, Permit::Rejected)
         );
+        let why = b.rejection();
+        assert!(
+            why.starts_with("breaker half-open since") && why.contains("all 2 probe call(s)"),
+            "{why}"
+        );
     }
 
     #[test]
     fn admin_states() {
         let b = CircuitBreaker::new(quick()).unwrap();
         b.force_open();
-        assert_eq!(call(&b, OK).0, Permit::Rejected);
+        assert_eq!(call(&b, OK).0, Permit::Withheld);
+        assert_eq!(b.rejection(), "breaker forced open by an administrator");
         b.disable();
         for _ in 0..50 {
             assert_eq!(call(&b, FAIL).0, Permit::Allowed);

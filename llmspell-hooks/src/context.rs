@@ -102,6 +102,23 @@ impl HookContext {
         }
     }
 
+    /// A context for another point of the same operation: the correlation
+    /// id, parent, language and metadata carry over; point, component and
+    /// data are new.
+    pub fn derive(&self, point: HookPoint, component: ComponentId, data: Value) -> Self {
+        Self {
+            point,
+            component,
+            correlation_id: self.correlation_id,
+            parent_id: self.parent_id,
+            language: self.language,
+            data,
+            metadata: self.metadata.clone(),
+            timestamp: llmspell_core::clock::now_utc(),
+            elapsed: None,
+        }
+    }
+
     /// The execution context this hook context describes.
     pub fn execution_context(&self) -> ExecutionContext {
         ExecutionContext {

@@ -21,6 +21,10 @@ use crate::{
     HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, LazyTimeout, PerformanceMonitor,
 };
 
+/// The topic of the event published when a fail-open hook could not run and
+/// was skipped: data `{ hook_id, hook_name, point, component, reason }`.
+pub const SKIPPED_TOPIC: &str = "hook.skipped";
+
 /// Executor-wide defaults.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -86,6 +90,10 @@ pub struct PointOutcome {
     pub ran: u32,
     /// Whether any hook's `Modified` changed the context's `data`.
     pub modified: bool,
+    /// How many fail-open hooks could not run and were skipped (they failed,
+    /// or their breaker refused the call). Each skip is also counted in the
+    /// hook's figures and published as a `hook.skipped` event.
+    pub skipped: u32,
 }
 
 /// A decisive result and the hook that returned it.
@@ -105,6 +113,7 @@ impl PointOutcome {
         decision: None,
         ran: 0,
         modified: false,
+        skipped: 0,
     };
 
     /// The first decisive result, or `Continue`. (`Modified` results are
@@ -187,6 +196,7 @@ impl HookExecutorBuilder {
                     topic("hook.breaker.half_open"),
                     topic("hook.breaker.closed"),
                 ],
+                skipped_topic: topic(SKIPPED_TOPIC),
             }),
         }
     }
@@ -202,18 +212,33 @@ struct Inner {
     custom_budgets: bool,
     recorder: Option<HookRecorder>,
     topics: [Option<Topic>; 3],
+    skipped_topic: Option<Topic>,
+}
+
+/// A hook that ran past its slow budget, or whose breaker just opened.
+struct Exceeded<'a> {
+    entry: &'a HookEntry,
+    elapsed: Duration,
+    budget: Duration,
+    opened: Option<Transition>,
 }
 
 /// Runs the hooks of a point, in order, each behind its circuit breaker,
 /// timed, with its timeout and fail mode. Cheap to clone.
 ///
-/// For each hook: a disabled hook, one limited to another component, or one
-/// whose `should_run` says no is passed over; an open breaker skips it
-/// (counted as a skip); otherwise it runs. `Continue` and `Skipped` go on,
-/// `Modified` replaces `ctx.data` and goes on, any other result ends the
-/// chain and is returned. A failure (error, panic, timeout) counts for the
-/// breaker; with fail mode `Open` the hook is skipped, with `Closed` the
-/// whole point fails with `HookFailed { hook, message }`.
+/// For each hook: a hook an administrator disabled (`enabled = false`, or a
+/// breaker forced open), one limited to another component, or one whose
+/// `should_run` says no is passed over, whatever its fail mode; otherwise it
+/// runs. `Continue` and `Skipped` go on, `Modified` replaces `ctx.data` and
+/// goes on, any other result ends the chain and is returned.
+///
+/// **The fail mode is a promise.** A hook that cannot run (it errors,
+/// panics, times out, returns an invalid result, or its breaker is open or
+/// half-open and refuses the call) is skipped when it is fail-open (counted,
+/// logged and published as a [`SKIPPED_TOPIC`] event) and fails the whole
+/// point with `HookFailed { hook, message }` when it is fail-closed; the
+/// message says why (`"breaker open since …"`). A fail-closed hook is never
+/// skipped silently.
 #[derive(Clone)]
 pub struct HookExecutor {
     inner: Arc<Inner>,
@@ -324,9 +349,20 @@ impl HookExecutor {
             if let Some(t) = opened {
                 self.publish_transition(entry, &t);
             }
-            if permit == Permit::Rejected {
-                entry.stats.skip();
-                continue;
+            match permit {
+                // An administrator's decision, whatever the fail mode.
+                Permit::Withheld => {
+                    entry.stats.skip();
+                    continue;
+                }
+                Permit::Rejected => {
+                    entry.stats.skip();
+                    let why = entry.breaker.rejection();
+                    self.hook_cannot_run(entry, ctx, why).await?;
+                    outcome.skipped += 1;
+                    continue;
+                }
+                Permit::Allowed | Permit::Probe => {}
             }
             outcome.ran += 1;
             let before = match (&self.inner.recorder, &entry.replay) {
@@ -337,21 +373,23 @@ impl HookExecutor {
             let result = self.call(entry, ctx, started).await;
             clock = quanta::Instant::now();
             let elapsed = clock.saturating_duration_since(started);
-            let slow = elapsed > entry.slow_budget.unwrap_or(budget);
+            let hook_budget = entry.slow_budget.unwrap_or(budget);
+            let slow = elapsed > hook_budget;
             let recorded = match &result {
                 Ok(_) => Recorded::Ok,
                 Err(Failure::Timeout(_)) => Recorded::Timeout,
                 Err(_) => Recorded::Error,
             };
             entry.stats.record(elapsed, recorded);
-            if let Some(t) = entry.breaker.record(
+            let transition = entry.breaker.record(
                 permit,
                 CallOutcome {
                     failed: result.is_err(),
                     slow,
                 },
-            ) {
-                self.publish_transition(entry, &t);
+            );
+            if let Some(t) = &transition {
+                self.publish_transition(entry, t);
             }
             if let (Some(recorder), Some(replay), Some(before)) =
                 (&self.inner.recorder, &entry.replay, before)
@@ -367,6 +405,19 @@ impl HookExecutor {
                 ))
                 .await;
             }
+            if slow
+                || transition
+                    .as_ref()
+                    .is_some_and(|t| t.to == BreakerState::Open)
+            {
+                let exceeded = Exceeded {
+                    entry,
+                    elapsed,
+                    budget: hook_budget,
+                    opened: transition.filter(|t| t.to == BreakerState::Open),
+                };
+                Box::pin(self.threshold_exceeded(ctx, exceeded)).await?;
+            }
             match result {
                 Ok(HookResult::Continue | HookResult::Skipped(_)) => {}
                 Ok(HookResult::Modified(data)) => {
@@ -381,24 +432,92 @@ impl HookExecutor {
                     return Ok(outcome);
                 }
                 Err(failure) => {
-                    let message = failure.message();
-                    match entry.fail_mode {
-                        FailMode::Open => {
-                            tracing::warn!(hook = %entry.meta.name, point = %ctx.point, %message, "hook failed; skipped (fail-open)");
-                        }
-                        FailMode::Closed => {
-                            return Err(llmspell_core::Error::HookFailed {
-                                hook: entry.meta.name.clone(),
-                                message,
-                            });
-                        }
-                    }
+                    self.hook_cannot_run(entry, ctx, failure.message()).await?;
+                    outcome.skipped += 1;
                 }
             }
         }
         Ok(outcome)
     }
 
+    /// A hook could not run (it failed, or its breaker refused the call): a
+    /// fail-closed hook fails the point with `HookFailed`; a fail-open one is
+    /// skipped, logged and reported as a `hook.skipped` event.
+    async fn hook_cannot_run(
+        &self,
+        entry: &HookEntry,
+        ctx: &HookContext,
+        why: String,
+    ) -> llmspell_core::Result<()> {
+        match entry.fail_mode {
+            FailMode::Closed => Err(llmspell_core::Error::HookFailed {
+                hook: entry.meta.name.clone(),
+                message: why,
+            }),
+            FailMode::Open => {
+                tracing::warn!(hook = %entry.meta.name, point = %ctx.point, reason = %why, "hook could not run; skipped (fail-open)");
+                if let (Some(bus), Some(topic)) = (&self.inner.bus, &self.inner.skipped_topic)
+                    && !bus.is_idle()
+                    && bus.has_subscribers(topic.as_str())
+                {
+                    let ev = UniversalEvent::new(
+                        topic.clone(),
+                        json!({
+                            "hook_id": entry.id.to_string(),
+                            "hook_name": entry.meta.name,
+                            "point": entry.point.to_string(),
+                            "component": ctx.component.name.as_ref(),
+                            "reason": why,
+                        }),
+                    )
+                    .with_language(ctx.language)
+                    .with_correlation_id(ctx.correlation_id)
+                    .with_source("hooks");
+                    if let Err(e) = bus.try_publish(ev) {
+                        tracing::debug!(error = %e, "could not publish a hook skip");
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fires `PerformanceThresholdExceeded` for a hook that ran past its slow
+    /// budget or whose breaker just opened. A `Cancel` there fails the point
+    /// being run (and so the operation) with `Cancelled`; other results are
+    /// not honoured at this point. Hooks of the point itself never re-fire it.
+    async fn threshold_exceeded(
+        &self,
+        ctx: &HookContext,
+        exceeded: Exceeded<'_>,
+    ) -> llmspell_core::Result<()> {
+        let point = HookPoint::PerformanceThresholdExceeded;
+        if ctx.point == point || !self.inner.registry.has_hooks(&point) {
+            return Ok(());
+        }
+        let Exceeded {
+            entry,
+            elapsed,
+            budget,
+            opened,
+        } = exceeded;
+        let data = json!({
+            "subject": "hook",
+            "hook_id": entry.id.to_string(),
+            "hook_name": entry.meta.name,
+            "point": ctx.point.to_string(),
+            "component": ctx.component.name.as_ref(),
+            "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
+            "budget_ms": budget.as_secs_f64() * 1000.0,
+            "breaker_opened": opened.as_ref().map(|t| t.reason.as_str()),
+        });
+        let fired = self
+            .fire(ctx.derive(point, ctx.component.clone(), data))
+            .await?;
+        fired.cancelled()?;
+        fired.ignore("only cancel applies");
+        Ok(())
+    }
     async fn call(
         &self,
         entry: &HookEntry,

@@ -61,6 +61,7 @@ mod context;
 mod distributed;
 mod error;
 mod executor;
+mod fire;
 mod hook;
 mod hook_list;
 mod monitor;
@@ -85,7 +86,10 @@ pub use composite::{CompositeHook, Composition, precedence};
 pub use context::{ATTEMPT_KEY, HookContext};
 pub use distributed::{DistributedHookContext, PropagationFlags};
 pub use error::{Error, Result};
-pub use executor::{Decision, ExecutorConfig, HookExecutor, HookExecutorBuilder, PointOutcome};
+pub use executor::{
+    Decision, ExecutorConfig, HookExecutor, HookExecutorBuilder, PointOutcome, SKIPPED_TOPIC,
+};
+pub use fire::Fired;
 pub use hook::{FnHook, Hook, HookMetadata, SyncFnHook, hook_fn, sync_hook_fn};
 pub use monitor::{HookPerformance, LatencySnapshot, PerformanceMonitor};
 pub use point::{CUSTOM_PREFIX, HookGroup, HookPoint};
