@@ -11,7 +11,7 @@ use crate::{Error, Result};
 const SEGMENT_RULE: &str =
     "topics are dot-separated, non-empty segments of letters, digits, '_', ':' and '-'";
 const PATTERN_RULE: &str = "patterns are dot-separated, non-empty segments of letters, digits, \
-     '_', ':', '-' and '*'; '*' alone matches one segment, '**' (or a trailing '>') any number";
+     '_', ':', '-' and '*'; '*' alone matches one segment, '**' any number, a trailing '>' one or more";
 
 fn is_topic_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-')
@@ -262,7 +262,7 @@ pub(crate) enum PatternSegment {
     Literal(Box<str>),
     /// `*`: exactly one segment.
     One,
-    /// `**` or a trailing `>`: zero or more segments.
+    /// `**`: zero or more segments (a trailing `>` compiles to `*.**`).
     Deep,
     /// `*` inside a segment.
     Glob(SegmentGlob),
@@ -271,8 +271,9 @@ pub(crate) enum PatternSegment {
 /// A subscription pattern such as `tool.*.completed` or `agent.**`.
 ///
 /// - `*` as a whole segment matches exactly one segment;
-/// - `**` matches zero or more segments (a trailing `>` is accepted as an
-///   alias, as in NATS);
+/// - `**` matches zero or more segments;
+/// - a trailing `>` matches one or more segments, as in NATS (`tool.>`
+///   matches `tool.a` and `tool.a.b` but not `tool`, which `tool.**` does);
 /// - `*` inside a segment globs within it (`tool.calc*.completed`, `agent:*`).
 ///
 /// Patterns compile once when built, never per event.
@@ -283,6 +284,8 @@ pub(crate) enum PatternSegment {
 /// assert!(p.matches(&Topic::new("tool.calculator.completed")?));
 /// assert!(!p.matches(&Topic::new("tool.calculator.step.completed")?));
 /// assert!(TopicPattern::new("tool.**")?.matches(&Topic::new("tool")?));
+/// assert!(!TopicPattern::new("tool.>")?.matches(&Topic::new("tool")?));
+/// assert!(TopicPattern::new("tool.>")?.matches(&Topic::new("tool.a.b")?));
 /// # Ok::<(), llmspell_events::Error>(())
 /// ```
 #[derive(Clone)]
@@ -326,6 +329,9 @@ impl TopicPattern {
                         format!("'>' is only valid as the last segment; {PATTERN_RULE}"),
                     ));
                 }
+                // NATS: `>` matches one or more segments, so `tool.>` does
+                // not match `tool` itself (`tool.**` does).
+                segments.push(PatternSegment::One);
                 push_deep(&mut segments);
                 continue;
             }
@@ -507,7 +513,11 @@ mod tests {
             ("tool.**", "tool.a.b.c", true),
             ("tool.**", "tools.a", false),
             ("tool.>", "tool.a.b", true),
-            ("tool.>", "tool", true),
+            ("tool.>", "tool", false),
+            ("tool.>", "tool.a", true),
+            ("**.>", "a", true),
+            ("a.**.>", "a", false),
+            ("a.**.>", "a.b.c", true),
             ("**", "anything.at.all", true),
             ("**", "x", true),
             ("*", "x", true),

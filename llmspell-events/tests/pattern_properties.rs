@@ -11,8 +11,10 @@ use proptest::prelude::*;
 /// to an anchored regex. Independent of the crate's recursive matcher and trie.
 fn reference(pattern: &str, topic: &str) -> bool {
     let mut p: Vec<&str> = pattern.split('.').collect();
+    // NATS: a trailing `>` is one or more segments.
     if p.last() == Some(&">") {
-        *p.last_mut().unwrap() = "**";
+        *p.last_mut().unwrap() = "*";
+        p.push("**");
     }
     let t: Vec<&str> = topic.split('.').collect();
     let seg_matches = |ps: &str, ts: &str| -> bool {
@@ -157,4 +159,5 @@ fn reference_agrees_with_the_documented_examples() {
     ));
     assert!(reference("agent:*", "agent:writer"));
     assert!(reference("a.>", "a.b.c"));
+    assert!(!reference("a.>", "a"));
 }
