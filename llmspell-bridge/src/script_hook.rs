@@ -4,19 +4,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llmspell_core::Error;
-use llmspell_hooks::{Hook, HookContext, HookMetadata, HookResult};
+use llmspell_hooks::{Hook, HookAdapter, HookContext, HookMetadata, HookResult, JsonHookAdapter};
 use serde_json::Value;
 
 use crate::ScriptFunction;
 use crate::engine::CallArgs;
 
 /// A hook whose behaviour is a script function. The function gets the
-/// context (its JSON form) and returns one of the documented result shapes,
-/// parsed strictly; a script error, a malformed result or running past the
-/// time limit is a hook failure (breaker, fail mode) with a message naming
-/// the hook and what was wrong.
+/// context (built natively by its engine) and returns one of the documented
+/// result shapes, which every engine hands back as JSON and which is parsed
+/// by the one [`JsonHookAdapter`] of the hook system, so every language
+/// accepts exactly the same shapes. A script error, a malformed result or
+/// running past the time limit is a hook failure (breaker, fail mode) with a
+/// message naming the hook and what was wrong.
 pub struct ScriptHook {
     function: ScriptFunction,
+    adapter: JsonHookAdapter,
     timeout: Duration,
     metadata: HookMetadata,
     reporter: Option<std::sync::Weak<crate::host::HostInner>>,
@@ -26,6 +29,7 @@ impl ScriptHook {
     /// A hook calling `function`, interrupted after `timeout`.
     pub fn new(function: ScriptFunction, timeout: Duration, metadata: HookMetadata) -> Self {
         Self {
+            adapter: JsonHookAdapter::new(metadata.language),
             function,
             timeout,
             metadata,
@@ -66,7 +70,7 @@ impl Hook for ScriptHook {
             )
             .await
         {
-            Ok(out) => HookResult::from_script_value(&out).map_err(|e| e.to_string()),
+            Ok(out) => self.adapter.parse_result(out).map_err(|e| e.to_string()),
             Err(message) => Err(message),
         };
         match outcome {

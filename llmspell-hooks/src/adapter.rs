@@ -36,9 +36,13 @@ pub trait HookAdapter: Send + Sync {
 }
 
 /// The JSON adapter: the script view is the context's JSON form and results
-/// are parsed with [`HookResult::from_script_value`]. Script engines that
-/// convert through JSON reuse it so both languages accept exactly the same
-/// shapes.
+/// are parsed with [`HookResult::from_script_value`].
+///
+/// It is the one result parser of the hook system: the Lua and JavaScript
+/// engines hand every hook's return value back as JSON and parse it here
+/// (their contexts are built natively, for speed), so every language
+/// accepts exactly the same shapes, and so will any later hook written
+/// outside Rust.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonHookAdapter {
     language: Language,

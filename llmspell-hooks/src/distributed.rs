@@ -33,6 +33,10 @@ impl Default for PropagationFlags {
 /// concerns, the nodes it has passed, a hop limit and what to propagate.
 /// Serialises to JSON for any transport.
 ///
+/// It is what travels with a remote hook call and with events bridged
+/// between hosts over NATS; until that bridge lands, Rust applications
+/// that forward hook calls themselves are its only users.
+///
 /// ```
 /// use llmspell_core::ComponentId;
 /// use llmspell_hooks::{DistributedHookContext, HookContext, HookPoint};

@@ -17,9 +17,13 @@
 //! - [`builtin`]: ready-made hooks: [`LoggingHook`], [`MetricsHook`],
 //!   [`DebuggingHook`], [`SecurityHook`], [`CachingHook`], [`RateLimitHook`],
 //!   [`RetryHook`], [`CostTrackingHook`].
-//! - [`HookAdapter`], [`ReplayableHook`] / [`HookRecorder`],
-//!   [`DistributedHookContext`]: the contracts for script languages,
-//!   persistence and crossing machines.
+//! - [`HookExecutor::fire`] / [`Fired`]: firing a point outside the guarded
+//!   runner (state, session, event and performance points) and reading the
+//!   decision.
+//! - [`HookAdapter`] / [`JsonHookAdapter`]: the one result parser every
+//!   script engine uses; [`ReplayableHook`] / [`HookRecorder`]: recorded
+//!   executions; [`DistributedHookContext`]: a context that crosses
+//!   machines (the NATS bridge's contract).
 //!
 //! # Example
 //!

@@ -25,6 +25,11 @@ struct LazyHook {
 /// its feature is enabled, so disabled features cost nothing; its instance
 /// is kept across disable/enable. Individual hooks can also be switched off
 /// and on without unregistering ([`set_hook_enabled`](Self::set_hook_enabled)).
+///
+/// It is the loading mechanism of configured hooks: the `llmspell.toml`
+/// configuration file declares hooks by name, and they are loaded and
+/// toggled through it. Until the configuration file lands, Rust
+/// applications are its only users.
 pub struct SelectiveHookRegistry {
     registry: HookRegistry,
     state: Mutex<State>,
