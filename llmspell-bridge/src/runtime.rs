@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use llmspell_core::Language;
 use llmspell_events::{EventBus, EventStore, Persistence, PersistenceConfig};
-use llmspell_hooks::{GuardedRunner, HookExecutor, HookRegistry};
+use llmspell_hooks::{EmitHooks, GuardedRunner, HookExecutor, HookRegistry};
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, builtin_tools};
 use parking_lot::Mutex;
@@ -72,6 +72,7 @@ impl ScriptRuntime {
         let executor = HookExecutor::builder(hooks.clone())
             .bus(bus.clone())
             .build();
+        EmitHooks::install(&executor)?;
         let runner = GuardedRunner::new(executor.clone());
         let tools = ToolRegistry::builder()
             .runner(runner.clone())

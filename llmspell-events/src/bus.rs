@@ -17,8 +17,8 @@ use crate::flow::{BackpressureKind, BackpressureNotice, RateLimit, RateLimitMode
 use crate::queue::{Pushed, SubscriberQueue};
 use crate::router::{Router, Targets};
 use crate::{
-    BusStats, Error, EventMetrics, OverflowPolicy, Result, Subscription, SubscriptionId,
-    SubscriptionOptions, SubscriptionStats, Topic, TopicPattern, UniversalEvent,
+    BusStats, EmitInterceptor, Error, EventMetrics, OverflowPolicy, Result, Subscription,
+    SubscriptionId, SubscriptionOptions, SubscriptionStats, Topic, TopicPattern, UniversalEvent,
 };
 
 /// The topic of the events the bus publishes when a subscriber lags.
@@ -139,6 +139,7 @@ impl EventBusBuilder {
                     .metrics
                     .then(|| EventMetrics::new(self.metrics_prefix_depth.max(1))),
                 lagging_events: self.lagging_events,
+                interceptor: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -189,6 +190,8 @@ pub(crate) struct BusInner {
     rate_limited: AtomicU64,
     metrics: Option<EventMetrics>,
     lagging_events: bool,
+    /// Set once; read (one load) on every `publish`.
+    interceptor: std::sync::OnceLock<Arc<dyn EmitInterceptor>>,
 }
 
 /// How a delivery attempt treats full `Block` subscriptions.
@@ -452,15 +455,77 @@ impl EventBus {
     ///
     /// The bus assigns the event's sequence number. The event reaches every
     /// matching subscription that has room or makes room; the receipt says
-    /// how many queued it.
+    /// how many queued it. An [`EmitInterceptor`] sees the event first (it
+    /// may change or refuse it) and is told the receipt after.
     ///
     /// # Errors
     /// - [`Error::SubscriberFull`] when `Reject` subscriptions were full;
     /// - [`Error::BlockTimeout`] when a `Block` subscription stayed full;
-    /// - [`Error::RateLimited`] when the rate limit rejects.
+    /// - [`Error::RateLimited`] when the rate limit rejects;
+    /// - [`Error::Refused`] when the interceptor refused the event.
     ///
     /// In the first two cases the event did reach the other subscribers.
-    pub async fn publish(&self, mut event: UniversalEvent) -> Result<PublishReceipt> {
+    pub async fn publish(&self, event: UniversalEvent) -> Result<PublishReceipt> {
+        if let Some(i) = self.active_interceptor() {
+            return Box::pin(self.intercepted(i, event, Mode::Wait)).await;
+        }
+        self.publish_plain(event).await
+    }
+
+    /// Publishes without waiting for room (as [`try_publish`](Self::try_publish))
+    /// but through the [`EmitInterceptor`] (as [`publish`](Self::publish)):
+    /// for async code that must not wait on a full `Block` subscription,
+    /// such as lifecycle events published in the middle of an operation.
+    ///
+    /// # Errors
+    /// As [`try_publish`](Self::try_publish), plus [`Error::Refused`].
+    pub async fn publish_now(&self, event: UniversalEvent) -> Result<PublishReceipt> {
+        if let Some(i) = self.active_interceptor() {
+            return Box::pin(self.intercepted(i, event, Mode::NoWait)).await;
+        }
+        self.try_publish(event)
+    }
+
+    /// Installs the interceptor that sees every `publish` and `publish_now`.
+    /// A bus has at most one, for its whole life.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when one is already installed.
+    pub fn set_interceptor(&self, interceptor: Arc<dyn EmitInterceptor>) -> Result<()> {
+        self.inner
+            .interceptor
+            .set(interceptor)
+            .map_err(|_| Error::InvalidConfig {
+                field: "interceptor",
+                message: "this bus already has an emit interceptor".to_owned(),
+            })
+    }
+
+    #[inline]
+    fn active_interceptor(&self) -> Option<&Arc<dyn EmitInterceptor>> {
+        self.inner.interceptor.get().filter(|i| i.active())
+    }
+
+    async fn intercepted(
+        &self,
+        interceptor: &Arc<dyn EmitInterceptor>,
+        event: UniversalEvent,
+        mode: Mode,
+    ) -> Result<PublishReceipt> {
+        let event = interceptor.before_emit(event).await?;
+        let copy = interceptor.active_after().then(|| event.clone());
+        let receipt = match mode {
+            Mode::Wait => self.publish_plain(event).await,
+            Mode::NoWait => self.try_publish(event),
+        };
+        if let (Some(mut copy), Ok(r)) = (copy, &receipt) {
+            copy.sequence = r.sequence;
+            interceptor.after_emit(&copy, r).await;
+        }
+        receipt
+    }
+
+    async fn publish_plain(&self, mut event: UniversalEvent) -> Result<PublishReceipt> {
         self.inner.admit(true).await?;
         if self.inner.live.load(Ordering::Acquire) == 0 {
             return Ok(self.inner.count_published(&mut event, 0));

@@ -111,6 +111,17 @@ pub enum Error {
         /// The decoder's message.
         message: String,
     },
+    /// An emit interceptor (a `BeforeEventEmit` hook) refused the event; no
+    /// subscriber saw it.
+    #[error("event {topic:?} dropped by {by}: {reason}")]
+    Refused {
+        /// The event's topic.
+        topic: String,
+        /// Who refused it (`hook "redactor"`).
+        by: String,
+        /// Why.
+        reason: String,
+    },
     /// The component was shut down.
     #[error("{what} is closed")]
     Closed {

@@ -40,6 +40,7 @@ mod error;
 mod event;
 mod flow;
 mod handler;
+mod intercept;
 mod metrics;
 pub mod perf;
 mod persistence;
@@ -59,6 +60,7 @@ pub use flow::{
     RateLimitMode, SubscriptionOptions,
 };
 pub use handler::HandlerSubscription;
+pub use intercept::EmitInterceptor;
 pub use llmspell_core::Language;
 pub use metrics::EventMetrics;
 pub use persistence::{PersistStats, Persistence, PersistenceConfig};

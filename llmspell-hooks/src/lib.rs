@@ -63,6 +63,7 @@ mod cache;
 mod composite;
 mod context;
 mod distributed;
+mod emit;
 mod error;
 mod executor;
 mod fire;
@@ -89,6 +90,7 @@ pub use cache::{CacheStats, HookCache, MemoryHookCache};
 pub use composite::{CompositeHook, Composition, precedence};
 pub use context::{ATTEMPT_KEY, HookContext};
 pub use distributed::{DistributedHookContext, PropagationFlags};
+pub use emit::EmitHooks;
 pub use error::{Error, Result};
 pub use executor::{
     Decision, ExecutorConfig, HookExecutor, HookExecutorBuilder, PointOutcome, SKIPPED_TOPIC,

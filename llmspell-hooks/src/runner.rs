@@ -366,7 +366,8 @@ impl GuardedRunner {
         // retries decided after the operation ran.
         let original =
             (later_hooks || registry.has_hooks(&points.before)).then(|| ctx.data.clone());
-        self.emit(spec, &ctx, |t| &t.started, || json!({ "input": &ctx.data }));
+        self.emit(spec, &ctx, |t| &t.started, || json!({ "input": &ctx.data }))
+            .await;
         let mut attempt = 1u32;
         let mut target: Arc<str> = spec.component.name.clone();
         // The components run so far; filled at the first redirect (with the
@@ -389,7 +390,7 @@ impl GuardedRunner {
             }
             let before = match self.executor.execute_point(&mut ctx).await {
                 Ok(o) => o,
-                Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
+                Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed).await),
             };
             let input = std::mem::take(&mut ctx.data);
             // After and Error hooks may redirect or retry, which needs the
@@ -413,11 +414,11 @@ impl GuardedRunner {
                         hook: decided_by,
                         reason,
                     };
-                    return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
+                    return Err(self.fail(spec, &ctx, err, Phase::Cancelled).await);
                 }
                 HookResult::Redirect(to) => {
                     if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to) {
-                        return Err(self.fail(spec, &ctx, e, Phase::Failed));
+                        return Err(self.fail(spec, &ctx, e, Phase::Failed).await);
                     }
                     op(self.call(&target, op_input(), attempt, false)).await
                 }
@@ -441,12 +442,12 @@ impl GuardedRunner {
                             "asked to retry, but the limit of {max_attempts} attempt(s) is reached"
                         ),
                     };
-                    return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
+                    return Err(self.fail(spec, &ctx, err, Phase::Cancelled).await);
                 }
                 HookResult::Fork { operations } => {
                     let main = op(self.call(&target, op_input(), attempt, false));
                     let (main, reports) = join(main, self.forks(&op, operations, attempt)).await;
-                    self.report_forks(spec, &ctx, &reports);
+                    self.report_forks(spec, &ctx, &reports).await;
                     forks.extend(reports);
                     main
                 }
@@ -486,15 +487,15 @@ impl GuardedRunner {
                         }
                         let after = match self.executor.execute_point(&mut ctx).await {
                             Ok(o) => o,
-                            Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
+                            Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed).await),
                         };
                         let output = std::mem::take(&mut ctx.data);
                         let (after_result, decided_by) = after.into_parts();
-                        let finish = |output: Value,
-                                      replaced: bool,
-                                      forks: Vec<ForkReport>,
-                                      target: Arc<str>| {
-                            let outcome = GuardOutcome {
+                        let finish =
+                            |output: Value,
+                             replaced: bool,
+                             forks: Vec<ForkReport>,
+                             target: Arc<str>| GuardOutcome {
                                 output,
                                 target,
                                 attempts: attempt,
@@ -503,42 +504,30 @@ impl GuardedRunner {
                                 forks,
                                 elapsed: started.elapsed(),
                             };
-                            self.emit(
-                                spec,
-                                &ctx,
-                                |t| &t.completed,
-                                || {
-                                    json!({
-                                        "output": &outcome.output,
-                                        "target": &*outcome.target,
-                                        "attempts": outcome.attempts,
-                                        "cache_hit": outcome.cache_hit,
-                                        "duration_ms": outcome.elapsed.as_secs_f64() * 1000.0,
-                                    })
-                                },
-                            );
-                            outcome
-                        };
                         match after_result {
                             HookResult::Continue
                             | HookResult::Modified(_)
                             | HookResult::Skipped(_) => {
-                                return Ok(finish(output, replaced, forks, target));
+                                return Ok(self
+                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
+                                    .await);
                             }
                             HookResult::Cancel(reason) => {
                                 let err = Error::Cancelled {
                                     hook: decided_by,
                                     reason,
                                 };
-                                return Err(self.fail(spec, &ctx, err, Phase::Cancelled));
+                                return Err(self.fail(spec, &ctx, err, Phase::Cancelled).await);
                             }
                             HookResult::Replace(value) => {
-                                return Ok(finish(value, true, forks, target));
+                                return Ok(self
+                                    .completed(spec, &ctx, finish(value, true, forks, target))
+                                    .await);
                             }
                             HookResult::Redirect(to) => {
                                 if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to)
                                 {
-                                    return Err(self.fail(spec, &ctx, e, Phase::Failed));
+                                    return Err(self.fail(spec, &ctx, e, Phase::Failed).await);
                                 }
                                 result =
                                     op(self.call(&target, input.clone(), attempt, false)).await;
@@ -554,17 +543,23 @@ impl GuardedRunner {
                                     attempt += 1;
                                     continue 'attempts;
                                 }
-                                return Ok(finish(output, replaced, forks, target));
+                                return Ok(self
+                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
+                                    .await);
                             }
                             HookResult::Fork { operations } => {
                                 let reports = self.forks(&op, operations, attempt).await;
-                                self.report_forks(spec, &ctx, &reports);
+                                self.report_forks(spec, &ctx, &reports).await;
                                 forks.extend(reports);
-                                return Ok(finish(output, replaced, forks, target));
+                                return Ok(self
+                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
+                                    .await);
                             }
                             HookResult::Cache { key, ttl } => {
                                 self.cache.put(&key, output.clone(), ttl);
-                                return Ok(finish(output, replaced, forks, target));
+                                return Ok(self
+                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
+                                    .await);
                             }
                         }
                     }
@@ -574,7 +569,7 @@ impl GuardedRunner {
                         ctx.elapsed = Some(started.elapsed());
                         let on_error = match self.executor.execute_point(&mut ctx).await {
                             Ok(o) => o,
-                            Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed)),
+                            Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed).await),
                         };
                         let error = if on_error.modified {
                             Error::from_json(&ctx.data)
@@ -586,10 +581,10 @@ impl GuardedRunner {
                             | HookResult::Modified(_)
                             | HookResult::Skipped(_)
                             | HookResult::Cache { .. } => {
-                                return Err(self.fail(spec, &ctx, error, Phase::Failed));
+                                return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
                             }
                             HookResult::Cancel(_) => {
-                                return Err(self.fail(spec, &ctx, error, Phase::Cancelled));
+                                return Err(self.fail(spec, &ctx, error, Phase::Cancelled).await);
                             }
                             HookResult::Replace(value) => {
                                 replaced = true;
@@ -601,7 +596,7 @@ impl GuardedRunner {
                                 if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to)
                                 {
                                     tracing::warn!(error = %e, "fallback redirect refused");
-                                    return Err(self.fail(spec, &ctx, error, Phase::Failed));
+                                    return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
                                 }
                                 result =
                                     op(self.call(&target, input.clone(), attempt, false)).await;
@@ -617,12 +612,12 @@ impl GuardedRunner {
                                     attempt += 1;
                                     continue 'attempts;
                                 }
-                                return Err(self.fail(spec, &ctx, error, Phase::Failed));
+                                return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
                             }
                             HookResult::Fork { operations } => {
                                 let reports = self.forks(&op, operations, attempt).await;
-                                self.report_forks(spec, &ctx, &reports);
-                                return Err(self.fail(spec, &ctx, error, Phase::Failed));
+                                self.report_forks(spec, &ctx, &reports).await;
+                                return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
                             }
                         }
                     }
@@ -713,18 +708,19 @@ impl GuardedRunner {
         join_all(runs).await
     }
 
-    fn report_forks(&self, spec: &GuardSpec, ctx: &HookContext, reports: &[ForkReport]) {
+    async fn report_forks(&self, spec: &GuardSpec, ctx: &HookContext, reports: &[ForkReport]) {
         for r in reports {
             self.emit(
                 spec,
                 ctx,
                 |t| &t.forked,
                 || serde_json::to_value(r).unwrap_or(Value::Null),
-            );
+            )
+            .await;
         }
     }
 
-    fn fail(&self, spec: &GuardSpec, ctx: &HookContext, error: Error, phase: Phase) -> Error {
+    async fn fail(&self, spec: &GuardSpec, ctx: &HookContext, error: Error, phase: Phase) -> Error {
         match phase {
             Phase::Cancelled => {
                 let (hook, reason) = match &error {
@@ -736,7 +732,8 @@ impl GuardedRunner {
                     ctx,
                     |t| &t.cancelled,
                     || json!({ "hook": hook, "reason": reason, "error": error.to_json() }),
-                );
+                )
+                .await;
             }
             Phase::Failed => {
                 self.emit(
@@ -744,13 +741,39 @@ impl GuardedRunner {
                     ctx,
                     |t| &t.failed,
                     || json!({ "error": error.to_json() }),
-                );
+                )
+                .await;
             }
         }
         error
     }
 
-    fn emit(
+    /// Publishes the `completed` event of `outcome` and hands it back.
+    async fn completed(
+        &self,
+        spec: &GuardSpec,
+        ctx: &HookContext,
+        outcome: GuardOutcome,
+    ) -> GuardOutcome {
+        self.emit(
+            spec,
+            ctx,
+            |t| &t.completed,
+            || {
+                json!({
+                    "output": &outcome.output,
+                    "target": &*outcome.target,
+                    "attempts": outcome.attempts,
+                    "cache_hit": outcome.cache_hit,
+                    "duration_ms": outcome.elapsed.as_secs_f64() * 1000.0,
+                })
+            },
+        )
+        .await;
+        outcome
+    }
+
+    async fn emit(
         &self,
         spec: &GuardSpec,
         ctx: &HookContext,
@@ -771,7 +794,7 @@ impl GuardedRunner {
         if let Some(parent) = ctx.parent_id {
             ev = ev.with_parent_id(parent);
         }
-        if let Err(e) = bus.try_publish(ev) {
+        if let Err(e) = bus.publish_now(ev).await {
             tracing::debug!(error = %e, "lifecycle event not delivered everywhere");
         }
     }
