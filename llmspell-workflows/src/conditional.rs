@@ -263,7 +263,7 @@ impl ConditionalBody {
             Some(b) => &b.steps,
             None => &self.default,
         };
-        run.run_list(steps, &Position::branch(name))
+        run.run_list(steps, &Position::named(name))
             .await
             .map_err(|f| f.error)?;
         Ok(Report {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::definition::Definition;
 use crate::metadata;
 use crate::phase::fire;
-use crate::state::{Journal, SharedState, StateScope};
+use crate::state::{Journal, SharedState, StateScope, Write};
 use crate::step::guard_callback;
 use crate::{ErrorPolicy, Step, StepError, StepInput, StepKind};
 
@@ -39,6 +39,9 @@ impl StepList {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Position<'a> {
     pub(crate) branch: Option<&'a str>,
+    /// The parallel run the branch belongs to (unique per fork), for
+    /// telling concurrent writers apart.
+    pub(crate) fork: Option<u64>,
     pub(crate) iteration: Option<u64>,
     iteration_text: Option<String>,
 }
@@ -48,11 +51,26 @@ impl<'a> Position<'a> {
         Self::default()
     }
 
-    pub(crate) fn branch(name: &'a str) -> Self {
+    /// The branch `name` of a conditional (one branch runs; no fork).
+    pub(crate) fn named(name: &'a str) -> Self {
         Self {
             branch: Some(name),
             ..Self::default()
         }
+    }
+
+    /// The branch `name` of the parallel run `fork`.
+    pub(crate) fn branch(fork: u64, name: &'a str) -> Self {
+        Self {
+            branch: Some(name),
+            fork: Some(fork),
+            ..Self::default()
+        }
+    }
+
+    /// Who writes from here, for conflict detection: the fork and branch.
+    pub(crate) fn writer(&self) -> Option<(u64, &'a str)> {
+        self.fork.zip(self.branch)
     }
 
     pub(crate) fn iteration(n: u64) -> Self {
@@ -174,7 +192,7 @@ impl Run<'_> {
                     }
                     ErrorPolicy::Default(value) => {
                         tracing::debug!(step = %step.step.name, %error, "step failed; using its default output");
-                        self.record_output(step, value.clone(), journal.as_mut())
+                        self.record_output(step, pos, value.clone(), journal.as_mut())
                             .await
                             .map_err(fail)?;
                     }
@@ -305,13 +323,14 @@ impl Run<'_> {
             .await?
             .output
         };
-        self.record_output(step, output, journal).await
+        self.record_output(step, pos, output, journal).await
     }
 
     /// Records a step's output (and its `save_as` variable).
     async fn record_output(
         &self,
         step: &PreparedStep,
+        pos: &Position<'_>,
         output: Value,
         mut journal: Option<&mut Journal>,
     ) -> Result<()> {
@@ -320,16 +339,17 @@ impl Run<'_> {
         self.state
             .write(
                 self.exec,
-                StateScope::Outputs,
-                name,
-                output,
-                name,
+                Write::new(StateScope::Outputs, name, output, name).from(pos.writer()),
                 journal.as_deref_mut(),
             )
             .await?;
         if let (Some(var), Some(value)) = (&step.step.save_as, var_value) {
             self.state
-                .write(self.exec, StateScope::Vars, var, value, name, journal)
+                .write(
+                    self.exec,
+                    Write::new(StateScope::Vars, var, value, name).from(pos.writer()),
+                    journal,
+                )
                 .await?;
         }
         Ok(())

@@ -216,6 +216,9 @@ impl ParallelWorkflow {
     }
 }
 
+/// Numbers parallel runs (see [`Position::branch`]).
+static NEXT_FORK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 #[derive(Clone)]
 enum Status {
     Skipped,
@@ -240,12 +243,15 @@ impl ParallelBody {
         {
             f.ignore(&HookPoint::ParallelFork);
         }
+        // Unique per run of this parallel step: writes of its branches to the
+        // same key are told apart from writes of other runs.
+        let fork = NEXT_FORK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut status = vec![Status::Skipped; n];
         let mut stop: Option<Error> = None;
         {
             let start = |i: usize| {
                 let (name, steps) = &self.branches[i];
-                async move { (i, run.run_list(steps, &Position::branch(name)).await) }
+                async move { (i, run.run_list(steps, &Position::branch(fork, name)).await) }
             };
             let mut running = FuturesUnordered::new();
             let mut next = 0;
@@ -263,7 +269,7 @@ impl ParallelBody {
                             stop = Some(failure.error);
                             break;
                         }
-                        let branch = Position::branch(&self.branches[i].0);
+                        let branch = Position::branch(fork, &self.branches[i].0);
                         run.record(&failure.step, &branch, failure.error);
                     }
                 }

@@ -1,6 +1,7 @@
 //! The shared state of one workflow run, and the state hook points its
 //! reads and writes pass.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use llmspell_core::{ComponentId, Error, ExecutionContext, Result};
@@ -113,6 +114,38 @@ pub(crate) struct SharedState {
     state: Mutex<WorkflowState>,
     executor: HookExecutor,
     component: ComponentId,
+    /// The parallel branch that last wrote each key written from inside a
+    /// parallel run (fork number, branch name).
+    writers: Mutex<HashMap<(StateScope, String), (u64, Arc<str>)>>,
+}
+
+/// One write to the state.
+pub(crate) struct Write<'a> {
+    scope: StateScope,
+    key: &'a str,
+    value: Value,
+    /// The step writing.
+    writer: &'a str,
+    /// The parallel run and branch writing, if inside one.
+    origin: Option<(u64, &'a str)>,
+}
+
+impl<'a> Write<'a> {
+    pub(crate) fn new(scope: StateScope, key: &'a str, value: Value, writer: &'a str) -> Self {
+        Self {
+            scope,
+            key,
+            value,
+            writer,
+            origin: None,
+        }
+    }
+
+    /// Marks the write as made by a parallel branch.
+    pub(crate) fn from(mut self, origin: Option<(u64, &'a str)>) -> Self {
+        self.origin = origin;
+        self
+    }
 }
 
 impl SharedState {
@@ -125,6 +158,7 @@ impl SharedState {
             state: Mutex::new(state),
             executor,
             component,
+            writers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -198,22 +232,28 @@ impl SharedState {
         }
     }
 
-    /// Writes `value` under `scope.key`, through `BeforeStateWrite` (data:
-    /// `{ scope, key, value }`; `Modified` changes `value`, `Cancel` refuses
-    /// with an error, `Replace` skips the write silently) and
-    /// `AfterStateWrite` (same data; `Cancel` undoes the write and refuses).
-    /// The replaced value is journaled when `journal` is given.
+    /// Writes `w.value` under `w.scope.key`, through `BeforeStateWrite`
+    /// (data: `{ scope, key, value }`; `Modified` changes `value`, `Cancel`
+    /// refuses with an error, `Replace` skips the write silently),
+    /// `StateConflict` when another branch of the same parallel run wrote
+    /// the key (see [`SharedState::resolve_conflict`]), and `AfterStateWrite`
+    /// (same data; `Cancel` undoes the write and refuses). The replaced
+    /// value is journaled when `journal` is given.
     pub(crate) async fn write(
         &self,
         exec: &ExecutionContext,
-        scope: StateScope,
-        key: &str,
-        value: Value,
-        writer: &str,
+        w: Write<'_>,
         journal: Option<&mut Journal>,
     ) -> Result<()> {
+        let Write {
+            scope,
+            key,
+            writer,
+            origin,
+            ..
+        } = w;
         let meta = [(crate::metadata::STEP, writer)];
-        let mut value = value;
+        let mut value = w.value;
         if let Some(f) = fire(
             &self.executor,
             HookPoint::BeforeStateWrite,
@@ -244,6 +284,11 @@ impl SharedState {
                 };
             }
         }
+        if let Some(origin) = origin {
+            value = self
+                .resolve_conflict(exec, scope, key, value, writer, origin)
+                .await?;
+        }
         let after = self
             .executor
             .registry()
@@ -273,6 +318,93 @@ impl SharedState {
             j.entries.push((scope, key.to_owned(), previous));
         }
         Ok(())
+    }
+
+    /// A write from branch `origin.1` of the parallel run `origin.0` to a key
+    /// another branch of the same run already wrote is a conflict: the
+    /// branches run concurrently, so which value stays would depend on
+    /// timing. `StateConflict` fires with `{ scope, key, current, incoming,
+    /// current_branch, incoming_branch }`; `Modified` writes the hooks'
+    /// `incoming` (a merge), `Replace(value)` writes `value`, `Cancel` fails
+    /// the incoming write with `Cancelled`, and otherwise the incoming value
+    /// is written (the last writer wins). Returns the value to write.
+    ///
+    /// The check and the write are not one atomic step: hooks run between
+    /// them, so a third branch writing meanwhile is judged against the
+    /// value it found.
+    async fn resolve_conflict(
+        &self,
+        exec: &ExecutionContext,
+        scope: StateScope,
+        key: &str,
+        value: Value,
+        writer: &str,
+        (fork, branch): (u64, &str),
+    ) -> Result<Value> {
+        let conflict = {
+            let mut writers = self.writers.lock();
+            let slot = writers.entry((scope, key.to_owned()));
+            let earlier = match &slot {
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let (f, b) = o.get();
+                    (*f == fork && **b != *branch).then(|| b.clone())
+                }
+                std::collections::hash_map::Entry::Vacant(_) => None,
+            };
+            slot.insert_entry((fork, Arc::from(branch)));
+            earlier
+        };
+        let Some(current_branch) = conflict else {
+            return Ok(value);
+        };
+        let current = {
+            let s = self.state.lock();
+            match scope {
+                StateScope::Outputs => s.outputs.get(key).cloned(),
+                StateScope::Vars => s.vars.get(key).cloned(),
+            }
+        };
+        tracing::debug!(%key, scope = scope.as_str(), %branch, %current_branch, "concurrent writes to one state key");
+        let meta = [(crate::metadata::STEP, writer), (crate::metadata::BRANCH, branch)];
+        let Some(f) = fire(
+            &self.executor,
+            HookPoint::StateConflict,
+            &self.component,
+            exec,
+            &meta,
+            || {
+                json!({
+                    "scope": scope,
+                    "key": key,
+                    "current": current,
+                    "incoming": &value,
+                    "current_branch": &*current_branch,
+                    "incoming_branch": branch,
+                })
+            },
+        )
+        .await?
+        else {
+            return Ok(value);
+        };
+        match f.result {
+            HookResult::Replace(merged) => Ok(merged),
+            _ if f.modified => match f.data {
+                Value::Object(mut o) if o.contains_key("incoming") => {
+                    Ok(o.remove("incoming").unwrap_or_default())
+                }
+                other => Err(Error::invalid_input(
+                    "state conflict",
+                    format!(
+                        "a StateConflict hook returned {other}; expected the conflict with `incoming` set to the value to write"
+                    ),
+                )),
+            },
+            _ => {
+                f.ignore(&HookPoint::StateConflict);
+                Ok(value)
+            }
+        }
     }
 
     /// Sets (or with `None` removes) `scope.key`; returns the old value.
@@ -346,14 +478,14 @@ mod tests {
         let registry = HookRegistry::new();
         let st = shared(&registry);
         let exec = ExecutionContext::native();
-        st.write(&exec, StateScope::Vars, "k", json!(1), "a", None)
+        st.write(&exec, Write::new(StateScope::Vars, "k", json!(1), "a"), None)
             .await
             .unwrap();
         let mut j = Journal::default();
-        st.write(&exec, StateScope::Vars, "k", json!(2), "b", Some(&mut j))
+        st.write(&exec, Write::new(StateScope::Vars, "k", json!(2), "b"), Some(&mut j))
             .await
             .unwrap();
-        st.write(&exec, StateScope::Outputs, "b", json!(3), "b", Some(&mut j))
+        st.write(&exec, Write::new(StateScope::Outputs, "b", json!(3), "b"), Some(&mut j))
             .await
             .unwrap();
         assert_eq!(SharedState::journaled_keys(&j).len(), 2);
@@ -383,12 +515,12 @@ mod tests {
         let st = shared(&registry);
         let exec = ExecutionContext::native();
         for key in ["double", "skip", "plain"] {
-            st.write(&exec, StateScope::Vars, key, json!(4), "s", None)
+            st.write(&exec, Write::new(StateScope::Vars, key, json!(4), "s"), None)
                 .await
                 .unwrap();
         }
         let err = st
-            .write(&exec, StateScope::Vars, "deny", json!(4), "s", None)
+            .write(&exec, Write::new(StateScope::Vars, "deny", json!(4), "s"), None)
             .await
             .unwrap_err();
         assert_eq!(
@@ -414,7 +546,7 @@ mod tests {
         let st = shared(&registry);
         let exec = ExecutionContext::native();
         assert!(
-            st.write(&exec, StateScope::Vars, "k", json!(1), "s", None)
+            st.write(&exec, Write::new(StateScope::Vars, "k", json!(1), "s"), None)
                 .await
                 .is_err()
         );
