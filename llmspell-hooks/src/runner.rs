@@ -194,7 +194,8 @@ pub struct GuardOutcome {
     pub elapsed: Duration,
 }
 
-/// Limits that keep redirects and retries bounded.
+/// Limits that keep redirects and retries bounded, and the slow budget of
+/// guarded operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub struct RunnerConfig {
@@ -202,6 +203,10 @@ pub struct RunnerConfig {
     pub max_attempts: u32,
     /// The most redirects in one run. Default 4.
     pub max_redirects: u32,
+    /// A guarded operation (Before hooks, the operation, After or Error
+    /// hooks) that takes longer fires `PerformanceThresholdExceeded`, whose
+    /// `Cancel` fails it. Default: none.
+    pub slow_operation: Option<Duration>,
 }
 
 impl Default for RunnerConfig {
@@ -209,6 +214,7 @@ impl Default for RunnerConfig {
         Self {
             max_attempts: 10,
             max_redirects: 4,
+            slow_operation: None,
         }
     }
 }
@@ -324,7 +330,20 @@ impl GuardedRunner {
         Fut: std::future::Future<Output = Result<Value>>,
     {
         let started = quanta::Instant::now();
-        if self.is_passthrough(spec) {
+        // Only with a budget and a hook to tell: the context of the
+        // PerformanceThresholdExceeded firing.
+        let watch = match self.config.slow_operation {
+            Some(budget)
+                if self
+                    .executor
+                    .registry()
+                    .has_hooks(&HookPoint::PerformanceThresholdExceeded) =>
+            {
+                Some((budget, ctx.derive(HookPoint::PerformanceThresholdExceeded, spec.component.clone(), Value::Null)))
+            }
+            _ => None,
+        };
+        let result = if self.is_passthrough(spec) {
             let target = spec.component.name.clone();
             let call = OperationCall {
                 target: target.clone(),
@@ -332,8 +351,7 @@ impl GuardedRunner {
                 attempt: 1,
                 fork: false,
             };
-            let output = op(call).await?;
-            return Ok(GuardOutcome {
+            op(call).await.map(|output| GuardOutcome {
                 output,
                 target,
                 attempts: 1,
@@ -341,9 +359,42 @@ impl GuardedRunner {
                 replaced: false,
                 forks: Vec::new(),
                 elapsed: started.elapsed(),
-            });
+            })
+        } else {
+            self.run_hooked(spec, ctx, op, started).await
+        };
+        match watch {
+            Some((budget, ctx)) if started.elapsed() > budget => {
+                Box::pin(self.too_slow(ctx, budget, started.elapsed(), result)).await
+            }
+            _ => result,
         }
-        self.run_hooked(spec, ctx, op, started).await
+    }
+
+    /// Fires `PerformanceThresholdExceeded` for an operation that ran past
+    /// [`RunnerConfig::slow_operation`] (data: `{ subject = "operation",
+    /// component, component_type, elapsed_ms, budget_ms, ok }`). A `Cancel`
+    /// there turns the outcome into `Cancelled`; other results are not
+    /// honoured at this point.
+    async fn too_slow(
+        &self,
+        mut ctx: HookContext,
+        budget: Duration,
+        elapsed: Duration,
+        result: Result<GuardOutcome>,
+    ) -> Result<GuardOutcome> {
+        ctx.data = json!({
+            "subject": "operation",
+            "component": &*ctx.component.name,
+            "component_type": ctx.component.kind.as_str(),
+            "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
+            "budget_ms": budget.as_secs_f64() * 1000.0,
+            "ok": result.is_ok(),
+        });
+        let fired = self.executor.fire(ctx).await?;
+        fired.cancelled()?;
+        fired.ignore("only cancel applies");
+        result
     }
 
     async fn run_hooked<F, Fut>(
