@@ -50,6 +50,23 @@ pub struct RuntimeConfig {
     /// keeps both threads awake across back-to-back calls; it costs at most
     /// this much CPU time per hand-off and nothing while engines are idle.
     pub handoff_spin: Duration,
+    /// The session whose state scripts keep across runs (`State`): restored
+    /// from storage at start, saved at each checkpoint and at shutdown.
+    /// Default: none (an unnamed session, kept in memory).
+    pub session: Option<String>,
+    /// The version of the state the scripts expect. State saved with an
+    /// older version passes `StateMigration` when it is restored; state saved
+    /// with a newer one is refused. Default 1.
+    pub state_version: u32,
+    /// A guarded operation (tool, agent, workflow, step, LLM call) taking
+    /// longer fires `PerformanceThresholdExceeded`. Default: none.
+    pub operation_budget: Option<Duration>,
+    /// The share of [`memory_limit`](Self::memory_limit) past which a Lua
+    /// engine fires `MemoryUsageHigh` (once per crossing). Default 0.8.
+    pub memory_high_water: f64,
+    /// The process resident memory, in bytes, past which `MemoryUsageHigh`
+    /// fires (sampled every 250 ms while the runtime runs). Default: none.
+    pub rss_high_water: Option<u64>,
 }
 
 impl Default for RuntimeConfig {
@@ -65,6 +82,11 @@ impl Default for RuntimeConfig {
             handler_timeout: Duration::from_secs(300),
             script_args: Vec::new(),
             handoff_spin: Duration::from_micros(50),
+            session: None,
+            state_version: 1,
+            operation_budget: None,
+            memory_high_water: 0.8,
+            rss_high_water: None,
         }
     }
 }

@@ -141,6 +141,8 @@ pub(crate) struct EngineShared {
     pub(crate) callback_subscriptions: Mutex<Vec<llmspell_events::SubscriptionId>>,
     /// How long a hand-off polls before sleeping ([`crate::RuntimeConfig::handoff_spin`]).
     pub(crate) spin: Duration,
+    /// The engine thread, joined when the runtime stops.
+    pub(crate) join: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl EngineHandle {
@@ -158,6 +160,7 @@ impl EngineHandle {
                 activity: Activity::default(),
                 callback_subscriptions: Mutex::new(Vec::new()),
                 spin,
+                join: Mutex::new(None),
             }),
         }
     }
@@ -173,6 +176,28 @@ impl EngineHandle {
             self.inner.activity.pending.fetch_sub(1, Ordering::SeqCst);
             return false;
         }
+        true
+    }
+
+    /// Asks the engine to stop and waits up to `patience` for its thread to
+    /// end (a script busy past that is left to finish on its own; its
+    /// thread ends when it does). Returns whether the thread ended.
+    pub(crate) fn stop(&self, patience: Duration) -> bool {
+        let _ = self.inner.tx.send(Command::Shutdown);
+        let Some(thread) = self.inner.join.lock().take() else {
+            return true;
+        };
+        if self.on_engine_thread() {
+            return false;
+        }
+        let deadline = std::time::Instant::now() + patience;
+        while !thread.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = thread.join();
         true
     }
 
@@ -499,7 +524,7 @@ where
     let handle = EngineHandle::new(language, tx, spin);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let h = handle.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name(format!("llmspell-{language}"))
         .stack_size(stack_bytes)
         .spawn(move || {
@@ -532,6 +557,7 @@ where
             field: "engine",
             message: format!("cannot start the {language} engine thread: {e}"),
         })?;
+    *handle.inner.join.lock() = Some(thread);
     match ready_rx.recv() {
         Ok(Ok(())) => Ok(handle),
         Ok(Err(message)) => Err(crate::Error::Config {

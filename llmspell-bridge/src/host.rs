@@ -77,10 +77,32 @@ pub(crate) struct HostInner {
     pub(crate) workflows: llmspell_workflows::WorkflowEngine,
     pub(crate) components: Components,
     pub(crate) config: RuntimeConfig,
+    /// The settings that may change while the runtime runs.
+    pub(crate) live: crate::live::Live,
+    /// The runtime's session and its `State`.
+    pub(crate) session: crate::session::Session,
+    /// The runtime's own tokio runtime (for work started from engine
+    /// threads, such as memory reports).
+    pub(crate) background: tokio::runtime::Handle,
+    /// Each Lua engine's stop request (see `memory.rs`).
+    pub(crate) lua_stops: parking_lot::Mutex<Vec<crate::memory::StopRequest>>,
 }
 
 /// A script-facing error message.
 pub type HostError = String;
+
+/// The longest `State` key.
+const MAX_STATE_KEY: usize = 256;
+
+fn state_key(key: &str) -> Result<(), HostError> {
+    if key.is_empty() || key.len() > MAX_STATE_KEY {
+        return Err(format!(
+            "a state key is a non-empty string of at most {MAX_STATE_KEY} bytes, got {} bytes",
+            key.len()
+        ));
+    }
+    Ok(())
+}
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
@@ -110,6 +132,11 @@ impl Host {
     /// The tool registry.
     pub fn tools(&self) -> &ToolRegistry {
         &self.inner.tools
+    }
+
+    /// The stop requests of every Lua engine of the runtime.
+    pub(crate) fn lua_stop_requests(&self) -> Vec<crate::memory::StopRequest> {
+        self.inner.lua_stops.lock().clone()
     }
 
     fn exec(&self, language: Language) -> ExecutionContext {
@@ -155,7 +182,7 @@ impl Host {
         language: Language,
     ) -> Result<(HookOptions, Duration, String), HostError> {
         let mut opts = HookOptions::new().language(language);
-        let mut timeout = self.inner.config.callback_timeout;
+        let mut timeout = self.inner.live.callback_timeout();
         let mut name = format!("{language}-hook");
         let obj = match options {
             Value::Null => None,
@@ -604,6 +631,48 @@ impl Host {
         }
     }
 
+    // ---- state -------------------------------------------------------------
+
+    /// The session's name (`llmspell.session`), if it has one.
+    pub fn session_name(&self) -> Option<&str> {
+        self.inner.session.name()
+    }
+
+    /// `State.get(key)`: the value, or `null`.
+    pub fn state_get(&self, key: &str) -> Result<Value, HostError> {
+        state_key(key)?;
+        Ok(self.inner.session.get(key))
+    }
+
+    /// `State.set(key, value)`: a `null` value removes the key.
+    pub fn state_set(&self, key: &str, value: Value) -> Result<(), HostError> {
+        state_key(key)?;
+        self.inner.session.set(key, value);
+        Ok(())
+    }
+
+    /// `State.delete(key)`: whether the key was there.
+    pub fn state_delete(&self, key: &str) -> Result<bool, HostError> {
+        state_key(key)?;
+        Ok(self.inner.session.delete(key))
+    }
+
+    /// `State.keys()`: the keys, in the order they were first set.
+    pub fn state_keys(&self) -> Value {
+        Value::from(self.inner.session.keys())
+    }
+
+    /// `State.save()`: saves the session's state now, through
+    /// `SessionCheckpoint`.
+    pub async fn state_save(&self) -> Result<bool, HostError> {
+        self.inner
+            .session
+            .checkpoint("save")
+            .await
+            .map(|()| true)
+            .map_err(|e| e.to_string())
+    }
+
     // ---- tools -------------------------------------------------------------
 
     /// `Tool.list`: `{ name, description, category, security_level }` each,
@@ -684,7 +753,7 @@ impl Host {
             .unwrap_or("a script-defined tool")
             .to_owned();
         let language = handler.language();
-        let timeout = self.inner.config.callback_timeout;
+        let timeout = self.inner.live.callback_timeout();
         let tool_name = name.clone();
         let mut tool = ScriptTool::new(
             name.clone(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use llmspell_core::Language;
 use llmspell_events::{EventBus, EventStore, Persistence, PersistenceConfig};
-use llmspell_hooks::{EmitHooks, GuardedRunner, HookExecutor, HookRegistry};
+use llmspell_hooks::{EmitHooks, GuardedRunner, HookExecutor, HookRegistry, RunnerConfig};
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, builtin_tools};
 use parking_lot::Mutex;
@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::engine::{Command, EngineHandle};
 use crate::host::{Components, Host, HostInner};
-use crate::{Error, Result, RuntimeConfig, StorageChoice};
+use crate::{Error, Result, RuntimeConfig, RuntimeUpdate, StorageChoice};
 use llmspell_agents::AgentRuntime;
 use llmspell_workflows::WorkflowEngine;
 
@@ -44,6 +44,10 @@ pub struct ScriptRuntime {
     engines: Mutex<Vec<EngineHandle>>,
     lua: Mutex<Option<EngineHandle>>,
     js: Mutex<Option<EngineHandle>>,
+    /// The outcome of [`start`](ScriptRuntime::start), once called.
+    started: Mutex<Option<llmspell_core::Result<()>>>,
+    /// The process memory watch, while it runs.
+    monitor: Mutex<Option<crate::memory::ProcessWatch>>,
 }
 
 impl ScriptRuntime {
@@ -73,7 +77,22 @@ impl ScriptRuntime {
             .bus(bus.clone())
             .build();
         EmitHooks::install(&executor)?;
-        let runner = GuardedRunner::new(executor.clone());
+        let runner = GuardedRunner::new(executor.clone()).with_config(RunnerConfig {
+            slow_operation: config.operation_budget,
+            ..RunnerConfig::default()
+        });
+        if let Some(name) = &config.session {
+            crate::session::check_name(name)?;
+        }
+        if !(config.memory_high_water > 0.0 && config.memory_high_water <= 1.0) {
+            return Err(Error::Config {
+                field: "memory_high_water",
+                message: format!(
+                    "{} is not a share of the memory limit; valid: more than 0, at most 1",
+                    config.memory_high_water
+                ),
+            });
+        }
         let tools = ToolRegistry::builder()
             .runner(runner.clone())
             .allowed_level(config.allowed_level)
@@ -111,6 +130,12 @@ impl ScriptRuntime {
                 message: e.to_string(),
             })?)
         };
+        let session = crate::session::Session::new(
+            config.session.clone(),
+            config.state_version,
+            storage.clone(),
+            executor.clone(),
+        );
         let host = Host {
             inner: Arc::new(HostInner {
                 hooks,
@@ -120,6 +145,10 @@ impl ScriptRuntime {
                 agents,
                 workflows,
                 components,
+                live: crate::live::Live::new(&config),
+                session,
+                background: background.handle().clone(),
+                lua_stops: Mutex::new(Vec::new()),
                 config,
             }),
         };
@@ -132,7 +161,82 @@ impl ScriptRuntime {
             engines: Mutex::new(Vec::new()),
             lua: Mutex::new(None),
             js: Mutex::new(None),
+            started: Mutex::new(None),
+            monitor: Mutex::new(None),
         })
+    }
+
+    /// Starts the runtime's session: fires `SystemStartup`, restores a named
+    /// session's saved state (`StateMigration`, `SessionRestore`) and fires
+    /// `SessionStart`; starts the memory watch when
+    /// [`RuntimeConfig::rss_high_water`] is set. Running a script starts the
+    /// runtime first if this was not called; call it yourself after
+    /// registering hooks that should see these points.
+    ///
+    /// Idempotent: later calls return the first call's outcome.
+    ///
+    /// # Errors
+    /// `Error::Core` with `Cancelled` when a hook cancels a start point, or
+    /// the error of a session restore (unreadable saved state, state saved
+    /// by a newer version).
+    pub fn start(&self) -> Result<()> {
+        let mut started = self.started.lock();
+        if let Some(outcome) = started.as_ref() {
+            return outcome.clone().map_err(Error::Core);
+        }
+        let kind = match &self.host.inner.config.storage {
+            StorageChoice::Memory => "memory",
+            StorageChoice::Sled(_) => "sled",
+        };
+        let outcome = self
+            .background
+            .block_on(self.host.inner.session.start(kind));
+        if outcome.is_ok()
+            && let Some(mark) = self.host.inner.config.rss_high_water
+        {
+            *self.monitor.lock() = Some(crate::memory::watch_process(&self.host, mark));
+        }
+        *started = Some(outcome.clone());
+        outcome.map_err(Error::Core)
+    }
+
+    /// Saves the session's state now (`SessionCheckpoint`).
+    ///
+    /// # Errors
+    /// `Error::Core` with `InvalidInput` for an unnamed session, `Cancelled`
+    /// when a hook cancels, or a storage error.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.background
+            .block_on(self.host.inner.session.checkpoint("save"))
+            .map_err(Error::Core)
+    }
+
+    /// Changes settings of the running runtime, after the
+    /// `ConfigurationChange` hooks agreed (they may change or refuse the
+    /// change). Returns the change applied.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llmspell_bridge::{RuntimeConfig, RuntimeUpdate, ScriptRuntime};
+    ///
+    /// let runtime = ScriptRuntime::new(RuntimeConfig::default())?;
+    /// let applied = runtime.reconfigure(RuntimeUpdate::new().callback_timeout(Duration::from_millis(250)))?;
+    /// assert_eq!(applied.callback_timeout_ms, Some(250));
+    /// # Ok::<(), llmspell_bridge::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `Error::Core` with `InvalidInput` for an empty or out-of-range
+    /// change, `Cancelled` when a hook refuses it.
+    pub fn reconfigure(&self, update: RuntimeUpdate) -> Result<RuntimeUpdate> {
+        self.background
+            .block_on(
+                self.host
+                    .inner
+                    .live
+                    .reconfigure(&self.host.inner.executor, update),
+            )
+            .map_err(Error::Core)
     }
 
     /// The shared registries, as the globals use them.
@@ -212,7 +316,45 @@ impl ScriptRuntime {
     /// `Error::Script` with `file:line: message` for an uncaught error;
     /// `Error::Io` or `Error::UnknownLanguage` for the file.
     pub fn run_file(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
+        self.start()?;
+        self.run_file_unstarted(path.as_ref())
+    }
+
+    /// Runs a script file before the runtime starts, so that the hooks it
+    /// registers see the start points (`SystemStartup`, `StateMigration`,
+    /// `SessionRestore`, `SessionStart`). The session's `State` is restored
+    /// only after it. `llmspell run --hooks FILE` uses it.
+    ///
+    /// # Errors
+    /// As [`run_file`](ScriptRuntime::run_file); `Error::Config` when the
+    /// runtime has already started.
+    pub fn preload_file(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.not_started()?;
+        self.run_file_unstarted(path.as_ref())
+    }
+
+    /// Runs source code as if it were the file `name`, before the runtime
+    /// starts (see [`preload_file`](ScriptRuntime::preload_file)).
+    ///
+    /// # Errors
+    /// As [`preload_file`](ScriptRuntime::preload_file).
+    pub fn preload_source(&self, language: Language, name: &str, source: &str) -> Result<()> {
+        self.not_started()?;
+        self.run_source_unstarted(language, name, source)
+    }
+
+    fn not_started(&self) -> Result<()> {
+        if self.started.lock().is_some() {
+            return Err(Error::Config {
+                field: "preload",
+                message: "the runtime has already started; preload scripts before running others"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn run_file_unstarted(&self, path: &Path) -> Result<()> {
         let display = path.display().to_string();
         let language = language_of(path).ok_or_else(|| Error::UnknownLanguage {
             path: display.clone(),
@@ -221,7 +363,7 @@ impl ScriptRuntime {
             path: display.clone(),
             message: e.to_string(),
         })?;
-        self.run_source(language, &display, &source)
+        self.run_source_unstarted(language, &display, &source)
     }
 
     /// Runs source code as if it were the file `name`.
@@ -229,6 +371,11 @@ impl ScriptRuntime {
     /// # Errors
     /// As [`run_file`](ScriptRuntime::run_file).
     pub fn run_source(&self, language: Language, name: &str, source: &str) -> Result<()> {
+        self.start()?;
+        self.run_source_unstarted(language, name, source)
+    }
+
+    fn run_source_unstarted(&self, language: Language, name: &str, source: &str) -> Result<()> {
         let engine = self.engine_for(language, name)?;
         let (reply, rx) = oneshot::channel();
         if !engine.send(Command::Run {
@@ -283,14 +430,20 @@ impl ScriptRuntime {
         }
     }
 
-    /// Flushes persisted events and stops the engines.
+    /// Ends the session (`SessionEnd`, the final checkpoint of a named
+    /// session, `SystemShutdown`, all while the engines still run their
+    /// hooks), flushes persisted events and stops the engines.
     ///
     /// # Errors
     /// A failed final flush of persisted events.
     pub fn shutdown(self) -> Result<()> {
-        for e in self.engines.lock().iter() {
-            e.send(Command::Shutdown);
+        if self.started.lock().as_ref().is_some_and(Result::is_ok) {
+            self.background.block_on(self.host.inner.session.end());
         }
+        if let Some(watch) = self.monitor.lock().take() {
+            watch.stop();
+        }
+        self.stop_engines();
         if let Some(p) = self.persistence.lock().take() {
             self.background
                 .block_on(p.shutdown())
@@ -300,6 +453,33 @@ impl ScriptRuntime {
                 })?;
         }
         Ok(())
+    }
+}
+
+impl ScriptRuntime {
+    /// Stops every engine and waits (briefly) for their threads, so that
+    /// what they hold (storage, the registries) is released.
+    fn stop_engines(&self) {
+        for e in self.engines.lock().drain(..) {
+            if !e.stop(ENGINE_STOP_PATIENCE) {
+                tracing::warn!(engine = %e.language(), "an engine thread was still busy when the runtime stopped");
+            }
+        }
+        self.lua.lock().take();
+        self.js.lock().take();
+    }
+}
+
+/// How long stopping a runtime waits for each engine thread to end.
+const ENGINE_STOP_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Dropping a runtime without [`ScriptRuntime::shutdown`] stops its
+/// engines but does not end its session: no `SessionEnd`, no final
+/// checkpoint, no `SystemShutdown`.
+impl Drop for ScriptRuntime {
+    fn drop(&mut self) {
+        self.monitor.lock().take();
+        self.stop_engines();
     }
 }
 

@@ -87,6 +87,20 @@ pub(crate) struct RuntimeArgs {
     /// Hosts service_checker may contact
     #[arg(long = "allow-host", value_name = "HOST")]
     pub(crate) allow_hosts: Vec<String>,
+    /// Keep the scripts' `State` across runs under this session name
+    #[arg(long, value_name = "NAME")]
+    pub(crate) session: Option<String>,
+    /// The version of the session state the scripts expect (older saved
+    /// state passes the StateMigration hooks)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) state_version: u32,
+    /// Operations (tools, agents, workflows, LLM calls) slower than this fire
+    /// PerformanceThresholdExceeded
+    #[arg(long, value_name = "MS")]
+    pub(crate) slow_operation_ms: Option<u64>,
+    /// Fire MemoryUsageHigh when the process's resident memory passes this
+    #[arg(long, value_name = "MB")]
+    pub(crate) rss_high_water_mb: Option<u64>,
 }
 
 impl RuntimeArgs {
@@ -116,6 +130,10 @@ impl RuntimeArgs {
                 defaults.allowed_level
             },
             tools,
+            session: self.session.clone(),
+            state_version: self.state_version,
+            operation_budget: self.slow_operation_ms.map(std::time::Duration::from_millis),
+            rss_high_water: self.rss_high_water_mb.map(|mb| mb.saturating_mul(1 << 20)),
             ..defaults
         }
     }
@@ -127,6 +145,10 @@ pub(crate) struct RunArgs {
     /// Script files, run in order in one runtime
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
+    /// Scripts run before the runtime starts, so the hooks they register see
+    /// SystemStartup, StateMigration, SessionRestore and SessionStart (repeatable)
+    #[arg(long = "hooks", value_name = "FILE")]
+    pub(crate) hooks: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) runtime: RuntimeArgs,
     /// Give up waiting for callbacks after this many seconds (default: wait until quiet)

@@ -26,6 +26,17 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .filter(|t| t.is_finite() && *t > 0.0)
         .map(Duration::from_secs_f64);
     let mut failed = false;
+    for file in &args.hooks {
+        if let Err(e) = runtime.preload_file(file) {
+            report(&e);
+            failed = true;
+        }
+    }
+    if let Err(e) = runtime.start() {
+        report(&e);
+        runtime.shutdown().context("shutting down")?;
+        return Ok(ExitCode::from(1));
+    }
     for file in &args.files {
         if let Err(e) = runtime.run_file(file) {
             report(&e);

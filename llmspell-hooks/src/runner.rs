@@ -339,7 +339,14 @@ impl GuardedRunner {
                     .registry()
                     .has_hooks(&HookPoint::PerformanceThresholdExceeded) =>
             {
-                Some((budget, ctx.derive(HookPoint::PerformanceThresholdExceeded, spec.component.clone(), Value::Null)))
+                Some((
+                    budget,
+                    ctx.derive(
+                        HookPoint::PerformanceThresholdExceeded,
+                        spec.component.clone(),
+                        Value::Null,
+                    ),
+                ))
             }
             _ => None,
         };

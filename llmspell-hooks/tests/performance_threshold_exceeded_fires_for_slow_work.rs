@@ -14,7 +14,10 @@ use llmspell_hooks::{
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
-fn watch(registry: &HookRegistry, cancel: bool) -> (Arc<Mutex<Vec<Value>>>, llmspell_hooks::HookHandle) {
+fn watch(
+    registry: &HookRegistry,
+    cancel: bool,
+) -> (Arc<Mutex<Vec<Value>>>, llmspell_hooks::HookHandle) {
     let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
     let log = seen.clone();
     let h = registry.register(
@@ -33,7 +36,11 @@ fn watch(registry: &HookRegistry, cancel: bool) -> (Arc<Mutex<Vec<Value>>>, llms
 }
 
 fn ctx() -> HookContext {
-    HookContext::new(HookPoint::BeforeToolExecution, ComponentId::tool("t"), json!({}))
+    HookContext::new(
+        HookPoint::BeforeToolExecution,
+        ComponentId::tool("t"),
+        json!({}),
+    )
 }
 
 #[tokio::test]
@@ -105,10 +112,11 @@ async fn an_opening_breaker_is_reported() {
 #[tokio::test]
 async fn an_operation_past_the_runner_budget_is_reported_and_may_be_cancelled() {
     let registry = HookRegistry::new();
-    let runner = GuardedRunner::new(HookExecutor::new(registry.clone())).with_config(RunnerConfig {
-        slow_operation: Some(Duration::from_millis(5)),
-        ..RunnerConfig::default()
-    });
+    let runner =
+        GuardedRunner::new(HookExecutor::new(registry.clone())).with_config(RunnerConfig {
+            slow_operation: Some(Duration::from_millis(5)),
+            ..RunnerConfig::default()
+        });
     let spec = GuardSpec::new(ComponentId::tool("crawler"), GuardPoints::tool());
     let slow = |_| async {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -127,5 +135,8 @@ async fn an_operation_past_the_runner_budget_is_reported_and_may_be_cancelled() 
     drop(watcher);
     let (_, _c) = watch(&registry, true);
     let err = runner.run(&spec, ctx(), slow).await.unwrap_err();
-    assert!(matches!(err, Error::Cancelled { ref reason, .. } if reason == "too slow for production"), "{err:?}");
+    assert!(
+        matches!(err, Error::Cancelled { ref reason, .. } if reason == "too slow for production"),
+        "{err:?}"
+    );
 }

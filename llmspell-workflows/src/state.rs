@@ -365,7 +365,10 @@ impl SharedState {
             }
         };
         tracing::debug!(%key, scope = scope.as_str(), %branch, %current_branch, "concurrent writes to one state key");
-        let meta = [(crate::metadata::STEP, writer), (crate::metadata::BRANCH, branch)];
+        let meta = [
+            (crate::metadata::STEP, writer),
+            (crate::metadata::BRANCH, branch),
+        ];
         let Some(f) = fire(
             &self.executor,
             HookPoint::StateConflict,
@@ -478,16 +481,28 @@ mod tests {
         let registry = HookRegistry::new();
         let st = shared(&registry);
         let exec = ExecutionContext::native();
-        st.write(&exec, Write::new(StateScope::Vars, "k", json!(1), "a"), None)
-            .await
-            .unwrap();
+        st.write(
+            &exec,
+            Write::new(StateScope::Vars, "k", json!(1), "a"),
+            None,
+        )
+        .await
+        .unwrap();
         let mut j = Journal::default();
-        st.write(&exec, Write::new(StateScope::Vars, "k", json!(2), "b"), Some(&mut j))
-            .await
-            .unwrap();
-        st.write(&exec, Write::new(StateScope::Outputs, "b", json!(3), "b"), Some(&mut j))
-            .await
-            .unwrap();
+        st.write(
+            &exec,
+            Write::new(StateScope::Vars, "k", json!(2), "b"),
+            Some(&mut j),
+        )
+        .await
+        .unwrap();
+        st.write(
+            &exec,
+            Write::new(StateScope::Outputs, "b", json!(3), "b"),
+            Some(&mut j),
+        )
+        .await
+        .unwrap();
         assert_eq!(SharedState::journaled_keys(&j).len(), 2);
         st.rollback(j);
         let s = st.snapshot();
@@ -515,12 +530,20 @@ mod tests {
         let st = shared(&registry);
         let exec = ExecutionContext::native();
         for key in ["double", "skip", "plain"] {
-            st.write(&exec, Write::new(StateScope::Vars, key, json!(4), "s"), None)
-                .await
-                .unwrap();
+            st.write(
+                &exec,
+                Write::new(StateScope::Vars, key, json!(4), "s"),
+                None,
+            )
+            .await
+            .unwrap();
         }
         let err = st
-            .write(&exec, Write::new(StateScope::Vars, "deny", json!(4), "s"), None)
+            .write(
+                &exec,
+                Write::new(StateScope::Vars, "deny", json!(4), "s"),
+                None,
+            )
             .await
             .unwrap_err();
         assert_eq!(
@@ -546,9 +569,13 @@ mod tests {
         let st = shared(&registry);
         let exec = ExecutionContext::native();
         assert!(
-            st.write(&exec, Write::new(StateScope::Vars, "k", json!(1), "s"), None)
-                .await
-                .is_err()
+            st.write(
+                &exec,
+                Write::new(StateScope::Vars, "k", json!(1), "s"),
+                None
+            )
+            .await
+            .is_err()
         );
         assert!(st.snapshot().vars.is_empty());
     }

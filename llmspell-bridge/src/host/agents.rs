@@ -66,7 +66,7 @@ impl Host {
     }
 
     fn agent_handler(&self, function: ScriptFunction, name: String) -> AgentHandler {
-        let timeout = self.inner.config.handler_timeout;
+        let timeout = self.inner.live.handler_timeout();
         Arc::new(move |input: Value, cx: AgentContext| {
             let function = function.clone();
             let name = name.clone();

@@ -408,7 +408,7 @@ impl Host {
         let name = name_of(spec, &ctor)?;
         let b = Builder {
             host: self,
-            timeout: self.inner.config.handler_timeout,
+            timeout: self.inner.live.handler_timeout(),
         };
         let engine = self.inner.workflows.clone();
         let description = spec.str_field("description");

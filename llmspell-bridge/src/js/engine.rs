@@ -249,7 +249,7 @@ impl JsEngine {
     /// Runs queued promise jobs. Continuations of async code run under the
     /// loop limit of the handler time limit.
     fn run_jobs(&self, ctx: &mut Context) {
-        let limit = self.loop_limit_for(Some(self.host.inner.config.handler_timeout));
+        let limit = self.loop_limit_for(Some(self.host.inner.live.handler_timeout()));
         let previous = self.set_loop_limit(ctx, limit);
         if let Err(e) = ctx.run_jobs() {
             // Only errors scripts cannot catch end a job (a loop budget, the

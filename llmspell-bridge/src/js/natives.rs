@@ -190,6 +190,11 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("workflowName", workflow_name, 1),
     ("workflowList", workflow_list, 0),
     ("workflowGet", workflow_get, 1),
+    ("stateGet", state_get, 1),
+    ("stateSet", state_set, 2),
+    ("stateDelete", state_delete, 1),
+    ("stateKeys", state_keys, 0),
+    ("stateSave", state_save, 0),
     ("sleep", sleep, 1),
     ("write", write, 2),
     ("report", report, 2),
@@ -206,6 +211,7 @@ pub(crate) fn install(engine: &JsEngine, ctx: &mut Context) -> JsResult<()> {
     let info = json!({
         "version": env!("CARGO_PKG_VERSION"),
         "args": engine.host.inner.config.script_args,
+        "session": engine.host.session_name(),
         "agentKey": super::conversion::AGENT_KEY,
         "workflowKey": super::conversion::WORKFLOW_KEY,
     });
@@ -359,7 +365,7 @@ fn event_subscribe(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
     match callback {
         Some(f) => {
             // An async callback is awaited before the next event.
-            let timeout = engine.host.inner.config.callback_timeout;
+            let timeout = engine.host.inner.live.callback_timeout();
             let host = engine.host.clone();
             crate::engine::start_pump(&engine, host, sub, move |e: &JsEngine, ev| {
                 e.call_function(f.clone(), &CallArgs::Event(ev), Some(timeout))
@@ -489,6 +495,52 @@ fn tool_register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<J
         .tool_register(&spec, function)
         .map_err(|m| fail(format!("Tool.register: {m}")))?;
     Ok(true.into())
+}
+
+// ---- state -----------------------------------------------------------------
+
+fn state_get(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let host = engine()?.host.clone();
+    let key = arg_string(&arg(args, 0), "State.get: argument 1 (the key)")?;
+    let v = host
+        .state_get(&key)
+        .map_err(|m| fail(format!("State.get: {m}")))?;
+    to_js(&v, ctx)
+}
+
+fn state_set(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let host = engine()?.host.clone();
+    let key = arg_string(&arg(args, 0), "State.set: argument 1 (the key)")?;
+    let value = match arg(args, 1) {
+        v if v.is_undefined() => Value::Null,
+        v => arg_json(&v, "State.set: argument 2 (the value)", ctx)?,
+    };
+    host.state_set(&key, value)
+        .map_err(|m| fail(format!("State.set: {m}")))?;
+    Ok(true.into())
+}
+
+fn state_delete(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+    let host = engine()?.host.clone();
+    let key = arg_string(&arg(args, 0), "State.delete: argument 1 (the key)")?;
+    host.state_delete(&key)
+        .map(JsValue::from)
+        .map_err(|m| fail(format!("State.delete: {m}")))
+}
+
+fn state_keys(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let host = engine()?.host.clone();
+    to_js(&host.state_keys(), ctx)
+}
+
+fn state_save(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let host = engine()?.host.clone();
+    promise(ctx, async move {
+        host.state_save()
+            .await
+            .map(Value::from)
+            .map_err(|m| format!("State.save: {m}"))
+    })
 }
 
 // ---- agents ----------------------------------------------------------------

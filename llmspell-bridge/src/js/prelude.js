@@ -199,9 +199,20 @@
   };
   const print = (...args) => native.write(line(args), false);
 
+  // ---- State -----------------------------------------------------------------
+
+  const State = Object.freeze({
+    get(key) { return native.stateGet(key); },
+    set(key, value) { return native.stateSet(key, value); },
+    delete(key) { return native.stateDelete(key); },
+    keys() { return native.stateKeys(); },
+    save() { return native.stateSave(); },
+  });
+
   const llmspell = Object.freeze({
     version: info.version,
     args: Object.freeze(info.args.slice()),
+    session: info.session,
     sleep: (ms) => native.sleep(ms),
   });
 
@@ -226,7 +237,7 @@
   };
   const clearTimeout = (id) => { pending.delete(id); };
 
-  const globals = { Hook, Event, Tool, Agent, Workflow, console, print, llmspell, setTimeout, clearTimeout };
+  const globals = { Hook, Event, Tool, Agent, Workflow, State, console, print, llmspell, setTimeout, clearTimeout };
   for (const [name, value] of Object.entries(globals)) {
     Object.defineProperty(globalThis, name, { value, enumerable: false, writable: true, configurable: true });
   }

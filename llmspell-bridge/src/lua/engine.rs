@@ -18,6 +18,7 @@ use super::{errors, globals, sandbox};
 use crate::engine::{
     BusyGuard, CallArgs, CallResult, CallbackId, EngineHandle, LocalEngine, Started,
 };
+use crate::memory::{Mark, StopRequest};
 use crate::{Host, Result, ScriptError, ScriptFunction};
 
 /// How often (in VM instructions) running Lua code checks its deadline.
@@ -41,6 +42,41 @@ thread_local! {
     static DEADLINES: RefCell<Vec<(Instant, Duration)>> = const { RefCell::new(Vec::new()) };
     /// Script calls currently running nested on this thread's stack.
     static NESTED: Cell<u32> = const { Cell::new(0) };
+    /// The engine's memory watch (`MemoryUsageHigh`).
+    static MEMORY: RefCell<Option<MemoryWatch>> = const { RefCell::new(None) };
+}
+
+/// Watches a Lua state's memory against its high-water mark, and carries
+/// stop requests of `MemoryUsageHigh` hooks to the running code.
+struct MemoryWatch {
+    host: Host,
+    mark: Mark,
+    limit: usize,
+    stop: StopRequest,
+}
+
+impl MemoryWatch {
+    /// Checked with the deadline: reports a crossing of the mark, and
+    /// raises an error when a hook asked to stop.
+    fn check(&mut self, lua: &Lua) -> mlua::Result<()> {
+        let used = lua.used_memory() as u64;
+        if self.mark.crossed(used) {
+            crate::memory::report(
+                &self.host,
+                serde_json::json!({
+                    "source": "lua",
+                    "used_bytes": used,
+                    "mark_bytes": self.mark.at(),
+                    "limit_bytes": self.limit,
+                }),
+                vec![self.stop.clone()],
+            );
+        }
+        match self.stop.lock().take() {
+            Some(message) => Err(mlua::Error::runtime(message)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A callback's future, its deadline in force whenever it is polled.
@@ -67,7 +103,11 @@ impl<F: Future> Future for WithDeadline<F> {
 
 /// The instruction-count hook of every Lua thread: raises an error in code
 /// running past the innermost deadline, so even a busy loop stops.
-fn deadline_hook(_lua: &Lua, _debug: &mlua::debug::Debug<'_>) -> mlua::Result<VmState> {
+fn deadline_hook(lua: &Lua, _debug: &mlua::debug::Debug<'_>) -> mlua::Result<VmState> {
+    MEMORY.with(|m| match m.borrow_mut().as_mut() {
+        Some(watch) => watch.check(lua),
+        None => Ok(()),
+    })?;
     let over = DEADLINES
         .with(|s| s.borrow().last().copied())
         .filter(|(at, _)| Instant::now() >= *at);
@@ -117,6 +157,17 @@ impl LuaEngine {
             HookTriggers::new().every_nth_instruction(DEADLINE_CHECK_EVERY),
             deadline_hook,
         )?;
+        let stop = StopRequest::default();
+        host.inner.lua_stops.lock().push(stop.clone());
+        let mark = (config.memory_limit as f64 * config.memory_high_water) as u64;
+        MEMORY.with(|m| {
+            *m.borrow_mut() = Some(MemoryWatch {
+                host: host.clone(),
+                mark: Mark::new(mark),
+                limit: config.memory_limit,
+                stop,
+            });
+        });
         let engine = Rc::new(LuaEngine {
             lua,
             handle,

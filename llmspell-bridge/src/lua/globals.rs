@@ -1,8 +1,7 @@
 //! The globals Lua scripts see.
 //!
-//! `Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `JSON`, `print` and
-//! `llmspell`, as
-//! `SCRIPT_API.md` specifies them. Each global is a table of functions;
+//! `Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `State`, `JSON`, `print`
+//! and `llmspell`, as `docs/user-guide/lua-api.md` documents them. Each global is a table of functions;
 //! handles (hooks, subscriptions) are userdata with methods.
 
 pub(crate) mod agent;
@@ -10,6 +9,7 @@ mod event;
 mod hook;
 mod json;
 mod spec;
+mod state;
 mod tool;
 mod workflow;
 
@@ -161,6 +161,7 @@ pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     event::install(lua, weak.clone())?;
     tool::install(lua, weak.clone())?;
     agent::install(lua, weak.clone())?;
+    state::install(lua, weak.clone())?;
     workflow::install(lua, weak)?;
     json::install(lua)?;
     install_print(lua)?;
@@ -170,6 +171,7 @@ pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     let args = lua.create_sequence_from(engine.host.inner.config.script_args.iter().cloned())?;
     args.set_metatable(Some(mlua::LuaSerdeExt::array_metatable(lua)))?;
     llmspell.set("args", args)?;
+    llmspell.set("session", engine.host.session_name())?;
     lua.globals().set("llmspell", llmspell)?;
     Ok(())
 }

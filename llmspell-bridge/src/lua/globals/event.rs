@@ -115,7 +115,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             let id = sub.id();
             match callback {
                 Some(f) => {
-                    let timeout = engine.host.inner.config.callback_timeout;
+                    let timeout = engine.host.inner.live.callback_timeout();
                     let host = engine.host.clone();
                     crate::engine::start_pump(&engine, host, sub, move |e: &LuaEngine, ev| {
                         e.call_function(f.clone(), &CallArgs::Event(ev), Some(timeout))
