@@ -445,6 +445,8 @@ impl GuardedRunner {
             if attempt > 1 {
                 ctx.metadata
                     .insert(ATTEMPT_KEY.to_owned(), attempt.to_string());
+                // An earlier attempt's cache hit says nothing of this one.
+                ctx.metadata.remove(CACHE_HIT_KEY);
             }
             let before = match self.executor.execute_point(&mut ctx).await {
                 Ok(o) => o,
@@ -587,6 +589,9 @@ impl GuardedRunner {
                                 {
                                     return Err(self.fail(spec, &ctx, e, Phase::Failed).await);
                                 }
+                                // The target runs: its output is not the cached one.
+                                cache_hit = false;
+                                ctx.metadata.remove(CACHE_HIT_KEY);
                                 result =
                                     op(self.call(&target, input.clone(), attempt, false)).await;
                                 continue;

@@ -573,6 +573,64 @@ async fn cache_at_error_is_ignored() {
     assert_eq!(f.runner.cache().get("e"), None);
 }
 
+#[tokio::test]
+async fn a_served_output_rejected_and_rerun_is_not_a_cache_hit() {
+    // After hooks reject a stale cached output: by a retry that bypasses the
+    // cache, or by a redirect. What then runs is not served from the cache.
+    let stale = json!({ "y": -1 });
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let after = |hits: &Arc<Mutex<Vec<Option<String>>>>, reject: HookResult| {
+        let hits = hits.clone();
+        move |ctx: &mut HookContext| {
+            hits.lock().push(ctx.metadata.get("cache_hit").cloned());
+            if ctx.data["y"] == -1 {
+                return reject.clone();
+            }
+            HookResult::Continue
+        }
+    };
+    let f = Fixture::new()
+        .hook(BEFORE, |ctx| {
+            if ctx.metadata.contains_key("attempt") {
+                return HookResult::Continue;
+            }
+            HookResult::Cache {
+                key: "k".into(),
+                ttl: Duration::from_secs(60),
+            }
+        })
+        .hook(
+            AFTER,
+            after(
+                &hits,
+                HookResult::Retry {
+                    delay: Duration::ZERO,
+                    max_attempts: 2,
+                },
+            ),
+        );
+    f.runner
+        .cache()
+        .put("k", stale.clone(), Duration::from_secs(60));
+    let out = f.run(4).await.unwrap();
+    assert_eq!((out.output, out.attempts), (json!({ "y": 8 }), 2));
+    assert!(!out.cache_hit, "the second attempt ran the operation");
+    assert_eq!(*hits.lock(), [Some("true".to_owned()), None]);
+
+    hits.lock().clear();
+    let f = Fixture::new()
+        .hook(BEFORE, |_| HookResult::Cache {
+            key: "k".into(),
+            ttl: Duration::from_secs(60),
+        })
+        .hook(AFTER, after(&hits, HookResult::Redirect("backup".into())));
+    f.runner.cache().put("k", stale, Duration::from_secs(60));
+    let out = f.run(4).await.unwrap();
+    assert_eq!((out.output, &*out.target), (json!({ "y": 12 }), "backup"));
+    assert!(!out.cache_hit, "the redirect target ran");
+    assert_eq!(*hits.lock(), [Some("true".to_owned()), None]);
+}
+
 // ---- Skipped ----------------------------------------------------------------
 
 #[tokio::test]

@@ -295,7 +295,7 @@ impl Run<'_> {
         let input = self.step_input(&step.step).await?;
         let runner = self.def.engine.runner();
         let output = if runner.is_passthrough(&step.spec) {
-            self.call(&step.step, input).await?
+            self.call(&step.step, input, 1).await?
         } else {
             let mut ctx = HookContext::for_operation(
                 HookPoint::BeforeWorkflowStage,
@@ -315,9 +315,10 @@ impl Run<'_> {
             // of line keeps the hook-free path's future small.
             Box::pin(runner.run(&step.spec, ctx, |call| async move {
                 if call.target == *own && !call.fork {
-                    self.call(&step.step, call.input).await
+                    self.call(&step.step, call.input, call.attempt).await
                 } else {
-                    self.redirect(&step.step, &call.target, call.input).await
+                    self.redirect(&step.step, &call.target, call.input, call.attempt)
+                        .await
                 }
             }))
             .await?
@@ -384,15 +385,24 @@ impl Run<'_> {
         }
     }
 
-    /// The step's operation with its retry policy.
-    async fn call(&self, step: &Step, input: Value) -> Result<Value> {
+    /// The step's operation with its retry policy, in attempt
+    /// `stage_attempt` of the stage (2, 3, … when a hook's `Retry` re-runs
+    /// it). The component is told one attempt number over both kinds of
+    /// retry: the stage's earlier attempts count as full runs of the policy.
+    async fn call(&self, step: &Step, input: Value, stage_attempt: u32) -> Result<Value> {
         let policy = &step.retry;
+        let earlier = stage_attempt
+            .saturating_sub(1)
+            .saturating_mul(policy.max_attempts.max(1));
         if policy.max_attempts <= 1 {
-            return self.attempt(step, input, 1).await;
+            return self.attempt(step, input, earlier.saturating_add(1)).await;
         }
         let mut attempt = 1;
         loop {
-            match self.attempt(step, input.clone(), attempt).await {
+            match self
+                .attempt(step, input.clone(), earlier.saturating_add(attempt))
+                .await
+            {
                 Ok(v) => return Ok(v),
                 Err(e) if policy.should_retry(&e, attempt) => {
                     let delay = policy.delay_after(attempt);
@@ -437,8 +447,14 @@ impl Run<'_> {
     }
 
     /// Runs a redirect or fork target of a step, resolved by the step's kind.
-    async fn redirect(&self, step: &Step, target: &str, input: Value) -> Result<Value> {
-        let exec = self.child(1);
+    async fn redirect(
+        &self,
+        step: &Step,
+        target: &str,
+        input: Value,
+        attempt: u32,
+    ) -> Result<Value> {
+        let exec = self.child(attempt);
         let missing = |kind: &str| Error::NotFound {
             kind: kind.to_owned(),
             name: target.to_owned(),
