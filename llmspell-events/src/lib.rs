@@ -59,7 +59,7 @@ pub use flow::{
     RateLimitMode, SubscriptionOptions,
 };
 pub use handler::HandlerSubscription;
-pub use llmspell_core::Language;
+pub use llmspell_core::{CorrelationId, Language};
 pub use metrics::EventMetrics;
 pub use persistence::{PersistStats, Persistence, PersistenceConfig};
 pub use stats::{BusStats, SubscriptionStats};
