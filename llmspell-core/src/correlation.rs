@@ -12,8 +12,7 @@ use uuid::Uuid;
 use crate::{Error, Result};
 
 /// The rule every correlation id follows, quoted in error messages.
-const RULE: &str = "a correlation id is any non-empty string of at most 128 bytes \
-     without control characters";
+const RULE: &str = CorrelationId::RULE;
 
 /// The id of an operation (a correlation id) or of the operation that
 /// started it (a parent id).
@@ -70,6 +69,10 @@ impl CorrelationId {
 
     /// The length of a UUID id's text (`8-4-4-4-12` hex digits).
     pub const UUID_LEN: usize = 36;
+
+    /// What a valid id is, in the words error messages use.
+    pub const RULE: &'static str =
+        "a correlation id is any non-empty string of at most 128 bytes without control characters";
 
     /// A fresh, time-ordered UUID v7 id (see [`crate::clock`]).
     pub fn new_v7() -> Self {
