@@ -68,13 +68,16 @@ async fn tool_calls_carry_the_invocation_as_parent() {
     assert_eq!(tool_call.name, "calculator");
     assert_eq!(
         tool_call.parent_id,
-        Some(exec.correlation_id),
+        Some(exec.correlation_id.clone()),
         "the tool call is a child of the agent invocation"
     );
     assert_ne!(tool_call.correlation_id, exec.correlation_id);
 
     let completed = tool_events.try_recv().expect("tool.calculator.completed");
-    assert_eq!(completed.metadata.parent_id, Some(exec.correlation_id));
+    assert_eq!(
+        completed.metadata.parent_id,
+        Some(exec.correlation_id.clone())
+    );
     assert_eq!(completed.language, Language::Lua);
     assert_eq!(completed.data["output"], json!({ "result": 8 }));
 }
@@ -139,7 +142,7 @@ async fn invoke_tool_on_the_agent_parents_the_call_to_the_caller() {
         .unwrap();
     assert_eq!(out, json!({ "result": 42 }));
     let seen = f.take_seen();
-    assert_eq!(seen[0].parent_id, Some(exec.correlation_id));
+    assert_eq!(seen[0].parent_id, Some(exec.correlation_id.clone()));
 }
 
 #[tokio::test]

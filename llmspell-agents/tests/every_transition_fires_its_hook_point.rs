@@ -513,7 +513,7 @@ async fn state_changed_events_carry_reason_correlation_and_source() {
     assert_eq!(changes[2].data["reason"], "invoke");
     assert_eq!(changes[3].data["reason"], "completed");
     for e in &changes {
-        assert_eq!(e.metadata.correlation_id, Some(exec.correlation_id));
+        assert_eq!(e.metadata.correlation_id, Some(exec.correlation_id.clone()));
         assert_eq!(e.language, llmspell_core::Language::Lua);
         assert_eq!(e.metadata.source.as_deref(), Some("agent:evented"));
     }

@@ -317,7 +317,7 @@ async fn lifecycle_events_share_the_invocation_correlation_and_language() {
         .expect("a completed event");
     assert_eq!(completed.data["output"]["y"], 6);
     for e in [started, completed] {
-        assert_eq!(e.metadata.correlation_id, Some(exec.correlation_id));
+        assert_eq!(e.metadata.correlation_id, Some(exec.correlation_id.clone()));
         assert_eq!(e.language, Language::Javascript);
     }
 }

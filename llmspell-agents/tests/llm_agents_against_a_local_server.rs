@@ -151,7 +151,7 @@ async fn before_llm_call_changes_what_the_server_receives_and_after_sees_usage()
     assert_eq!(before.name, "polyglot");
     assert_eq!(
         before.parent_id,
-        Some(exec.correlation_id),
+        Some(exec.correlation_id.clone()),
         "the model call is a child of the invocation"
     );
     let after = seen

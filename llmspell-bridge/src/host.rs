@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use llmspell_core::{ComponentId, ComponentType, ExecutionContext, Language};
+use llmspell_core::{ComponentId, ComponentType, CorrelationId, ExecutionContext, Language};
 use llmspell_events::{EventBus, OverflowPolicy, SubscriptionOptions, Topic, UniversalEvent};
 use llmspell_hooks::{
     FailMode, HookContext, HookExecutor, HookFilter, HookId, HookMetadata, HookOptions, HookPoint,
@@ -15,7 +15,6 @@ use llmspell_hooks::{
 };
 use llmspell_tools::{ScriptTool, ToolRegistry};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use crate::script_hook::{ScriptHook, call_tool_handler};
 use crate::{RuntimeConfig, ScriptFunction};
@@ -108,13 +107,19 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-fn parse_uuid(v: &Value, key: &str) -> Result<Option<Uuid>, HostError> {
+/// The correlation or parent id under `key`: any non-empty string of at most
+/// 128 bytes without control characters (see [`CorrelationId`]).
+fn parse_id(v: &Value, key: &str) -> Result<Option<CorrelationId>, HostError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Uuid::parse_str(s)
+        Some(Value::String(s)) => CorrelationId::parse_field(key, s)
             .map(Some)
-            .map_err(|_| format!("`{key}` must be a UUID string, got {s:?}")),
-        Some(other) => Err(format!("`{key}` must be a UUID string, got {other}")),
+            .map_err(|e| e.to_string()),
+        Some(other) => Err(llmspell_core::Error::invalid_input(
+            key,
+            format!("must be a string, got {other}; {}", CorrelationId::RULE),
+        )
+        .to_string()),
     }
 }
 
@@ -456,10 +461,10 @@ impl Host {
                         ));
                     }
                 }
-                if let Some(c) = parse_uuid(options, "correlation_id")? {
+                if let Some(c) = parse_id(options, "correlation_id")? {
                     ev = ev.with_correlation_id(c);
                 }
-                if let Some(p) = parse_uuid(options, "parent_id")? {
+                if let Some(p) = parse_id(options, "parent_id")? {
                     ev = ev.with_parent_id(p);
                 }
                 if let Some(tags) = o.get("tags") {

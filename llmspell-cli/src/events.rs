@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use llmspell_bridge::{RuntimeConfig, ScriptRuntime, StorageChoice};
+use llmspell_core::CorrelationId;
 use llmspell_events::{EventQuery, EventStore, UniversalEvent};
 use llmspell_storage::SledBackend;
 
@@ -26,8 +27,8 @@ pub(crate) struct Filter {
     /// Only events before this time (same forms as --since)
     #[arg(long)]
     until: Option<String>,
-    /// Only events of this correlation id
-    #[arg(long)]
+    /// Only events of this correlation id (a generated UUID or the string a script chose)
+    #[arg(long, visible_alias = "correlation-id", value_name = "ID")]
     correlation: Option<String>,
     /// At most this many events
     #[arg(long, default_value_t = 20)]
@@ -74,10 +75,7 @@ impl Filter {
             q = q.until(when(u)?);
         }
         if let Some(c) = &self.correlation {
-            q = q.correlation_id(
-                uuid::Uuid::parse_str(c)
-                    .with_context(|| format!("{c:?} is not a correlation id (a UUID)"))?,
-            );
+            q = q.correlation_id(CorrelationId::parse_field("--correlation", c)?);
         }
         Ok(q)
     }

@@ -211,6 +211,57 @@ fn events_are_persisted_in_the_data_dir_and_queried() {
 }
 
 #[test]
+fn events_are_queried_by_a_correlation_id_the_script_chose() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "pub.lua",
+        r#"Event.publish("orders.created", { n = 1 }, { correlation_id = "req-42", parent_id = "upstream-7" })
+           Event.publish("orders.created", { n = 2 }, { correlation_id = "req-42/retry" })
+           Event.publish("orders.created", { n = 3 })
+           Event.publish("orders.paid", { n = 4 }, { correlation_id = "req-42" })"#,
+    );
+    let out = llmspell(&["run", "--data-dir", "data", "pub.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for flag in ["--correlation", "--correlation-id"] {
+        let out = llmspell(
+            &[
+                "events",
+                "query",
+                "--data-dir",
+                "data",
+                flag,
+                "req-42",
+                "--json",
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lines: Vec<serde_json::Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let ns: Vec<i64> = lines
+            .iter()
+            .map(|e| e["data"]["n"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ns, [1, 4], "{flag}");
+        assert_eq!(lines[0]["correlation_id"], "req-42");
+        assert_eq!(lines[0]["parent_id"], "upstream-7");
+    }
+    let out = llmspell(
+        &["events", "query", "--data-dir", "data", "--correlation", ""],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--correlation") && err.contains("at most 128 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn inspection_commands() {
     let dir = TempDir::new().unwrap();
     let out = llmspell(&["hooks", "points"], dir.path());

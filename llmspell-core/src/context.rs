@@ -2,22 +2,21 @@
 
 use std::collections::BTreeMap;
 
+use crate::{CorrelationId, Language};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use crate::Language;
 
 /// Who asked for an operation and how it relates to others.
 ///
 /// The correlation id ties together everything one operation causes (hooks,
 /// events, nested calls); `parent_id` points at the operation that started this
-/// one, so nested agent → tool → workflow calls form a tree.
+/// one, so nested agent → tool → workflow calls form a tree. Generated ids are
+/// UUID v7; a caller may choose its own (see [`CorrelationId`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionContext {
     /// Identifies this operation across hooks and events.
-    pub correlation_id: Uuid,
+    pub correlation_id: CorrelationId,
     /// The correlation id of the operation that started this one, if any.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<CorrelationId>,
     /// The language that started the operation.
     pub language: Language,
     /// Free-form string metadata (tenant, user, attempt, ...).
@@ -28,7 +27,7 @@ impl ExecutionContext {
     /// A root context for `language` with a fresh correlation id.
     pub fn new(language: Language) -> Self {
         Self {
-            correlation_id: crate::clock::new_v7(),
+            correlation_id: CorrelationId::new_v7(),
             parent_id: None,
             language,
             metadata: BTreeMap::new(),
@@ -46,8 +45,8 @@ impl ExecutionContext {
     #[must_use]
     pub fn child(&self) -> Self {
         Self {
-            correlation_id: crate::clock::new_v7(),
-            parent_id: Some(self.correlation_id),
+            correlation_id: CorrelationId::new_v7(),
+            parent_id: Some(self.correlation_id.clone()),
             language: self.language,
             metadata: self.metadata.clone(),
         }
@@ -55,15 +54,15 @@ impl ExecutionContext {
 
     /// Uses `id` as the correlation id.
     #[must_use]
-    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
-        self.correlation_id = id;
+    pub fn with_correlation_id(mut self, id: impl Into<CorrelationId>) -> Self {
+        self.correlation_id = id.into();
         self
     }
 
     /// Sets the parent correlation id.
     #[must_use]
-    pub fn with_parent(mut self, parent: Uuid) -> Self {
-        self.parent_id = Some(parent);
+    pub fn with_parent(mut self, parent: impl Into<CorrelationId>) -> Self {
+        self.parent_id = Some(parent.into());
         self
     }
 
@@ -89,7 +88,7 @@ mod tests {
     fn child_links_to_parent_and_inherits() {
         let root = ExecutionContext::new(Language::Lua).with_metadata("tenant", "acme");
         let child = root.child();
-        assert_eq!(child.parent_id, Some(root.correlation_id));
+        assert_eq!(child.parent_id, Some(root.correlation_id.clone()));
         assert_ne!(child.correlation_id, root.correlation_id);
         assert_eq!(child.language, Language::Lua);
         assert_eq!(
@@ -106,5 +105,20 @@ mod tests {
         assert!(v["parent_id"].is_null());
         let back: ExecutionContext = serde_json::from_value(v).unwrap();
         assert_eq!(back, ctx);
+    }
+
+    #[test]
+    fn chosen_ids_carry_over_to_children_and_through_json() {
+        let root = ExecutionContext::native()
+            .with_correlation_id(CorrelationId::new("req-42").unwrap())
+            .with_parent(CorrelationId::new("upstream-7").unwrap());
+        let child = root.child();
+        assert_eq!(child.parent_id.as_ref().unwrap(), "req-42");
+        assert!(child.correlation_id.as_uuid().is_some());
+        let v = serde_json::to_value(&root).unwrap();
+        assert_eq!(v["correlation_id"], "req-42");
+        assert_eq!(v["parent_id"], "upstream-7");
+        let back: ExecutionContext = serde_json::from_value(v).unwrap();
+        assert_eq!(back, root);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! This crate is deliberately small and stable: the identity of components
 //! ([`ComponentId`], [`ComponentType`]), the context an operation runs in
-//! ([`ExecutionContext`], [`Language`]), the three component traits ([`Tool`],
+//! ([`ExecutionContext`], [`CorrelationId`], [`Language`]), the three component traits ([`Tool`],
 //! [`Agent`], [`Workflow`]) and the shared [`Error`] type. Machinery (hooks,
 //! events, registries, engines) lives in the crates above it.
 //!
@@ -38,6 +38,7 @@ mod agent;
 pub mod clock;
 mod component;
 mod context;
+mod correlation;
 mod error;
 mod language;
 mod measurement;
@@ -47,6 +48,7 @@ mod workflow;
 pub use agent::Agent;
 pub use component::{ComponentId, ComponentMetadata, ComponentType};
 pub use context::ExecutionContext;
+pub use correlation::{CorrelationId, EncodeBuffer};
 pub use error::{Error, ErrorKind, Result};
 pub use language::Language;
 pub use measurement::{Measurement, median};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use llmspell_core::Language;
+use llmspell_core::{CorrelationId, Language};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -16,9 +16,9 @@ use crate::Topic;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventMetadata {
     /// The operation this event belongs to.
-    pub correlation_id: Option<Uuid>,
+    pub correlation_id: Option<CorrelationId>,
     /// The operation that started that one.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<CorrelationId>,
     /// The component that published it (`"tool:calculator"`).
     pub source: Option<Arc<str>>,
     /// Free-form labels.
@@ -42,6 +42,8 @@ pub struct EventMetadata {
 ///
 /// `id` is a UUID v7 (time-ordered) given at construction; `sequence` is
 /// assigned by the bus at publish and grows monotonically per bus.
+/// `correlation_id` and `parent_id` are strings: UUIDs when the runtime
+/// generated them, or whatever the publisher chose (see [`CorrelationId`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UniversalEvent {
     /// Unique, time-ordered id.
@@ -87,17 +89,18 @@ impl UniversalEvent {
         self
     }
 
-    /// Sets the correlation id.
+    /// Sets the correlation id (a generated UUID or a chosen string, see
+    /// [`CorrelationId`]).
     #[must_use]
-    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
-        self.metadata.correlation_id = Some(id);
+    pub fn with_correlation_id(mut self, id: impl Into<CorrelationId>) -> Self {
+        self.metadata.correlation_id = Some(id.into());
         self
     }
 
     /// Sets the parent correlation id.
     #[must_use]
-    pub fn with_parent_id(mut self, id: Uuid) -> Self {
-        self.metadata.parent_id = Some(id);
+    pub fn with_parent_id(mut self, id: impl Into<CorrelationId>) -> Self {
+        self.metadata.parent_id = Some(id.into());
         self
     }
 
@@ -184,9 +187,9 @@ struct Wire {
     sequence: u64,
     timestamp: DateTime<Utc>,
     #[serde(default)]
-    correlation_id: Option<Uuid>,
+    correlation_id: Option<CorrelationId>,
     #[serde(default)]
-    parent_id: Option<Uuid>,
+    parent_id: Option<CorrelationId>,
     #[serde(default)]
     source: Option<Arc<str>>,
     #[serde(default)]
@@ -265,6 +268,44 @@ mod tests {
             back.timestamp.timestamp_micros(),
             ev.timestamp.timestamp_micros()
         );
+    }
+
+    #[test]
+    fn chosen_ids_round_trip_and_old_uuid_json_still_loads() {
+        let ev = UniversalEvent::new(Topic::new("a.b").unwrap(), Value::Null)
+            .with_correlation_id(CorrelationId::new("req-42").unwrap())
+            .with_parent_id(CorrelationId::new("upstream/7").unwrap());
+        let v = serde_json::to_value(&ev).unwrap();
+        assert_eq!(v["correlation_id"], "req-42");
+        assert_eq!(v["parent_id"], "upstream/7");
+        let back: UniversalEvent = serde_json::from_value(v).unwrap();
+        assert_eq!(back.metadata, ev.metadata);
+
+        // The JSON form written when ids were always UUIDs.
+        let old = json!({
+            "id": "0190d7a4-0000-7000-8000-000000000001",
+            "type": "a.b",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "correlation_id": "0190d7a4-0000-7000-8000-00000000000a",
+            "parent_id": "0190d7a4-0000-7000-8000-00000000000b",
+        });
+        let ev: UniversalEvent = serde_json::from_value(old).unwrap();
+        let corr = ev.metadata.correlation_id.as_ref().unwrap();
+        assert_eq!(
+            corr.as_uuid(),
+            Uuid::parse_str("0190d7a4-0000-7000-8000-00000000000a").ok()
+        );
+        assert_eq!(
+            ev.metadata.parent_id.unwrap().to_string(),
+            "0190d7a4-0000-7000-8000-00000000000b"
+        );
+
+        let bad = json!({"id": Uuid::now_v7(), "type": "a", "timestamp": "2026-01-01T00:00:00Z",
+            "correlation_id": ""});
+        let err = serde_json::from_value::<UniversalEvent>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid correlation id"), "{err}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub use flow::{
 };
 pub use handler::HandlerSubscription;
 pub use intercept::EmitInterceptor;
-pub use llmspell_core::Language;
+pub use llmspell_core::{CorrelationId, Language};
 pub use metrics::EventMetrics;
 pub use persistence::{PersistStats, Persistence, PersistenceConfig};
 pub use stats::{BusStats, SubscriptionStats};

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use llmspell_core::CorrelationId;
 use llmspell_storage::{Batch, Namespaced, Scan, StorageBackend};
-use uuid::Uuid;
 
 use crate::{Error, EventBus, Result, TopicPattern, UniversalEvent};
 
@@ -30,7 +30,7 @@ pub struct EventQuery {
     /// Only events before this time.
     pub until: Option<DateTime<Utc>>,
     /// Only events of this operation.
-    pub correlation_id: Option<Uuid>,
+    pub correlation_id: Option<CorrelationId>,
     /// At most this many events.
     pub limit: Option<usize>,
     /// Newest first instead of oldest first.
@@ -64,9 +64,9 @@ impl EventQuery {
         self
     }
 
-    /// Only events with this correlation id.
-    pub fn correlation_id(mut self, id: Uuid) -> Self {
-        self.correlation_id = Some(id);
+    /// Only events with this correlation id (a UUID or a chosen string).
+    pub fn correlation_id(mut self, id: impl Into<CorrelationId>) -> Self {
+        self.correlation_id = Some(id.into());
         self
     }
 
@@ -90,7 +90,8 @@ impl EventQuery {
             && self.until.is_none_or(|t| ev.timestamp < t)
             && self
                 .correlation_id
-                .is_none_or(|c| ev.metadata.correlation_id == Some(c))
+                .as_ref()
+                .is_none_or(|c| ev.metadata.correlation_id.as_ref() == Some(c))
     }
 }
 
@@ -122,7 +123,10 @@ impl Retention {
 ///
 /// Layout: `events/e/<timestamp µs, 16 hex><event id>` holds the event's JSON
 /// form, so keys sort by time; `events/c/<correlation id>/<same suffix>`
-/// indexes events by correlation id.
+/// indexes events by correlation id. In the index a UUID id is written as
+/// its 32 hex digits, and a chosen (text) id as `t` followed by the text with
+/// `%` written `%25` and `/` written `%2F`: the id part never contains `/`,
+/// and a text id never reads as a UUID one.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     backend: Arc<dyn StorageBackend>,
@@ -131,6 +135,32 @@ pub struct EventStore {
 const EVENTS: &str = "e/";
 const BY_CORRELATION: &str = "c/";
 const DELETE_CHUNK: usize = 1000;
+/// Starts the index segment of a text (non-UUID) correlation id.
+const TEXT_ID: char = 't';
+
+/// The correlation index segment of `id` (see [`EventStore`]'s layout).
+fn index_segment(id: &CorrelationId) -> String {
+    if let Some(uuid) = id.as_uuid() {
+        return uuid.simple().to_string();
+    }
+    let mut buf = [0; CorrelationId::UUID_LEN];
+    let text = id.encode(&mut buf);
+    let mut out = String::with_capacity(text.len() + 1);
+    out.push(TEXT_ID);
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The index prefix of every event of `id`: `c/<segment>/`.
+fn index_prefix(id: &CorrelationId) -> String {
+    format!("{BY_CORRELATION}{}/", index_segment(id))
+}
 
 impl EventStore {
     /// A store in the `events` namespace of `backend`.
@@ -175,11 +205,8 @@ impl EventStore {
                 key: format!("{EVENTS}{suffix}"),
                 message: format!("cannot encode: {e}"),
             })?;
-            if let Some(corr) = ev.metadata.correlation_id {
-                batch.push_put(
-                    format!("{BY_CORRELATION}{}/{suffix}", corr.simple()),
-                    Vec::new(),
-                );
+            if let Some(corr) = &ev.metadata.correlation_id {
+                batch.push_put(format!("{}{suffix}", index_prefix(corr)), Vec::new());
             }
             batch.push_put(format!("{EVENTS}{suffix}"), json);
         }
@@ -200,8 +227,8 @@ impl EventStore {
     pub async fn query(&self, query: &EventQuery) -> Result<Vec<UniversalEvent>> {
         let limit = query.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        if let Some(corr) = query.correlation_id {
-            let mut scan = Scan::prefix(format!("{BY_CORRELATION}{}/", corr.simple()));
+        if let Some(corr) = &query.correlation_id {
+            let mut scan = Scan::prefix(index_prefix(corr));
             if query.newest_first {
                 scan = scan.reverse();
             }
@@ -327,13 +354,9 @@ impl EventStore {
                 // A damaged record is deleted all the same; only its index
                 // entry (which needs the correlation id) is left behind.
                 if let Ok(ev) = Self::decode(key, bytes)
-                    && let Some(corr) = ev.metadata.correlation_id
+                    && let Some(corr) = &ev.metadata.correlation_id
                 {
-                    batch.push_delete(format!(
-                        "{BY_CORRELATION}{}/{}",
-                        corr.simple(),
-                        &key[EVENTS.len()..]
-                    ));
+                    batch.push_delete(format!("{}{}", index_prefix(corr), &key[EVENTS.len()..]));
                 }
                 batch.push_delete(key.clone());
             }
@@ -348,5 +371,84 @@ impl EventStore {
     /// Storage errors.
     pub async fn flush(&self) -> Result<()> {
         Ok(self.backend.flush().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The id an index segment names (the inverse of [`index_segment`]).
+    fn segment_id(segment: &str) -> Option<CorrelationId> {
+        let Some(text) = segment.strip_prefix(TEXT_ID) else {
+            return uuid::Uuid::try_parse(segment).ok().map(CorrelationId::from);
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('%') {
+            out.push_str(&rest[..at]);
+            match rest.get(at..at + 3) {
+                Some("%25") => out.push('%'),
+                Some("%2F") => out.push('/'),
+                _ => return None,
+            }
+            rest = &rest[at + 3..];
+        }
+        out.push_str(rest);
+        CorrelationId::new(out).ok()
+    }
+
+    fn id(text: &str) -> CorrelationId {
+        CorrelationId::new(text).unwrap()
+    }
+
+    #[test]
+    fn uuid_ids_keep_the_hex_layout() {
+        let uuid = uuid::Uuid::now_v7();
+        let segment = index_segment(&CorrelationId::from(uuid));
+        assert_eq!(segment, uuid.simple().to_string());
+        assert_eq!(segment_id(&segment), Some(CorrelationId::from(uuid)));
+    }
+
+    #[test]
+    fn text_segments_have_no_slash_and_parse_back() {
+        let uuid = uuid::Uuid::now_v7();
+        let ids = [
+            id("req-42"),
+            id("a/b"),
+            id("a%2Fb"),
+            id("a%b"),
+            id("/"),
+            id("%"),
+            id("t"),
+            id("t/x/"),
+            id(&uuid.simple().to_string()),
+            id(&uuid.hyphenated().to_string().to_uppercase()),
+            id("héllo wörld"),
+            id(&"/".repeat(128)),
+        ];
+        let mut segments = Vec::new();
+        for id in &ids {
+            let segment = index_segment(id);
+            assert!(!segment.contains('/'), "{segment}");
+            assert!(segment.starts_with(TEXT_ID), "{segment}");
+            assert_eq!(segment_id(&segment).as_ref(), Some(id), "{segment}");
+            let key = format!("{}{:016x}{}", index_prefix(id), 7u64, uuid.simple());
+            assert_eq!(key.rsplit('/').next().map(str::len), Some(48), "{key}");
+            assert!(llmspell_storage::validate_key(&key).is_ok());
+            segments.push(segment);
+        }
+        let n = segments.len();
+        segments.sort();
+        segments.dedup();
+        assert_eq!(segments.len(), n, "two ids share an index segment");
+        // No prefix of one id's keys selects another id's keys.
+        for a in &ids {
+            for b in &ids {
+                if a != b {
+                    assert!(!index_prefix(b).starts_with(&index_prefix(a)), "{a} / {b}");
+                }
+            }
+        }
     }
 }

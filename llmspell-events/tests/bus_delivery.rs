@@ -388,7 +388,7 @@ async fn events_carry_sequence_and_metadata_to_subscribers() {
     assert_eq!((r1.sequence, r2.sequence), (1, 2));
     let e1 = sub.recv().await.unwrap();
     assert_eq!(e1.id, r1.id);
-    assert_eq!(e1.metadata.correlation_id, Some(corr));
+    assert_eq!(e1.metadata.correlation_id, Some(corr.into()));
     assert_eq!(sub.recv().await.unwrap().sequence, 2);
     assert_eq!(bus.last_sequence(), 2);
 }

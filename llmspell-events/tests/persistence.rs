@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use llmspell_events::{
-    Error, EventBus, EventQuery, EventStore, PersistenceConfig, REPLAYED_TAG, Retention, Topic,
-    UniversalEvent,
+    CorrelationId, Error, EventBus, EventQuery, EventStore, PersistenceConfig, REPLAYED_TAG,
+    Retention, Topic, UniversalEvent,
 };
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
 use serde_json::json;
@@ -27,12 +27,12 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
             PersistenceConfig::new(["tool.**", "agent.*.failed"]).unwrap(),
         )
         .unwrap();
-    let corr = Uuid::now_v7();
+    let corr = CorrelationId::new_v7();
     let t0 = Utc::now();
     for i in 0..20 {
         let mut e = ev(&format!("tool.t{}.completed", i % 3), json!({ "i": i }));
         if i % 2 == 0 {
-            e = e.with_correlation_id(corr);
+            e = e.with_correlation_id(corr.clone());
         }
         bus.publish(e).await.unwrap();
     }
@@ -66,7 +66,7 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
         [1, 4, 7, 10, 13, 16, 19]
     );
     let by_corr = store
-        .query(&EventQuery::new().correlation_id(corr))
+        .query(&EventQuery::new().correlation_id(corr.clone()))
         .await
         .unwrap();
     assert_eq!(by_corr.len(), 10);
@@ -84,7 +84,7 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
     let corr_newest = store
         .query(
             &EventQuery::new()
-                .correlation_id(corr)
+                .correlation_id(corr.clone())
                 .newest_first()
                 .limit(1),
         )
@@ -137,7 +137,9 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
     // Replay into a handler.
     let mut got = Vec::new();
     store
-        .replay_with(&EventQuery::new().correlation_id(corr), |e| got.push(e.id))
+        .replay_with(&EventQuery::new().correlation_id(corr.clone()), |e| {
+            got.push(e.id)
+        })
         .await
         .unwrap();
     assert_eq!(got, by_corr.iter().map(|e| e.id).collect::<Vec<_>>());
@@ -153,7 +155,7 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
     assert_eq!(kept[4].data, json!("late"));
     assert_eq!(
         store
-            .query(&EventQuery::new().correlation_id(corr))
+            .query(&EventQuery::new().correlation_id(corr.clone()))
             .await
             .unwrap()
             .len(),
@@ -179,6 +181,151 @@ async fn round_trip_on_memory() {
 async fn round_trip_on_sled() {
     let dir = tempfile::tempdir().unwrap();
     round_trip(Arc::new(SledBackend::open(dir.path().join("db")).unwrap())).await;
+}
+
+/// Events published with chosen (text) correlation ids, including ids with
+/// `/` and `%` and one that spells another's escaped form, are stored and
+/// queried back by id, each id selecting exactly its own events.
+async fn chosen_correlation_ids(backend: Arc<dyn StorageBackend>) {
+    let bus = EventBus::new();
+    let store = EventStore::new(backend.clone());
+    let persistence = bus
+        .persist(store.clone(), PersistenceConfig::new(["**"]).unwrap())
+        .unwrap();
+    let ids = [
+        CorrelationId::new("req-42").unwrap(),
+        CorrelationId::new("req-42/retry").unwrap(),
+        CorrelationId::new("req-42%2Fretry").unwrap(),
+        CorrelationId::new_v7(),
+    ];
+    let parent = CorrelationId::new("upstream-7").unwrap();
+    for i in 0..12 {
+        let e = ev("job.step", json!(i))
+            .with_correlation_id(ids[i % 4].clone())
+            .with_parent_id(parent.clone());
+        bus.publish(e).await.unwrap();
+    }
+    persistence.flush().await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 12);
+
+    for (k, id) in ids.iter().enumerate() {
+        let got = store
+            .query(&EventQuery::new().correlation_id(id.clone()))
+            .await
+            .unwrap();
+        let data: Vec<_> = got.iter().map(|e| e.data.clone()).collect();
+        assert_eq!(data, [json!(k), json!(k + 4), json!(k + 8)], "{id}");
+        for e in &got {
+            assert_eq!(e.metadata.correlation_id.as_ref(), Some(id));
+            assert_eq!(e.metadata.parent_id.as_ref().unwrap(), "upstream-7");
+        }
+        let newest = store
+            .query(
+                &EventQuery::new()
+                    .correlation_id(id.clone())
+                    .newest_first()
+                    .limit(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(newest[0].data, json!(k + 8));
+    }
+    // Parsed from a string, as the command line does.
+    let parsed: CorrelationId = "req-42".parse().unwrap();
+    let got = store
+        .query(&EventQuery::new().correlation_id(parsed))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].to_json()["correlation_id"], "req-42");
+
+    // Retention removes the index entries of text ids too.
+    let index = llmspell_storage::Scan::prefix("events/c/");
+    assert_eq!(backend.scan_keys(&index).await.unwrap().len(), 12);
+    let deleted = store
+        .apply_retention(&Retention::default().max_events(6))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 6);
+    assert_eq!(backend.scan_keys(&index).await.unwrap().len(), 6);
+    let got = store
+        .query(&EventQuery::new().correlation_id(ids[1].clone()))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].data, json!(9));
+    persistence.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn chosen_correlation_ids_on_memory() {
+    chosen_correlation_ids(Arc::new(MemoryBackend::new())).await;
+}
+
+#[tokio::test]
+async fn chosen_correlation_ids_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    chosen_correlation_ids(Arc::new(SledBackend::open(dir.path().join("db")).unwrap())).await;
+}
+
+#[tokio::test]
+async fn chosen_correlation_ids_survive_reopening_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let id = CorrelationId::new("req-42").unwrap();
+    {
+        let bus = EventBus::new();
+        let store = EventStore::new(Arc::new(SledBackend::open(&path).unwrap()));
+        let p = bus
+            .persist(store, PersistenceConfig::new(["**"]).unwrap())
+            .unwrap();
+        bus.publish(ev("a.b", json!(1)).with_correlation_id(id.clone()))
+            .await
+            .unwrap();
+        bus.publish(ev("a.b", json!(2))).await.unwrap();
+        p.shutdown().await.unwrap();
+    }
+    let store = EventStore::new(Arc::new(SledBackend::open(&path).unwrap()));
+    let got = store
+        .query(&EventQuery::new().correlation_id(id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].metadata.correlation_id, Some(id));
+}
+
+#[tokio::test]
+async fn events_stored_with_uuid_ids_before_text_ids_still_load_and_query() {
+    // A record and index entry exactly as stores wrote them when correlation
+    // ids were always UUIDs.
+    let backend: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
+    let uuid = Uuid::parse_str("0190d7a4-0000-7000-8000-00000000000a").unwrap();
+    let suffix = format!("{:016x}{}", 1_767_225_600_000_000u64, Uuid::nil().simple());
+    let json = format!(
+        "{{\"id\":\"{}\",\"type\":\"a.b\",\"data\":1,\"language\":\"lua\",\"sequence\":3,\
+         \"timestamp\":\"2026-01-01T00:00:00.000000Z\",\"correlation_id\":\"{uuid}\",\
+         \"parent_id\":null,\"source\":null,\"tags\":[],\"ttl_ms\":null}}",
+        Uuid::nil()
+    );
+    backend
+        .put(&format!("events/e/{suffix}"), json.into_bytes())
+        .await
+        .unwrap();
+    backend
+        .put(&format!("events/c/{}/{suffix}", uuid.simple()), Vec::new())
+        .await
+        .unwrap();
+    let store = EventStore::new(backend);
+    let got = store
+        .query(&EventQuery::new().correlation_id(uuid))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].metadata.correlation_id,
+        Some(CorrelationId::from(uuid))
+    );
+    assert_eq!(got[0].to_json()["correlation_id"], uuid.to_string());
 }
 
 #[tokio::test]

@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use llmspell_core::{ComponentId, ExecutionContext, Language};
+use llmspell_core::{ComponentId, CorrelationId, ExecutionContext, Language};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::HookPoint;
 
@@ -26,10 +25,10 @@ pub struct HookContext {
     pub point: HookPoint,
     /// The component concerned (`type`, `name`, `id`).
     pub component: ComponentId,
-    /// The operation's correlation id.
-    pub correlation_id: Uuid,
+    /// The operation's correlation id (generated, or chosen by the caller).
+    pub correlation_id: CorrelationId,
     /// The correlation id of the operation that started this one.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<CorrelationId>,
     /// The language that started the operation.
     pub language: Language,
     /// Input, output or error, as JSON.
@@ -71,7 +70,7 @@ impl HookContext {
         Self {
             point,
             component,
-            correlation_id: llmspell_core::clock::new_v7(),
+            correlation_id: CorrelationId::new_v7(),
             parent_id: None,
             language: Language::Native,
             data,
@@ -92,8 +91,8 @@ impl HookContext {
         Self {
             point,
             component,
-            correlation_id: exec.correlation_id,
-            parent_id: exec.parent_id,
+            correlation_id: exec.correlation_id.clone(),
+            parent_id: exec.parent_id.clone(),
             language: exec.language,
             data,
             metadata: exec.metadata.clone(),
@@ -109,8 +108,8 @@ impl HookContext {
         Self {
             point,
             component,
-            correlation_id: self.correlation_id,
-            parent_id: self.parent_id,
+            correlation_id: self.correlation_id.clone(),
+            parent_id: self.parent_id.clone(),
             language: self.language,
             data,
             metadata: self.metadata.clone(),
@@ -122,8 +121,8 @@ impl HookContext {
     /// The execution context this hook context describes.
     pub fn execution_context(&self) -> ExecutionContext {
         ExecutionContext {
-            correlation_id: self.correlation_id,
-            parent_id: self.parent_id,
+            correlation_id: self.correlation_id.clone(),
+            parent_id: self.parent_id.clone(),
             language: self.language,
             metadata: self.metadata.clone(),
         }
@@ -138,15 +137,15 @@ impl HookContext {
 
     /// Sets the correlation id.
     #[must_use]
-    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
-        self.correlation_id = id;
+    pub fn with_correlation_id(mut self, id: impl Into<CorrelationId>) -> Self {
+        self.correlation_id = id.into();
         self
     }
 
     /// Sets the parent correlation id.
     #[must_use]
-    pub fn with_parent_id(mut self, id: Uuid) -> Self {
-        self.parent_id = Some(id);
+    pub fn with_parent_id(mut self, id: impl Into<CorrelationId>) -> Self {
+        self.parent_id = Some(id.into());
         self
     }
 
@@ -209,5 +208,24 @@ mod tests {
         assert_eq!(back.attempt(), 2);
         assert_eq!(back.component, ctx.component);
         assert_eq!(back.elapsed, ctx.elapsed);
+        assert_eq!(back.correlation_id, ctx.correlation_id);
+    }
+
+    #[test]
+    fn chosen_ids_carry_through_the_json_form() {
+        let ctx = HookContext::new(
+            HookPoint::AfterToolExecution,
+            ComponentId::tool("t"),
+            json!(1),
+        )
+        .with_correlation_id(CorrelationId::new("req-42").unwrap())
+        .with_parent_id(CorrelationId::new("upstream-7").unwrap());
+        let v = ctx.to_json();
+        assert_eq!(v["correlation_id"], "req-42");
+        assert_eq!(v["parent_id"], "upstream-7");
+        let back: HookContext = serde_json::from_value(v).unwrap();
+        assert_eq!(back.correlation_id, ctx.correlation_id);
+        assert_eq!(back.parent_id, ctx.parent_id);
+        assert_eq!(back.execution_context().correlation_id, "req-42");
     }
 }

@@ -1,7 +1,7 @@
 //! Hook contexts that travel between machines.
 
+use llmspell_core::CorrelationId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::HookContext;
 
@@ -54,8 +54,8 @@ pub struct DistributedHookContext {
     pub context: HookContext,
     /// The remote agent the operation concerns.
     pub remote_agent_id: Option<String>,
-    /// One id for the whole distributed trace.
-    pub trace_id: Uuid,
+    /// One id for the whole distributed trace (the origin's correlation id).
+    pub trace_id: CorrelationId,
     /// The nodes passed, origin first.
     pub hops: Vec<String>,
     /// The most nodes the context may visit.
@@ -71,7 +71,7 @@ impl DistributedHookContext {
     /// Wraps `context`, starting at node `origin`.
     pub fn new(context: HookContext, origin: impl Into<String>) -> Self {
         Self {
-            trace_id: context.correlation_id,
+            trace_id: context.correlation_id.clone(),
             context,
             remote_agent_id: None,
             hops: vec![origin.into()],
@@ -192,6 +192,24 @@ mod tests {
         let back = DistributedHookContext::from_json(&d.to_json().unwrap()).unwrap();
         assert_eq!(back, d);
         assert!(DistributedHookContext::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn a_chosen_correlation_id_is_the_trace_id_and_travels() {
+        let c = HookContext::new(
+            HookPoint::BeforeAgentExecution,
+            ComponentId::agent("a"),
+            json!({}),
+        )
+        .with_correlation_id(CorrelationId::new("req-42").unwrap())
+        .with_parent_id(CorrelationId::new("upstream-7").unwrap());
+        let d = DistributedHookContext::new(c, "n1").forward("n2").unwrap();
+        assert_eq!(d.trace_id, "req-42");
+        let text = d.to_json().unwrap();
+        assert!(text.contains("\"trace_id\":\"req-42\""), "{text}");
+        let back = DistributedHookContext::from_json(&text).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(back.context.parent_id.unwrap(), "upstream-7");
     }
 
     #[test]

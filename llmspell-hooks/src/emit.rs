@@ -62,11 +62,11 @@ impl EmitHooks {
     fn context(&self, point: HookPoint, event: &UniversalEvent, data: Value) -> HookContext {
         let mut ctx =
             HookContext::new(point, self.component.clone(), data).with_language(event.language);
-        if let Some(c) = event.metadata.correlation_id {
-            ctx = ctx.with_correlation_id(c);
+        if let Some(c) = &event.metadata.correlation_id {
+            ctx = ctx.with_correlation_id(c.clone());
         }
-        if let Some(p) = event.metadata.parent_id {
-            ctx = ctx.with_parent_id(p);
+        if let Some(p) = &event.metadata.parent_id {
+            ctx = ctx.with_parent_id(p.clone());
         }
         ctx
     }

@@ -471,7 +471,7 @@ impl HookExecutor {
                         }),
                     )
                     .with_language(ctx.language)
-                    .with_correlation_id(ctx.correlation_id)
+                    .with_correlation_id(ctx.correlation_id.clone())
                     .with_source("hooks");
                     if let Err(e) = bus.try_publish(ev) {
                         tracing::debug!(error = %e, "could not publish a hook skip");

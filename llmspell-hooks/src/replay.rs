@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use llmspell_core::CorrelationId;
 use llmspell_storage::{JsonStore, Namespaced, Scan, StorageBackend};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -77,7 +78,7 @@ pub struct HookExecutionRecord {
     /// The point it ran at.
     pub point: HookPoint,
     /// The operation's correlation id.
-    pub correlation_id: Uuid,
+    pub correlation_id: CorrelationId,
     /// The context before the hook ran, as the hook serialised it.
     pub context: Value,
     /// What the hook returned.
@@ -142,7 +143,7 @@ impl HookRecorder {
             replay_id: hook.replay_id(),
             hook_name: name.to_owned(),
             point: before.point.clone(),
-            correlation_id: before.correlation_id,
+            correlation_id: before.correlation_id.clone(),
             context,
             result: result.into(),
             duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
@@ -166,7 +167,7 @@ impl HookRecorder {
     pub async fn records(
         &self,
         replay_id: Option<&str>,
-        correlation_id: Option<Uuid>,
+        correlation_id: Option<&CorrelationId>,
     ) -> crate::Result<Vec<HookExecutionRecord>> {
         let rows: Vec<(String, HookExecutionRecord)> =
             self.store.scan(&Scan::prefix("exec/")).await?;
@@ -174,7 +175,7 @@ impl HookRecorder {
             .into_iter()
             .map(|(_, r)| r)
             .filter(|r| replay_id.is_none_or(|id| r.replay_id == id))
-            .filter(|r| correlation_id.is_none_or(|c| r.correlation_id == c))
+            .filter(|r| correlation_id.is_none_or(|c| r.correlation_id == *c))
             .collect())
     }
 

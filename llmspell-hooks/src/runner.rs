@@ -852,10 +852,10 @@ impl GuardedRunner {
         }
         let mut ev = UniversalEvent::new(topic.clone(), data())
             .with_language(ctx.language)
-            .with_correlation_id(ctx.correlation_id)
+            .with_correlation_id(ctx.correlation_id.clone())
             .with_source(spec.component.to_string());
-        if let Some(parent) = ctx.parent_id {
-            ev = ev.with_parent_id(parent);
+        if let Some(parent) = &ctx.parent_id {
+            ev = ev.with_parent_id(parent.clone());
         }
         if let Err(e) = bus.publish_now(ev).await {
             tracing::debug!(error = %e, "lifecycle event not delivered everywhere");

@@ -668,7 +668,7 @@ async fn lifecycle_events_carry_the_correlation_id_and_language() {
     let mut events = f.bus.subscribe("tool.main.*").unwrap();
     let ctx = HookContext::new(BEFORE, f.spec.component().clone(), json!({ "x": 1 }))
         .with_language(Language::Javascript);
-    let corr = ctx.correlation_id;
+    let corr = ctx.correlation_id.clone();
     f.runner
         .run(&f.spec, ctx, |_| async { Ok(json!({ "ok": true })) })
         .await
@@ -680,7 +680,7 @@ async fn lifecycle_events_carry_the_correlation_id_and_language() {
     assert_eq!(completed.event_type.as_str(), "tool.main.completed");
     assert_eq!(completed.data["output"], json!({ "ok": true }));
     for ev in [&started, &completed] {
-        assert_eq!(ev.metadata.correlation_id, Some(corr));
+        assert_eq!(ev.metadata.correlation_id.as_ref(), Some(&corr));
         assert_eq!(ev.language, Language::Javascript);
     }
     let f = Fixture::new().failing(1);

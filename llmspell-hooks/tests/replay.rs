@@ -145,7 +145,7 @@ async fn a_changed_hook_is_detected_by_replay() {
         }
     }
     let record = &recorder
-        .records(None, Some(ctx.correlation_id))
+        .records(None, Some(&ctx.correlation_id))
         .await
         .unwrap()[0];
     let replay = recorder.replay(record, &LimiterV2).await.unwrap();

@@ -414,7 +414,10 @@ async fn every_call_publishes_tool_events_with_the_callers_correlation_and_langu
     assert_eq!(started.event_type.as_str(), "tool.calculator.started");
     assert_eq!(completed.event_type.as_str(), "tool.calculator.completed");
     assert_eq!(completed.data["output"], json!({ "result": 3 }));
-    assert_eq!(completed.metadata.correlation_id, Some(exec.correlation_id));
+    assert_eq!(
+        completed.metadata.correlation_id,
+        Some(exec.correlation_id.clone())
+    );
     assert_eq!(completed.language, Language::Lua);
 }
 

@@ -46,7 +46,7 @@ async fn workflow_and_step_events_share_the_correlation_id() {
     for e in &events {
         assert_eq!(
             e.metadata.correlation_id,
-            Some(exec.correlation_id),
+            Some(exec.correlation_id.clone()),
             "{}",
             e.event_type
         );
@@ -68,7 +68,7 @@ async fn workflow_and_step_events_share_the_correlation_id() {
     for e in &tool_events {
         assert_eq!(
             e.metadata.parent_id,
-            Some(exec.correlation_id),
+            Some(exec.correlation_id.clone()),
             "tool calls are children"
         );
     }

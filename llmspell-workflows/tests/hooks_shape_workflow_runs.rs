@@ -417,7 +417,7 @@ async fn stage_contexts_carry_step_metadata_and_the_workflow_correlation() {
     f.hook(HookPoint::BeforeWorkflowStage, "spy", move |ctx| {
         s.lock().push((
             ctx.metadata.clone(),
-            ctx.correlation_id,
+            ctx.correlation_id.clone(),
             ctx.component.clone(),
         ));
         HookResult::Continue
@@ -425,7 +425,7 @@ async fn stage_contexts_carry_step_metadata_and_the_workflow_correlation() {
     let tool_parents = Arc::new(Mutex::new(Vec::new()));
     let t = tool_parents.clone();
     f.hook(HookPoint::BeforeToolExecution, "tool-spy", move |ctx| {
-        t.lock().push(ctx.parent_id);
+        t.lock().push(ctx.parent_id.clone());
         HookResult::Continue
     });
     let wf = SequentialWorkflow::builder("wf")
@@ -442,7 +442,7 @@ async fn stage_contexts_carry_step_metadata_and_the_workflow_correlation() {
     assert_eq!(meta["step_kind"], "tool");
     assert_eq!(*correlation, exec.correlation_id);
     assert_eq!(component.to_string(), "workflow:wf");
-    assert_eq!(*tool_parents.lock(), [Some(exec.correlation_id)]);
+    assert_eq!(*tool_parents.lock(), [Some(exec.correlation_id.clone())]);
 }
 
 #[tokio::test]

@@ -92,11 +92,17 @@ async fn nested_runs_are_children_of_the_step_that_started_them() {
     let par = drain(&mut par);
     let seq = drain(&mut seq);
     assert_eq!((outer.len(), par.len(), seq.len()), (1, 3, 3));
-    assert_eq!(outer[0].metadata.correlation_id, Some(exec.correlation_id));
+    assert_eq!(
+        outer[0].metadata.correlation_id,
+        Some(exec.correlation_id.clone())
+    );
     for p in &par {
-        assert_eq!(p.metadata.parent_id, Some(exec.correlation_id));
+        assert_eq!(p.metadata.parent_id, Some(exec.correlation_id.clone()));
     }
-    let par_ids: Vec<_> = par.iter().map(|p| p.metadata.correlation_id).collect();
+    let par_ids: Vec<_> = par
+        .iter()
+        .map(|p| p.metadata.correlation_id.clone())
+        .collect();
     for s in &seq {
         assert!(
             par_ids.contains(&s.metadata.parent_id),

@@ -127,7 +127,7 @@ async fn agent_and_workflow_steps_get_child_contexts() {
         json!({ "q": "why" })
     );
     let seen = agent.seen.lock();
-    assert_eq!(seen[0].parent_id, Some(exec.correlation_id));
+    assert_eq!(seen[0].parent_id, Some(exec.correlation_id.clone()));
     assert_ne!(seen[0].correlation_id, exec.correlation_id);
 }
 

@@ -183,10 +183,10 @@ impl AgentCore {
         }
         let mut ev = UniversalEvent::new(topic.clone(), data())
             .with_language(exec.language)
-            .with_correlation_id(exec.correlation_id)
+            .with_correlation_id(exec.correlation_id.clone())
             .with_source(self.source.clone());
-        if let Some(parent) = exec.parent_id {
-            ev = ev.with_parent_id(parent);
+        if let Some(parent) = &exec.parent_id {
+            ev = ev.with_parent_id(parent.clone());
         }
         if let Err(e) = bus.try_publish(ev) {
             tracing::debug!(error = %e, "agent event not delivered everywhere");

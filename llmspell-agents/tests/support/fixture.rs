@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use llmspell_agents::{AgentConfig, AgentHandler, AgentRuntime, BasicAgent, handler_fn};
-use llmspell_core::{ComponentType, Error};
+use llmspell_core::{ComponentType, CorrelationId, Error};
 use llmspell_events::{EventBus, Subscription, UniversalEvent};
 use llmspell_hooks::{HookContext, HookHandle, HookPoint, HookRegistry, HookResult, sync_hook_fn};
 use llmspell_tools::ToolRegistry;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
-use uuid::Uuid;
 
 /// What a recording hook saw.
 #[derive(Debug, Clone)]
@@ -24,8 +23,8 @@ pub struct Seen {
     pub kind: ComponentType,
     pub name: String,
     pub data: Value,
-    pub correlation_id: Uuid,
-    pub parent_id: Option<Uuid>,
+    pub correlation_id: CorrelationId,
+    pub parent_id: Option<CorrelationId>,
 }
 
 pub const AGENT_POINTS: [HookPoint; 10] = [
@@ -99,8 +98,8 @@ impl Fixture {
                         kind: ctx.component.kind,
                         name: ctx.component.name.to_string(),
                         data: ctx.data.clone(),
-                        correlation_id: ctx.correlation_id,
-                        parent_id: ctx.parent_id,
+                        correlation_id: ctx.correlation_id.clone(),
+                        parent_id: ctx.parent_id.clone(),
                     });
                     Ok(HookResult::Continue)
                 }),

@@ -20,6 +20,7 @@ use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{Attribute, PropertyKey};
 use boa_engine::string::JsStrVariant;
 use boa_engine::{Context, JsObject, JsResult, JsString, JsValue, JsVariant, js_string};
+use llmspell_core::CorrelationId;
 use serde_json::{Map, Number, Value};
 
 use crate::ScriptValue;
@@ -274,13 +275,9 @@ pub(crate) fn context_to_js(
     let mut t = new_object(ctx);
     t.property(js_string!("point"), JsString::from(&*hc.point.name()), all)
         .property(js_string!("component"), component, all)
-        .property(
-            js_string!("correlation_id"),
-            uuid_js(&hc.correlation_id),
-            all,
-        );
-    if let Some(p) = hc.parent_id {
-        t.property(js_string!("parent_id"), uuid_js(&p), all);
+        .property(js_string!("correlation_id"), id_js(&hc.correlation_id), all);
+    if let Some(p) = &hc.parent_id {
+        t.property(js_string!("parent_id"), id_js(p), all);
     }
     t.property(
         js_string!("language"),
@@ -299,6 +296,12 @@ pub(crate) fn context_to_js(
 fn uuid_js(id: &uuid::Uuid) -> JsString {
     let mut buf = uuid::Uuid::encode_buffer();
     JsString::from(&*id.hyphenated().encode_lower(&mut buf))
+}
+
+/// A correlation id as the string it was given (a UUID encoded on the stack).
+fn id_js(id: &CorrelationId) -> JsString {
+    let mut buf = [0; CorrelationId::UUID_LEN];
+    JsString::from(id.encode(&mut buf))
 }
 
 /// Converts a spec object (`Agent.create`'s config, a workflow definition):

@@ -13,6 +13,7 @@
 //!   invalid UTF-8 and nesting deeper than [`MAX_DEPTH`] are errors naming
 //!   the path of the offending value.
 
+use llmspell_core::CorrelationId;
 use mlua::{Lua, LuaSerdeExt, Table, Value as LuaValue};
 use serde_json::{Map, Number, Value};
 
@@ -320,20 +321,16 @@ pub(crate) fn call_with_context(
     let point = ctx.point.name();
     // Ids are formatted on the stack, not through `fmt` into a `String`.
     let mut id = uuid::Uuid::encode_buffer();
-    let mut correlation = uuid::Uuid::encode_buffer();
-    let mut parent = uuid::Uuid::encode_buffer();
+    let mut correlation = [0; CorrelationId::UUID_LEN];
+    let mut parent = [0; CorrelationId::UUID_LEN];
     Ok(maker.call_async((
         f,
         &*point,
         ctx.component.kind.as_str(),
         &*ctx.component.name,
         &*ctx.component.id.hyphenated().encode_lower(&mut id),
-        &*ctx
-            .correlation_id
-            .hyphenated()
-            .encode_lower(&mut correlation),
-        ctx.parent_id
-            .map(|p| &*p.hyphenated().encode_lower(&mut parent)),
+        ctx.correlation_id.encode(&mut correlation),
+        ctx.parent_id.as_ref().map(|p| p.encode(&mut parent)),
         ctx.language.as_str(),
         to_lua(lua, &ctx.data, 0)?,
         metadata,
@@ -382,11 +379,12 @@ pub(crate) fn event_to_lua(lua: &Lua, ev: &llmspell_events::UniversalEvent) -> m
         ev.timestamp
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     )?;
-    if let Some(c) = ev.metadata.correlation_id {
-        t.raw_set("correlation_id", &*c.hyphenated().encode_lower(&mut buf))?;
+    let mut ids = [0; CorrelationId::UUID_LEN];
+    if let Some(c) = &ev.metadata.correlation_id {
+        t.raw_set("correlation_id", c.encode(&mut ids))?;
     }
-    if let Some(p) = ev.metadata.parent_id {
-        t.raw_set("parent_id", &*p.hyphenated().encode_lower(&mut buf))?;
+    if let Some(p) = &ev.metadata.parent_id {
+        t.raw_set("parent_id", p.encode(&mut ids))?;
     }
     if let Some(s) = &ev.metadata.source {
         t.raw_set("source", &**s)?;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use llmspell_core::CorrelationId;
 use llmspell_events::{EventBus, Topic, UniversalEvent};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 pub use budget::{Budget, BudgetStatus};
 pub use pricing::{ModelPrice, PricingTable};
@@ -121,7 +121,7 @@ pub struct CostTrackingHook {
     reservation_ttl: Duration,
     bus: Option<(EventBus, Topic)>,
     state: Mutex<State>,
-    by_correlation: moka::sync::Cache<Uuid, Arc<Mutex<CostTotals>>>,
+    by_correlation: moka::sync::Cache<CorrelationId, Arc<Mutex<CostTotals>>>,
     metadata: HookMetadata,
 }
 
@@ -422,7 +422,7 @@ impl CostTrackingHook {
         state.reservations.expire(self.reservation_ttl);
         if ctx.attempt() > 1 {
             // A retried call: its earlier attempt's reservation is replaced.
-            state.reservations.release(ctx.correlation_id, name);
+            state.reservations.release(&ctx.correlation_id, name);
         }
         let spent_component = state.by_component.get(name).map_or(0.0, |t| t.cost);
         let checks = [
@@ -452,7 +452,7 @@ impl CostTrackingHook {
         }
         state
             .reservations
-            .reserve(ctx.correlation_id, ctx.component.name.clone(), estimate);
+            .reserve(&ctx.correlation_id, ctx.component.name.clone(), estimate);
         HookResult::Continue
     }
 
@@ -484,9 +484,11 @@ impl CostTrackingHook {
             }
         };
         let model_key = format!("{}/{model}", provider.unwrap_or("unknown"));
-        let entry = self.by_correlation.get_with(ctx.correlation_id, || {
-            Arc::new(Mutex::new(CostTotals::default()))
-        });
+        let entry = self
+            .by_correlation
+            .get_with_by_ref(&ctx.correlation_id, || {
+                Arc::new(Mutex::new(CostTotals::default()))
+            });
         entry.lock().add(input, output, cost, priced);
 
         let name = ctx.component.name.to_string();
@@ -494,7 +496,7 @@ impl CostTrackingHook {
         let mut state = self.state.lock();
         state
             .reservations
-            .release(ctx.correlation_id, &ctx.component.name);
+            .release(&ctx.correlation_id, &ctx.component.name);
         state.total.add(input, output, cost, priced);
         state
             .by_model
@@ -575,7 +577,7 @@ impl CostTrackingHook {
                 }),
             )
             .with_language(ctx.language)
-            .with_correlation_id(ctx.correlation_id)
+            .with_correlation_id(ctx.correlation_id.clone())
             .with_source(ctx.component.to_string());
             if let Err(e) = bus.publish(ev).await {
                 tracing::warn!(error = %e, "budget alert not delivered everywhere");
@@ -584,8 +586,8 @@ impl CostTrackingHook {
     }
 
     /// What the operation `id` cost so far, if it is still remembered.
-    pub fn correlation(&self, id: Uuid) -> Option<CostTotals> {
-        self.by_correlation.get(&id).map(|t| *t.lock())
+    pub fn correlation(&self, id: &CorrelationId) -> Option<CostTotals> {
+        self.by_correlation.get(id).map(|t| *t.lock())
     }
 
     /// Totals, breakdowns and budget status.
@@ -673,7 +675,7 @@ impl Hook for CostTrackingHook {
                 self.state
                     .lock()
                     .reservations
-                    .release(ctx.correlation_id, &ctx.component.name);
+                    .release(&ctx.correlation_id, &ctx.component.name);
                 Ok(HookResult::Continue)
             }
             PointPhase::After => {
@@ -687,7 +689,7 @@ impl Hook for CostTrackingHook {
                 self.state
                     .lock()
                     .reservations
-                    .release(ctx.correlation_id, &ctx.component.name);
+                    .release(&ctx.correlation_id, &ctx.component.name);
                 Ok(HookResult::Continue)
             }
             _ => Ok(HookResult::Skipped(

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use llmspell_core::CorrelationId;
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::canonical::json_size;
 use super::invalid;
@@ -26,9 +26,9 @@ pub struct CapturedContext {
     /// The component, `kind:name`.
     pub component: String,
     /// The operation's correlation id.
-    pub correlation_id: Uuid,
+    pub correlation_id: CorrelationId,
     /// Its parent's, if any.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<CorrelationId>,
     /// The data (redacted; `null` when data capture is off; a string
     /// marked `…(truncated)` when larger than the bound).
     pub data: Value,
@@ -214,8 +214,8 @@ impl DebuggingHook {
             sequence: self.next.fetch_add(1, Ordering::Relaxed),
             point: ctx.point.name().into_owned(),
             component: ctx.component.to_string(),
-            correlation_id: ctx.correlation_id,
-            parent_id: ctx.parent_id,
+            correlation_id: ctx.correlation_id.clone(),
+            parent_id: ctx.parent_id.clone(),
             data,
             metadata: self.redactor.redact_map(&ctx.metadata),
             timestamp: ctx.timestamp,
@@ -230,11 +230,11 @@ impl DebuggingHook {
     }
 
     /// The captured contexts of one operation (and only those), oldest first.
-    pub fn by_correlation(&self, id: Uuid) -> Vec<CapturedContext> {
+    pub fn by_correlation(&self, id: &CorrelationId) -> Vec<CapturedContext> {
         self.buffer
             .lock()
             .iter()
-            .filter(|c| c.correlation_id == id)
+            .filter(|c| c.correlation_id == *id)
             .cloned()
             .collect()
     }

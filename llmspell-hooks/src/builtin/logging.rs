@@ -345,6 +345,7 @@ impl LoggingHook {
                 .then(|| ctx.correlation_id.to_string()),
             parent_id: ctx
                 .parent_id
+                .as_ref()
                 .filter(|_| self.has(LogField::ParentId))
                 .map(|p| p.to_string()),
             language: self.has(LogField::Language).then(|| ctx.language.as_str()),

@@ -328,10 +328,10 @@ impl SecurityHook {
             }),
         )
         .with_language(ctx.language)
-        .with_correlation_id(ctx.correlation_id)
+        .with_correlation_id(ctx.correlation_id.clone())
         .with_source(ctx.component.to_string());
-        if let Some(parent) = ctx.parent_id {
-            ev = ev.with_parent_id(parent);
+        if let Some(parent) = &ctx.parent_id {
+            ev = ev.with_parent_id(parent.clone());
         }
         if let Err(e) = bus.publish(ev).await {
             tracing::warn!(error = %e, "security violation event not delivered everywhere");
@@ -363,8 +363,8 @@ impl Hook for SecurityHook {
             let draft = Draft {
                 point: ctx.point.name().into_owned(),
                 component: ctx.component.to_string(),
-                correlation_id: ctx.correlation_id,
-                parent_id: ctx.parent_id,
+                correlation_id: ctx.correlation_id.clone(),
+                parent_id: ctx.parent_id.clone(),
                 language: ctx.language.as_str().to_owned(),
                 attempt: ctx.attempt(),
                 decision: if violation.is_some() {

@@ -62,8 +62,9 @@ fn build(b: CostTrackingHookBuilder) -> Arc<CostTrackingHook> {
 async fn responses_are_priced_and_aggregated() {
     let cost = build(CostTrackingHook::builder());
     let f = llm("writer", &cost);
-    let ctx = f.ctx(request("m1"));
-    let id = ctx.correlation_id;
+    // A caller-chosen correlation id is tracked like a generated one.
+    let id = llmspell_core::CorrelationId::new("req-42").unwrap();
+    let ctx = f.ctx(request("m1")).with_correlation_id(id.clone());
     f.run_ctx(ctx).await.unwrap();
     f.run(request("m1-2026-01")).await.unwrap();
     let r = cost.report();
@@ -77,7 +78,7 @@ async fn responses_are_priced_and_aggregated() {
         r.by_model["test/m1-2026-01"].calls, 1,
         "priced as m1, listed as called"
     );
-    assert!((cost.correlation(id).unwrap().cost - 2.0).abs() < 1e-9);
+    assert!((cost.correlation(&id).unwrap().cost - 2.0).abs() < 1e-9);
 }
 
 #[tokio::test]

@@ -19,13 +19,13 @@ async fn captures_contexts_by_correlation_within_its_capacity() {
         let ctx = f
             .ctx(json!({ "q": i, "password": "pw" }))
             .with_metadata("tenant", "acme");
-        ids.push(ctx.correlation_id);
+        ids.push(ctx.correlation_id.clone());
         f.run_ctx(ctx).await.unwrap();
     }
     assert_eq!(d.len(), 5, "8 captures, capacity 5");
     assert_eq!(d.dropped(), 3);
 
-    let last = d.by_correlation(ids[3]);
+    let last = d.by_correlation(&ids[3]);
     assert_eq!(last.len(), 2);
     assert_eq!(last[0].point, "BeforeToolExecution");
     assert_eq!(last[0].data, json!({ "q": 3, "password": "[REDACTED]" }));
@@ -38,7 +38,7 @@ async fn captures_contexts_by_correlation_within_its_capacity() {
     assert!(last[1].elapsed.is_some());
     assert_eq!(last[0].component, "tool:search");
     assert!(
-        d.by_correlation(ids[0]).is_empty(),
+        d.by_correlation(&ids[0]).is_empty(),
         "the oldest were evicted"
     );
 

@@ -34,7 +34,7 @@ async fn path_traversal_is_cancelled_reported_and_audited() {
 
     f.run(json!({ "path": "notes/today.txt" })).await.unwrap();
     let ctx = f.ctx(json!({ "op": "read", "args": { "path": "docs/../../etc/passwd" } }));
-    let id = ctx.correlation_id;
+    let id = ctx.correlation_id.clone();
     let (hook, why) = reason(f.run_ctx(ctx).await.unwrap_err());
     assert_eq!(hook, "builtin.security");
     assert!(
@@ -48,7 +48,7 @@ async fn path_traversal_is_cancelled_reported_and_audited() {
     assert_eq!(ev.data["rule"], "path_traversal");
     assert_eq!(ev.data["component"], "tool:file_operations");
     assert_eq!(ev.data["correlation_id"], id.to_string());
-    assert_eq!(ev.metadata.correlation_id, Some(id));
+    assert_eq!(ev.metadata.correlation_id.as_ref(), Some(&id));
     assert!(
         events.try_recv().is_none(),
         "the allowed call published nothing"

@@ -4,8 +4,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use llmspell_core::CorrelationId;
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::builtin::invalid;
 
@@ -82,12 +82,12 @@ pub struct BudgetStatus {
 #[derive(Default)]
 pub(super) struct Reservations {
     /// Per correlation id.
-    pending: HashMap<Uuid, Vec<Reservation>>,
+    pending: HashMap<CorrelationId, Vec<Reservation>>,
     /// The sum of the pending estimates, in total and per component.
     total: f64,
     by_component: HashMap<Arc<str>, f64>,
     /// Reservations in the order they were made, for expiry.
-    order: VecDeque<(Instant, Uuid, u64)>,
+    order: VecDeque<(Instant, CorrelationId, u64)>,
     next: u64,
 }
 
@@ -106,22 +106,25 @@ impl Reservations {
         }
     }
 
-    pub(super) fn reserve(&mut self, id: Uuid, component: Arc<str>, amount: f64) {
+    pub(super) fn reserve(&mut self, id: &CorrelationId, component: Arc<str>, amount: f64) {
         let rid = self.next;
         self.next += 1;
         self.total += amount;
         *self.by_component.entry(component.clone()).or_insert(0.0) += amount;
-        self.order.push_back((Instant::now(), id, rid));
-        self.pending.entry(id).or_default().push(Reservation {
-            id: rid,
-            component,
-            amount,
-        });
+        self.order.push_back((Instant::now(), id.clone(), rid));
+        self.pending
+            .entry(id.clone())
+            .or_default()
+            .push(Reservation {
+                id: rid,
+                component,
+                amount,
+            });
     }
 
     /// Drops the reservation under `id` matching `pick`, if any.
-    fn drop_where(&mut self, id: Uuid, pick: impl Fn(&Reservation) -> bool) {
-        let Some(list) = self.pending.get_mut(&id) else {
+    fn drop_where(&mut self, id: &CorrelationId, pick: impl Fn(&Reservation) -> bool) {
+        let Some(list) = self.pending.get_mut(id) else {
             return;
         };
         let Some(i) = list.iter().position(pick) else {
@@ -129,7 +132,7 @@ impl Reservations {
         };
         let r = list.remove(i);
         if list.is_empty() {
-            self.pending.remove(&id);
+            self.pending.remove(id);
         }
         if self.pending.is_empty() {
             // No float residue once nothing is held.
@@ -147,14 +150,14 @@ impl Reservations {
     }
 
     /// Drops the oldest reservation of `component` under `id`.
-    pub(super) fn release(&mut self, id: Uuid, component: &str) {
+    pub(super) fn release(&mut self, id: &CorrelationId, component: &str) {
         self.drop_where(id, |r| *r.component == *component);
     }
 
     /// Drops reservations older than `ttl` (calls that never reported back),
     /// and forgets the order of those already released at the front.
     pub(super) fn expire(&mut self, ttl: Duration) {
-        while let Some((at, id, rid)) = self.order.front().copied() {
+        while let Some((at, id, rid)) = self.order.front().cloned() {
             let held = self
                 .pending
                 .get(&id)
@@ -164,7 +167,7 @@ impl Reservations {
             }
             self.order.pop_front();
             if held {
-                self.drop_where(id, |r| r.id == rid);
+                self.drop_where(&id, |r| r.id == rid);
             }
         }
     }

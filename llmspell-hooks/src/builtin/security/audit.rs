@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use llmspell_core::CorrelationId;
 use llmspell_storage::{JsonStore, Namespaced, Scan, StorageBackend};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::builtin::canonical::canonical_json;
 
@@ -35,9 +35,9 @@ pub struct AuditRecord {
     /// The component, `kind:name`.
     pub component: String,
     /// The operation's correlation id.
-    pub correlation_id: Uuid,
+    pub correlation_id: CorrelationId,
     /// Its parent's, if any.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<CorrelationId>,
     /// The language that started the operation.
     pub language: String,
     /// The attempt number of the operation.
@@ -159,8 +159,8 @@ pub(crate) fn key_of(seq: u64) -> String {
 pub(crate) struct Draft {
     pub(crate) point: String,
     pub(crate) component: String,
-    pub(crate) correlation_id: Uuid,
-    pub(crate) parent_id: Option<Uuid>,
+    pub(crate) correlation_id: CorrelationId,
+    pub(crate) parent_id: Option<CorrelationId>,
     pub(crate) language: String,
     pub(crate) attempt: u32,
     pub(crate) decision: &'static str,
