@@ -123,6 +123,79 @@ fn parse_id(v: &Value, key: &str) -> Result<Option<CorrelationId>, HostError> {
     }
 }
 
+/// What a script may give a call as its last argument (`Tool.invoke`,
+/// `a:invoke`, `a:invoke_tool`, `wf:execute`, `Hook.fire`): the ids that tie
+/// it to an upstream request, and for `Hook.fire` the component name.
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallOptions {
+    /// The call's correlation id (default: a fresh UUID).
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    /// The id of the operation that started this call.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// `Hook.fire` only: the component the firing concerns.
+    #[serde(default)]
+    pub component: Option<String>,
+}
+
+impl CallOptions {
+    /// Parses a call's options (`null`: none). With `component` false, a
+    /// `component` field is refused.
+    ///
+    /// # Errors
+    /// A message naming the unknown or malformed field and the valid ones.
+    pub fn parse(v: &Value, component: bool) -> Result<Self, HostError> {
+        if v.is_null() {
+            return Ok(Self::default());
+        }
+        let o: CallOptions = serde_json::from_value(v.clone()).map_err(|e| {
+            let valid = if component {
+                "correlation_id, parent_id, component"
+            } else {
+                "correlation_id, parent_id"
+            };
+            format!("invalid call options ({e}); valid fields: {valid}")
+        })?;
+        if !component && o.component.is_some() {
+            return Err(
+                "unknown field `component` in call options; valid fields: correlation_id, parent_id"
+                    .to_owned(),
+            );
+        }
+        for (key, id) in [
+            ("correlation_id", &o.correlation_id),
+            ("parent_id", &o.parent_id),
+        ] {
+            if let Some(id) = id {
+                CorrelationId::parse_field(key, id).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(o)
+    }
+
+    /// The execution context of a call made from `language` with these ids.
+    pub fn exec(&self, language: Language) -> ExecutionContext {
+        let mut exec = ExecutionContext::new(language);
+        if let Some(c) = self
+            .correlation_id
+            .as_deref()
+            .and_then(|c| c.parse::<CorrelationId>().ok())
+        {
+            exec = exec.with_correlation_id(c);
+        }
+        if let Some(p) = self
+            .parent_id
+            .as_deref()
+            .and_then(|p| p.parse::<CorrelationId>().ok())
+        {
+            exec = exec.with_parent(p);
+        }
+        exec
+    }
+}
+
 impl Host {
     /// The hook registry.
     pub fn hooks(&self) -> &HookRegistry {
@@ -339,10 +412,10 @@ impl Host {
         &self,
         point: &str,
         data: Value,
-        component: Option<&str>,
+        options: &CallOptions,
         language: Language,
     ) -> Result<Value, HostError> {
-        let fired = self.fire(point, data, component, language).await?;
+        let fired = self.fire(point, data, options, language).await?;
         let mut out = Map::new();
         out.insert("action".into(), json!(fired.action));
         out.insert("data".into(), fired.data);
@@ -358,15 +431,15 @@ impl Host {
         &self,
         point: &str,
         data: Value,
-        component: Option<&str>,
+        options: &CallOptions,
         language: Language,
     ) -> Result<Fired, HostError> {
         let point = self.point(point)?;
-        let component = match component {
-            Some(name) => ComponentId::new(ComponentType::Custom, name),
+        let component = match &options.component {
+            Some(name) => ComponentId::new(ComponentType::Custom, name.as_str()),
             None => ComponentId::new(ComponentType::Custom, "script"),
         };
-        let mut ctx = HookContext::new(point, component, data).with_language(language);
+        let mut ctx = HookContext::for_operation(point, component, &options.exec(language), data);
         let outcome = self
             .inner
             .executor

@@ -250,3 +250,67 @@ fn bad_ids_from_javascript_are_errors_naming_the_field() {
         assert!(e.contains("at most 128 bytes"), "{option}: {e}");
     }
 }
+
+#[test]
+fn lua_calls_take_chosen_ids_as_their_last_argument() {
+    let rt = runtime();
+    lua(
+        &rt,
+        r#"
+        local seen = {}
+        for _, p in ipairs({ "BeforeToolExecution", "BeforeAgentExecution", "BeforeWorkflowStart", "custom:probe" }) do
+            Hook.register(p, function(ctx)
+                seen[ctx.point] = { ctx.correlation_id, ctx.parent_id }
+            end)
+        end
+        local ids = { correlation_id = "req-42", parent_id = "upstream-7" }
+        Tool.invoke("calculator", { expression = "1 + 1" }, ids)
+        local a = Agent.create({ name = "echo", type = "basic", handler = function(input) return input end })
+        a:invoke({ text = "hi" }, ids)
+        local wf = Workflow.sequential({ name = "wf", steps = { { name = "s", fn = function(input) return input end } } })
+        wf:execute({}, ids)
+        Hook.fire("custom:probe", {}, { component = "probe", correlation_id = "req-42", parent_id = "upstream-7" })
+        for _, p in ipairs({ "BeforeToolExecution", "BeforeAgentExecution", "BeforeWorkflowStart", "custom:probe" }) do
+            assert(seen[p], p .. " did not fire")
+            assert(seen[p][1] == "req-42" and seen[p][2] == "upstream-7",
+                p .. " saw " .. tostring(seen[p][1]) .. " / " .. tostring(seen[p][2]))
+        end
+        local ok, err = pcall(Tool.invoke, "calculator", { expression = "1" }, { correlation = "x" })
+        assert(not ok and tostring(err):find("unknown field `correlation`")
+            and tostring(err):find("correlation_id, parent_id"), tostring(err))
+        ok, err = pcall(Tool.invoke, "calculator", { expression = "1" }, { correlation_id = "" })
+        assert(not ok and tostring(err):find("correlation_id"), tostring(err))
+    "#,
+    );
+}
+
+#[test]
+fn javascript_calls_take_chosen_ids_as_their_last_argument() {
+    let rt = runtime();
+    js(
+        &rt,
+        &format!(
+            "{ASSERT}{}",
+            r#"
+        const seen = {};
+        for (const p of ["BeforeToolExecution", "BeforeAgentExecution", "BeforeWorkflowStart", "custom:probe"]) {
+            Hook.register(p, (ctx) => { seen[ctx.point] = [ctx.correlation_id, ctx.parent_id]; });
+        }
+        const ids = { correlation_id: "req-42", parent_id: "upstream-7" };
+        await Tool.invoke("calculator", { expression: "1 + 1" }, ids);
+        const a = await Agent.create({ name: "echo", type: "basic", handler: (input) => input });
+        await a.invoke({ text: "hi" }, ids);
+        const wf = Workflow.sequential({ name: "wf", steps: [{ name: "s", fn: (input) => input }] });
+        await wf.execute({}, ids);
+        await Hook.fire("custom:probe", {}, { component: "probe", correlation_id: "req-42", parent_id: "upstream-7" });
+        for (const p of ["BeforeToolExecution", "BeforeAgentExecution", "BeforeWorkflowStart", "custom:probe"]) {
+            assert(seen[p], p + " did not fire");
+            assert(seen[p][0] === "req-42" && seen[p][1] === "upstream-7", p + " saw " + seen[p]);
+        }
+        let err = null;
+        try { await Tool.invoke("calculator", { expression: "1" }, { correlation: "x" }); } catch (e) { err = String(e); }
+        assert(err && err.includes("unknown field `correlation`"), err);
+    "#
+        ),
+    );
+}

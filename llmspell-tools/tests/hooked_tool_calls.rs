@@ -8,8 +8,8 @@ use std::time::Duration;
 use llmspell_core::{Error, ExecutionContext, Language, SecurityLevel};
 use llmspell_events::EventBus;
 use llmspell_hooks::{
-    ForkOperation, GuardedRunner, HookContext, HookExecutor, HookHandle, HookPoint, HookRegistry,
-    HookResult, sync_hook_fn,
+    ForkOperation, GuardedRunner, HookContext, HookExecutor, HookHandle, HookOptions, HookPoint,
+    HookRegistry, HookResult, RunnerConfig, hook_fn, sync_hook_fn,
 };
 use llmspell_tools::utility::{Calculator, HashCalculator};
 use llmspell_tools::{InvokeOptions, ResourceLimits, ScriptTool, ToolQuery, ToolRegistry};
@@ -449,4 +449,197 @@ async fn discovery_hooks_can_rewrite_the_query_and_narrow_the_result() {
         HookResult::Cancel("listing is private".into())
     });
     assert!(rig.tools.list(&ExecutionContext::native()).await.is_err());
+}
+
+#[tokio::test]
+async fn tool_resource_allocated_sees_the_tool_its_limits_and_its_usage_before_it_runs() {
+    let mut rig = Rig::new();
+    let seen = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let s = seen.clone();
+    rig.hook(HookPoint::ToolResourceAllocated, move |c| {
+        s.lock().push(c.data.clone());
+        HookResult::Continue
+    });
+    let limits = ResourceLimits::default()
+        .max_duration(Duration::from_secs(7))
+        .max_input_bytes(1000);
+    for expression in ["1 + 1", "2 + 2"] {
+        rig.tools
+            .invoke_with(
+                "calculator",
+                json!({ "expression": expression }),
+                &ExecutionContext::native(),
+                InvokeOptions::new().limits(limits),
+            )
+            .await
+            .unwrap();
+    }
+    let seen = seen.lock().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let second = &seen[1];
+    assert_eq!(second["tool"], "calculator");
+    assert_eq!(second["limits"], serde_json::to_value(limits).unwrap());
+    assert_eq!(
+        (
+            second["usage"]["calls"].clone(),
+            second["usage"]["active"].clone()
+        ),
+        (json!(2), json!(1)),
+        "the allocation of the second call counts it as running"
+    );
+}
+
+#[tokio::test]
+async fn tool_timeout_tells_its_hooks_the_tool_and_the_limit_it_passed() {
+    let mut rig = Rig::new();
+    rig.tools
+        .register(Arc::new(ScriptTool::new(
+            "stuck",
+            "never answers",
+            Arc::new(|_, _| Box::pin(std::future::pending())),
+        )))
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<(String, Value)>::new()));
+    let s = seen.clone();
+    rig.hook(HookPoint::ToolTimeout, move |c| {
+        s.lock()
+            .push((c.component.name.to_string(), c.data.clone()));
+        HookResult::Continue
+    });
+    let opts = InvokeOptions::new()
+        .limits(ResourceLimits::default().max_duration(Duration::from_millis(25)));
+    let err = rig
+        .tools
+        .invoke_with("stuck", json!({}), &ExecutionContext::native(), opts)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_eq!(
+        *seen.lock(),
+        [(
+            "stuck".to_owned(),
+            json!({ "tool": "stuck", "limit_ms": 25 })
+        )]
+    );
+}
+
+/// A registry whose runner reports guarded operations slower than `budget`.
+fn rig_with_slow_budget(budget: Duration) -> Rig {
+    let hooks = HookRegistry::new();
+    let bus = EventBus::new();
+    let runner = GuardedRunner::new(
+        HookExecutor::builder(hooks.clone())
+            .bus(bus.clone())
+            .build(),
+    )
+    .with_config(RunnerConfig {
+        slow_operation: Some(budget),
+        ..RunnerConfig::default()
+    });
+    let tools = ToolRegistry::new(runner);
+    tools.register(Arc::new(Calculator::new())).unwrap();
+    tools
+        .register(Arc::new(ScriptTool::new(
+            "slow",
+            "answers after 30 ms",
+            Arc::new(|_, _| {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    Ok(json!({ "done": true }))
+                })
+            }),
+        )))
+        .unwrap();
+    Rig {
+        hooks,
+        tools,
+        bus,
+        handles: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_tool_call_past_the_slow_budget_fires_performance_threshold_exceeded_whose_cancel_fails_it()
+ {
+    let mut rig = rig_with_slow_budget(Duration::from_millis(5));
+    // An audited registry: its calls are hooked, so they run through the
+    // guarded runner, which times them.
+    let audited = Arc::new(Mutex::new(Vec::<String>::new()));
+    let a = audited.clone();
+    rig.hook(HookPoint::BeforeToolExecution, move |c| {
+        a.lock().push(c.component.name.to_string());
+        HookResult::Continue
+    });
+    let seen = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let s = seen.clone();
+    rig.hook(HookPoint::PerformanceThresholdExceeded, move |c| {
+        s.lock().push(c.data.clone());
+        if c.data["component"] == "slow" {
+            HookResult::Cancel("slower than the SLA".into())
+        } else {
+            HookResult::Continue
+        }
+    });
+    let exec = ExecutionContext::native();
+    // A fast call stays under the budget: nothing is reported.
+    rig.calc("1 + 1").await.unwrap();
+    assert!(seen.lock().is_empty(), "{:?}", seen.lock());
+    let err = rig
+        .tools
+        .invoke("slow", json!({}), &exec)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Cancelled { reason, .. } if reason == "slower than the SLA"),
+        "{err:?}"
+    );
+    let data = seen.lock()[0].clone();
+    assert_eq!(data["subject"], "operation");
+    assert_eq!(data["component"], "slow");
+    assert_eq!(data["component_type"], "tool");
+    assert_eq!(data["ok"], true, "the tool itself succeeded");
+    assert!(data["elapsed_ms"].as_f64().unwrap() >= 30.0, "{data}");
+    assert_eq!(data["budget_ms"], 5.0);
+    assert_eq!(*audited.lock(), ["calculator", "slow"]);
+}
+
+#[tokio::test]
+async fn a_slow_hook_in_a_tool_call_fires_performance_threshold_exceeded_whose_cancel_fails_it() {
+    let rig = Rig::new();
+    let _slow = rig
+        .hooks
+        .register_with(
+            HookPoint::BeforeToolExecution,
+            Arc::new(hook_fn(|_| async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(HookResult::Continue)
+            })),
+            HookOptions::new()
+                .name("slow-audit")
+                .slow_budget(Duration::from_millis(1)),
+        )
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let s = seen.clone();
+    let _sla = rig.hooks.register(
+        HookPoint::PerformanceThresholdExceeded,
+        sync_hook_fn(move |c| {
+            s.lock().push(c.data.clone());
+            Ok(HookResult::Cancel("hooks must be fast".into()))
+        })
+        .named("sla"),
+    );
+    let err = rig.calc("2 + 2").await.unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "sla".into(),
+            reason: "hooks must be fast".into()
+        }
+    );
+    let data = seen.lock()[0].clone();
+    assert_eq!(data["subject"], "hook");
+    assert_eq!(data["hook_name"], "slow-audit");
+    assert_eq!(data["point"], "BeforeToolExecution");
+    assert!(data["elapsed_ms"].as_f64().unwrap() >= 20.0, "{data}");
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use llmspell_agents::{AgentConfig, AgentContext, AgentHandler, LifecycleAgent};
+use llmspell_core::ExecutionContext;
 use llmspell_core::Language;
 use serde_json::{Value, json};
 
@@ -91,10 +92,9 @@ impl Host {
         &self,
         agent: &LifecycleAgent,
         input: Value,
-        language: Language,
+        exec: &ExecutionContext,
     ) -> Result<Value, HostError> {
-        let exec = self.script_exec(language);
-        agent.invoke(input, &exec).await.map_err(|e| e.to_string())
+        agent.invoke(input, exec).await.map_err(|e| e.to_string())
     }
 
     /// `a:invoke_tool(name, params)`: a tool call attributed to the agent.
@@ -106,11 +106,10 @@ impl Host {
         agent: &LifecycleAgent,
         tool: &str,
         params: Value,
-        language: Language,
+        exec: &ExecutionContext,
     ) -> Result<Value, HostError> {
-        let exec = self.script_exec(language);
         agent
-            .invoke_tool(tool, params, &exec)
+            .invoke_tool(tool, params, exec)
             .await
             .map_err(|e| e.to_string())
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use llmspell_core::{Agent, Language, Workflow};
+use llmspell_core::{Agent, ExecutionContext, Workflow};
 use llmspell_workflows::{
     Branch, ComponentResolver, Condition, ConditionalWorkflow, ErrorPolicy, InputFn, LoopRange,
     LoopWorkflow, ParallelBranch, ParallelWorkflow, RetryPolicy, SequentialWorkflow, Step, StepFn,
@@ -589,11 +589,10 @@ impl Host {
         &self,
         workflow: &Arc<dyn Workflow>,
         input: Value,
-        language: Language,
+        exec: &ExecutionContext,
     ) -> Result<Value, HostError> {
-        let exec = self.script_exec(language);
         workflow
-            .execute(input, &exec)
+            .execute(input, exec)
             .await
             .map_err(|e| e.to_string())
     }

@@ -25,6 +25,7 @@ use super::engine::{JsEngine, current};
 use super::errors::PRELUDE_NAME;
 use crate::WorkflowKind;
 use crate::engine::{BusyGuard, CallArgs};
+use crate::host::CallOptions;
 
 const JS: Language = Language::Javascript;
 
@@ -172,11 +173,11 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("eventListSubscriptions", event_list_subscriptions, 0),
     ("toolList", tool_list, 0),
     ("toolInfo", tool_info, 1),
-    ("toolInvoke", tool_invoke, 2),
+    ("toolInvoke", tool_invoke, 3),
     ("toolRegister", tool_register, 2),
     ("agentCreate", agent_create, 1),
-    ("agentInvoke", agent_invoke, 2),
-    ("agentInvokeTool", agent_invoke_tool, 3),
+    ("agentInvoke", agent_invoke, 3),
+    ("agentInvokeTool", agent_invoke_tool, 4),
     ("agentInfo", agent_info, 1),
     ("agentTransition", agent_transition, 2),
     ("agentList", agent_list, 0),
@@ -186,7 +187,7 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("ctxCheckpoint", ctx_checkpoint, 1),
     ("ctxRelease", ctx_release, 1),
     ("workflowBuild", workflow_build, 2),
-    ("workflowExecute", workflow_execute, 2),
+    ("workflowExecute", workflow_execute, 3),
     ("workflowName", workflow_name, 1),
     ("workflowList", workflow_list, 0),
     ("workflowGet", workflow_get, 1),
@@ -293,9 +294,14 @@ fn hook_fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
     let host = engine()?.host.clone();
     let point = arg_string(&arg(args, 0), "Hook.fire: argument 1 (the hook point)")?;
     let data = arg_json(&arg(args, 1), "Hook.fire: argument 2 (data)", ctx)?;
-    let component = match arg(args, 2) {
-        v if v.is_null_or_undefined() => None,
-        v => Some(arg_string(&v, "Hook.fire: argument 3 (component name)")?),
+    let options = match arg(args, 2) {
+        v if v.is_null_or_undefined() => CallOptions::default(),
+        v if v.is_string() => CallOptions {
+            component: Some(arg_string(&v, "Hook.fire: argument 3 (component name)")?),
+            ..CallOptions::default()
+        },
+        v => CallOptions::parse(&arg_json(&v, "Hook.fire: argument 3 (options)", ctx)?, true)
+            .map_err(|m| fail(format!("Hook.fire: argument 3: {m}")))?,
     };
     // Kept to tell whether any hook changed the data: if none did, the
     // caller's own object is handed back instead of a converted copy.
@@ -304,7 +310,7 @@ fn hook_fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
     promise_with(
         ctx,
         async move {
-            host.fire(&point, data, component.as_deref(), JS)
+            host.fire(&point, data, &options, JS)
                 .await
                 .map_err(|m| format!("Hook.fire: {m}"))
         },
@@ -473,14 +479,31 @@ fn params(v: &JsValue, what: &str, ctx: &mut Context) -> JsResult<Value> {
     }
 }
 
+/// The execution context of a JavaScript call given `opts` (`undefined`,
+/// `null` or an object of [`CallOptions`] without `component`).
+fn call_exec(
+    opts: &JsValue,
+    what: &str,
+    ctx: &mut Context,
+) -> JsResult<llmspell_core::ExecutionContext> {
+    let options = if opts.is_null_or_undefined() {
+        CallOptions::default()
+    } else {
+        CallOptions::parse(&arg_json(opts, what, ctx)?, false)
+            .map_err(|m| fail(format!("{what}: {m}")))?
+    };
+    Ok(options.exec(JS))
+}
+
 fn tool_invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let host = engine()?.host.clone();
     let name = arg_string(&arg(args, 0), "Tool.invoke: argument 1 (the tool name)")?;
     let params = params(&arg(args, 1), "Tool.invoke: argument 2 (params)", ctx)?;
-    promise(ctx, async move {
-        let exec = host.script_exec(JS);
-        host.tool_invoke(&name, params, &exec).await
-    })
+    let exec = call_exec(&arg(args, 2), "Tool.invoke: argument 3 (options)", ctx)?;
+    promise(
+        ctx,
+        async move { host.tool_invoke(&name, params, &exec).await },
+    )
 }
 
 fn tool_register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -578,11 +601,12 @@ fn agent_invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<Js
     let engine = engine()?;
     let agent = agent_of(&engine, &arg(args, 0))?;
     let input = arg_json(&arg(args, 1), "agent.invoke: argument 1 (the input)", ctx)?;
+    let exec = call_exec(&arg(args, 2), "agent.invoke: argument 2 (options)", ctx)?;
     let host = engine.host.clone();
     drop(engine);
     promise(
         ctx,
-        async move { host.agent_invoke(&agent, input, JS).await },
+        async move { host.agent_invoke(&agent, input, &exec).await },
     )
 }
 
@@ -594,10 +618,15 @@ fn agent_invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResu
         "agent.invoke_tool: argument 1 (the tool name)",
     )?;
     let params = params(&arg(args, 2), "agent.invoke_tool: argument 2 (params)", ctx)?;
+    let exec = call_exec(
+        &arg(args, 3),
+        "agent.invoke_tool: argument 3 (options)",
+        ctx,
+    )?;
     let host = engine.host.clone();
     drop(engine);
     promise(ctx, async move {
-        host.agent_invoke_tool(&agent, &name, params, JS).await
+        host.agent_invoke_tool(&agent, &name, params, &exec).await
     })
 }
 
@@ -734,10 +763,11 @@ fn workflow_execute(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResul
     let engine = engine()?;
     let workflow = workflow_of(&engine, &arg(args, 0))?;
     let input = arg_json(&arg(args, 1), "wf.execute: argument 1 (the input)", ctx)?;
+    let exec = call_exec(&arg(args, 2), "wf.execute: argument 2 (options)", ctx)?;
     let host = engine.host.clone();
     drop(engine);
     promise(ctx, async move {
-        host.workflow_execute(&workflow, input, JS).await
+        host.workflow_execute(&workflow, input, &exec).await
     })
 }
 

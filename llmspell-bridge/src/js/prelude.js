@@ -83,7 +83,7 @@
   const Tool = {
     list() { return native.toolList(); },
     info(name) { return native.toolInfo(name); },
-    invoke(name, params) { return native.toolInvoke(name, params); },
+    invoke(name, params, opts) { return native.toolInvoke(name, params, opts); },
     register(spec) {
       if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
         throw fail(`Tool.register takes an object, got ${kindOf(spec)}`);
@@ -125,9 +125,9 @@
   class AgentHandle {
     constructor(id) { hidden(this, info.agentKey, id); }
     get name() { return native.agentInfo(this[info.agentKey]).name; }
-    invoke(input) { return native.agentInvoke(this[info.agentKey], input); }
-    invoke_tool(name, params) { return native.agentInvokeTool(this[info.agentKey], name, params); }
-    invokeTool(name, params) { return native.agentInvokeTool(this[info.agentKey], name, params); }
+    invoke(input, opts) { return native.agentInvoke(this[info.agentKey], input, opts); }
+    invoke_tool(name, params, opts) { return native.agentInvokeTool(this[info.agentKey], name, params, opts); }
+    invokeTool(name, params, opts) { return native.agentInvokeTool(this[info.agentKey], name, params, opts); }
     state() { return native.agentInfo(this[info.agentKey]).state; }
     type() { return native.agentInfo(this[info.agentKey]).type; }
     pause() { return native.agentTransition(this[info.agentKey], "pause"); }
@@ -158,7 +158,7 @@
   class WorkflowHandle {
     constructor(id) { hidden(this, info.workflowKey, id); }
     get name() { return native.workflowName(this[info.workflowKey]); }
-    execute(input) { return native.workflowExecute(this[info.workflowKey], input); }
+    execute(input, opts) { return native.workflowExecute(this[info.workflowKey], input, opts); }
     toString() { return `Workflow(${this.name})`; }
   }
 

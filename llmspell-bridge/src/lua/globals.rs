@@ -250,6 +250,20 @@ pub(super) fn type_of(value: &LuaValue) -> &'static str {
     }
 }
 
+/// The execution context of a Lua call given `opts` (`nil` or a table of
+/// [`CallOptions`](crate::host::CallOptions) without `component`).
+pub(super) fn call_exec(
+    opts: &LuaValue,
+    what: &str,
+) -> mlua::Result<llmspell_core::ExecutionContext> {
+    let options = match opts {
+        LuaValue::Nil => crate::host::CallOptions::default(),
+        other => crate::host::CallOptions::parse(&arg_json(other, what)?, false)
+            .map_err(|m| fail(format!("{what}: {m}")))?,
+    };
+    Ok(options.exec(llmspell_core::Language::Lua))
+}
+
 /// A string argument or a clear error.
 pub(super) fn arg_string(value: &LuaValue, what: &str) -> mlua::Result<String> {
     arg_str(value, what).map(|s| String::from(&*s))

@@ -7,7 +7,7 @@ use llmspell_core::Language;
 use mlua::{AnyUserData, Lua, Table, UserData, UserDataFields, UserDataMethods, Value as LuaValue};
 
 use super::spec::to_script_value;
-use super::{arg_json, arg_string, async_function, engine, fail, function};
+use super::{arg_json, arg_string, async_function, call_exec, engine, fail, function};
 use crate::Host;
 use crate::lua::conversion::json_to_lua;
 use crate::lua::engine::LuaEngine;
@@ -41,14 +41,15 @@ fn handle_methods(lua: &Lua) -> mlua::Result<Table> {
         "invoke",
         async_function(
             lua,
-            |lua, (this, input): (AnyUserData, LuaValue)| async move {
+            |lua, (this, input, opts): (AnyUserData, LuaValue, LuaValue)| async move {
                 let (agent, host) = {
                     let a = this.borrow::<LuaAgent>()?;
                     (a.agent.clone(), a.host.clone())
                 };
                 let input = arg_json(&input, "agent:invoke: argument 1 (the input)")?;
+                let exec = call_exec(&opts, "agent:invoke: argument 2 (options)")?;
                 let out = host
-                    .agent_invoke(&agent, input, Language::Lua)
+                    .agent_invoke(&agent, input, &exec)
                     .await
                     .map_err(fail)?;
                 json_to_lua(&lua, &out)
@@ -57,15 +58,16 @@ fn handle_methods(lua: &Lua) -> mlua::Result<Table> {
     )?;
     let invoke_tool = async_function(
         lua,
-        |lua, (this, name, params): (AnyUserData, LuaValue, LuaValue)| async move {
+        |lua, (this, name, params, opts): (AnyUserData, LuaValue, LuaValue, LuaValue)| async move {
             let (agent, host) = {
                 let a = this.borrow::<LuaAgent>()?;
                 (a.agent.clone(), a.host.clone())
             };
             let name = arg_string(&name, "agent:invoke_tool: argument 1 (the tool name)")?;
             let params = params_or_empty(params, "agent:invoke_tool: argument 2 (params)")?;
+            let exec = call_exec(&opts, "agent:invoke_tool: argument 3 (options)")?;
             let out = host
-                .agent_invoke_tool(&agent, &name, params, Language::Lua)
+                .agent_invoke_tool(&agent, &name, params, &exec)
                 .await
                 .map_err(fail)?;
             json_to_lua(&lua, &out)

@@ -9,6 +9,7 @@ use super::{
     arg_json, arg_str, arg_string, async_function_settled_by, engine, fail, function, type_of,
 };
 use crate::Host;
+use crate::host::CallOptions;
 use crate::lua::conversion::{fired_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
 
@@ -151,14 +152,25 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                     // did, the caller's own table is handed back (a copy
                     // and a comparison cost less than building a new table).
                     let original = json.clone();
-                    let component = match &component {
-                        LuaValue::Nil => None,
-                        other => Some(arg_string(other, "Hook.fire: argument 3 (component name)")?),
+                    let options = match &component {
+                        LuaValue::Nil => CallOptions::default(),
+                        LuaValue::Table(_) => CallOptions::parse(
+                            &arg_json(&component, "Hook.fire: argument 3 (options)")?,
+                            true,
+                        )
+                        .map_err(|m| fail(format!("Hook.fire: argument 3: {m}")))?,
+                        other => CallOptions {
+                            component: Some(arg_string(
+                                other,
+                                "Hook.fire: argument 3 (a component name or an options table)",
+                            )?),
+                            ..CallOptions::default()
+                        },
                     };
                     let host = engine.host.clone();
                     drop(engine);
                     let fired = host
-                        .fire(&point, json, component.as_deref(), Language::Lua)
+                        .fire(&point, json, &options, Language::Lua)
                         .await
                         .map_err(|m| fail(format!("Hook.fire: {m}")))?;
                     let unchanged = fired.data_unchanged(&original).then_some(&data);

@@ -45,20 +45,23 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     let w = weak.clone();
     tool.set(
         "invoke",
-        async_function(lua, move |lua, (name, params): (LuaValue, LuaValue)| {
-            let w = w.clone();
-            async move {
-                let host = engine(&w)?.host.clone();
-                let name = arg_string(&name, "Tool.invoke: argument 1 (the tool name)")?;
-                let params = match params {
-                    LuaValue::Nil => serde_json::json!({}),
-                    other => arg_json(&other, "Tool.invoke: argument 2 (params)")?,
-                };
-                let exec = host.script_exec(Language::Lua);
-                let out = host.tool_invoke(&name, params, &exec).await.map_err(fail)?;
-                json_to_lua(&lua, &out)
-            }
-        })?,
+        async_function(
+            lua,
+            move |lua, (name, params, opts): (LuaValue, LuaValue, LuaValue)| {
+                let w = w.clone();
+                async move {
+                    let host = engine(&w)?.host.clone();
+                    let name = arg_string(&name, "Tool.invoke: argument 1 (the tool name)")?;
+                    let params = match params {
+                        LuaValue::Nil => serde_json::json!({}),
+                        other => arg_json(&other, "Tool.invoke: argument 2 (params)")?,
+                    };
+                    let exec = super::call_exec(&opts, "Tool.invoke: argument 3 (options)")?;
+                    let out = host.tool_invoke(&name, params, &exec).await.map_err(fail)?;
+                    json_to_lua(&lua, &out)
+                }
+            },
+        )?,
     )?;
 
     let w = weak;

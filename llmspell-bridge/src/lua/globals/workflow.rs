@@ -3,7 +3,7 @@
 use std::rc::Weak;
 use std::sync::Arc;
 
-use llmspell_core::{Language, Workflow};
+use llmspell_core::Workflow;
 use mlua::{AnyUserData, Lua, Table, UserData, UserDataFields, UserDataMethods, Value as LuaValue};
 
 use super::spec::to_script_value;
@@ -25,14 +25,15 @@ fn handle_methods(lua: &Lua) -> mlua::Result<Table> {
         "execute",
         async_function(
             lua,
-            |lua, (this, input): (AnyUserData, LuaValue)| async move {
+            |lua, (this, input, opts): (AnyUserData, LuaValue, LuaValue)| async move {
                 let (workflow, host) = {
                     let w = this.borrow::<LuaWorkflow>()?;
                     (w.workflow.clone(), w.host.clone())
                 };
                 let input = arg_json(&input, "wf:execute: argument 1 (the input)")?;
+                let exec = super::call_exec(&opts, "wf:execute: argument 2 (options)")?;
                 let out = host
-                    .workflow_execute(&workflow, input, Language::Lua)
+                    .workflow_execute(&workflow, input, &exec)
                     .await
                     .map_err(fail)?;
                 json_to_lua(&lua, &out)
