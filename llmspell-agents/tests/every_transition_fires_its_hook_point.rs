@@ -554,3 +554,33 @@ async fn concurrent_invocations_keep_the_agent_running_until_the_last_ends() {
         [t("Ready", "Running"), t("Running", "Ready")]
     );
 }
+
+#[tokio::test]
+async fn after_init_and_after_shutdown_report_the_transition_they_completed() {
+    let mut f = Fixture::new();
+    f.record(&[HookPoint::AfterAgentInit, HookPoint::AfterAgentShutdown]);
+    let a = f.echo("reporter");
+    // The first invocation initialises the agent.
+    a.invoke(json!("hi"), &exec()).await.unwrap();
+    a.terminate(&exec()).await.unwrap();
+    let seen = f.take_seen();
+    assert_eq!(
+        seen.iter()
+            .map(|s| (s.point.clone(), s.kind, s.name.as_str(), s.data.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                HookPoint::AfterAgentInit,
+                ComponentType::Agent,
+                "reporter",
+                json!({ "agent": "reporter", "type": "basic", "from": "Initializing", "to": "Ready" })
+            ),
+            (
+                HookPoint::AfterAgentShutdown,
+                ComponentType::Agent,
+                "reporter",
+                json!({ "agent": "reporter", "type": "basic", "from": "Terminating", "to": "Terminated" })
+            ),
+        ]
+    );
+}
