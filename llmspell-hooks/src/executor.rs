@@ -456,26 +456,13 @@ impl HookExecutor {
             }),
             FailMode::Open => {
                 tracing::warn!(hook = %entry.meta.name, point = %ctx.point, reason = %why, "hook could not run; skipped (fail-open)");
-                if let (Some(bus), Some(topic)) = (&self.inner.bus, &self.inner.skipped_topic)
-                    && !bus.is_idle()
-                    && bus.has_subscribers(topic.as_str())
-                {
-                    let ev = UniversalEvent::new(
-                        topic.clone(),
-                        json!({
-                            "hook_id": entry.id.to_string(),
-                            "hook_name": entry.meta.name,
-                            "point": entry.point.to_string(),
-                            "component": ctx.component.name.as_ref(),
-                            "reason": why,
-                        }),
-                    )
-                    .with_language(ctx.language)
-                    .with_correlation_id(ctx.correlation_id.clone())
-                    .with_source("hooks");
-                    if let Err(e) = bus.try_publish(ev) {
-                        tracing::debug!(error = %e, "could not publish a hook skip");
-                    }
+                if let Some(topic) = &self.inner.skipped_topic {
+                    self.publish_about(
+                        entry,
+                        topic,
+                        json!({ "component": ctx.component.name.as_ref(), "reason": why }),
+                        Some(ctx),
+                    );
                 }
                 Ok(())
             }
@@ -547,22 +534,45 @@ impl HookExecutor {
             BreakerState::Closed | BreakerState::Disabled => 2,
         };
         tracing::info!(hook = %entry.meta.name, point = %entry.point, state = %state, reason = %t.reason, "hook breaker transition");
-        let (Some(bus), Some(topic)) = (&self.inner.bus, &self.inner.topics[index]) else {
+        if let Some(topic) = &self.inner.topics[index] {
+            self.publish_about(
+                entry,
+                topic,
+                json!({ "state": state.as_str(), "reason": t.reason }),
+                None,
+            );
+        }
+    }
+
+    /// Publishes an event about `entry` (the hook system's own events:
+    /// breaker transitions, skips) on `topic`, with `{ hook_id, hook_name,
+    /// point }` added to `data`, and the correlation of `ctx` when given.
+    /// Only while someone subscribes; never waits and never passes the emit
+    /// hooks (`try_publish`), so a failing emit hook cannot loop through it.
+    fn publish_about(
+        &self,
+        entry: &HookEntry,
+        topic: &Topic,
+        mut data: serde_json::Value,
+        ctx: Option<&HookContext>,
+    ) {
+        let Some(bus) = &self.inner.bus else { return };
+        if bus.is_idle() || !bus.has_subscribers(topic.as_str()) {
             return;
-        };
-        let ev = UniversalEvent::new(
-            topic.clone(),
-            json!({
-                "hook_id": entry.id.to_string(),
-                "hook_name": entry.meta.name,
-                "point": entry.point.to_string(),
-                "state": state.as_str(),
-                "reason": t.reason,
-            }),
-        )
-        .with_source("hooks");
+        }
+        if let serde_json::Value::Object(o) = &mut data {
+            o.insert("hook_id".into(), entry.id.to_string().into());
+            o.insert("hook_name".into(), entry.meta.name.clone().into());
+            o.insert("point".into(), entry.point.to_string().into());
+        }
+        let mut ev = UniversalEvent::new(topic.clone(), data).with_source("hooks");
+        if let Some(ctx) = ctx {
+            ev = ev
+                .with_language(ctx.language)
+                .with_correlation_id(ctx.correlation_id.clone());
+        }
         if let Err(e) = bus.try_publish(ev) {
-            tracing::warn!(error = %e, "could not publish a breaker transition");
+            tracing::debug!(error = %e, topic = %topic, "could not publish an event about a hook");
         }
     }
 }

@@ -120,3 +120,62 @@ impl Fixture {
         self.calls.load(Ordering::SeqCst)
     }
 }
+
+/// A memory store whose writes can be made to fail ("disk full").
+#[derive(Debug, Default)]
+pub struct Flaky {
+    inner: llmspell_storage::MemoryBackend,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    pub fn fail(&self, on: bool) {
+        self.failing.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn check(&self, key: &str) -> llmspell_storage::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(llmspell_storage::Error::Backend {
+                op: "put",
+                key: key.to_owned(),
+                message: "disk full".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl llmspell_storage::StorageBackend for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    fn is_durable(&self) -> bool {
+        false
+    }
+    async fn get(&self, key: &str) -> llmspell_storage::Result<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, value: Vec<u8>) -> llmspell_storage::Result<()> {
+        self.check(key)?;
+        self.inner.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> llmspell_storage::Result<bool> {
+        self.inner.delete(key).await
+    }
+    async fn exists(&self, key: &str) -> llmspell_storage::Result<bool> {
+        self.inner.exists(key).await
+    }
+    async fn scan(
+        &self,
+        scan: &llmspell_storage::Scan,
+    ) -> llmspell_storage::Result<Vec<(String, Vec<u8>)>> {
+        self.inner.scan(scan).await
+    }
+    async fn apply_batch(&self, batch: llmspell_storage::Batch) -> llmspell_storage::Result<()> {
+        self.check("batch")?;
+        self.inner.apply_batch(batch).await
+    }
+    async fn flush(&self) -> llmspell_storage::Result<()> {
+        self.inner.flush().await
+    }
+}

@@ -7,10 +7,9 @@ use std::time::Duration;
 use llmspell_core::Error;
 use llmspell_hooks::builtin::{Budget, CostTrackingHook, ModelPrice, PricingTable, SecurityHook};
 use llmspell_hooks::{BreakerConfig, BreakerState, FailMode, HookOptions, HookPoint};
-use llmspell_storage::StorageBackend;
 use serde_json::json;
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, Flaky};
 
 fn small_window() -> BreakerConfig {
     BreakerConfig {
@@ -124,63 +123,4 @@ async fn the_audit_hook_refuses_unaudited_calls_after_its_breaker_opens() {
     let err = f.run(json!({ "cmd": "ls" })).await.unwrap_err();
     assert!(breaker_refusal(&err, "audit"), "{err:?}");
     assert_eq!(f.calls(), 1, "only the audited call ran");
-}
-
-/// A memory store whose writes can be made to fail.
-#[derive(Debug, Default)]
-struct Flaky {
-    inner: llmspell_storage::MemoryBackend,
-    failing: std::sync::atomic::AtomicBool,
-}
-
-impl Flaky {
-    fn fail(&self, on: bool) {
-        self.failing.store(on, std::sync::atomic::Ordering::SeqCst);
-    }
-    fn check(&self, key: &str) -> llmspell_storage::Result<()> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(llmspell_storage::Error::Backend {
-                op: "put",
-                key: key.to_owned(),
-                message: "disk full".to_owned(),
-            });
-        }
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl StorageBackend for Flaky {
-    fn name(&self) -> &'static str {
-        "flaky"
-    }
-    fn is_durable(&self) -> bool {
-        false
-    }
-    async fn get(&self, key: &str) -> llmspell_storage::Result<Option<Vec<u8>>> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &str, value: Vec<u8>) -> llmspell_storage::Result<()> {
-        self.check(key)?;
-        self.inner.put(key, value).await
-    }
-    async fn delete(&self, key: &str) -> llmspell_storage::Result<bool> {
-        self.inner.delete(key).await
-    }
-    async fn exists(&self, key: &str) -> llmspell_storage::Result<bool> {
-        self.inner.exists(key).await
-    }
-    async fn scan(
-        &self,
-        scan: &llmspell_storage::Scan,
-    ) -> llmspell_storage::Result<Vec<(String, Vec<u8>)>> {
-        self.inner.scan(scan).await
-    }
-    async fn apply_batch(&self, batch: llmspell_storage::Batch) -> llmspell_storage::Result<()> {
-        self.check("batch")?;
-        self.inner.apply_batch(batch).await
-    }
-    async fn flush(&self) -> llmspell_storage::Result<()> {
-        self.inner.flush().await
-    }
 }

@@ -9,7 +9,7 @@ use llmspell_hooks::{FailMode, HookOptions, HookPoint};
 use llmspell_storage::{MemoryBackend, StorageBackend};
 use serde_json::{Value, json};
 
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, Flaky};
 
 fn reason(err: Error) -> (String, String) {
     match err {
@@ -196,49 +196,9 @@ async fn a_new_hook_continues_the_stored_chain() {
 
 #[tokio::test]
 async fn an_audit_failure_fails_closed() {
-    #[derive(Debug)]
-    struct Broken;
-    #[async_trait::async_trait]
-    impl StorageBackend for Broken {
-        fn name(&self) -> &'static str {
-            "broken"
-        }
-        fn is_durable(&self) -> bool {
-            false
-        }
-        async fn get(&self, _: &str) -> llmspell_storage::Result<Option<Vec<u8>>> {
-            Ok(None)
-        }
-        async fn put(&self, key: &str, _: Vec<u8>) -> llmspell_storage::Result<()> {
-            Err(llmspell_storage::Error::Backend {
-                op: "put",
-                key: key.to_owned(),
-                message: "disk full".to_owned(),
-            })
-        }
-        async fn delete(&self, _: &str) -> llmspell_storage::Result<bool> {
-            Ok(false)
-        }
-        async fn exists(&self, _: &str) -> llmspell_storage::Result<bool> {
-            Ok(false)
-        }
-        async fn scan(
-            &self,
-            _: &llmspell_storage::Scan,
-        ) -> llmspell_storage::Result<Vec<(String, Vec<u8>)>> {
-            Ok(Vec::new())
-        }
-        async fn apply_batch(&self, _: llmspell_storage::Batch) -> llmspell_storage::Result<()> {
-            Ok(())
-        }
-        async fn flush(&self) -> llmspell_storage::Result<()> {
-            Ok(())
-        }
-    }
-    let security = SecurityHook::builder()
-        .audit(Arc::new(Broken))
-        .build()
-        .unwrap();
+    let broken = Arc::new(Flaky::default());
+    broken.fail(true);
+    let security = SecurityHook::builder().audit(broken).build().unwrap();
     let f = Fixture::tool("t");
     let h = f
         .registry
