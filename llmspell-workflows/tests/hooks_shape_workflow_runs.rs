@@ -1,5 +1,6 @@
 //! Hooks at the workflow and stage points change inputs and outputs, skip,
-//! cancel and redirect steps; pattern, checkpoint and state points fire.
+//! cancel and redirect steps; pattern, checkpoint, rollback and state points
+//! fire, and their hooks' results take effect.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/fixture.rs"]
@@ -488,5 +489,184 @@ async fn a_whole_workflow_can_be_redirected_through_the_resolver() {
     assert!(
         err.to_string().contains("workflow \"missing\" not found"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_checkpoint_hook_can_stop_the_run_after_a_step() {
+    let f = Fixture::new();
+    let checkpoints = f.record(HookPoint::WorkflowCheckpoint);
+    f.hook(HookPoint::WorkflowCheckpoint, "freeze", |ctx| {
+        if ctx.data["step"] == "b" {
+            return HookResult::Cancel("frozen after b".into());
+        }
+        HookResult::Continue
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let wf = SequentialWorkflow::builder("wf")
+        .engine(f.engine.clone())
+        .step(Step::function("a", logged(&log, "a")))
+        .step(Step::function("b", logged(&log, "b")))
+        .step(Step::function("c", logged(&log, "c")))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!("x"), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "freeze".into(),
+            reason: "frozen after b".into()
+        }
+    );
+    assert_eq!(*log.lock(), ["a", "b"], "no step runs after the cancel");
+    let checkpoints = checkpoints.lock();
+    assert_eq!(checkpoints.len(), 2);
+    assert_eq!(
+        checkpoints[1].1["state"]["outputs"],
+        json!({ "a": "x", "b": "x" })
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_hook_can_refuse_the_rollback_and_stop_the_run() {
+    // `check` fails with the Rollback policy: its list's writes are undone
+    // and the run goes on with the error recorded, unless a WorkflowRollback
+    // hook cancels.
+    let rollback_wf = |f: &Fixture| {
+        SequentialWorkflow::builder("tx")
+            .engine(f.engine.clone())
+            .step(Step::function("keep", constant(json!(1))).save_as("kept"))
+            .step(Step::function("check", failing("invalid")).on_error(ErrorPolicy::Rollback))
+            .build()
+            .unwrap()
+    };
+    let f = Fixture::new();
+    let r = rollback_wf(&f)
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap();
+    assert!(r.state.vars.get("kept").is_none(), "rolled back");
+    assert_eq!(r.errors.len(), 1);
+
+    let f = Fixture::new();
+    let rollbacks = f.record(HookPoint::WorkflowRollback);
+    f.hook(HookPoint::WorkflowRollback, "no-undo", |ctx| {
+        HookResult::Cancel(format!(
+            "not undoing {}",
+            ctx.data["restore"][1]["key"].as_str().unwrap_or("?")
+        ))
+    });
+    let err = rollback_wf(&f)
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "no-undo".into(),
+            reason: "not undoing kept".into()
+        }
+    );
+    let (step, data) = rollbacks.lock()[0].clone();
+    assert_eq!(step, "check");
+    assert_eq!(data["error"]["message"], "invalid");
+    assert_eq!(data["state"]["vars"]["kept"], 1);
+}
+
+#[tokio::test]
+async fn a_state_read_hook_can_supply_the_state_or_refuse_the_read() {
+    let f = Fixture::new();
+    f.hook(HookPoint::BeforeStateRead, "reads", |ctx| {
+        match ctx.data["reader"].as_str() {
+            Some("peek") => HookResult::Replace(json!({
+                "input": "from the hook",
+                "outputs": {},
+                "vars": { "secret": "supplied" }
+            })),
+            Some("forbidden") => HookResult::Cancel("no reading here".into()),
+            _ => HookResult::Continue,
+        }
+    });
+    let peek = step_fn(|_, s| async move { Ok(json!([s.input.as_ref(), s.var("secret")])) });
+    let wf = SequentialWorkflow::builder("wf")
+        .engine(f.engine.clone())
+        .step(Step::function("peek", peek))
+        .build()
+        .unwrap();
+    let r = wf
+        .run(json!("real input"), &ExecutionContext::native())
+        .await
+        .unwrap();
+    assert_eq!(r.outputs["peek"], json!(["from the hook", "supplied"]));
+    assert!(
+        r.state.vars.get("secret").is_none(),
+        "the live state is unchanged"
+    );
+
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let wf = SequentialWorkflow::builder("wf")
+        .engine(f.engine.clone())
+        .step(Step::function("forbidden", logged(&log, "forbidden")))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "reads".into(),
+            reason: "no reading here".into()
+        }
+    );
+    assert!(
+        log.lock().is_empty(),
+        "the step did not run without its state"
+    );
+}
+
+#[tokio::test]
+async fn an_after_state_write_cancel_refuses_the_write_and_stops_the_run() {
+    let f = Fixture::new();
+    let seen = f.record(HookPoint::AfterStateWrite);
+    f.hook(HookPoint::AfterStateWrite, "audit", |ctx| {
+        if ctx.data["scope"] == "vars" && ctx.data["key"] == "total" {
+            return HookResult::Cancel(format!("total {} not audited", ctx.data["value"]));
+        }
+        HookResult::Continue
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let wf = SequentialWorkflow::builder("wf")
+        .engine(f.engine.clone())
+        .step(Step::function("sum", constant(json!(12))).save_as("total"))
+        .step(Step::function("report", logged(&log, "report")))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "audit".into(),
+            reason: "total 12 not audited".into()
+        }
+    );
+    assert!(
+        log.lock().is_empty(),
+        "no step runs after the refused write"
+    );
+    let seen: Vec<Value> = seen.lock().iter().map(|(_, d)| d.clone()).collect();
+    assert_eq!(
+        seen,
+        [
+            json!({ "scope": "outputs", "key": "sum", "value": 12 }),
+            json!({ "scope": "vars", "key": "total", "value": 12 })
+        ]
     );
 }

@@ -320,3 +320,86 @@ async fn rollback_undoes_only_the_failed_iteration() {
         "the state before the rollback"
     );
 }
+
+#[tokio::test]
+async fn a_cancel_at_an_iteration_end_stops_the_loop() {
+    let f = Fixture::new();
+    let terminated = f.record(HookPoint::LoopTerminated);
+    f.hook(HookPoint::LoopIterationEnd, "two-is-enough", |ctx| {
+        if ctx.data["iteration"] == 2 {
+            return HookResult::Cancel(format!("stop after {}", ctx.data["item"]));
+        }
+        HookResult::Continue
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let wf = LoopWorkflow::builder("bounded")
+        .engine(f.engine.clone())
+        .items([json!("a"), json!("b"), json!("c")])
+        .step(Step::function("visit", witness(&seen)))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        llmspell_core::Error::Cancelled {
+            hook: "two-is-enough".into(),
+            reason: "stop after \"b\"".into()
+        }
+    );
+    assert_eq!(
+        *seen.lock(),
+        [(1, json!("a")), (2, json!("b"))],
+        "the third iteration never started"
+    );
+    assert_eq!(
+        terminated.lock()[0].1,
+        json!({ "reason": "cancelled", "iterations": 2 })
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_at_loop_terminated_fails_a_loop_that_ran_to_its_end() {
+    let f = Fixture::new();
+    f.hook(HookPoint::LoopTerminated, "need-a-break", |ctx| {
+        if ctx.data["reason"] != "break" {
+            return HookResult::Cancel(format!(
+                "ended by {} after {} iterations",
+                ctx.data["reason"].as_str().unwrap_or("?"),
+                ctx.data["iterations"]
+            ));
+        }
+        HookResult::Continue
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let wf = LoopWorkflow::builder("search")
+        .engine(f.engine.clone())
+        .range((1, 3))
+        .step(Step::function("look", witness(&seen)))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        llmspell_core::Error::Cancelled {
+            hook: "need-a-break".into(),
+            reason: "ended by completed after 3 iterations".into()
+        }
+    );
+    assert_eq!(seen.lock().len(), 3, "every iteration ran");
+    // A loop that breaks passes the same hook.
+    let wf = LoopWorkflow::builder("search")
+        .engine(f.engine.clone())
+        .range((1, 3))
+        .break_when(condition_fn(|s| async move { Ok(s.iteration == Some(2)) }))
+        .step(Step::function("look", witness(&seen)))
+        .build()
+        .unwrap();
+    let r = run(&wf, json!(null)).await;
+    assert_eq!(r.termination, Some(LoopTermination::Break));
+}

@@ -230,3 +230,76 @@ async fn build_checks_the_settings() {
         .unwrap_err();
     assert!(twice.to_string().contains("used twice"), "{twice}");
 }
+
+#[tokio::test]
+async fn a_cancel_at_the_fork_starts_no_branch() {
+    let f = Fixture::new();
+    f.hook(HookPoint::ParallelFork, "serial-only", |ctx| {
+        if ctx.data["max_concurrency"].as_u64() > Some(1) {
+            return HookResult::Cancel(format!("{} branches at once", ctx.data["max_concurrency"]));
+        }
+        HookResult::Continue
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let wf = ParallelWorkflow::builder("p")
+        .engine(f.engine.clone())
+        .branch(ParallelBranch::new("one").step(Step::function("a", logged(&log, "a"))))
+        .branch(ParallelBranch::new("two").step(Step::function("b", logged(&log, "b"))))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "serial-only".into(),
+            reason: "2 branches at once".into()
+        }
+    );
+    assert!(log.lock().is_empty(), "no branch started");
+}
+
+#[tokio::test]
+async fn a_cancel_at_the_join_fails_the_run_after_its_branches_ran() {
+    let f = Fixture::new();
+    f.hook(HookPoint::ParallelJoin, "all-or-nothing", |ctx| {
+        if ctx.data["failed"].as_u64() > Some(0) {
+            return HookResult::Cancel(format!("{} branch failed", ctx.data["failed"]));
+        }
+        HookResult::Continue
+    });
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let wf = ParallelWorkflow::builder("p")
+        .engine(f.engine.clone())
+        .fail_fast(false)
+        .branch(ParallelBranch::new("good").step(Step::function("a", logged(&log, "a"))))
+        .branch(ParallelBranch::new("bad").step(Step::function("b", failing("down"))))
+        .build()
+        .unwrap();
+    let err = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Cancelled {
+            hook: "all-or-nothing".into(),
+            reason: "1 branch failed".into()
+        }
+    );
+    assert_eq!(*log.lock(), ["a"], "the branches ran before the join");
+    // Without failures the join lets the run succeed with both outputs.
+    let wf = ParallelWorkflow::builder("p")
+        .engine(f.engine.clone())
+        .branch(ParallelBranch::new("x").step(Step::function("x", constant(json!(1)))))
+        .branch(ParallelBranch::new("y").step(Step::function("y", constant(json!(2)))))
+        .build()
+        .unwrap();
+    let r = wf
+        .run(json!(null), &ExecutionContext::native())
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.len(), 2);
+}
