@@ -1,7 +1,13 @@
 //! The `Event` global: publish, callbacks (also while the script waits in a
 //! host call), pull mode, unsubscribe, stats, overflow policies, errors of
-//! callbacks isolated, bad input.
+//! callbacks isolated and reported at `EventHandlerError`, bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use llmspell_hooks::{HookPoint, HookResult, sync_hook_fn};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
 
 mod common;
 use common::{lua, lua_err, runtime, settle};
@@ -256,4 +262,45 @@ fn a_waiting_callback_is_stopped_at_its_time_limit() {
         assert(ev and ev.data.message:find("time limit", 1, true), ev and ev.data.message)
     "#,
     );
+}
+
+#[test]
+fn a_failing_callback_fires_event_handler_error_with_what_failed() {
+    let rt = runtime();
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let log = seen.clone();
+    rt.hooks()
+        .register(
+            HookPoint::EventHandlerError,
+            sync_hook_fn(move |ctx| {
+                log.lock().push(ctx.data.clone());
+                Ok(HookResult::Continue)
+            }),
+        )
+        .forget();
+    lua(
+        &rt,
+        r#"
+        shipped = {}
+        Event.subscribe("orders.*", function(ev)
+            if ev.data.n == 2 then error("cannot ship order " .. ev.data.n) end
+            shipped[#shipped + 1] = ev.data.n
+        end)
+        for n = 1, 3 do Event.publish("orders.created", { n = n }) end
+    "#,
+    );
+    settle(&rt);
+    lua(
+        &rt,
+        "assert(#shipped == 2 and shipped[2] == 3, 'delivery went on after the failure')",
+    );
+    let seen = seen.lock().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["language"], "lua");
+    assert_eq!(
+        seen[0]["callback"],
+        json!("subscription callback for \"orders.*\"")
+    );
+    let message = seen[0]["message"].as_str().unwrap();
+    assert!(message.contains("cannot ship order 2"), "{message}");
 }
