@@ -300,7 +300,8 @@ impl GuardedRunner {
     }
 
     /// Whether a run of `spec` would do anything besides calling the
-    /// operation: a hook on one of its points or a listener for its events.
+    /// operation: a hook on one of its points, a listener for its events, or
+    /// a slow-operation budget with a `PerformanceThresholdExceeded` hook.
     /// When false, callers may call the operation directly and skip building
     /// a context (what [`run`](GuardedRunner::run) does itself).
     pub fn is_passthrough(&self, spec: &GuardSpec) -> bool {
@@ -309,6 +310,8 @@ impl GuardedRunner {
             && !registry.has_hooks(&spec.points.after)
             && !registry.has_hooks(&spec.points.error)
             && !self.listening(spec)
+            && !(self.config.slow_operation.is_some()
+                && registry.has_hooks(&HookPoint::PerformanceThresholdExceeded))
     }
 
     /// Runs `op` guarded by the hooks of `spec`'s points. `ctx` is the Before

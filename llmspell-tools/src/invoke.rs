@@ -82,7 +82,7 @@ impl ToolRegistry {
     /// `allowed_level`, `Cancel` refuses), the level check (a refusal fires
     /// `SecurityViolation`), the input size check (a breach fires
     /// `ResourceLimitExceeded`), `ToolResourceAllocated` (data: `{ tool,
-    /// limits, usage }`), then `BeforeToolExecution` → the tool (within its
+    /// limits, usage }`; `Cancel` refuses), then `BeforeToolExecution` → the tool (within its
     /// time limit; a timeout fires `ToolTimeout`) → `AfterToolExecution` or
     /// `ToolError` through the guarded runner, and `ToolResourceReleased`
     /// (data: `{ tool, duration_ms, output_bytes, ok, usage }`).
@@ -145,17 +145,25 @@ impl ToolRegistry {
 
         entry.counters.start(input_bytes);
         let started = quanta::Instant::now();
-        if hooks.has_hooks(&HookPoint::ToolResourceAllocated) {
+        // A `Cancel` here refuses the call; it still counts as a call that
+        // failed, and `ToolResourceReleased` reports it.
+        let refused = if hooks.has_hooks(&HookPoint::ToolResourceAllocated) {
             self.fire(HookPoint::ToolResourceAllocated, &entry, exec, || {
                 json!({ "tool": &*entry.name, "limits": limits, "usage": entry.counters.snapshot() })
             })
             .await
-            .ok();
-        }
+            .err()
+        } else {
+            None
+        };
 
-        let (mut result, sized) = self
-            .run_guarded(&entry, params, exec, allowed, limits)
-            .await;
+        let (mut result, sized) = match refused {
+            Some(e) => (Err(e), None),
+            None => {
+                self.run_guarded(&entry, params, exec, allowed, limits)
+                    .await
+            }
+        };
 
         let elapsed = started.elapsed();
         if let Ok(out) = &mut result {

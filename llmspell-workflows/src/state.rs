@@ -116,8 +116,12 @@ pub(crate) struct SharedState {
     component: ComponentId,
     /// The parallel branch that last wrote each key written from inside a
     /// parallel run (fork number, branch name).
-    writers: Mutex<HashMap<(StateScope, String), (u64, Arc<str>)>>,
+    writers: Mutex<HashMap<(StateScope, String), Writer>>,
 }
+
+/// Who last wrote a key from inside a parallel run: the fork number and
+/// the branch name.
+type Writer = (u64, Arc<str>);
 
 /// One write to the state.
 pub(crate) struct Write<'a> {
