@@ -159,6 +159,8 @@ pub(crate) struct RunArgs {
     pub(crate) args: Vec<String>,
 }
 
+// Parsed once per process: the size of the arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum HooksCommand {
     /// Every hook point name

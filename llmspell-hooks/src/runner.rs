@@ -310,8 +310,8 @@ impl GuardedRunner {
             && !registry.has_hooks(&spec.points.after)
             && !registry.has_hooks(&spec.points.error)
             && !self.listening(spec)
-            && !(self.config.slow_operation.is_some()
-                && registry.has_hooks(&HookPoint::PerformanceThresholdExceeded))
+            && (self.config.slow_operation.is_none()
+                || !registry.has_hooks(&HookPoint::PerformanceThresholdExceeded))
     }
 
     /// Runs `op` guarded by the hooks of `spec`'s points. `ctx` is the Before
