@@ -465,11 +465,13 @@ impl EventBus {
     /// - [`Error::Refused`] when the interceptor refused the event.
     ///
     /// In the first two cases the event did reach the other subscribers.
-    pub async fn publish(&self, event: UniversalEvent) -> Result<PublishReceipt> {
-        if let Some(i) = self.active_interceptor() {
-            return Box::pin(self.intercepted(i, event, Mode::Wait)).await;
-        }
-        self.publish_plain(event).await
+    pub fn publish(
+        &self,
+        event: UniversalEvent,
+    ) -> impl Future<Output = Result<PublishReceipt>> + Send + '_ {
+        // Not an `async fn` wrapping another: the returned future is the
+        // publish itself, so the event is not moved once more per publish.
+        self.publish_inner(event, true)
     }
 
     /// Publishes without waiting for room (as [`try_publish`](Self::try_publish))
@@ -515,7 +517,7 @@ impl EventBus {
         let event = interceptor.before_emit(event).await?;
         let copy = interceptor.active_after().then(|| event.clone());
         let receipt = match mode {
-            Mode::Wait => self.publish_plain(event).await,
+            Mode::Wait => Box::pin(self.publish_inner(event, false)).await,
             Mode::NoWait => self.try_publish(event),
         };
         if let (Some(mut copy), Ok(r)) = (copy, &receipt) {
@@ -525,7 +527,16 @@ impl EventBus {
         receipt
     }
 
-    async fn publish_plain(&self, mut event: UniversalEvent) -> Result<PublishReceipt> {
+    /// The publish, through the interceptor when `intercept` is set and it
+    /// is active.
+    async fn publish_inner(
+        &self,
+        mut event: UniversalEvent,
+        intercept: bool,
+    ) -> Result<PublishReceipt> {
+        if intercept && let Some(i) = self.active_interceptor() {
+            return Box::pin(self.intercepted(i, event, Mode::Wait)).await;
+        }
         self.inner.admit(true).await?;
         if self.inner.live.load(Ordering::Acquire) == 0 {
             return Ok(self.inner.count_published(&mut event, 0));

@@ -220,7 +220,8 @@ struct Exceeded<'a> {
     entry: &'a HookEntry,
     elapsed: Duration,
     budget: Duration,
-    opened: Option<Transition>,
+    /// Why the breaker opened, when it just did.
+    opened: Option<String>,
 }
 
 /// Runs the hooks of a point, in order, each behind its circuit breaker,
@@ -358,7 +359,7 @@ impl HookExecutor {
                 Permit::Rejected => {
                     entry.stats.skip();
                     let why = entry.breaker.rejection();
-                    self.hook_cannot_run(entry, ctx, why).await?;
+                    self.hook_cannot_run(entry, ctx, why)?;
                     outcome.skipped += 1;
                     continue;
                 }
@@ -381,16 +382,21 @@ impl HookExecutor {
                 Err(_) => Recorded::Error,
             };
             entry.stats.record(elapsed, recorded);
-            let transition = entry.breaker.record(
+            // Only an opening is kept past the awaits below (for the
+            // threshold point); the common case keeps nothing.
+            let opened = match entry.breaker.record(
                 permit,
                 CallOutcome {
                     failed: result.is_err(),
                     slow,
                 },
-            );
-            if let Some(t) = &transition {
-                self.publish_transition(entry, t);
-            }
+            ) {
+                Some(t) => {
+                    self.publish_transition(entry, &t);
+                    (t.to == BreakerState::Open).then_some(t.reason)
+                }
+                None => None,
+            };
             if let (Some(recorder), Some(replay), Some(before)) =
                 (&self.inner.recorder, &entry.replay, before)
             {
@@ -405,16 +411,12 @@ impl HookExecutor {
                 ))
                 .await;
             }
-            if slow
-                || transition
-                    .as_ref()
-                    .is_some_and(|t| t.to == BreakerState::Open)
-            {
+            if slow || opened.is_some() {
                 let exceeded = Exceeded {
                     entry,
                     elapsed,
                     budget: hook_budget,
-                    opened: transition.filter(|t| t.to == BreakerState::Open),
+                    opened,
                 };
                 Box::pin(self.threshold_exceeded(ctx, exceeded)).await?;
             }
@@ -432,7 +434,7 @@ impl HookExecutor {
                     return Ok(outcome);
                 }
                 Err(failure) => {
-                    self.hook_cannot_run(entry, ctx, failure.message()).await?;
+                    self.hook_cannot_run(entry, ctx, failure.message())?;
                     outcome.skipped += 1;
                 }
             }
@@ -443,7 +445,7 @@ impl HookExecutor {
     /// A hook could not run (it failed, or its breaker refused the call): a
     /// fail-closed hook fails the point with `HookFailed`; a fail-open one is
     /// skipped, logged and reported as a `hook.skipped` event.
-    async fn hook_cannot_run(
+    fn hook_cannot_run(
         &self,
         entry: &HookEntry,
         ctx: &HookContext,
@@ -496,7 +498,7 @@ impl HookExecutor {
             "component": ctx.component.name.as_ref(),
             "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
             "budget_ms": budget.as_secs_f64() * 1000.0,
-            "breaker_opened": opened.as_ref().map(|t| t.reason.as_str()),
+            "breaker_opened": opened,
         });
         let fired = self
             .fire(ctx.derive(point, ctx.component.clone(), data))
