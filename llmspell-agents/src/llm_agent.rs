@@ -296,21 +296,18 @@ impl AgentBehavior for LlmBehavior {
         let stream = input.stream.unwrap_or(self.stream);
         let exec = cx.exec().child();
         let runner = cx.runner();
+        // Without hooks or listeners the typed request goes to the provider
+        // as it is; hooks see (and may change) its JSON form, which costs a
+        // serialisation of the prompt each way.
         let response = if runner.is_passthrough(&self.guard) {
             self.call(&*self.provider, &request, stream, &cx, &exec)
                 .await?
         } else {
             let data = serde_json::to_value(&request)
                 .map_err(|e| Error::other(format!("cannot serialise an LLM request: {e}")))?;
-            let ctx = HookContext::for_operation(
-                HookPoint::BeforeLlmCall,
-                self.component.clone(),
-                &exec,
-                data,
-            );
             let (cx, exec) = (&cx, &exec);
             let outcome = runner
-                .run(&self.guard, ctx, |call| {
+                .run(&self.guard, exec, data, |call| {
                     self.call_json(call, stream, cx, exec)
                 })
                 .await?;

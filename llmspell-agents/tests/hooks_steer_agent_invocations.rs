@@ -181,7 +181,7 @@ async fn redirect_at_the_error_point_is_a_fallback() {
 async fn retry_runs_the_handler_again() {
     let mut f = Fixture::new();
     f.hook(HookPoint::AgentError, |ctx| {
-        if ctx.attempt() < 3 {
+        if ctx.attempt < 3 {
             HookResult::Retry {
                 delay: Duration::from_millis(1),
                 max_attempts: 3,

@@ -303,8 +303,8 @@ fn retry_reruns_failing_handlers_steps_and_workflows() {
         let gatedRuns = 0;
         const gated = await Agent.create({ name: "gated", handler: () => { gatedRuns++; return "done"; } });
         Hook.register("BeforeAgentExecution", (ctx) => {
-            gate.push(ctx.metadata.attempt || "1");
-            if (ctx.metadata.attempt !== "3") return { action: "retry", max_attempts: 5 };
+            gate.push(ctx.attempt);
+            if (ctx.attempt !== 3) return { action: "retry", max_attempts: 5 };
         }, { component: "gated" });
         assert(await gated.invoke({}) === "done");
         assert(gatedRuns === 1 && gate.join(",") === "1,2,3", gate.join(","));
@@ -327,7 +327,7 @@ fn retry_reruns_failing_handlers_steps_and_workflows() {
             { name: "polish", fn: () => { stepRuns += 100; return stepRuns; } },
         ] });
         Hook.register("BeforeWorkflowStage", (ctx) => {
-            if (ctx.metadata.step === "flaky") stageAttempts.push(ctx.metadata.attempt || "1");
+            if (ctx.metadata.step === "flaky") stageAttempts.push(ctx.attempt);
         }, { component: "retry_wf" });
         Hook.register("WorkflowError", (ctx) =>
             (ctx.metadata.step === "flaky" ? { action: "retry", max_attempts: 5 } : undefined), { component: "retry_wf" });
@@ -348,7 +348,7 @@ fn retry_reruns_failing_handlers_steps_and_workflows() {
                 if (wholeRuns === 1) throw new Error("first run fails");
                 return wholeRuns;
             } }] });
-        Hook.register("BeforeWorkflowStart", (ctx) => { starts.push(ctx.metadata.attempt || "1"); }, { component: "retry_whole" });
+        Hook.register("BeforeWorkflowStart", (ctx) => { starts.push(ctx.attempt); }, { component: "retry_whole" });
         Hook.register("WorkflowError", (ctx) =>
             (ctx.metadata.step === undefined ? { action: "retry", max_attempts: 3 } : undefined), { component: "retry_whole" });
         r = await whole.execute({});
@@ -429,7 +429,7 @@ fn cache_serves_repeated_calls_without_running_the_handler_or_the_steps() {
         const memo = await Agent.create({ name: "memo", handler: (input) => { runs++; return { sq: input.n * input.n, run: runs }; } });
         Hook.register("BeforeAgentExecution", (ctx) => ({ action: "cache", key: "memo:" + ctx.data.n, ttl_ms: 60000 }),
             { component: "memo" });
-        Hook.register("AfterAgentExecution", (ctx) => { hits.push(ctx.metadata.cache_hit || "ran"); }, { component: "memo" });
+        Hook.register("AfterAgentExecution", (ctx) => { hits.push((ctx.cache_hit ? "true" : "ran")); }, { component: "memo" });
         const first = await memo.invoke({ n: 9 });
         const second = await memo.invoke({ n: 9 });
         assert(first.sq === 81 && second.sq === 81 && second.run === 1, JSON.stringify(second));
@@ -446,7 +446,7 @@ fn cache_serves_repeated_calls_without_running_the_handler_or_the_steps() {
         Hook.register("BeforeWorkflowStage", (ctx) =>
             (ctx.metadata.step === "slow" ? { action: "cache", key: "slow:" + ctx.data.k } : undefined), { component: "cache_wf" });
         Hook.register("AfterWorkflowStage", (ctx) => {
-            if (ctx.metadata.step === "slow") stageHits.push(ctx.metadata.cache_hit || "ran");
+            if (ctx.metadata.step === "slow") stageHits.push((ctx.cache_hit ? "true" : "ran"));
         }, { component: "cache_wf" });
         await wf.execute({ k: 1 });
         const r2 = await wf.execute({ k: 1 });

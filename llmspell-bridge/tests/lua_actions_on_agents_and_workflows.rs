@@ -371,8 +371,8 @@ fn retry_reruns_failing_handlers_steps_and_workflows() {
             return "done"
         end })
         Hook.register("BeforeAgentExecution", function(ctx)
-            table.insert(gate, ctx.metadata.attempt or "1")
-            if ctx.metadata.attempt ~= "3" then return { action = "retry", max_attempts = 5 } end
+            table.insert(gate, ctx.attempt)
+            if ctx.attempt ~= 3 then return { action = "retry", max_attempts = 5 } end
         end, { component = "gated" })
         assert(gated:invoke({}) == "done")
         assert(gated_runs == 1 and table.concat(gate, ",") == "1,2,3", table.concat(gate, ","))
@@ -398,7 +398,7 @@ fn retry_reruns_failing_handlers_steps_and_workflows() {
             { name = "polish", fn = function() step_runs = step_runs + 100 return step_runs end },
         } })
         Hook.register("BeforeWorkflowStage", function(ctx)
-            if ctx.metadata.step == "flaky" then table.insert(stage_attempts, ctx.metadata.attempt or "1") end
+            if ctx.metadata.step == "flaky" then table.insert(stage_attempts, ctx.attempt) end
         end, { component = "retry_wf" })
         Hook.register("WorkflowError", function(ctx)
             if ctx.metadata.step == "flaky" then return { action = "retry", max_attempts = 5 } end
@@ -420,7 +420,7 @@ fn retry_reruns_failing_handlers_steps_and_workflows() {
                 return whole_runs
             end } } })
         Hook.register("BeforeWorkflowStart", function(ctx)
-            table.insert(starts, ctx.metadata.attempt or "1")
+            table.insert(starts, ctx.attempt)
         end, { component = "retry_whole" })
         Hook.register("WorkflowError", function(ctx)
             if ctx.metadata.step == nil then return { action = "retry", max_attempts = 3 } end
@@ -533,7 +533,7 @@ fn cache_serves_repeated_calls_without_running_the_handler_or_the_steps() {
             return { action = "cache", key = "memo:" .. ctx.data.n, ttl_ms = 60000 }
         end, { component = "memo" })
         Hook.register("AfterAgentExecution", function(ctx)
-            table.insert(hits, ctx.metadata.cache_hit or "ran")
+            table.insert(hits, ctx.cache_hit and "true" or "ran")
         end, { component = "memo" })
         local first, second = memo:invoke({ n = 9 }), memo:invoke({ n = 9 })
         assert(first.sq == 81 and second.sq == 81 and second.run == 1, JSON.encode(second))
@@ -550,7 +550,7 @@ fn cache_serves_repeated_calls_without_running_the_handler_or_the_steps() {
             if ctx.metadata.step == "slow" then return { action = "cache", key = "slow:" .. ctx.data.k } end
         end, { component = "cache_wf" })
         Hook.register("AfterWorkflowStage", function(ctx)
-            if ctx.metadata.step == "slow" then table.insert(stage_hits, ctx.metadata.cache_hit or "ran") end
+            if ctx.metadata.step == "slow" then table.insert(stage_hits, ctx.cache_hit and "true" or "ran") end
         end, { component = "cache_wf" })
         local r1, r2 = wf:execute({ k = 1 }), wf:execute({ k = 1 })
         assert(step_runs == 1 and r2.outputs.slow.run == 1 and r2.outputs.slow.k == 1, JSON.encode(r2.outputs))

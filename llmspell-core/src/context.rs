@@ -19,8 +19,21 @@ pub struct ExecutionContext {
     pub parent_id: Option<CorrelationId>,
     /// The language that started the operation.
     pub language: Language,
-    /// Free-form string metadata (tenant, user, attempt, ...).
+    /// The attempt number of a retried operation: 1 for the first run, 2, 3,
+    /// … when a hook or a retry policy runs it again.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// How many workflows this operation runs inside: 0 outside any, 1 for
+    /// the steps of a top-level workflow (the nesting limit is checked
+    /// against it).
+    #[serde(default)]
+    pub workflow_depth: u32,
+    /// Free-form string metadata (tenant, user, ...).
     pub metadata: BTreeMap<String, String>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 impl ExecutionContext {
@@ -30,6 +43,8 @@ impl ExecutionContext {
             correlation_id: CorrelationId::new_v7(),
             parent_id: None,
             language,
+            attempt: 1,
+            workflow_depth: 0,
             metadata: BTreeMap::new(),
         }
     }
@@ -40,16 +55,32 @@ impl ExecutionContext {
     }
 
     /// A context for an operation started by this one: a fresh correlation id
-    /// whose parent is this context's correlation id. Language and metadata
-    /// are inherited.
+    /// whose parent is this context's correlation id. Language, workflow
+    /// depth and metadata are inherited; the child is its own first attempt.
     #[must_use]
     pub fn child(&self) -> Self {
         Self {
             correlation_id: CorrelationId::new_v7(),
             parent_id: Some(self.correlation_id.clone()),
             language: self.language,
+            attempt: 1,
+            workflow_depth: self.workflow_depth,
             metadata: self.metadata.clone(),
         }
+    }
+
+    /// Sets the attempt number (1 for the first).
+    #[must_use]
+    pub fn with_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt.max(1);
+        self
+    }
+
+    /// Sets the workflow nesting depth.
+    #[must_use]
+    pub fn with_workflow_depth(mut self, depth: u32) -> Self {
+        self.workflow_depth = depth;
+        self
     }
 
     /// Uses `id` as the correlation id.
@@ -103,8 +134,21 @@ mod tests {
         let v = serde_json::to_value(&ctx).unwrap();
         assert_eq!(v["language"], "native");
         assert!(v["parent_id"].is_null());
+        assert_eq!(
+            (v["attempt"].clone(), v["workflow_depth"].clone()),
+            (1.into(), 0.into())
+        );
         let back: ExecutionContext = serde_json::from_value(v).unwrap();
         assert_eq!(back, ctx);
+        let old: ExecutionContext = serde_json::from_value(serde_json::json!({
+            "correlation_id": "req-1", "parent_id": null, "language": "lua", "metadata": {}
+        }))
+        .unwrap();
+        assert_eq!(
+            (old.attempt, old.workflow_depth),
+            (1, 0),
+            "older JSON without the typed fields"
+        );
     }
 
     #[test]

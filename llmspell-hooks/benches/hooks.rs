@@ -89,7 +89,7 @@ fn runner(c: &mut Criterion) {
             b.iter(|| {
                 rt.block_on(async {
                     let out = runner
-                        .run(&spec, ctx(), |call| async move { Ok(call.input) })
+                        .run_context(&spec, ctx(), |call| async move { Ok(call.input) })
                         .await;
                     black_box(out.is_ok())
                 })

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::HookPoint;
 
-/// The metadata key holding the attempt number (1, 2, …) of a retried operation.
-pub const ATTEMPT_KEY: &str = "attempt";
+fn first_attempt() -> u32 {
+    1
+}
 
 /// Everything a hook knows about the moment it runs at.
 ///
@@ -33,7 +34,16 @@ pub struct HookContext {
     pub language: Language,
     /// Input, output or error, as JSON.
     pub data: Value,
-    /// String metadata (tenant, attempt, …).
+    /// The attempt of a retried operation: 1 for the first run, 2, 3, … for
+    /// the runs a `Retry` asked for.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// At an After point: whether the output was served from the cache (a
+    /// `Cache` result) rather than produced by running the operation. Hooks
+    /// that account for work done (cost tracking) skip served outputs.
+    #[serde(default)]
+    pub cache_hit: bool,
+    /// String metadata (tenant, user, …).
     pub metadata: BTreeMap<String, String>,
     /// When the context was created.
     pub timestamp: DateTime<Utc>,
@@ -74,6 +84,8 @@ impl HookContext {
             parent_id: None,
             language: Language::Native,
             data,
+            attempt: 1,
+            cache_hit: false,
             metadata: BTreeMap::new(),
             timestamp: llmspell_core::clock::now_utc(),
             elapsed: None,
@@ -81,7 +93,7 @@ impl HookContext {
     }
 
     /// A context for an operation running under `exec`: its correlation id,
-    /// parent, language and metadata carry over.
+    /// parent, language, attempt and metadata carry over.
     pub fn for_operation(
         point: HookPoint,
         component: ComponentId,
@@ -95,6 +107,8 @@ impl HookContext {
             parent_id: exec.parent_id.clone(),
             language: exec.language,
             data,
+            attempt: exec.attempt,
+            cache_hit: false,
             metadata: exec.metadata.clone(),
             timestamp: llmspell_core::clock::now_utc(),
             elapsed: None,
@@ -102,8 +116,8 @@ impl HookContext {
     }
 
     /// A context for another point of the same operation: the correlation
-    /// id, parent, language and metadata carry over; point, component and
-    /// data are new.
+    /// id, parent, language, attempt and metadata carry over; point,
+    /// component and data are new.
     pub fn derive(&self, point: HookPoint, component: ComponentId, data: Value) -> Self {
         Self {
             point,
@@ -112,19 +126,11 @@ impl HookContext {
             parent_id: self.parent_id.clone(),
             language: self.language,
             data,
+            attempt: self.attempt,
+            cache_hit: false,
             metadata: self.metadata.clone(),
             timestamp: llmspell_core::clock::now_utc(),
             elapsed: None,
-        }
-    }
-
-    /// The execution context this hook context describes.
-    pub fn execution_context(&self) -> ExecutionContext {
-        ExecutionContext {
-            correlation_id: self.correlation_id.clone(),
-            parent_id: self.parent_id.clone(),
-            language: self.language,
-            metadata: self.metadata.clone(),
         }
     }
 
@@ -156,16 +162,9 @@ impl HookContext {
         self
     }
 
-    /// The attempt number of a retried operation (1 for the first).
-    pub fn attempt(&self) -> u32 {
-        self.metadata
-            .get(ATTEMPT_KEY)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(1)
-    }
-
     /// The JSON form scripts see: `point`, `component`, `correlation_id`,
-    /// `parent_id`, `language`, `data`, `metadata`, `timestamp`, `elapsed`.
+    /// `parent_id`, `language`, `data`, `attempt`, `cache_hit`, `metadata`,
+    /// `timestamp`, `elapsed`.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
@@ -187,8 +186,15 @@ mod tests {
         );
         assert_eq!(ctx.correlation_id, exec.correlation_id);
         assert_eq!(ctx.language, Language::Lua);
-        assert_eq!(ctx.execution_context(), exec);
-        assert_eq!(ctx.attempt(), 1);
+        assert_eq!(ctx.metadata, exec.metadata);
+        assert_eq!(ctx.attempt, 1);
+        let retried = HookContext::for_operation(
+            HookPoint::BeforeToolExecution,
+            ComponentId::tool("calculator"),
+            &exec.clone().with_attempt(3),
+            json!({}),
+        );
+        assert_eq!(retried.attempt, 3);
     }
 
     #[test]
@@ -197,15 +203,20 @@ mod tests {
             HookPoint::AfterToolExecution,
             ComponentId::tool("t"),
             json!(1),
-        )
-        .with_metadata(ATTEMPT_KEY, "2");
+        );
+        ctx.attempt = 2;
+        ctx.cache_hit = true;
         ctx.elapsed = Some(Duration::from_micros(1500));
         let v = ctx.to_json();
         assert_eq!(v["point"], "AfterToolExecution");
         assert_eq!(v["component"]["type"], "tool");
         assert_eq!(v["elapsed"], 1.5);
+        assert_eq!(
+            (v["attempt"].clone(), v["cache_hit"].clone()),
+            (json!(2), json!(true))
+        );
         let back: HookContext = serde_json::from_value(v).unwrap();
-        assert_eq!(back.attempt(), 2);
+        assert_eq!((back.attempt, back.cache_hit), (2, true));
         assert_eq!(back.component, ctx.component);
         assert_eq!(back.elapsed, ctx.elapsed);
         assert_eq!(back.correlation_id, ctx.correlation_id);
@@ -226,6 +237,5 @@ mod tests {
         let back: HookContext = serde_json::from_value(v).unwrap();
         assert_eq!(back.correlation_id, ctx.correlation_id);
         assert_eq!(back.parent_id, ctx.parent_id);
-        assert_eq!(back.execution_context().correlation_id, "req-42");
     }
 }

@@ -88,7 +88,7 @@ pub use builtin::{
 };
 pub use cache::{CacheStats, HookCache, MemoryHookCache};
 pub use composite::{CompositeHook, Composition, precedence};
-pub use context::{ATTEMPT_KEY, HookContext};
+pub use context::HookContext;
 pub use distributed::{DistributedHookContext, PropagationFlags};
 pub use emit::EmitHooks;
 pub use error::{Error, Result};
@@ -110,8 +110,7 @@ pub use result::{
     DEFAULT_CACHE_TTL, DEFAULT_RETRY_ATTEMPTS, ForkOperation, HookAction, HookResult,
 };
 pub use runner::{
-    CACHE_HIT_KEY, ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall,
-    RunnerConfig,
+    ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
 };
 pub use selective::{HookFactory, SelectiveHookRegistry};
 pub use timeout::{Elapsed, LazyTimeout};

@@ -1,143 +1,25 @@
 //! The guarded operation runner: the one place hook results are honoured.
+//!
+//! - `spec.rs`: what a guarded operation is (component, points, topics);
+//! - `decision.rs`: the decision table, a pure function of a point's result;
+//! - `sequence.rs`: one guarded run carrying the decisions out;
+//! - `lifecycle.rs`: the lifecycle events.
+
+mod decision;
+mod lifecycle;
+mod sequence;
+mod spec;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::{join, join_all};
-use llmspell_core::{ComponentId, Error, Result};
-use llmspell_events::{Topic, UniversalEvent};
+use llmspell_core::{ExecutionContext, Result};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::context::ATTEMPT_KEY;
-use crate::{
-    ForkOperation, HookCache, HookContext, HookExecutor, HookPoint, HookResult, MemoryHookCache,
-};
+pub use spec::{GuardPoints, GuardSpec};
 
-/// The Before, After and Error points of a kind of operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GuardPoints {
-    /// Fired with the input before the operation.
-    pub before: HookPoint,
-    /// Fired with the output after it.
-    pub after: HookPoint,
-    /// Fired with the error when it fails.
-    pub error: HookPoint,
-}
-
-impl GuardPoints {
-    /// `BeforeToolExecution` / `AfterToolExecution` / `ToolError`.
-    pub fn tool() -> Self {
-        Self {
-            before: HookPoint::BeforeToolExecution,
-            after: HookPoint::AfterToolExecution,
-            error: HookPoint::ToolError,
-        }
-    }
-    /// `BeforeAgentExecution` / `AfterAgentExecution` / `AgentError`.
-    pub fn agent() -> Self {
-        Self {
-            before: HookPoint::BeforeAgentExecution,
-            after: HookPoint::AfterAgentExecution,
-            error: HookPoint::AgentError,
-        }
-    }
-    /// `BeforeWorkflowStart` / `AfterWorkflowComplete` / `WorkflowError`.
-    pub fn workflow() -> Self {
-        Self {
-            before: HookPoint::BeforeWorkflowStart,
-            after: HookPoint::AfterWorkflowComplete,
-            error: HookPoint::WorkflowError,
-        }
-    }
-    /// `BeforeWorkflowStage` / `AfterWorkflowStage` / `WorkflowError` (one step).
-    pub fn workflow_stage() -> Self {
-        Self {
-            before: HookPoint::BeforeWorkflowStage,
-            after: HookPoint::AfterWorkflowStage,
-            error: HookPoint::WorkflowError,
-        }
-    }
-    /// `BeforeLlmCall` / `AfterLlmCall` / `LlmError`.
-    pub fn llm() -> Self {
-        Self {
-            before: HookPoint::BeforeLlmCall,
-            after: HookPoint::AfterLlmCall,
-            error: HookPoint::LlmError,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Topics {
-    started: Topic,
-    completed: Topic,
-    failed: Topic,
-    cancelled: Topic,
-    forked: Topic,
-}
-
-/// One guarded component: its identity, its points and its lifecycle topics
-/// (`<kind>.<name>.started|completed|failed|cancelled`, plus `.forked`).
-/// Build it once per component and reuse it.
-#[derive(Debug, Clone)]
-pub struct GuardSpec {
-    component: ComponentId,
-    points: GuardPoints,
-    topics: Option<Arc<Topics>>,
-}
-
-impl GuardSpec {
-    /// A spec for `component`. Lifecycle events are published only when the
-    /// component's name is a valid topic segment (letters, digits, `_`, `:`, `-`).
-    pub fn new(component: ComponentId, points: GuardPoints) -> Self {
-        Self::with_prefix(component, points, "")
-    }
-
-    /// A spec whose lifecycle topics have an extra segment after the name
-    /// (`workflow.<name>.step.started`, with `extra = "step"`).
-    pub fn with_prefix(component: ComponentId, points: GuardPoints, extra: &str) -> Self {
-        let base = if extra.is_empty() {
-            format!("{}.{}", component.kind, component.name)
-        } else {
-            format!("{}.{}.{extra}", component.kind, component.name)
-        };
-        let t = |phase: &str| Topic::new(format!("{base}.{phase}")).ok();
-        let topics = match (
-            t("started"),
-            t("completed"),
-            t("failed"),
-            t("cancelled"),
-            t("forked"),
-        ) {
-            (Some(started), Some(completed), Some(failed), Some(cancelled), Some(forked)) => {
-                Some(Arc::new(Topics {
-                    started,
-                    completed,
-                    failed,
-                    cancelled,
-                    forked,
-                }))
-            }
-            _ => None,
-        };
-        Self {
-            component,
-            points,
-            topics,
-        }
-    }
-
-    /// The component.
-    pub fn component(&self) -> &ComponentId {
-        &self.component
-    }
-
-    /// The points.
-    pub fn points(&self) -> &GuardPoints {
-        &self.points
-    }
-}
+use crate::{HookCache, HookContext, HookExecutor, HookPoint, MemoryHookCache};
 
 /// One run of the guarded operation, as the runner asks for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,10 +53,6 @@ impl Serialize for ForkReport {
     }
 }
 
-/// The context metadata key set to `"true"` on the After point when a
-/// `Cache` result served the output from the cache (nothing ran).
-pub const CACHE_HIT_KEY: &str = "cache_hit";
-
 /// What a guarded operation produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GuardOutcome {
@@ -190,8 +68,29 @@ pub struct GuardOutcome {
     pub replaced: bool,
     /// Results of forked operations.
     pub forks: Vec<ForkReport>,
-    /// Wall time of the whole guarded sequence.
+    /// Wall time of the whole guarded sequence; zero on the pass-through
+    /// path, where nothing but the operation runs and nothing is timed.
     pub elapsed: Duration,
+    /// Whether the run took the pass-through path: no hook on the
+    /// operation's points and no listener for its events, so the output is
+    /// the operation's own, untouched.
+    pub passthrough: bool,
+}
+
+impl GuardOutcome {
+    /// The outcome of a pass-through run of `target`.
+    fn direct(target: Arc<str>, output: Value) -> Self {
+        Self {
+            output,
+            target,
+            attempts: 1,
+            cache_hit: false,
+            replaced: false,
+            forks: Vec::new(),
+            elapsed: Duration::ZERO,
+            passthrough: true,
+        }
+    }
 }
 
 /// Limits that keep redirects and retries bounded, and the slow budget of
@@ -220,8 +119,9 @@ impl Default for RunnerConfig {
 }
 
 /// Runs guarded operations: Before hooks, the operation, After or Error
-/// hooks, honouring every [`HookResult`] as `docs/user-guide/hooks-guide.md`
-/// tabulates, and publishing lifecycle events with the operation's
+/// hooks, honouring every [`HookResult`](crate::HookResult) as
+/// `docs/user-guide/hooks-guide.md` tabulates (the table is the pure
+/// function of `runner/decision.rs`), and publishing lifecycle events with the operation's
 /// correlation id and language. Tools, agents and workflows all use it.
 ///
 /// The operation is a closure called with an [`OperationCall`]; it is called
@@ -229,9 +129,9 @@ impl Default for RunnerConfig {
 /// with no hooks and a bus nobody listens to cost one atomic load each.
 ///
 /// ```
-/// use llmspell_core::ComponentId;
-/// use llmspell_hooks::{GuardPoints, GuardSpec, GuardedRunner, HookContext, HookExecutor,
-///     HookPoint, HookRegistry, HookResult, sync_hook_fn};
+/// use llmspell_core::{ComponentId, ExecutionContext};
+/// use llmspell_hooks::{GuardPoints, GuardSpec, GuardedRunner, HookExecutor, HookPoint,
+///     HookRegistry, HookResult, sync_hook_fn};
 /// use serde_json::json;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -241,9 +141,11 @@ impl Default for RunnerConfig {
 /// }));
 /// let runner = GuardedRunner::new(HookExecutor::new(registry));
 /// let spec = GuardSpec::new(ComponentId::tool("double"), GuardPoints::tool());
-/// let ctx = HookContext::new(HookPoint::BeforeToolExecution, spec.component().clone(), json!({ "x": 2 }));
+/// let exec = ExecutionContext::native();
 /// let out = runner
-///     .run(&spec, ctx, |call| async move { Ok(json!(call.input["x"].as_i64().unwrap_or(0) * 2)) })
+///     .run(&spec, &exec, json!({ "x": 2 }), |call| async move {
+///         Ok(json!(call.input["x"].as_i64().unwrap_or(0) * 2))
+///     })
 ///     .await?;
 /// assert_eq!(out.output, json!(40));
 /// # Ok::<(), llmspell_core::Error>(())
@@ -254,11 +156,6 @@ pub struct GuardedRunner {
     executor: HookExecutor,
     cache: Arc<dyn HookCache>,
     config: RunnerConfig,
-}
-
-enum Phase {
-    Failed,
-    Cancelled,
 }
 
 impl GuardedRunner {
@@ -278,7 +175,7 @@ impl GuardedRunner {
         self
     }
 
-    /// Sets the retry and redirect bounds.
+    /// Sets the retry and redirect bounds and the slow-operation budget.
     #[must_use]
     pub fn with_config(mut self, config: RunnerConfig) -> Self {
         self.config = config;
@@ -302,8 +199,7 @@ impl GuardedRunner {
     /// Whether a run of `spec` would do anything besides calling the
     /// operation: a hook on one of its points, a listener for its events, or
     /// a slow-operation budget with a `PerformanceThresholdExceeded` hook.
-    /// When false, callers may call the operation directly and skip building
-    /// a context (what [`run`](GuardedRunner::run) does itself).
+    /// [`run`](Self::run) checks it itself and then builds no context.
     pub fn is_passthrough(&self, spec: &GuardSpec) -> bool {
         let registry = self.executor.registry();
         !registry.has_hooks(&spec.points.before)
@@ -314,15 +210,74 @@ impl GuardedRunner {
                 || !registry.has_hooks(&HookPoint::PerformanceThresholdExceeded))
     }
 
-    /// Runs `op` guarded by the hooks of `spec`'s points. `ctx` is the Before
-    /// context: its `data` is the input; its correlation id, parent, language
-    /// and metadata are the operation's.
+    /// Runs `op` on `input` as the operation of `exec`, guarded by the hooks
+    /// of `spec`'s points. The hook context (correlation id, parent,
+    /// language, attempt and metadata of `exec`) is built only when a hook or
+    /// listener needs it.
     ///
     /// # Errors
     /// `Cancelled { hook, reason }` when a hook cancels; `HookFailed` when a
-    /// fail-closed hook fails; otherwise the operation's (possibly
+    /// fail-closed hook cannot run; otherwise the operation's (possibly
     /// hook-modified) error.
     pub async fn run<F, Fut>(
+        &self,
+        spec: &GuardSpec,
+        exec: &ExecutionContext,
+        input: Value,
+        op: F,
+    ) -> Result<GuardOutcome>
+    where
+        F: Fn(OperationCall) -> Fut,
+        Fut: std::future::Future<Output = Result<Value>>,
+    {
+        self.run_with(spec, exec, input, |_| {}, op).await
+    }
+
+    /// As [`run`](Self::run); `amend` adds to the hook context when one is
+    /// built (metadata of the operation's own: a workflow's step and branch).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub async fn run_with<F, Fut>(
+        &self,
+        spec: &GuardSpec,
+        exec: &ExecutionContext,
+        input: Value,
+        amend: impl FnOnce(&mut HookContext),
+        op: F,
+    ) -> Result<GuardOutcome>
+    where
+        F: Fn(OperationCall) -> Fut,
+        Fut: std::future::Future<Output = Result<Value>>,
+    {
+        if self.is_passthrough(spec) {
+            let target = spec.component.name.clone();
+            let call = OperationCall {
+                target: target.clone(),
+                input,
+                attempt: exec.attempt,
+                fork: false,
+            };
+            return op(call).await.map(|o| GuardOutcome::direct(target, o));
+        }
+        let mut ctx = HookContext::for_operation(
+            spec.points.before.clone(),
+            spec.component.clone(),
+            exec,
+            input,
+        );
+        amend(&mut ctx);
+        Box::pin(self.run_context(spec, ctx, op)).await
+    }
+
+    /// Runs `op` guarded by the hooks of `spec`'s points with a context
+    /// built by the caller: its `data` is the input; its correlation id,
+    /// parent, language and metadata are the operation's. The context is
+    /// used even when no hook would need it (see [`run`](Self::run)).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub async fn run_context<F, Fut>(
         &self,
         spec: &GuardSpec,
         ctx: HookContext,
@@ -335,43 +290,35 @@ impl GuardedRunner {
         let started = quanta::Instant::now();
         // Only with a budget and a hook to tell: the context of the
         // PerformanceThresholdExceeded firing.
-        let watch = match self.config.slow_operation {
-            Some(budget)
-                if self
-                    .executor
-                    .registry()
-                    .has_hooks(&HookPoint::PerformanceThresholdExceeded) =>
-            {
-                Some((
-                    budget,
-                    ctx.derive(
-                        HookPoint::PerformanceThresholdExceeded,
-                        spec.component.clone(),
-                        Value::Null,
-                    ),
-                ))
-            }
-            _ => None,
-        };
+        let watch = self.config.slow_operation.filter(|_| {
+            self.executor
+                .registry()
+                .has_hooks(&HookPoint::PerformanceThresholdExceeded)
+        });
+        let watch = watch.map(|budget| {
+            let ctx = ctx.derive(
+                HookPoint::PerformanceThresholdExceeded,
+                spec.component.clone(),
+                Value::Null,
+            );
+            (budget, ctx)
+        });
         let result = if self.is_passthrough(spec) {
             let target = spec.component.name.clone();
             let call = OperationCall {
                 target: target.clone(),
                 input: ctx.data,
-                attempt: 1,
+                attempt: ctx.attempt,
                 fork: false,
             };
-            op(call).await.map(|output| GuardOutcome {
-                output,
-                target,
-                attempts: 1,
-                cache_hit: false,
-                replaced: false,
-                forks: Vec::new(),
+            op(call).await.map(|o| GuardOutcome {
                 elapsed: started.elapsed(),
+                ..GuardOutcome::direct(target, o)
             })
         } else {
-            self.run_hooked(spec, ctx, op, started).await
+            sequence::Sequence::new(self, spec, op, ctx, started)
+                .run()
+                .await
         };
         match watch {
             Some((budget, ctx)) if started.elapsed() > budget => {
@@ -407,468 +354,20 @@ impl GuardedRunner {
         result
     }
 
-    async fn run_hooked<F, Fut>(
-        &self,
-        spec: &GuardSpec,
-        mut ctx: HookContext,
-        op: F,
-        started: quanta::Instant,
-    ) -> Result<GuardOutcome>
-    where
-        F: Fn(OperationCall) -> Fut,
-        Fut: std::future::Future<Output = Result<Value>>,
-    {
-        let points = &spec.points;
-        let registry = self.executor.registry();
-        let later_hooks = registry.has_hooks(&points.after) || registry.has_hooks(&points.error);
-        // Copies of the input cost as much as small operations, so they are
-        // made only where a hook could need them: the original for retries
-        // (any hook may ask for one), the post-Before input for redirects and
-        // retries decided after the operation ran.
-        let original =
-            (later_hooks || registry.has_hooks(&points.before)).then(|| ctx.data.clone());
-        self.emit(spec, &ctx, |t| &t.started, || json!({ "input": &ctx.data }))
-            .await;
-        let mut attempt = 1u32;
-        let mut target: Arc<str> = spec.component.name.clone();
-        // The components run so far; filled at the first redirect (with the
-        // guarded component first), so a call that never redirects allocates
-        // nothing for it.
-        let mut visited: Vec<Arc<str>> = Vec::new();
-        let mut forks: Vec<ForkReport> = Vec::new();
-
-        'attempts: loop {
-            let mut cache_hit = false;
-            let mut replaced = false;
-            ctx.point = points.before.clone();
-            if attempt > 1 {
-                ctx.data = original.clone().unwrap_or_default();
-            }
-            ctx.elapsed = None;
-            if attempt > 1 {
-                ctx.metadata
-                    .insert(ATTEMPT_KEY.to_owned(), attempt.to_string());
-                // An earlier attempt's cache hit says nothing of this one.
-                ctx.metadata.remove(CACHE_HIT_KEY);
-            }
-            let before = match self.executor.execute_point(&mut ctx).await {
-                Ok(o) => o,
-                Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed).await),
-            };
-            let input = std::mem::take(&mut ctx.data);
-            // After and Error hooks may redirect or retry, which needs the
-            // post-Before input again. When the Before hooks left the input as
-            // it was, the original copy serves for that and the operation
-            // takes this one (a comparison is cheaper than a copy).
-            let keep = later_hooks && original.as_ref() != Some(&input);
-            let mut held = Some(input);
-            let mut op_input = || {
-                if keep {
-                    held.clone().unwrap_or_default()
-                } else {
-                    held.take().unwrap_or_default()
-                }
-            };
-            let (before_result, decided_by) = before.into_parts();
-            let mut store: Option<(String, Duration)> = None;
-            let mut result: Result<Value> = match before_result {
-                HookResult::Cancel(reason) => {
-                    let err = Error::Cancelled {
-                        hook: decided_by,
-                        reason,
-                    };
-                    return Err(self.fail(spec, &ctx, err, Phase::Cancelled).await);
-                }
-                HookResult::Redirect(to) => {
-                    if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to) {
-                        return Err(self.fail(spec, &ctx, e, Phase::Failed).await);
-                    }
-                    op(self.call(&target, op_input(), attempt, false)).await
-                }
-                HookResult::Replace(value) => {
-                    replaced = true;
-                    Ok(value)
-                }
-                HookResult::Retry {
-                    delay,
-                    max_attempts: asked,
-                } => {
-                    let max_attempts = asked.clamp(1, self.config.max_attempts);
-                    if attempt < max_attempts {
-                        self.wait(delay).await?;
-                        attempt += 1;
-                        continue 'attempts;
-                    }
-                    let err = Error::Cancelled {
-                        hook: decided_by,
-                        reason: format!(
-                            "asked to retry, but the limit of {max_attempts} attempt(s) is reached"
-                        ),
-                    };
-                    return Err(self.fail(spec, &ctx, err, Phase::Cancelled).await);
-                }
-                HookResult::Fork { operations } => {
-                    let main = op(self.call(&target, op_input(), attempt, false));
-                    let (main, reports) = join(main, self.forks(&op, operations, attempt)).await;
-                    self.report_forks(spec, &ctx, &reports).await;
-                    forks.extend(reports);
-                    main
-                }
-                HookResult::Cache { key, ttl } => match self.cache.get(&key) {
-                    Some(hit) => {
-                        cache_hit = true;
-                        Ok(hit)
-                    }
-                    None => {
-                        store = Some((key, ttl));
-                        op(self.call(&target, op_input(), attempt, false)).await
-                    }
-                },
-                HookResult::Continue | HookResult::Modified(_) | HookResult::Skipped(_) => {
-                    op(self.call(&target, op_input(), attempt, false)).await
-                }
-            };
-            // After and Error hooks exist whenever they can redirect; then the
-            // input was kept, or is the original.
-            let kept = if keep { held } else { None };
-            let input: &Value = kept.as_ref().or(original.as_ref()).unwrap_or(&NO_INPUT);
-
-            loop {
-                match result {
-                    Ok(output) => {
-                        if let Some((key, ttl)) = store.take() {
-                            self.cache.put(&key, output.clone(), ttl);
-                        }
-                        ctx.point = points.after.clone();
-                        ctx.data = output;
-                        ctx.elapsed = Some(started.elapsed());
-                        if cache_hit {
-                            // After hooks that account for work done (cost
-                            // tracking) must not count a served copy again.
-                            ctx.metadata
-                                .insert(CACHE_HIT_KEY.to_owned(), "true".to_owned());
-                        }
-                        let after = match self.executor.execute_point(&mut ctx).await {
-                            Ok(o) => o,
-                            Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed).await),
-                        };
-                        let output = std::mem::take(&mut ctx.data);
-                        let (after_result, decided_by) = after.into_parts();
-                        let finish =
-                            |output: Value,
-                             replaced: bool,
-                             forks: Vec<ForkReport>,
-                             target: Arc<str>| GuardOutcome {
-                                output,
-                                target,
-                                attempts: attempt,
-                                cache_hit,
-                                replaced,
-                                forks,
-                                elapsed: started.elapsed(),
-                            };
-                        match after_result {
-                            HookResult::Continue
-                            | HookResult::Modified(_)
-                            | HookResult::Skipped(_) => {
-                                return Ok(self
-                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
-                                    .await);
-                            }
-                            HookResult::Cancel(reason) => {
-                                let err = Error::Cancelled {
-                                    hook: decided_by,
-                                    reason,
-                                };
-                                return Err(self.fail(spec, &ctx, err, Phase::Cancelled).await);
-                            }
-                            HookResult::Replace(value) => {
-                                return Ok(self
-                                    .completed(spec, &ctx, finish(value, true, forks, target))
-                                    .await);
-                            }
-                            HookResult::Redirect(to) => {
-                                if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to)
-                                {
-                                    return Err(self.fail(spec, &ctx, e, Phase::Failed).await);
-                                }
-                                // The target runs: its output is not the cached one.
-                                cache_hit = false;
-                                ctx.metadata.remove(CACHE_HIT_KEY);
-                                result =
-                                    op(self.call(&target, input.clone(), attempt, false)).await;
-                                continue;
-                            }
-                            HookResult::Retry {
-                                delay,
-                                max_attempts: asked,
-                            } => {
-                                let max_attempts = asked.clamp(1, self.config.max_attempts);
-                                if attempt < max_attempts {
-                                    self.wait(delay).await?;
-                                    attempt += 1;
-                                    continue 'attempts;
-                                }
-                                return Ok(self
-                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
-                                    .await);
-                            }
-                            HookResult::Fork { operations } => {
-                                let reports = self.forks(&op, operations, attempt).await;
-                                self.report_forks(spec, &ctx, &reports).await;
-                                forks.extend(reports);
-                                return Ok(self
-                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
-                                    .await);
-                            }
-                            HookResult::Cache { key, ttl } => {
-                                self.cache.put(&key, output.clone(), ttl);
-                                return Ok(self
-                                    .completed(spec, &ctx, finish(output, replaced, forks, target))
-                                    .await);
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        ctx.point = points.error.clone();
-                        ctx.data = error.to_json();
-                        ctx.elapsed = Some(started.elapsed());
-                        let on_error = match self.executor.execute_point(&mut ctx).await {
-                            Ok(o) => o,
-                            Err(e) => return Err(self.fail(spec, &ctx, e, Phase::Failed).await),
-                        };
-                        let error = if on_error.modified {
-                            Error::from_json(&ctx.data)
-                        } else {
-                            error
-                        };
-                        match on_error.into_parts().0 {
-                            HookResult::Continue
-                            | HookResult::Modified(_)
-                            | HookResult::Skipped(_)
-                            | HookResult::Cache { .. } => {
-                                return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
-                            }
-                            HookResult::Cancel(_) => {
-                                return Err(self.fail(spec, &ctx, error, Phase::Cancelled).await);
-                            }
-                            HookResult::Replace(value) => {
-                                replaced = true;
-                                store = None;
-                                result = Ok(value);
-                                continue;
-                            }
-                            HookResult::Redirect(to) => {
-                                if let Err(e) = self.redirect(spec, &mut target, &mut visited, &to)
-                                {
-                                    tracing::warn!(error = %e, "fallback redirect refused");
-                                    return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
-                                }
-                                result =
-                                    op(self.call(&target, input.clone(), attempt, false)).await;
-                                continue;
-                            }
-                            HookResult::Retry {
-                                delay,
-                                max_attempts: asked,
-                            } => {
-                                let max_attempts = asked.clamp(1, self.config.max_attempts);
-                                if attempt < max_attempts {
-                                    self.wait(delay).await?;
-                                    attempt += 1;
-                                    continue 'attempts;
-                                }
-                                return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
-                            }
-                            HookResult::Fork { operations } => {
-                                let reports = self.forks(&op, operations, attempt).await;
-                                self.report_forks(spec, &ctx, &reports).await;
-                                return Err(self.fail(spec, &ctx, error, Phase::Failed).await);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn call(&self, target: &Arc<str>, input: Value, attempt: u32, fork: bool) -> OperationCall {
-        OperationCall {
-            target: target.clone(),
-            input,
-            attempt,
-            fork,
-        }
-    }
-
-    fn redirect(
-        &self,
-        spec: &GuardSpec,
-        target: &mut Arc<str>,
-        visited: &mut Vec<Arc<str>>,
-        to: &str,
-    ) -> Result<()> {
-        let refuse = |why: String| Error::Execution {
-            component: spec.component.to_string(),
-            message: format!("redirect to {to:?} refused: {why}"),
-        };
-        if visited.is_empty() {
-            visited.push(spec.component.name.clone());
-        }
-        if visited.iter().any(|v| &**v == to) {
-            return Err(refuse(format!(
-                "it would loop (already ran on {:?})",
-                visited.iter().map(|v| &**v).collect::<Vec<_>>()
-            )));
-        }
-        if visited.len() > self.config.max_redirects as usize {
-            return Err(refuse(format!(
-                "more than {} redirects",
-                self.config.max_redirects
-            )));
-        }
-        let to: Arc<str> = Arc::from(to);
-        visited.push(to.clone());
-        *target = to;
-        Ok(())
-    }
-
+    /// Waits `delay` before another attempt.
     async fn wait(&self, delay: Duration) -> Result<()> {
         if delay.is_zero() {
             return Ok(());
         }
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::other(
+            return Err(llmspell_core::Error::other(
                 "a retry delay needs a tokio runtime with timers",
             ));
         }
         tokio::time::sleep(delay).await;
         Ok(())
     }
-
-    async fn forks<F, Fut>(
-        &self,
-        op: &F,
-        operations: Vec<ForkOperation>,
-        attempt: u32,
-    ) -> Vec<ForkReport>
-    where
-        F: Fn(OperationCall) -> Fut,
-        Fut: std::future::Future<Output = Result<Value>>,
-    {
-        let runs = operations.into_iter().map(|o| {
-            let target: Arc<str> = Arc::from(o.target.as_str());
-            let fut = op(OperationCall {
-                target,
-                input: o.input,
-                attempt,
-                fork: true,
-            });
-            async move {
-                ForkReport {
-                    target: o.target,
-                    result: fut.await,
-                }
-            }
-        });
-        join_all(runs).await
-    }
-
-    async fn report_forks(&self, spec: &GuardSpec, ctx: &HookContext, reports: &[ForkReport]) {
-        for r in reports {
-            self.emit(
-                spec,
-                ctx,
-                |t| &t.forked,
-                || serde_json::to_value(r).unwrap_or(Value::Null),
-            )
-            .await;
-        }
-    }
-
-    async fn fail(&self, spec: &GuardSpec, ctx: &HookContext, error: Error, phase: Phase) -> Error {
-        match phase {
-            Phase::Cancelled => {
-                let (hook, reason) = match &error {
-                    Error::Cancelled { hook, reason } => (hook.clone(), reason.clone()),
-                    other => (String::new(), other.to_string()),
-                };
-                self.emit(
-                    spec,
-                    ctx,
-                    |t| &t.cancelled,
-                    || json!({ "hook": hook, "reason": reason, "error": error.to_json() }),
-                )
-                .await;
-            }
-            Phase::Failed => {
-                self.emit(
-                    spec,
-                    ctx,
-                    |t| &t.failed,
-                    || json!({ "error": error.to_json() }),
-                )
-                .await;
-            }
-        }
-        error
-    }
-
-    /// Publishes the `completed` event of `outcome` and hands it back.
-    async fn completed(
-        &self,
-        spec: &GuardSpec,
-        ctx: &HookContext,
-        outcome: GuardOutcome,
-    ) -> GuardOutcome {
-        self.emit(
-            spec,
-            ctx,
-            |t| &t.completed,
-            || {
-                json!({
-                    "output": &outcome.output,
-                    "target": &*outcome.target,
-                    "attempts": outcome.attempts,
-                    "cache_hit": outcome.cache_hit,
-                    "duration_ms": outcome.elapsed.as_secs_f64() * 1000.0,
-                })
-            },
-        )
-        .await;
-        outcome
-    }
-
-    async fn emit(
-        &self,
-        spec: &GuardSpec,
-        ctx: &HookContext,
-        topic: impl Fn(&Topics) -> &Topic,
-        data: impl FnOnce() -> Value,
-    ) {
-        let (Some(topics), Some(bus)) = (&spec.topics, self.executor.bus()) else {
-            return;
-        };
-        let topic = topic(topics);
-        if bus.is_idle() || !bus.has_subscribers(topic.as_str()) {
-            return;
-        }
-        let mut ev = UniversalEvent::new(topic.clone(), data())
-            .with_language(ctx.language)
-            .with_correlation_id(ctx.correlation_id.clone())
-            .with_source(spec.component.to_string());
-        if let Some(parent) = &ctx.parent_id {
-            ev = ev.with_parent_id(parent.clone());
-        }
-        if let Err(e) = bus.publish_now(ev).await {
-            tracing::debug!(error = %e, "lifecycle event not delivered everywhere");
-        }
-    }
 }
-
-/// The input after-the-operation redirects and retries see when no copy was
-/// needed (no After or Error hooks).
-static NO_INPUT: Value = Value::Null;
 
 impl std::fmt::Debug for GuardedRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

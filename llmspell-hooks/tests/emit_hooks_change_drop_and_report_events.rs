@@ -146,7 +146,7 @@ async fn lifecycle_events_of_guarded_operations_pass_the_emit_hooks() {
         json!({ "x": 1 }),
     );
     runner
-        .run(&spec, ctx, |call| async move { Ok(call.input) })
+        .run_context(&spec, ctx, |call| async move { Ok(call.input) })
         .await
         .unwrap();
     for expected in ["tool.echo.started", "tool.echo.completed"] {

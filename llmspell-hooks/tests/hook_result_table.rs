@@ -73,7 +73,7 @@ impl Fixture {
         let calls = self.calls.clone();
         let fail_first = self.fail_first.clone();
         self.runner
-            .run(&self.spec, ctx, move |call: OperationCall| {
+            .run_context(&self.spec, ctx, move |call: OperationCall| {
                 let calls = calls.clone();
                 let fail_first = fail_first.clone();
                 async move {
@@ -357,8 +357,8 @@ async fn retry_before_runs_again_after_the_delay_with_attempt_metadata() {
     let attempts_seen = Arc::new(Mutex::new(Vec::new()));
     let a = attempts_seen.clone();
     let f = Fixture::new().hook(BEFORE, move |ctx| {
-        a.lock().push(ctx.attempt());
-        if ctx.attempt() < 3 {
+        a.lock().push(ctx.attempt);
+        if ctx.attempt < 3 {
             HookResult::Retry {
                 delay: Duration::from_millis(20),
                 max_attempts: 5,
@@ -396,7 +396,7 @@ async fn retry_before_beyond_max_attempts_cancels() {
 #[tokio::test]
 async fn retry_after_reruns_the_sequence() {
     let f = Fixture::new().hook(AFTER, |ctx| {
-        if ctx.attempt() < 2 {
+        if ctx.attempt < 2 {
             HookResult::Retry {
                 delay: Duration::ZERO,
                 max_attempts: 3,
@@ -579,10 +579,10 @@ async fn a_served_output_rejected_and_rerun_is_not_a_cache_hit() {
     // cache, or by a redirect. What then runs is not served from the cache.
     let stale = json!({ "y": -1 });
     let hits = Arc::new(Mutex::new(Vec::new()));
-    let after = |hits: &Arc<Mutex<Vec<Option<String>>>>, reject: HookResult| {
+    let after = |hits: &Arc<Mutex<Vec<bool>>>, reject: HookResult| {
         let hits = hits.clone();
         move |ctx: &mut HookContext| {
-            hits.lock().push(ctx.metadata.get("cache_hit").cloned());
+            hits.lock().push(ctx.cache_hit);
             if ctx.data["y"] == -1 {
                 return reject.clone();
             }
@@ -591,7 +591,7 @@ async fn a_served_output_rejected_and_rerun_is_not_a_cache_hit() {
     };
     let f = Fixture::new()
         .hook(BEFORE, |ctx| {
-            if ctx.metadata.contains_key("attempt") {
+            if ctx.attempt > 1 {
                 return HookResult::Continue;
             }
             HookResult::Cache {
@@ -615,7 +615,7 @@ async fn a_served_output_rejected_and_rerun_is_not_a_cache_hit() {
     let out = f.run(4).await.unwrap();
     assert_eq!((out.output, out.attempts), (json!({ "y": 8 }), 2));
     assert!(!out.cache_hit, "the second attempt ran the operation");
-    assert_eq!(*hits.lock(), [Some("true".to_owned()), None]);
+    assert_eq!(*hits.lock(), [true, false]);
 
     hits.lock().clear();
     let f = Fixture::new()
@@ -628,7 +628,7 @@ async fn a_served_output_rejected_and_rerun_is_not_a_cache_hit() {
     let out = f.run(4).await.unwrap();
     assert_eq!((out.output, &*out.target), (json!({ "y": 12 }), "backup"));
     assert!(!out.cache_hit, "the redirect target ran");
-    assert_eq!(*hits.lock(), [Some("true".to_owned()), None]);
+    assert_eq!(*hits.lock(), [true, false]);
 }
 
 // ---- Skipped ----------------------------------------------------------------
@@ -666,11 +666,12 @@ async fn the_first_decisive_result_ends_the_chain() {
 async fn lifecycle_events_carry_the_correlation_id_and_language() {
     let f = Fixture::new();
     let mut events = f.bus.subscribe("tool.main.*").unwrap();
-    let ctx = HookContext::new(BEFORE, f.spec.component().clone(), json!({ "x": 1 }))
-        .with_language(Language::Javascript);
-    let corr = ctx.correlation_id.clone();
+    let exec = llmspell_core::ExecutionContext::new(Language::Javascript);
+    let corr = exec.correlation_id.clone();
     f.runner
-        .run(&f.spec, ctx, |_| async { Ok(json!({ "ok": true })) })
+        .run(&f.spec, &exec, json!({ "x": 1 }), |_| async {
+            Ok(json!({ "ok": true }))
+        })
         .await
         .unwrap();
     let started = events.try_recv().unwrap();

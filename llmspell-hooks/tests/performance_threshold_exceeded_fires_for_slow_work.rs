@@ -124,9 +124,9 @@ async fn an_operation_past_the_runner_budget_is_reported_and_may_be_cancelled() 
     };
     let fast = |_| async { Ok(json!("page")) };
     let (seen, watcher) = watch(&registry, false);
-    let out = runner.run(&spec, ctx(), slow).await.unwrap();
+    let out = runner.run_context(&spec, ctx(), slow).await.unwrap();
     assert_eq!(out.output, json!("page"));
-    runner.run(&spec, ctx(), fast).await.unwrap();
+    runner.run_context(&spec, ctx(), fast).await.unwrap();
     let seen_now = seen.lock().clone();
     assert_eq!(seen_now.len(), 1, "only the slow call: {seen_now:?}");
     assert_eq!(seen_now[0]["subject"], "operation");
@@ -134,7 +134,7 @@ async fn an_operation_past_the_runner_budget_is_reported_and_may_be_cancelled() 
     assert_eq!(seen_now[0]["ok"], true);
     drop(watcher);
     let (_, _c) = watch(&registry, true);
-    let err = runner.run(&spec, ctx(), slow).await.unwrap_err();
+    let err = runner.run_context(&spec, ctx(), slow).await.unwrap_err();
     assert!(
         matches!(err, Error::Cancelled { ref reason, .. } if reason == "too slow for production"),
         "{err:?}"

@@ -1,10 +1,11 @@
 //! Calling a tool: the eight tool hook points around the guarded runner.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use llmspell_core::{ComponentId, Error, ExecutionContext, Result, SecurityLevel};
-use llmspell_hooks::{ForkReport, HookContext, HookPoint, HookResult, LazyTimeout, OperationCall};
+use llmspell_hooks::{
+    GuardOutcome, HookContext, HookPoint, HookResult, LazyTimeout, OperationCall,
+};
 use serde_json::{Value, json};
 
 use crate::limits::{ResourceLimits, json_size};
@@ -37,24 +38,9 @@ impl InvokeOptions {
     }
 }
 
-/// A tool call's output and how it came about.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolOutput {
-    /// The output, after every hook.
-    pub output: Value,
-    /// The tool that produced it (another one after a redirect).
-    pub target: Arc<str>,
-    /// Attempts made.
-    pub attempts: u32,
-    /// Whether the output came from the cache.
-    pub cache_hit: bool,
-    /// Whether a hook supplied the output.
-    pub replaced: bool,
-    /// Results of forked calls.
-    pub forks: Vec<ForkReport>,
-    /// Wall time of the call.
-    pub elapsed: Duration,
-}
+/// A tool call's output and how it came about: the guarded runner's outcome
+/// (`target` is the tool that produced it, another one after a redirect).
+pub type ToolOutput = GuardOutcome;
 
 impl ToolRegistry {
     /// Calls `name` with `params` as `exec`'s operation; returns the output.
@@ -195,7 +181,8 @@ impl ToolRegistry {
     }
 
     /// The call through the guarded runner; with the output's size when the
-    /// output limit check measured it and no hook ran after the tool.
+    /// output limit check measured it and nothing ran after the tool (the
+    /// pass-through path).
     async fn run_guarded(
         &self,
         entry: &Arc<ToolEntry>,
@@ -204,56 +191,26 @@ impl ToolRegistry {
         allowed: SecurityLevel,
         limits: ResourceLimits,
     ) -> (Result<ToolOutput>, Option<usize>) {
-        let runner = &self.inner.runner;
-        if runner.is_passthrough(&entry.spec) {
-            let call = OperationCall {
-                target: entry.name.clone(),
-                input: params,
-                attempt: 1,
-                fork: false,
-            };
-            return match self.run_one(entry, call, exec, allowed, limits).await {
-                Ok((output, size)) => (Ok(Self::direct_output(entry, output)), size),
-                Err(e) => (Err(e), None),
-            };
-        }
-        let op = |call: OperationCall| async move {
-            self.run_one(entry, call, exec, allowed, limits)
-                .await
-                .map(|(output, _)| output)
+        // The size measured by the output limit check of the guarded tool's own
+        // run (a `Mutex`, not a `Cell`: the call's future must stay `Send`).
+        let sized = parking_lot::Mutex::new(None);
+        let op = |call: OperationCall| {
+            let sized = &sized;
+            async move {
+                let fork = call.fork;
+                let (output, size) = self.run_one(entry, call, exec, allowed, limits).await?;
+                if !fork {
+                    *sized.lock() = size;
+                }
+                Ok(output)
+            }
         };
-        let ctx = HookContext::for_operation(
-            HookPoint::BeforeToolExecution,
-            entry.spec.component().clone(),
-            exec,
-            params,
-        );
-        let result = runner
-            .run(&entry.spec, ctx, op)
-            .await
-            .map(|outcome| ToolOutput {
-                output: outcome.output,
-                target: outcome.target,
-                attempts: outcome.attempts,
-                cache_hit: outcome.cache_hit,
-                replaced: outcome.replaced,
-                forks: outcome.forks,
-                elapsed: outcome.elapsed,
-            });
-        (result, None)
-    }
-
-    /// The output of a call that no hook touched.
-    fn direct_output(entry: &ToolEntry, output: Value) -> ToolOutput {
-        ToolOutput {
-            output,
-            target: entry.name.clone(),
-            attempts: 1,
-            cache_hit: false,
-            replaced: false,
-            forks: Vec::new(),
-            elapsed: Duration::ZERO,
-        }
+        let result = self.inner.runner.run(&entry.spec, exec, params, op).await;
+        let size = match &result {
+            Ok(out) if out.passthrough => *sized.lock(),
+            _ => None,
+        };
+        (result, size)
     }
 
     /// One run of a tool: the guarded one, a redirect target or a fork. With
@@ -276,10 +233,8 @@ impl ToolRegistry {
             t
         };
         let retried;
-        let exec = if call.attempt > 1 {
-            retried = exec
-                .clone()
-                .with_metadata(llmspell_hooks::ATTEMPT_KEY, call.attempt.to_string());
+        let exec = if call.attempt != exec.attempt {
+            retried = exec.clone().with_attempt(call.attempt);
             &retried
         } else {
             exec

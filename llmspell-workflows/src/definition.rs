@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result};
-use llmspell_hooks::{GuardPoints, GuardSpec, HookContext, HookPoint};
+use llmspell_hooks::{GuardPoints, GuardSpec, HookContext};
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
@@ -243,22 +243,20 @@ impl Definition {
     async fn finish(&self, input: Value, exec: &ExecutionContext) -> Result<Finished> {
         let depth = self.depth(exec)?;
         let runner = self.engine.runner();
+        // Without hooks or listeners the typed result is kept as it is;
+        // hooks see (and may replace) its JSON form.
         if runner.is_passthrough(&self.spec) {
             return self.body(input, exec, depth).await.map(Finished::Typed);
         }
-        let mut ctx = HookContext::for_operation(
-            HookPoint::BeforeWorkflowStart,
-            self.spec.component().clone(),
-            exec,
-            input,
-        );
-        ctx.metadata.insert(
-            metadata::WORKFLOW.to_owned(),
-            self.metadata.name().to_owned(),
-        );
         let own = &self.spec.component().name;
+        let amend = |ctx: &mut HookContext| {
+            ctx.metadata.insert(
+                metadata::WORKFLOW.to_owned(),
+                self.metadata.name().to_owned(),
+            );
+        };
         let outcome = runner
-            .run(&self.spec, ctx, |call| async move {
+            .run_with(&self.spec, exec, input, amend, |call| async move {
                 if call.target == *own && !call.fork {
                     self.body(call.input, exec, depth)
                         .await
@@ -273,12 +271,7 @@ impl Definition {
 
     /// This run's nesting depth (1 at the top), checked against the limit.
     fn depth(&self, exec: &ExecutionContext) -> Result<u32> {
-        let outer: u32 = exec
-            .metadata
-            .get(metadata::DEPTH)
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(0);
-        let depth = outer.saturating_add(1);
+        let depth = exec.workflow_depth.saturating_add(1);
         let max = self.engine.max_depth();
         if depth > max {
             return Err(Error::ResourceLimitExceeded {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use llmspell_core::{Error, ErrorKind, ExecutionContext, Result};
-use llmspell_hooks::{ATTEMPT_KEY, GuardSpec, HookContext, HookPoint, LazyTimeout};
+use llmspell_hooks::{GuardSpec, HookContext, HookPoint, LazyTimeout};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
@@ -293,16 +293,8 @@ impl Run<'_> {
         journal: Option<&mut Journal>,
     ) -> Result<()> {
         let input = self.step_input(&step.step).await?;
-        let runner = self.def.engine.runner();
-        let output = if runner.is_passthrough(&step.spec) {
-            self.call(&step.step, input, 1).await?
-        } else {
-            let mut ctx = HookContext::for_operation(
-                HookPoint::BeforeWorkflowStage,
-                step.spec.component().clone(),
-                self.exec,
-                input,
-            );
+        let own = &step.spec.component().name;
+        let amend = |ctx: &mut HookContext| {
             ctx.metadata.insert(
                 crate::metadata::WORKFLOW.to_owned(),
                 self.def.metadata.name().to_owned(),
@@ -310,20 +302,21 @@ impl Run<'_> {
             for (k, v) in pos.metadata(&step.step) {
                 ctx.metadata.insert(k.to_owned(), v.to_owned());
             }
-            let own = &step.spec.component().name;
-            // Boxed: the guarded run's future is large, and keeping it out
-            // of line keeps the hook-free path's future small.
-            Box::pin(runner.run(&step.spec, ctx, |call| async move {
+        };
+        let output = self
+            .def
+            .engine
+            .runner()
+            .run_with(&step.spec, self.exec, input, amend, |call| async move {
                 if call.target == *own && !call.fork {
                     self.call(&step.step, call.input, call.attempt).await
                 } else {
                     self.redirect(&step.step, &call.target, call.input, call.attempt)
                         .await
                 }
-            }))
+            })
             .await?
-            .output
-        };
+            .output;
         self.record_output(step, pos, output, journal).await
     }
 
@@ -374,15 +367,10 @@ impl Run<'_> {
     /// The context of a component a step calls: a child of the workflow's
     /// (so nested calls form a tree) that carries the nesting depth.
     fn child(&self, attempt: u32) -> ExecutionContext {
-        let child = self
-            .exec
+        self.exec
             .child()
-            .with_metadata(metadata::DEPTH, self.depth.to_string());
-        if attempt > 1 {
-            child.with_metadata(ATTEMPT_KEY, attempt.to_string())
-        } else {
-            child
-        }
+            .with_workflow_depth(self.depth)
+            .with_attempt(attempt)
     }
 
     /// The step's operation with its retry policy, in attempt

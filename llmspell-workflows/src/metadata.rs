@@ -6,8 +6,9 @@
 //! contexts (`BeforeWorkflowStage`, `AfterWorkflowStage`, the step's
 //! `WorkflowError`, transitions, checkpoints, rollbacks, state reads and
 //! writes) also carry [`STEP`] and, where they apply, [`STEP_KIND`],
-//! [`BRANCH`] and [`ITERATION`]. [`DEPTH`] travels on the execution context
-//! of the components a step calls.
+//! [`BRANCH`] and [`ITERATION`]. The nesting depth of workflows travels on
+//! the execution context of the components a step calls, typed
+//! (`ExecutionContext::workflow_depth`).
 
 /// The workflow's name.
 pub const WORKFLOW: &str = "workflow";
@@ -20,6 +21,3 @@ pub const STEP_KIND: &str = "step_kind";
 pub const BRANCH: &str = "branch";
 /// The loop iteration (1, 2, …) a step runs in.
 pub const ITERATION: &str = "iteration";
-/// The nesting depth of workflows, set on the contexts of the components
-/// steps call (1 inside a top-level workflow).
-pub const DEPTH: &str = "workflow_depth";

@@ -14,7 +14,7 @@ use std::time::Duration;
 use fixture::{Fixture, TestAgent, constant, resolver};
 use llmspell_core::{Agent, ComponentMetadata, Error, ExecutionContext, Result, async_trait};
 use llmspell_events::Subscription;
-use llmspell_hooks::{CACHE_HIT_KEY, ForkOperation, HookContext, HookPoint, HookResult};
+use llmspell_hooks::{ForkOperation, HookContext, HookPoint, HookResult};
 use llmspell_workflows::{ErrorPolicy, RetryPolicy, SequentialWorkflow, Step, StepFn, step_fn};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -23,8 +23,8 @@ fn step_is(ctx: &HookContext, name: &str) -> bool {
     ctx.metadata.get("step").map(String::as_str) == Some(name)
 }
 
-fn attempt(ctx: &HookContext) -> Option<String> {
-    ctx.metadata.get("attempt").cloned()
+fn attempt(ctx: &HookContext) -> u32 {
+    ctx.attempt
 }
 
 fn retry(max_attempts: u32) -> HookResult {
@@ -73,7 +73,7 @@ fn counted(runs: &Arc<AtomicUsize>, failures: usize) -> StepFn {
 struct FlakyAgent {
     meta: ComponentMetadata,
     failures: usize,
-    attempts: Mutex<Vec<Option<String>>>,
+    attempts: Mutex<Vec<u32>>,
 }
 
 impl FlakyAgent {
@@ -94,7 +94,7 @@ impl Agent for FlakyAgent {
     async fn execute(&self, input: Value, ctx: &ExecutionContext) -> Result<Value> {
         let n = {
             let mut seen = self.attempts.lock();
-            seen.push(ctx.metadata.get("attempt").cloned());
+            seen.push(ctx.attempt);
             seen.len()
         };
         if n <= self.failures {
@@ -153,7 +153,7 @@ async fn a_retry_hook_on_a_step_error_reruns_the_step_until_it_succeeds() {
     assert_eq!(r.outputs["flaky"], json!({ "run": 3, "input": "x" }));
     assert_eq!(
         *attempts.lock(),
-        [None, Some("2".to_owned()), Some("3".to_owned())],
+        [1, 2, 3],
         "the Before hooks run again for each attempt, numbered from the second"
     );
     assert_eq!(step_errors.load(Ordering::SeqCst), 2);
@@ -184,7 +184,7 @@ async fn an_agent_step_rerun_by_a_retry_hook_is_told_its_attempt() {
     assert_eq!(r.outputs["ask"], json!({ "call": 3, "got": "hi" }));
     assert_eq!(
         *flaky.attempts.lock(),
-        [None, Some("2".to_owned()), Some("3".to_owned())],
+        [1, 2, 3],
         "the agent's context carries the attempt, as for a step's own retry policy"
     );
 
@@ -192,7 +192,7 @@ async fn an_agent_step_rerun_by_a_retry_hook_is_told_its_attempt() {
     let backup = TestAgent::new("backup");
     let f = Fixture::with_resolver(Some(resolver(vec![backup.clone()], vec![])));
     f.hook(HookPoint::WorkflowError, "retry-then-fall-back", |ctx| {
-        if attempt(ctx).is_none() {
+        if attempt(ctx) == 1 {
             return retry(3);
         }
         HookResult::Redirect("backup".into())
@@ -206,10 +206,7 @@ async fn an_agent_step_rerun_by_a_retry_hook_is_told_its_attempt() {
     assert_eq!(r.outputs["ask"], json!({ "agent": "backup", "got": "hi" }));
     let seen = backup.seen.lock();
     assert_eq!(seen.len(), 1);
-    assert_eq!(
-        seen[0].metadata.get("attempt").map(String::as_str),
-        Some("2")
-    );
+    assert_eq!(seen[0].attempt, 2);
 }
 
 #[tokio::test]
@@ -233,10 +230,10 @@ async fn a_step_retried_by_a_hook_and_by_its_policy_counts_attempts_over_both() 
         .unwrap();
     let r = wf.run(json!(null), &native()).await.unwrap();
     assert_eq!(r.outputs["ask"], json!({ "call": 4, "got": "hi" }));
-    let attempts: Vec<Option<String>> = flaky.attempts.lock().clone();
+    let attempts: Vec<u32> = flaky.attempts.lock().clone();
     assert_eq!(
         attempts,
-        [None, Some("2".into()), Some("3".into()), Some("4".into())],
+        [1, 2, 3, 4],
         "two stage attempts of two policy attempts each"
     );
 }
@@ -304,7 +301,7 @@ async fn a_retry_hook_before_a_stage_holds_the_step_and_cancels_past_the_limit()
         move |ctx| {
             if step_is(ctx, "held") {
                 s.lock().push(attempt(ctx));
-                if attempt(ctx).as_deref() != Some("3") {
+                if attempt(ctx) != 3 {
                     return retry(5);
                 }
             }
@@ -327,10 +324,7 @@ async fn a_retry_hook_before_a_stage_holds_the_step_and_cancels_past_the_limit()
         "the step runs once the Before hooks let it"
     );
     assert_eq!(r.outputs["held"]["run"], json!(1));
-    assert_eq!(
-        *seen.lock(),
-        [None, Some("2".to_owned()), Some("3".to_owned())]
-    );
+    assert_eq!(*seen.lock(), [1, 2, 3]);
 
     let never = Arc::new(AtomicUsize::new(0));
     let wf = SequentialWorkflow::builder("wf2")
@@ -548,7 +542,7 @@ async fn a_cache_hook_serves_a_steps_second_run_without_running_it() {
     let h = hits.clone();
     f.hook(HookPoint::AfterWorkflowStage, "cost", move |ctx| {
         if step_is(ctx, "slow") {
-            h.lock().push(ctx.metadata.get(CACHE_HIT_KEY).cloned());
+            h.lock().push(ctx.cache_hit);
         }
         HookResult::Continue
     });
@@ -570,7 +564,7 @@ async fn a_cache_hook_serves_a_steps_second_run_without_running_it() {
         second.outputs["slow"],
         json!({ "run": 1, "input": { "q": 1 } })
     );
-    assert_eq!(*hits.lock(), [None, Some("true".to_owned())]);
+    assert_eq!(*hits.lock(), [false, true]);
 
     let third = wf.run(json!({ "q": 2 }), &native()).await.unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 2, "another key runs the step");
@@ -624,7 +618,7 @@ async fn a_cached_output_rejected_and_retried_fresh_is_not_reported_as_a_hit() {
     );
     // Attempt 1 consults the cache; a retry goes to the step itself.
     f.hook(HookPoint::BeforeWorkflowStage, "memo", |ctx| {
-        if step_is(ctx, "answer") && attempt(ctx).is_none() {
+        if step_is(ctx, "answer") && attempt(ctx) == 1 {
             return cache("answer");
         }
         HookResult::Continue
@@ -633,7 +627,7 @@ async fn a_cached_output_rejected_and_retried_fresh_is_not_reported_as_a_hit() {
     let h = hits.clone();
     f.hook(HookPoint::AfterWorkflowStage, "freshness", move |ctx| {
         if step_is(ctx, "answer") {
-            h.lock().push(ctx.metadata.get(CACHE_HIT_KEY).cloned());
+            h.lock().push(ctx.cache_hit);
             if ctx.data["input"] == "stale" {
                 return retry(2);
             }
@@ -651,7 +645,7 @@ async fn a_cached_output_rejected_and_retried_fresh_is_not_reported_as_a_hit() {
     assert_eq!(r.outputs["answer"], json!({ "run": 1, "input": "live" }));
     assert_eq!(
         *hits.lock(),
-        [Some("true".to_owned()), None],
+        [true, false],
         "the second attempt ran the step: After hooks must not count it as served"
     );
 }
@@ -674,7 +668,7 @@ async fn a_cached_output_rejected_and_redirected_is_not_reported_as_a_hit() {
     let h = hits.clone();
     f.hook(HookPoint::AfterWorkflowStage, "freshness", move |ctx| {
         if step_is(ctx, "calc") {
-            h.lock().push(ctx.metadata.get(CACHE_HIT_KEY).cloned());
+            h.lock().push(ctx.cache_hit);
             if ctx.data["result"] == "stale" {
                 return HookResult::Redirect("echo".into());
             }
@@ -693,7 +687,7 @@ async fn a_cached_output_rejected_and_redirected_is_not_reported_as_a_hit() {
     );
     assert_eq!(
         *hits.lock(),
-        [Some("true".to_owned()), None],
+        [true, false],
         "the redirect target ran: After hooks must not count it as served"
     );
 }
@@ -733,7 +727,7 @@ async fn a_retry_hook_on_a_workflow_error_reruns_the_whole_workflow() {
     assert_eq!(flaky.load(Ordering::SeqCst), 2);
     assert!(r.success);
     assert_eq!(r.outputs["first"], json!({ "run": 2, "input": "go" }));
-    assert_eq!(*starts.lock(), [None, Some("2".to_owned())]);
+    assert_eq!(*starts.lock(), [1, 2]);
 }
 
 #[tokio::test]
@@ -745,7 +739,7 @@ async fn a_cache_hook_before_a_workflow_serves_its_second_run_without_running_st
     let hits = Arc::new(Mutex::new(Vec::new()));
     let h = hits.clone();
     f.hook(HookPoint::AfterWorkflowComplete, "cost", move |ctx| {
-        h.lock().push(ctx.metadata.get(CACHE_HIT_KEY).cloned());
+        h.lock().push(ctx.cache_hit);
         HookResult::Continue
     });
     let runs = Arc::new(AtomicUsize::new(0));
@@ -758,7 +752,7 @@ async fn a_cache_hook_before_a_workflow_serves_its_second_run_without_running_st
     let second = wf.run(json!(7), &native()).await.unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert_eq!(second.outputs, first.outputs);
-    assert_eq!(*hits.lock(), [None, Some("true".to_owned())]);
+    assert_eq!(*hits.lock(), [false, true]);
     wf.run(json!(8), &native()).await.unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }

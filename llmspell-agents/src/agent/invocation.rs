@@ -2,13 +2,9 @@
 //! guarded runner, redirect and fork targets, cancellation.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
 
 use llmspell_core::{ErrorKind, ExecutionContext};
-use llmspell_hooks::{
-    ATTEMPT_KEY, ForkReport, GuardOutcome, HookContext, HookPoint, OperationCall,
-};
+use llmspell_hooks::{GuardOutcome, OperationCall};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -39,40 +35,11 @@ impl InvokeOptions {
     }
 }
 
-/// An invocation's output and how it came about.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgentOutput {
-    /// The output, after every hook.
-    pub output: Value,
-    /// The agent that produced it (another one after a `Redirect`).
-    pub target: Arc<str>,
-    /// Attempts made, the first included.
-    pub attempts: u32,
-    /// Whether a `Cache` hook served it.
-    pub cache_hit: bool,
-    /// Whether a `Replace` hook supplied it.
-    pub replaced: bool,
-    /// Results of agents started by a `Fork`.
-    pub forks: Vec<ForkReport>,
-    /// Wall time of the guarded sequence; zero when the invocation took the
-    /// fast path (no hook on the agent points and no listener for its
-    /// events), where nothing but the work runs and nothing is timed.
-    pub elapsed: Duration,
-}
-
-impl From<GuardOutcome> for AgentOutput {
-    fn from(o: GuardOutcome) -> Self {
-        Self {
-            output: o.output,
-            target: o.target,
-            attempts: o.attempts,
-            cache_hit: o.cache_hit,
-            replaced: o.replaced,
-            forks: o.forks,
-            elapsed: o.elapsed,
-        }
-    }
-}
+/// An invocation's output and how it came about: the guarded runner's
+/// outcome (`target` is the agent that produced it, another one after a
+/// `Redirect`; `elapsed` is zero on the pass-through path, where nothing but
+/// the work runs and nothing is timed).
+pub type AgentOutput = GuardOutcome;
 
 impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
     /// Counts an invocation in (initialising or recovering first when
@@ -249,36 +216,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         let token = &token;
         let this = &this;
         let op = |call: OperationCall| self.run_call(this, call, exec, token, caller);
-        if core.runner.is_passthrough(&core.spec) {
-            let target = core.metadata.id.name.clone();
-            let output = op(OperationCall {
-                target: target.clone(),
-                input,
-                attempt: 1,
-                fork: false,
-            })
-            .await?;
-            return Ok(AgentOutput {
-                output,
-                target,
-                attempts: 1,
-                cache_hit: false,
-                replaced: false,
-                forks: Vec::new(),
-                elapsed: Duration::ZERO,
-            });
-        }
-        let ctx = HookContext::for_operation(
-            HookPoint::BeforeAgentExecution,
-            core.metadata.id.clone(),
-            exec,
-            input,
-        );
-        // Boxed: the runner's future is large, and carrying it inline would
-        // make every invocation's future (hooked or not) as large.
-        Box::pin(core.runner.run(&core.spec, ctx, op))
-            .await
-            .map(Into::into)
+        core.runner.run(&core.spec, exec, input, op).await
     }
 
     /// One run: this agent's behaviour, or a redirect/fork target's.
@@ -290,12 +228,7 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         token: &Token,
         caller: Option<&CancellationToken>,
     ) -> llmspell_core::Result<Value> {
-        let exec = if call.attempt > 1 {
-            exec.clone()
-                .with_metadata(ATTEMPT_KEY, call.attempt.to_string())
-        } else {
-            exec.clone()
-        };
+        let exec = exec.clone().with_attempt(call.attempt);
         if *call.target == *self.name() {
             let cx = AgentContext::new(
                 this.clone(),

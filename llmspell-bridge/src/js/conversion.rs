@@ -251,7 +251,8 @@ pub(crate) fn handle_id(obj: &JsObject, key: &str, ctx: &mut Context) -> Option<
 
 /// A hook context as the hook function's `ctx` object, built directly: the
 /// same fields as in Lua (`point`, `component` { `type`, `name`, `id` },
-/// `correlation_id`, `parent_id`, `language`, `data`, `metadata`, `elapsed`).
+/// `correlation_id`, `parent_id`, `language`, `data`, `attempt`,
+/// `cache_hit`, `metadata`, `elapsed`).
 pub(crate) fn context_to_js(
     hc: &llmspell_hooks::HookContext,
     ctx: &mut Context,
@@ -285,6 +286,8 @@ pub(crate) fn context_to_js(
         all,
     )
     .property(js_string!("data"), data, all)
+    .property(js_string!("attempt"), hc.attempt, all)
+    .property(js_string!("cache_hit"), hc.cache_hit, all)
     .property(js_string!("metadata"), metadata, all);
     if let Some(e) = hc.elapsed {
         t.property(js_string!("elapsed"), e.as_secs_f64() * 1000.0, all);

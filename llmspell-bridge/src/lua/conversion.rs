@@ -290,8 +290,8 @@ pub(crate) fn fired_to_lua(
 
 /// Starts a call of the hook function `f` with a hook context as its `ctx`
 /// table: `point`, `component` (`type`, `name`, `id`), `correlation_id`,
-/// `parent_id`, `language`, `data`, `metadata`, `elapsed` (ms, at After and
-/// Error points).
+/// `parent_id`, `language`, `data`, `attempt`, `cache_hit`, `metadata`,
+/// `elapsed` (ms, at After and Error points).
 ///
 /// The table is built by a Lua trampoline that then tail-calls `f`, inside
 /// the coroutine of the call: one Lua call instead of building the table
@@ -333,6 +333,8 @@ pub(crate) fn call_with_context(
         ctx.parent_id.as_ref().map(|p| p.encode(&mut parent)),
         ctx.language.as_str(),
         to_lua(lua, &ctx.data, 0)?,
+        ctx.attempt,
+        ctx.cache_hit,
         metadata,
         ctx.elapsed.map(|e| e.as_secs_f64() * 1000.0),
     )))
@@ -342,7 +344,7 @@ pub(crate) fn call_with_context(
 pub(crate) struct ContextCall(pub(crate) mlua::Function);
 
 const CONTEXT_CALL: &str = r#"
-return function(f, point, ctype, cname, cid, correlation, parent, language, data, metadata, elapsed)
+return function(f, point, ctype, cname, cid, correlation, parent, language, data, attempt, cache_hit, metadata, elapsed)
     return f({
         point = point,
         component = { type = ctype, name = cname, id = cid },
@@ -350,6 +352,8 @@ return function(f, point, ctype, cname, cid, correlation, parent, language, data
         parent_id = parent,
         language = language,
         data = data,
+        attempt = attempt,
+        cache_hit = cache_hit,
         metadata = metadata or {},
         elapsed = elapsed,
     })

@@ -420,7 +420,7 @@ impl CostTrackingHook {
         let name = &*ctx.component.name;
         let mut state = self.state.lock();
         state.reservations.expire(self.reservation_ttl);
-        if ctx.attempt() > 1 {
+        if ctx.attempt > 1 {
             // A retried call: its earlier attempt's reservation is replaced.
             state.reservations.release(&ctx.correlation_id, name);
         }
@@ -668,9 +668,7 @@ impl Hook for CostTrackingHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         match PointPhase::of(&ctx.point) {
             PointPhase::Before if self.guard => Ok(self.guard_call(ctx)),
-            PointPhase::After
-                if ctx.metadata.get(crate::CACHE_HIT_KEY).map(String::as_str) == Some("true") =>
-            {
+            PointPhase::After if ctx.cache_hit => {
                 // A cached answer cost nothing; only free what the guard held.
                 self.state
                     .lock()

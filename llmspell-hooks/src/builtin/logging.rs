@@ -332,7 +332,7 @@ impl LoggingHook {
         } else {
             None
         };
-        let attempt = ctx.attempt();
+        let attempt = ctx.attempt;
         Fields {
             point: self
                 .has(LogField::Point)

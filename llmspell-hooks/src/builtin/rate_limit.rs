@@ -444,7 +444,7 @@ impl Hook for RateLimitHook {
                         max_wait.as_millis()
                     )));
                 }
-                if ctx.attempt() >= max_attempts {
+                if ctx.attempt >= max_attempts {
                     return Ok(HookResult::Cancel(format!(
                         "{over}; still limited after {max_attempts} attempts"
                     )));

@@ -204,7 +204,7 @@ impl RetryClassifier {
 /// `WorkflowError`). For a retryable error of attempt `n` below
 /// `max_attempts` it returns `Retry { delay: backoff(n), max_attempts }`:
 /// the [`GuardedRunner`](crate::GuardedRunner) waits, then runs the Before
-/// hooks (with `metadata.attempt = n + 1`) and the operation again. A
+/// hooks (with `attempt = n + 1`) and the operation again. A
 /// non-retryable error, or the last attempt's, is left to stand
 /// (`Skipped`). The runner also caps attempts at its own
 /// `RunnerConfig::max_attempts` (10 by default). At other points it returns
@@ -419,7 +419,7 @@ impl Hook for RetryHook {
         if !self.classifier.is_retryable(&ctx.data) {
             return Ok(HookResult::Skipped("the error is not retryable".to_owned()));
         }
-        let attempt = ctx.attempt();
+        let attempt = ctx.attempt;
         if attempt >= self.max_attempts {
             self.gave_up.fetch_add(1, Ordering::Relaxed);
             return Ok(HookResult::Skipped(format!(

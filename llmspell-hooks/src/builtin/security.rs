@@ -366,7 +366,7 @@ impl Hook for SecurityHook {
                 correlation_id: ctx.correlation_id.clone(),
                 parent_id: ctx.parent_id.clone(),
                 language: ctx.language.as_str().to_owned(),
-                attempt: ctx.attempt(),
+                attempt: ctx.attempt,
                 decision: if violation.is_some() {
                     "denied"
                 } else {

@@ -179,7 +179,7 @@ async fn calls_in_flight_hold_their_estimate_until_they_report_back() {
     let ran = Arc::new(AtomicU32::new(0));
     let call = || {
         let ran = ran.clone();
-        f.runner.run(&f.spec, f.ctx(request("m1")), move |_call| {
+        f.runner.run_context(&f.spec, f.ctx(request("m1")), move |_call| {
             let ran = ran.clone();
             async move {
                 ran.fetch_add(1, Ordering::SeqCst);
@@ -215,17 +215,18 @@ async fn calls_in_flight_hold_their_estimate_until_they_report_back() {
     let ran = Arc::new(AtomicU32::new(0));
     let call = |fail: bool| {
         let ran = ran.clone();
-        f.runner.run(&f.spec, f.ctx(request("m1")), move |_call| {
-            let ran = ran.clone();
-            async move {
-                ran.fetch_add(1, Ordering::SeqCst);
-                if fail {
-                    return Err(Error::other("overloaded"));
-                }
-                Ok(json!({ "model": "m1", "provider": "test",
+        f.runner
+            .run_context(&f.spec, f.ctx(request("m1")), move |_call| {
+                let ran = ran.clone();
+                async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    if fail {
+                        return Err(Error::other("overloaded"));
+                    }
+                    Ok(json!({ "model": "m1", "provider": "test",
                     "usage": { "input_tokens": 1000, "output_tokens": 500 } }))
-            }
-        })
+                }
+            })
     };
     call(true).await.unwrap_err();
     assert_eq!(cost.report().reserved, 0.0);

@@ -107,7 +107,7 @@ impl Fixture {
         let seen = self.seen.clone();
         let behaviour = self.behaviour.clone();
         self.runner
-            .run(&self.spec, ctx, move |call: OperationCall| {
+            .run_context(&self.spec, ctx, move |call: OperationCall| {
                 let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
                 seen.lock().push(call.clone());
                 let out = behaviour(&call, n);

@@ -44,7 +44,7 @@ async fn two_transient_failures_then_success_takes_three_attempts() {
         .hook(
             HookPoint::BeforeToolExecution,
             sync_hook_fn(move |ctx| {
-                seen.lock().push(ctx.attempt());
+                seen.lock().push(ctx.attempt);
                 Ok(HookResult::Continue)
             }),
         );
