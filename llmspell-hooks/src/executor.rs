@@ -337,34 +337,9 @@ impl HookExecutor {
         // One clock read per hook: the end of one call starts the next.
         let mut clock = quanta::Instant::now();
         for entry in snapshot.iter() {
-            if !entry.enabled.load(Ordering::Acquire)
-                || entry
-                    .component
-                    .as_ref()
-                    .is_some_and(|c| **c != *ctx.component.name)
-                || !entry.hook.should_run(ctx)
-            {
+            let Some(permit) = self.admit(entry, ctx, &mut outcome)? else {
                 continue;
-            }
-            let (permit, opened) = entry.breaker.try_acquire();
-            if let Some(t) = opened {
-                self.publish_transition(entry, &t);
-            }
-            match permit {
-                // An administrator's decision, whatever the fail mode.
-                Permit::Withheld => {
-                    entry.stats.skip();
-                    continue;
-                }
-                Permit::Rejected => {
-                    entry.stats.skip();
-                    let why = entry.breaker.rejection();
-                    self.hook_cannot_run(entry, ctx, why)?;
-                    outcome.skipped += 1;
-                    continue;
-                }
-                Permit::Allowed | Permit::Probe => {}
-            }
+            };
             outcome.ran += 1;
             let before = match (&self.inner.recorder, &entry.replay) {
                 (Some(_), Some(_)) => Some(Box::new(ctx.clone())),
@@ -376,40 +351,10 @@ impl HookExecutor {
             let elapsed = clock.saturating_duration_since(started);
             let hook_budget = entry.slow_budget.unwrap_or(budget);
             let slow = elapsed > hook_budget;
-            let recorded = match &result {
-                Ok(_) => Recorded::Ok,
-                Err(Failure::Timeout(_)) => Recorded::Timeout,
-                Err(_) => Recorded::Error,
-            };
-            entry.stats.record(elapsed, recorded);
-            // Only an opening is kept past the awaits below (for the
-            // threshold point); the common case keeps nothing.
-            let opened = match entry.breaker.record(
-                permit,
-                CallOutcome {
-                    failed: result.is_err(),
-                    slow,
-                },
-            ) {
-                Some(t) => {
-                    self.publish_transition(entry, &t);
-                    (t.to == BreakerState::Open).then_some(t.reason)
-                }
-                None => None,
-            };
-            if let (Some(recorder), Some(replay), Some(before)) =
-                (&self.inner.recorder, &entry.replay, before)
-            {
-                let as_result = result.as_ref().map(Clone::clone).map_err(Failure::message);
+            let opened = self.account(entry, permit, &result, elapsed, slow);
+            if let Some(before) = before {
                 // Boxed: recording is rare and its future is large.
-                Box::pin(recorder.record(
-                    replay.as_ref(),
-                    &entry.meta.name,
-                    &before,
-                    &as_result,
-                    elapsed,
-                ))
-                .await;
+                Box::pin(self.record(entry, &before, &result, elapsed)).await;
             }
             if slow || opened.is_some() {
                 let exceeded = Exceeded {
@@ -440,6 +385,96 @@ impl HookExecutor {
             }
         }
         Ok(outcome)
+    }
+
+    /// Whether `entry` runs on `ctx` now: passed over when switched off,
+    /// limited to another component, or its `should_run` says no; then its
+    /// breaker's permit. A refusal is handled by the hook's fail mode
+    /// (`Err` for a fail-closed hook); `None` means "go to the next hook".
+    #[inline]
+    fn admit(
+        &self,
+        entry: &HookEntry,
+        ctx: &HookContext,
+        outcome: &mut PointOutcome,
+    ) -> llmspell_core::Result<Option<Permit>> {
+        if !entry.enabled.load(Ordering::Acquire)
+            || entry
+                .component
+                .as_ref()
+                .is_some_and(|c| **c != *ctx.component.name)
+            || !entry.hook.should_run(ctx)
+        {
+            return Ok(None);
+        }
+        let (permit, opened) = entry.breaker.try_acquire();
+        if let Some(t) = opened {
+            self.publish_transition(entry, &t);
+        }
+        match permit {
+            Permit::Allowed | Permit::Probe => Ok(Some(permit)),
+            // An administrator's decision, whatever the fail mode.
+            Permit::Withheld => {
+                entry.stats.skip();
+                Ok(None)
+            }
+            Permit::Rejected => {
+                entry.stats.skip();
+                self.hook_cannot_run(entry, ctx, entry.breaker.rejection())?;
+                outcome.skipped += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Counts a call in the hook's figures and its breaker; returns why the
+    /// breaker opened, when this call opened it (kept for the threshold
+    /// point; the common case keeps nothing).
+    #[inline]
+    fn account(
+        &self,
+        entry: &HookEntry,
+        permit: Permit,
+        result: &Result<HookResult, Failure>,
+        elapsed: Duration,
+        slow: bool,
+    ) -> Option<String> {
+        let recorded = match result {
+            Ok(_) => Recorded::Ok,
+            Err(Failure::Timeout(_)) => Recorded::Timeout,
+            Err(_) => Recorded::Error,
+        };
+        entry.stats.record(elapsed, recorded);
+        let outcome = CallOutcome {
+            failed: result.is_err(),
+            slow,
+        };
+        let t = entry.breaker.record(permit, outcome)?;
+        self.publish_transition(entry, &t);
+        (t.to == BreakerState::Open).then_some(t.reason)
+    }
+
+    /// Records a replayable hook's execution.
+    async fn record(
+        &self,
+        entry: &HookEntry,
+        before: &HookContext,
+        result: &Result<HookResult, Failure>,
+        elapsed: Duration,
+    ) {
+        let (Some(recorder), Some(replay)) = (&self.inner.recorder, &entry.replay) else {
+            return;
+        };
+        let as_result = result.as_ref().map(Clone::clone).map_err(Failure::message);
+        recorder
+            .record(
+                replay.as_ref(),
+                &entry.meta.name,
+                before,
+                &as_result,
+                elapsed,
+            )
+            .await;
     }
 
     /// A hook could not run (it failed, or its breaker refused the call): a
