@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use llmspell_core::{ComponentId, Error, ExecutionContext, Result};
-use llmspell_hooks::{GuardPoints, GuardSpec, HookContext, HookPoint, HookResult, OperationCall};
+use llmspell_hooks::{GuardPoints, GuardSpec, HookPoint, OperationCall};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 
@@ -226,17 +226,6 @@ impl LlmBehavior {
         }
         let mut chunks = provider.complete_stream(request).await?;
         let executor = cx.runner().executor();
-        let mut hook_ctx = executor
-            .registry()
-            .has_hooks(&HookPoint::LlmStreamChunk)
-            .then(|| {
-                HookContext::for_operation(
-                    HookPoint::LlmStreamChunk,
-                    self.component.clone(),
-                    exec,
-                    Value::Null,
-                )
-            });
         let mut response = LlmResponse {
             content: String::new(),
             model: request.model.clone(),
@@ -248,26 +237,27 @@ impl LlmBehavior {
         let mut index = 0u64;
         while let Some(chunk) = chunks.next().await {
             let mut chunk = chunk?;
-            if let Some(ctx) = hook_ctx.as_mut() {
-                let mut data = serde_json::to_value(&chunk).unwrap_or(Value::Null);
-                if let Value::Object(map) = &mut data {
-                    map.insert("index".to_owned(), json!(index));
-                }
-                ctx.data = data;
-                let outcome = executor.execute_point(ctx).await?;
-                if outcome.modified
-                    && let Some(delta) = ctx.data.get("delta").and_then(Value::as_str)
+            let fired = executor
+                .fire_at(
+                    HookPoint::LlmStreamChunk,
+                    &self.component,
+                    exec,
+                    &[],
+                    || {
+                        let mut data = serde_json::to_value(&chunk).unwrap_or(Value::Null);
+                        if let Value::Object(map) = &mut data {
+                            map.insert("index".to_owned(), json!(index));
+                        }
+                        data
+                    },
+                )
+                .await?;
+            if let Some(f) = fired {
+                f.ignore("only modified and cancel apply");
+                if f.modified
+                    && let Some(delta) = f.data.get("delta").and_then(Value::as_str)
                 {
                     chunk.delta = delta.to_owned();
-                }
-                match outcome.into_parts() {
-                    (HookResult::Cancel(reason), hook) => {
-                        return Err(Error::Cancelled { hook, reason });
-                    }
-                    (result, hook) if result.is_decisive() => {
-                        tracing::warn!(%hook, action = %result.action(), "result ignored at LlmStreamChunk (only modified and cancel apply)");
-                    }
-                    _ => {}
                 }
             }
             response.content.push_str(&chunk.delta);

@@ -7,7 +7,7 @@
 //! fires the point with [`HookExecutor::fire`] and honours the actions that
 //! mean something at that moment, which it documents.
 
-use llmspell_core::{Error, Result};
+use llmspell_core::{ComponentId, Error, ExecutionContext, Result};
 use serde_json::Value;
 
 use crate::{Decision, HookContext, HookExecutor, HookPoint, HookResult};
@@ -132,19 +132,37 @@ impl HookExecutor {
         })
     }
 
-    /// As [`fire`](Self::fire), building the context only when `point` has
-    /// hooks; `None` when it has none (one atomic load).
+    /// Fires `point` at a moment of an operation of `component` running
+    /// under `exec`, when the point has hooks (`None` when it has none: one
+    /// atomic load, and `data` is never built). The context carries the
+    /// operation's correlation id, parent, language, attempt and metadata,
+    /// plus `metadata` given here.
+    ///
+    /// This is the one way code fires an auxiliary point: a `Cancel` is the
+    /// caller's error; `Modified` data is in [`Fired::data`]; the caller
+    /// honours what else the point documents and passes the rest to
+    /// [`Fired::ignore`].
     ///
     /// # Errors
-    /// As [`fire`](Self::fire).
-    pub async fn fire_if(
+    /// `Cancelled { hook, reason }` when a hook cancelled; `HookFailed` when
+    /// a fail-closed hook cannot run.
+    pub async fn fire_at(
         &self,
-        point: &HookPoint,
-        ctx: impl FnOnce() -> HookContext,
+        point: HookPoint,
+        component: &ComponentId,
+        exec: &ExecutionContext,
+        metadata: &[(&str, &str)],
+        data: impl FnOnce() -> Value,
     ) -> Result<Option<Fired>> {
-        if !self.registry().has_hooks(point) {
+        if !self.registry().has_hooks(&point) {
             return Ok(None);
         }
-        self.fire(ctx()).await.map(Some)
+        let mut ctx = HookContext::for_operation(point, component.clone(), exec, data());
+        for (k, v) in metadata {
+            ctx.metadata.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let fired = self.fire(ctx).await?;
+        fired.cancelled()?;
+        Ok(Some(fired))
     }
 }

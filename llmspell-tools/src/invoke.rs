@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use llmspell_core::{ComponentId, Error, ExecutionContext, Result, SecurityLevel};
-use llmspell_hooks::{
-    GuardOutcome, HookContext, HookPoint, HookResult, LazyTimeout, OperationCall,
-};
+use llmspell_core::{Error, ExecutionContext, Result, SecurityLevel};
+use llmspell_hooks::{GuardOutcome, HookPoint, LazyTimeout, OperationCall};
 use serde_json::{Value, json};
 
 use crate::limits::{ResourceLimits, json_size};
-use crate::registry::{ToolEntry, ToolRegistry, check_cancel};
+use crate::registry::{ToolEntry, ToolRegistry};
+
+/// What the auxiliary points before a call honour.
+const ONLY_MODIFIED: &str = "only modified and cancel apply";
 
 /// Per-call settings; unset fields take the registry's defaults.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,18 +89,23 @@ impl ToolRegistry {
         let mut allowed = options.allowed_level.unwrap_or(self.inner.allowed_level);
         let mut params = params;
 
+        let executor = self.inner.runner.executor();
+        let component = entry.spec.component();
         if hooks.has_hooks(&HookPoint::ToolValidation)
-            && let Some((data, _)) = self
-                .fire(HookPoint::ToolValidation, &entry, exec, || params.clone())
+            && let Some(f) = executor
+                .fire_at(HookPoint::ToolValidation, component, exec, &[], || {
+                    params.clone()
+                })
                 .await?
         {
-            params = data;
+            f.ignore(ONLY_MODIFIED);
+            params = f.data;
         }
         entry.validator.check(&entry.name, &params)?;
 
         if hooks.has_hooks(&HookPoint::ToolSecurityCheck)
-            && let Some((data, _)) = self
-                .fire(HookPoint::ToolSecurityCheck, &entry, exec, || {
+            && let Some(f) = executor
+                .fire_at(HookPoint::ToolSecurityCheck, component, exec, &[], || {
                     json!({
                         "tool": &*entry.name,
                         "required_level": entry.info.security_level,
@@ -107,8 +113,9 @@ impl ToolRegistry {
                     })
                 })
                 .await?
-            && let Some(level) = data.get("allowed_level")
+            && let Some(level) = f.data.get("allowed_level")
         {
+            f.ignore(ONLY_MODIFIED);
             allowed = serde_json::from_value(level.clone()).map_err(|_| {
                 Error::invalid_input(
                     "allowed_level",
@@ -134,11 +141,12 @@ impl ToolRegistry {
         // A `Cancel` here refuses the call; it still counts as a call that
         // failed, and `ToolResourceReleased` reports it.
         let refused = if hooks.has_hooks(&HookPoint::ToolResourceAllocated) {
-            self.fire(HookPoint::ToolResourceAllocated, &entry, exec, || {
-                json!({ "tool": &*entry.name, "limits": limits, "usage": entry.counters.snapshot() })
-            })
-            .await
-            .err()
+            executor
+                .fire_at(HookPoint::ToolResourceAllocated, component, exec, &[], || {
+                    json!({ "tool": &*entry.name, "limits": limits, "usage": entry.counters.snapshot() })
+                })
+                .await
+                .err()
         } else {
             None
         };
@@ -165,7 +173,7 @@ impl ToolRegistry {
             .counters
             .finish(elapsed, output_bytes, result.is_err());
         if hooks.has_hooks(&HookPoint::ToolResourceReleased) {
-            self.fire(HookPoint::ToolResourceReleased, &entry, exec, || {
+            self.report(HookPoint::ToolResourceReleased, &entry, exec, || {
                 json!({
                     "tool": &*entry.name,
                     "duration_ms": elapsed.as_secs_f64() * 1000.0,
@@ -174,8 +182,7 @@ impl ToolRegistry {
                     "usage": entry.counters.snapshot(),
                 })
             })
-            .await
-            .ok();
+            .await;
         }
         result
     }
@@ -245,11 +252,10 @@ impl ToolRegistry {
                     Ok(r) => r?,
                     Err(_) => {
                         target.counters.timeout();
-                        self.fire(HookPoint::ToolTimeout, &target, exec, || {
+                        self.report(HookPoint::ToolTimeout, &target, exec, || {
                         json!({ "tool": &*target.name, "limit_ms": limit.as_millis() as u64 })
                     })
-                    .await
-                    .ok();
+                    .await;
                         return Err(Error::Timeout {
                             operation: format!("tool:{}", target.name),
                             after: limit,
@@ -281,11 +287,10 @@ impl ToolRegistry {
             return Ok(());
         }
         entry.counters.deny();
-        self.fire(HookPoint::SecurityViolation, entry, exec, || {
+        self.report(HookPoint::SecurityViolation, entry, exec, || {
             json!({ "tool": &*entry.name, "required_level": required, "allowed_level": allowed })
         })
-        .await
-        .ok();
+        .await;
         Err(Error::SecurityViolation {
             message: format!(
                 "tool {:?} needs security level {required}, the caller is allowed {allowed}",
@@ -303,11 +308,10 @@ impl ToolRegistry {
         requested: usize,
     ) -> Error {
         entry.counters.breach();
-        self.fire(HookPoint::ResourceLimitExceeded, entry, exec, || {
+        self.report(HookPoint::ResourceLimitExceeded, entry, exec, || {
             json!({ "tool": &*entry.name, "resource": resource, "limit": limit, "requested": requested })
         })
-        .await
-        .ok();
+        .await;
         Error::ResourceLimitExceeded {
             resource: resource.to_owned(),
             limit: limit as u64,
@@ -315,29 +319,23 @@ impl ToolRegistry {
         }
     }
 
-    /// Fires an auxiliary point when it has hooks; returns the (possibly
-    /// modified) data and the decision. `Cancel` becomes a `Cancelled` error;
-    /// other decisive results are not meaningful at these points and are
-    /// ignored with a warning.
-    async fn fire(
+    /// Fires a point that reports what happened to a call (its results do
+    /// not change the call; a failing hook is logged).
+    async fn report(
         &self,
         point: HookPoint,
         entry: &ToolEntry,
         exec: &ExecutionContext,
         data: impl FnOnce() -> Value,
-    ) -> Result<Option<(Value, HookResult)>> {
+    ) {
         let executor = self.inner.runner.executor();
-        if !executor.registry().has_hooks(&point) {
-            return Ok(None);
+        match executor
+            .fire_at(point, entry.spec.component(), exec, &[], data)
+            .await
+        {
+            Ok(Some(f)) => f.ignore("the point reports only"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "a hook of a reporting point failed"),
         }
-        let component: ComponentId = entry.spec.component().clone();
-        let mut ctx = HookContext::for_operation(point.clone(), component, exec, data());
-        let outcome = executor.execute_point(&mut ctx).await?;
-        let parts = outcome.into_parts();
-        check_cancel(&parts)?;
-        if parts.0.is_decisive() {
-            tracing::warn!(%point, hook = %parts.1, action = %parts.0.action(), "result ignored at this point (only modified and cancel apply)");
-        }
-        Ok(Some((ctx.data, parts.0)))
     }
 }

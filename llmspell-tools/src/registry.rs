@@ -9,8 +9,7 @@ use llmspell_core::{
     ComponentId, Error, ExecutionContext, Language, Result, SecurityLevel, Tool, ToolCategory,
 };
 use llmspell_hooks::{
-    GuardPoints, GuardSpec, GuardedRunner, HookContext, HookExecutor, HookPoint, HookRegistry,
-    HookResult,
+    GuardPoints, GuardSpec, GuardedRunner, HookExecutor, HookPoint, HookRegistry,
 };
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -369,16 +368,20 @@ impl ToolRegistry {
         let executor = self.executor();
         let registry = executor.registry();
         let mut query = query.clone();
-        if registry.has_hooks(&HookPoint::BeforeToolDiscovery) {
-            let mut ctx = HookContext::for_operation(
-                HookPoint::BeforeToolDiscovery,
-                ComponentId::system(),
-                exec,
-                json!({ "query": query }),
-            );
-            let outcome = executor.execute_point(&mut ctx).await?;
-            check_cancel(&outcome.into_parts())?;
-            if let Some(q) = ctx.data.get("query") {
+        let system = ComponentId::system();
+        if registry.has_hooks(&HookPoint::BeforeToolDiscovery)
+            && let Some(f) = executor
+                .fire_at(
+                    HookPoint::BeforeToolDiscovery,
+                    &system,
+                    exec,
+                    &[],
+                    || json!({ "query": query }),
+                )
+                .await?
+        {
+            f.ignore("only modified and cancel apply");
+            if let Some(q) = f.data.get("query") {
                 query = serde_json::from_value(q.clone()).map_err(|e| {
                     Error::invalid_input(
                         "query",
@@ -396,17 +399,16 @@ impl ToolRegistry {
             .filter(|i| query.accepts(i))
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
-        if registry.has_hooks(&HookPoint::AfterToolDiscovery) {
-            let names: Vec<&str> = found.iter().map(|i| i.name.as_str()).collect();
-            let mut ctx = HookContext::for_operation(
-                HookPoint::AfterToolDiscovery,
-                ComponentId::system(),
-                exec,
-                json!({ "tools": names }),
-            );
-            let outcome = executor.execute_point(&mut ctx).await?;
-            check_cancel(&outcome.into_parts())?;
-            if let Some(keep) = ctx.data.get("tools").and_then(Value::as_array) {
+        if registry.has_hooks(&HookPoint::AfterToolDiscovery)
+            && let Some(f) = executor
+                .fire_at(HookPoint::AfterToolDiscovery, &system, exec, &[], || {
+                    let names: Vec<&str> = found.iter().map(|i| i.name.as_str()).collect();
+                    json!({ "tools": names })
+                })
+                .await?
+        {
+            f.ignore("only modified and cancel apply");
+            if let Some(keep) = f.data.get("tools").and_then(Value::as_array) {
                 let keep: Vec<&str> = keep.iter().filter_map(Value::as_str).collect();
                 found.retain(|i| keep.contains(&i.name.as_str()));
             }
@@ -439,16 +441,6 @@ impl ToolRegistry {
     /// The default caller level.
     pub fn allowed_level(&self) -> SecurityLevel {
         self.inner.allowed_level
-    }
-}
-
-pub(crate) fn check_cancel(parts: &(HookResult, String)) -> Result<()> {
-    match parts {
-        (HookResult::Cancel(reason), hook) => Err(Error::Cancelled {
-            hook: hook.clone(),
-            reason: reason.clone(),
-        }),
-        _ => Ok(()),
     }
 }
 

@@ -246,7 +246,7 @@ impl ConditionalBody {
             )
             .await?
         {
-            f.ignore(&HookPoint::WorkflowBranchSelected);
+            f.ignore(crate::phase::SEE_GUIDE);
             if f.modified {
                 let asked = f.data.get("branch").and_then(Value::as_str);
                 name = match asked {
@@ -299,7 +299,7 @@ impl ConditionalBody {
             )
             .await?
         {
-            f.ignore(&HookPoint::WorkflowConditionEvaluated);
+            f.ignore(crate::phase::SEE_GUIDE);
             if f.modified {
                 result = f.data.get("result").and_then(Value::as_bool).ok_or_else(|| {
                     Error::invalid_input(

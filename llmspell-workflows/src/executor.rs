@@ -127,7 +127,7 @@ impl Run<'_> {
         point: HookPoint,
         metadata: &[(&'static str, &str)],
         data: impl FnOnce() -> Value,
-    ) -> Result<Option<crate::phase::Fired>> {
+    ) -> Result<Option<llmspell_hooks::Fired>> {
         fire(
             self.def.engine.executor(),
             point,
@@ -229,7 +229,7 @@ impl Run<'_> {
             )
             .await?
         {
-            f.ignore(&HookPoint::WorkflowStageTransition);
+            f.ignore(crate::phase::SEE_GUIDE);
         }
         Ok(())
     }
@@ -247,7 +247,7 @@ impl Run<'_> {
             )
             .await?
         {
-            f.ignore(&HookPoint::WorkflowCheckpoint);
+            f.ignore(crate::phase::SEE_GUIDE);
         }
         Ok(())
     }
@@ -276,7 +276,7 @@ impl Run<'_> {
             )
             .await?
         {
-            f.ignore(&HookPoint::WorkflowRollback);
+            f.ignore(crate::phase::SEE_GUIDE);
         }
         tracing::debug!(step = %step.step.name, %error, "step failed; rolling its list back");
         self.state.rollback(journal);

@@ -328,7 +328,7 @@ impl LoopBody {
             .await;
         outcome?;
         if let Some(f) = fired? {
-            f.ignore(&HookPoint::LoopTerminated);
+            f.ignore(crate::phase::SEE_GUIDE);
         }
         Ok(Report {
             iterations: Some(done),
@@ -411,7 +411,7 @@ impl LoopBody {
                 )
                 .await?
             {
-                f.ignore(&HookPoint::LoopIterationStart);
+                f.ignore(crate::phase::SEE_GUIDE);
                 if f.modified {
                     item = f.data.get("item").cloned().map(Arc::new);
                     run.state.set_position(Some(n), item.clone());
@@ -429,7 +429,7 @@ impl LoopBody {
                 )
                 .await?
             {
-                f.ignore(&HookPoint::LoopIterationEnd);
+                f.ignore(crate::phase::SEE_GUIDE);
             }
             if let Some(condition) = &self.break_when
                 && self.ask(run, condition, "break_when").await?

@@ -241,7 +241,7 @@ impl ParallelBody {
             })
             .await?
         {
-            f.ignore(&HookPoint::ParallelFork);
+            f.ignore(crate::phase::SEE_GUIDE);
         }
         // Unique per run of this parallel step: writes of its branches to the
         // same key are told apart from writes of other runs.
@@ -288,7 +288,7 @@ impl ParallelBody {
             return Err(e);
         }
         if let Some(f) = fired? {
-            f.ignore(&HookPoint::ParallelJoin);
+            f.ignore(crate::phase::SEE_GUIDE);
         }
         Ok(Report::default())
     }

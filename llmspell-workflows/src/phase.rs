@@ -2,38 +2,19 @@
 //! phases, checkpoints, rollbacks, state reads and writes) and reading the
 //! hooks' decisions there.
 
-use llmspell_core::{ComponentId, Error, ExecutionContext, Result};
-use llmspell_hooks::{HookContext, HookExecutor, HookPoint, HookResult};
+use llmspell_core::{ComponentId, ExecutionContext, Result};
+use llmspell_hooks::{Fired, HookExecutor, HookPoint};
 use serde_json::Value;
 
 use crate::metadata::WORKFLOW;
 
-/// What the hooks of a point decided, when it has hooks.
-#[derive(Debug)]
-pub(crate) struct Fired {
-    /// The context's data after every `Modified`.
-    pub(crate) data: Value,
-    /// The decisive result (`Continue` when none).
-    pub(crate) result: HookResult,
-    /// The deciding hook's name.
-    pub(crate) hook: String,
-    /// Whether a hook changed the data.
-    pub(crate) modified: bool,
-}
+/// What the workflow points do not honour is logged with this pointer.
+pub(crate) const SEE_GUIDE: &str = "the workflows guide lists what each point honours";
 
-impl Fired {
-    /// Logs a decisive result the point does not honour.
-    pub(crate) fn ignore(&self, point: &HookPoint) {
-        if self.result.is_decisive() {
-            tracing::warn!(%point, hook = %self.hook, action = %self.result.action(),
-                "result ignored at this workflow point");
-        }
-    }
-}
-
-/// Fires `point` when it has hooks. `Cancel` becomes `Cancelled { hook,
-/// reason }`; a fail-closed hook failure is returned as is; every other
-/// decision is handed back for the caller to honour or ignore.
+/// Fires `point` for the workflow `component` when it has hooks, through
+/// [`HookExecutor::fire_at`]: the context carries the workflow's name and
+/// `metadata`; a `Cancel` is the caller's error; the caller honours the rest
+/// or passes it to [`Fired::ignore`].
 pub(crate) async fn fire(
     executor: &HookExecutor,
     point: HookPoint,
@@ -42,25 +23,8 @@ pub(crate) async fn fire(
     metadata: &[(&'static str, &str)],
     data: impl FnOnce() -> Value,
 ) -> Result<Option<Fired>> {
-    if !executor.registry().has_hooks(&point) {
-        return Ok(None);
-    }
-    let mut ctx = HookContext::for_operation(point, component.clone(), exec, data());
-    ctx.metadata
-        .insert(WORKFLOW.to_owned(), component.name.to_string());
-    for (k, v) in metadata {
-        ctx.metadata.insert((*k).to_owned(), (*v).to_owned());
-    }
-    let outcome = executor.execute_point(&mut ctx).await?;
-    let modified = outcome.modified;
-    let (result, hook) = outcome.into_parts();
-    if let HookResult::Cancel(reason) = result {
-        return Err(Error::Cancelled { hook, reason });
-    }
-    Ok(Some(Fired {
-        data: ctx.data,
-        result,
-        hook,
-        modified,
-    }))
+    let mut all: Vec<(&str, &str)> = Vec::with_capacity(metadata.len() + 1);
+    all.push((WORKFLOW, &component.name));
+    all.extend_from_slice(metadata);
+    executor.fire_at(point, component, exec, &all, data).await
 }

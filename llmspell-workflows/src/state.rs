@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use llmspell_core::{ComponentId, Error, ExecutionContext, Result};
-use llmspell_hooks::{HookExecutor, HookPoint, HookResult};
+use llmspell_hooks::{HookExecutor, HookPoint};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -205,9 +205,9 @@ impl SharedState {
         )
         .await?
         {
-            match f.result {
-                HookResult::Replace(v) => supplied = Some(v),
-                _ => f.ignore(&HookPoint::BeforeStateRead),
+            match f.replacement() {
+                Some(v) => supplied = Some(v.clone()),
+                None => f.ignore(crate::phase::SEE_GUIDE),
             }
         }
         let snapshot = match &supplied {
@@ -226,11 +226,11 @@ impl SharedState {
         else {
             return Ok(snapshot);
         };
-        match f.result {
-            HookResult::Replace(v) => WorkflowState::from_json(&v, "state"),
-            _ if f.modified => WorkflowState::from_json(&f.data, "state"),
+        match f.replacement() {
+            Some(v) => WorkflowState::from_json(v, "state"),
+            None if f.modified => WorkflowState::from_json(&f.data, "state"),
             _ => {
-                f.ignore(&HookPoint::AfterStateRead);
+                f.ignore(crate::phase::SEE_GUIDE);
                 Ok(snapshot)
             }
         }
@@ -268,10 +268,10 @@ impl SharedState {
         )
         .await?
         {
-            if let HookResult::Replace(_) = f.result {
+            if f.replacement().is_some() {
                 return Ok(());
             }
-            f.ignore(&HookPoint::BeforeStateWrite);
+            f.ignore(crate::phase::SEE_GUIDE);
             if f.modified {
                 value = match f.data {
                     Value::Object(mut o) if o.contains_key("value") => {
@@ -310,7 +310,7 @@ impl SharedState {
             )
             .await;
             match fired {
-                Ok(Some(f)) => f.ignore(&HookPoint::AfterStateWrite),
+                Ok(Some(f)) => f.ignore(crate::phase::SEE_GUIDE),
                 Ok(None) => {}
                 Err(e) => {
                     self.apply(scope, key, previous);
@@ -394,23 +394,23 @@ impl SharedState {
         else {
             return Ok(value);
         };
-        match f.result {
-            HookResult::Replace(merged) => Ok(merged),
-            _ if f.modified => match f.data {
-                Value::Object(mut o) if o.contains_key("incoming") => {
-                    Ok(o.remove("incoming").unwrap_or_default())
-                }
-                other => Err(Error::invalid_input(
-                    "state conflict",
-                    format!(
-                        "a StateConflict hook returned {other}; expected the conflict with `incoming` set to the value to write"
-                    ),
-                )),
-            },
-            _ => {
-                f.ignore(&HookPoint::StateConflict);
-                Ok(value)
+        if let Some(merged) = f.replacement() {
+            return Ok(merged.clone());
+        }
+        if !f.modified {
+            f.ignore(crate::phase::SEE_GUIDE);
+            return Ok(value);
+        }
+        match f.data {
+            Value::Object(mut o) if o.contains_key("incoming") => {
+                Ok(o.remove("incoming").unwrap_or_default())
             }
+            other => Err(Error::invalid_input(
+                "state conflict",
+                format!(
+                    "a StateConflict hook returned {other}; expected the conflict with `incoming` set to the value to write"
+                ),
+            )),
         }
     }
 
@@ -451,7 +451,7 @@ impl SharedState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmspell_hooks::{HookRegistry, sync_hook_fn};
+    use llmspell_hooks::{HookRegistry, HookResult, sync_hook_fn};
 
     fn shared(registry: &HookRegistry) -> SharedState {
         SharedState::new(

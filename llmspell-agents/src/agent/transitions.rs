@@ -2,7 +2,7 @@
 
 use llmspell_core::ExecutionContext;
 use llmspell_events::{Topic, UniversalEvent};
-use llmspell_hooks::{HookContext, HookPoint, HookResult};
+use llmspell_hooks::HookPoint;
 use serde_json::{Value, json};
 
 use super::{AgentCore, LifecycleAgent, Topics};
@@ -69,23 +69,6 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         json!({ "agent": self.name(), "type": self.kind(), "from": from, "to": to })
     }
 
-    /// Fires `point` when it has hooks; returns the decision.
-    pub(super) async fn fire(
-        &self,
-        point: HookPoint,
-        exec: &ExecutionContext,
-        data: impl FnOnce() -> Value,
-    ) -> llmspell_core::Result<Option<(HookResult, String)>> {
-        let executor = self.inner.core.runner.executor();
-        if !executor.registry().has_hooks(&point) {
-            return Ok(None);
-        }
-        let mut ctx =
-            HookContext::for_operation(point, self.inner.core.metadata.id.clone(), exec, data());
-        let outcome = executor.execute_point(&mut ctx).await?;
-        Ok(Some(outcome.into_parts()))
-    }
-
     /// Fires a point whose `Cancel` vetoes the transition `from → to`.
     pub(super) async fn veto(
         &self,
@@ -94,22 +77,29 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         from: AgentState,
         to: AgentState,
     ) -> Result<()> {
-        match self
-            .fire(point.clone(), exec, || self.transition_data(from, to))
-            .await?
-        {
-            Some((HookResult::Cancel(reason), hook)) => Err(Error::Vetoed {
+        let core = &self.inner.core;
+        let fired = core
+            .runner
+            .executor()
+            .fire_at(point, &core.metadata.id, exec, &[], || {
+                self.transition_data(from, to)
+            })
+            .await;
+        match fired {
+            Ok(fired) => {
+                if let Some(f) = fired {
+                    f.ignore("only cancel applies");
+                }
+                Ok(())
+            }
+            Err(llmspell_core::Error::Cancelled { hook, reason }) => Err(Error::Vetoed {
                 agent: self.name().to_owned(),
                 from,
                 to,
                 hook,
                 reason,
             }),
-            Some((result, hook)) if result.is_decisive() => {
-                tracing::warn!(%point, %hook, action = %result.action(), "result ignored at this point (only cancel applies)");
-                Ok(())
-            }
-            _ => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -120,14 +110,19 @@ impl<B: ?Sized + AgentBehavior> LifecycleAgent<B> {
         exec: &ExecutionContext,
         data: impl FnOnce() -> Value,
     ) {
-        match self.fire(point.clone(), exec, data).await {
+        let core = &self.inner.core;
+        let label = point.to_string();
+        match core
+            .runner
+            .executor()
+            .fire_at(point, &core.metadata.id, exec, &[], data)
+            .await
+        {
+            Ok(Some(f)) => f.ignore("it only observes"),
+            Ok(None) => {}
             Err(e) => {
-                tracing::warn!(%point, error = %e, "a hook failed at an observing point");
+                tracing::warn!(point = %label, error = %e, "a hook's cancel or failure at an observing point is ignored");
             }
-            Ok(Some((result, hook))) if result.is_decisive() => {
-                tracing::warn!(%point, %hook, action = %result.action(), "result ignored at this point (it only observes)");
-            }
-            Ok(_) => {}
         }
     }
 
