@@ -104,6 +104,21 @@ impl UniversalEvent {
         self
     }
 
+    /// Marks the event as caused by an operation: its language, correlation
+    /// id and parent id.
+    #[must_use]
+    pub fn with_origin(
+        mut self,
+        language: Language,
+        correlation_id: &CorrelationId,
+        parent_id: Option<&CorrelationId>,
+    ) -> Self {
+        self.language = language;
+        self.metadata.correlation_id = Some(correlation_id.clone());
+        self.metadata.parent_id = parent_id.cloned();
+        self
+    }
+
     /// Sets the source component.
     #[must_use]
     pub fn with_source(mut self, source: impl Into<Arc<str>>) -> Self {

@@ -604,9 +604,7 @@ impl HookExecutor {
         }
         let mut ev = UniversalEvent::new(topic.clone(), data).with_source("hooks");
         if let Some(ctx) = ctx {
-            ev = ev
-                .with_language(ctx.language)
-                .with_correlation_id(ctx.correlation_id.clone());
+            ev = ev.with_origin(ctx.language, &ctx.correlation_id, ctx.parent_id.as_ref());
         }
         if let Err(e) = bus.try_publish(ev) {
             tracing::debug!(error = %e, topic = %topic, "could not publish an event about a hook");

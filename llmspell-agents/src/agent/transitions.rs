@@ -176,13 +176,9 @@ impl AgentCore {
         if !bus.has_subscribers(topic.as_str()) {
             return;
         }
-        let mut ev = UniversalEvent::new(topic.clone(), data())
-            .with_language(exec.language)
-            .with_correlation_id(exec.correlation_id.clone())
+        let ev = UniversalEvent::new(topic.clone(), data())
+            .with_origin(exec.language, &exec.correlation_id, exec.parent_id.as_ref())
             .with_source(self.source.clone());
-        if let Some(parent) = &exec.parent_id {
-            ev = ev.with_parent_id(parent.clone());
-        }
         if let Err(e) = bus.try_publish(ev) {
             tracing::debug!(error = %e, "agent event not delivered everywhere");
         }

@@ -576,8 +576,7 @@ impl CostTrackingHook {
                     "currency": currency,
                 }),
             )
-            .with_language(ctx.language)
-            .with_correlation_id(ctx.correlation_id.clone())
+            .with_origin(ctx.language, &ctx.correlation_id, ctx.parent_id.as_ref())
             .with_source(ctx.component.to_string());
             if let Err(e) = bus.publish(ev).await {
                 tracing::warn!(error = %e, "budget alert not delivered everywhere");

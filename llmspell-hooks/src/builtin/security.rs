@@ -315,7 +315,7 @@ impl SecurityHook {
         let Some((bus, topic)) = &self.bus else {
             return;
         };
-        let mut ev = UniversalEvent::new(
+        let ev = UniversalEvent::new(
             topic.clone(),
             json!({
                 "rule": v.rule,
@@ -327,12 +327,8 @@ impl SecurityHook {
                 "correlation_id": ctx.correlation_id.to_string(),
             }),
         )
-        .with_language(ctx.language)
-        .with_correlation_id(ctx.correlation_id.clone())
+        .with_origin(ctx.language, &ctx.correlation_id, ctx.parent_id.as_ref())
         .with_source(ctx.component.to_string());
-        if let Some(parent) = &ctx.parent_id {
-            ev = ev.with_parent_id(parent.clone());
-        }
         if let Err(e) = bus.publish(ev).await {
             tracing::warn!(error = %e, "security violation event not delivered everywhere");
         }

@@ -112,13 +112,9 @@ impl GuardedRunner {
         if bus.is_idle() || !bus.has_subscribers(topic.as_str()) {
             return;
         }
-        let mut ev = UniversalEvent::new(topic.clone(), data())
-            .with_language(ctx.language)
-            .with_correlation_id(ctx.correlation_id.clone())
+        let ev = UniversalEvent::new(topic.clone(), data())
+            .with_origin(ctx.language, &ctx.correlation_id, ctx.parent_id.as_ref())
             .with_source(spec.component.to_string());
-        if let Some(parent) = &ctx.parent_id {
-            ev = ev.with_parent_id(parent.clone());
-        }
         if let Err(e) = bus.publish_now(ev).await {
             tracing::debug!(error = %e, "lifecycle event not delivered everywhere");
         }
