@@ -75,9 +75,14 @@ impl ParamValidator {
             }
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let name = unexpected.first().cloned().unwrap_or_default();
+                let why = if operation.is_empty() {
+                    " (not in the tool's schema)"
+                } else {
+                    " (not one of its parameters)"
+                };
                 (
                     join(&path, &name),
-                    format!("unknown parameter `{name}`{operation} (not in the tool's schema)"),
+                    format!("unknown parameter `{name}`{operation}{why}"),
                 )
             }
             ValidationErrorKind::Type { .. } => {
@@ -282,7 +287,12 @@ mod tests {
         );
         let (field, message) = err(json!({ "operation": "now", "text": "x" }));
         assert_eq!(field, "text");
-        assert!(message.contains("for operation \"now\""), "{message}");
+        assert!(
+            message.starts_with(
+                "unknown parameter `text` for operation \"now\" (not one of its parameters)"
+            ),
+            "{message}"
+        );
         let (field, message) = err(json!({ "operation": "shout" }));
         assert_eq!(field, "operation");
         assert!(message.contains("split"), "{message}");
