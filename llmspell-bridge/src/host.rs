@@ -786,6 +786,7 @@ impl Host {
             "security_level": t.security_level,
             "parameters": t.parameters,
             "output": t.output,
+            "examples": t.examples,
             "language": t.language,
         }))
     }

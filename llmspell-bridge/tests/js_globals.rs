@@ -106,6 +106,9 @@ fn tools_list_info_invoke_and_register() {
         assert(list.length >= 20 && list.some((t) => t.name === "calculator" && t.security_level));
         const info = Tool.info("calculator");
         assert(info.name === "calculator" && info.parameters.type === "object");
+        assert(info.parameters.properties.expression && info.examples[0].expression === "2 + 2 * x");
+        const text = Tool.info("text_manipulator").parameters;
+        assert(text.oneOf.length === text.properties.operation.enum.length);
         const out = await Tool.invoke("calculator", { expression: "2 + 2 * x", variables: { x: 3 } });
         assert(out.result === 8 && Number.isInteger(out.result));
         Tool.register({ name: "shout", description: "upper-cases", parameters: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },

@@ -25,6 +25,13 @@ fn list_info_and_invoke() {
         local info = Tool.info("calculator")
         assert(info.name == "calculator" and info.parameters.type == "object")
         assert(info.parameters.properties.expression ~= nil)
+        assert(info.parameters["$schema"] == nil and info.parameters["$defs"] == nil)
+        assert(info.examples[1].expression == "2 + 2 * x")
+        local text = Tool.info("text_manipulator").parameters
+        assert(text.properties.operation.enum ~= nil and #text.oneOf == #text.properties.operation.enum)
+        assert(text.oneOf[1].properties.operation.const == text.properties.operation.enum[1])
+        local e = select(2, pcall(Tool.invoke, "text_manipulator", { operation = "split", text = 5 }))
+        assert(tostring(e):find("`text`", 1, true), tostring(e))
         local out = Tool.invoke("calculator", { expression = "2 + 2 * x", variables = { x = 3 } })
         assert(out.result == 8 and math.type(out.result) == "integer", tostring(out.result))
     "#,

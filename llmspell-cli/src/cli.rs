@@ -250,6 +250,9 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         serde_json::to_string_pretty(&i.parameters)?
                     );
                     out!("output: {}", serde_json::to_string_pretty(&i.output)?);
+                    for example in &i.examples {
+                        out!("example: {example}");
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

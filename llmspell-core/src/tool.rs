@@ -137,6 +137,26 @@ pub trait Tool: Send + Sync {
     fn output_schema(&self) -> Value {
         json!({ "type": "object" })
     }
+
+    /// Example parameters, each a complete call the tool accepts (default:
+    /// none). They conform to [`parameters_schema`](Tool::parameters_schema)
+    /// and pass [`check_params`](Tool::check_params).
+    fn examples(&self) -> Vec<Value> {
+        Vec::new()
+    }
+
+    /// Reads `params` with the tool's own parser, as
+    /// [`execute`](Tool::execute) would, without running the tool.
+    ///
+    /// The default accepts anything: a tool without a typed parser checks its
+    /// parameters only when it runs.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] naming the field, as `execute` reports it.
+    fn check_params(&self, params: &Value) -> Result<()> {
+        let _ = params;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -158,6 +178,12 @@ impl<T: Tool + ?Sized> Tool for std::sync::Arc<T> {
     }
     fn output_schema(&self) -> Value {
         (**self).output_schema()
+    }
+    fn examples(&self) -> Vec<Value> {
+        (**self).examples()
+    }
+    fn check_params(&self, params: &Value) -> Result<()> {
+        (**self).check_params(params)
     }
 }
 

@@ -49,6 +49,7 @@ mod params;
 pub mod perf;
 mod registry;
 mod sandbox;
+mod schema;
 mod script_tool;
 mod validation;
 

@@ -35,6 +35,10 @@ pub struct ToolInfo {
     pub parameters: Value,
     /// Its output as JSON Schema.
     pub output: Value,
+    /// Example parameters, each a complete call (empty when the tool gives
+    /// none).
+    #[serde(default)]
+    pub examples: Vec<Value>,
     /// The language it is written in (`native` for built-in tools).
     pub language: Language,
 }
@@ -236,6 +240,7 @@ impl ToolRegistry {
             security_level: tool.security_level(),
             parameters,
             output: tool.output_schema(),
+            examples: tool.examples(),
             language,
         };
         let spec = GuardSpec::new(ComponentId::tool(name.clone()), GuardPoints::tool());

@@ -108,18 +108,43 @@ fn parameter_schemas_describe_every_property() {
         let name = tool.metadata().name().to_owned();
         let schema = tool.parameters_schema();
         assert_eq!(schema["type"], "object", "{name}");
-        assert_eq!(schema["additionalProperties"], false, "{name}");
+        assert!(schema.get("$schema").is_none(), "{name}");
+        assert!(schema.get("$defs").is_none(), "{name}");
         let properties = schema["properties"].as_object().unwrap();
         assert!(!properties.is_empty(), "{name}");
-        for (prop, spec) in properties {
-            let described = spec["description"].as_str().is_some_and(|d| !d.is_empty());
-            assert!(described, "{name}.{prop} has no description");
-        }
-        if let Some(op) = properties.get("operation") {
+        // An operation tool: `operation` names one of the `oneOf` objects,
+        // each a complete call of one operation.
+        let calls = if let Some(op) = properties.get("operation") {
+            let names = op["enum"].as_array().expect("operation needs an enum");
+            assert!(!names.is_empty(), "{name}");
             assert!(
-                op["enum"].as_array().is_some_and(|e| !e.is_empty()),
-                "{name}: operation needs an enum"
+                op["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{name}"
             );
+            assert_eq!(schema["required"], json!(["operation"]), "{name}");
+            let branches = schema["oneOf"].as_array().expect("operation needs a oneOf");
+            assert_eq!(branches.len(), names.len(), "{name}");
+            for (branch, op) in branches.iter().zip(names) {
+                assert_eq!(branch["properties"]["operation"]["const"], *op, "{name}");
+                let described = branch["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty());
+                assert!(described, "{name}.{op} has no description");
+            }
+            branches.clone()
+        } else {
+            vec![schema.clone()]
+        };
+        for call in &calls {
+            assert_eq!(call["type"], "object", "{name}");
+            assert_eq!(call["additionalProperties"], false, "{name}");
+            for (prop, spec) in call["properties"].as_object().unwrap() {
+                if prop == "operation" {
+                    continue;
+                }
+                let described = spec["description"].as_str().is_some_and(|d| !d.is_empty());
+                assert!(described, "{name}.{prop} has no description");
+            }
         }
         jsonschema::validator_for(&schema).unwrap();
         let output = tool.output_schema();

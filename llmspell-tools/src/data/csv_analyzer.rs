@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
 use regex::{Regex, RegexBuilder};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::params;
+use crate::params::{self, ParamsSpec};
 
 /// Most rows read from one CSV text.
 const DEFAULT_MAX_ROWS: usize = 100_000;
@@ -77,7 +78,8 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+/// How a condition compares a cell with its value.
+#[derive(Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 enum Op {
     Eq,
@@ -94,15 +96,24 @@ enum Op {
     NotEmpty,
 }
 
-#[derive(Deserialize)]
+/// A condition on one column of a row.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Condition {
+    /// The column's name (its header, or `column_N` without headers).
     column: String,
+    /// The comparison: `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (numeric when
+    /// both sides are numbers, else text), `contains`, `starts_with`,
+    /// `ends_with`, `matches` (a regular expression), `empty` or `not_empty`.
     op: Op,
+    /// What to compare the cell with (not needed for `empty` and
+    /// `not_empty`).
     #[serde(default)]
     value: Value,
 }
 
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+/// How the conditions of a filter combine.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     #[default]
@@ -110,38 +121,70 @@ enum Mode {
     Any,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `csv_analyzer`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Column statistics; output `{ row_count, columns }` with each column's
+    /// count, empty cells, distinct values, type and, for numbers, min, max,
+    /// sum and mean.
     Stats {
+        /// The CSV text.
         text: String,
+        /// The field separator: one character, or `tab` (default `,`).
         delimiter: Option<String>,
+        /// Whether the first row names the columns (default true); without
+        /// it the columns are `column_1`, `column_2`, ...
         #[serde(default = "yes")]
         has_headers: bool,
     },
+    /// The rows that meet `conditions`; output `{ rows, count, csv }`.
     Filter {
+        /// The CSV text.
         text: String,
+        /// The field separator: one character, or `tab` (default `,`).
         delimiter: Option<String>,
+        /// Whether the first row names the columns (default true); without
+        /// it the columns are `column_1`, `column_2`, ...
         #[serde(default = "yes")]
         has_headers: bool,
+        /// The conditions a row is tested against.
         conditions: Vec<Condition>,
+        /// `all` (the default): a row must meet every condition; `any`: one
+        /// is enough.
         #[serde(default)]
         mode: Mode,
     },
+    /// The rows as JSON objects; output `{ result, headers }`.
     ToJson {
+        /// The CSV text.
         text: String,
+        /// The field separator: one character, or `tab` (default `,`).
         delimiter: Option<String>,
+        /// Whether the first row names the columns (default true); without
+        /// it the columns are `column_1`, `column_2`, ...
         #[serde(default = "yes")]
         has_headers: bool,
+        /// Turn numbers and booleans into JSON numbers and booleans and
+        /// empty cells into null (default true); when false every cell is a
+        /// string.
         #[serde(default = "yes")]
         infer_types: bool,
     },
+    /// Writes JSON rows as CSV; output `{ result }`, the CSV text.
     FromJson {
+        /// The rows: an array of objects (columns in first-seen key order)
+        /// or an array of arrays.
         data: Vec<Value>,
+        /// The columns, in order (default: the objects' keys as first seen).
         headers: Option<Vec<String>>,
+        /// The field separator: one character, or `tab` (default `,`).
         delimiter: Option<String>,
     },
 }
+
+/// How `csv_analyzer` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn separator(d: Option<&str>) -> Result<u8> {
     match d {
@@ -497,34 +540,21 @@ impl Tool for CsvAnalyzer {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["stats", "filter", "to_json", "from_json"], "description": "What to do" },
-                "text": { "type": "string", "description": "The CSV text (all operations but from_json)" },
-                "delimiter": { "type": "string", "description": "Field separator: one character or \"tab\" (default ,)" },
-                "has_headers": { "type": "boolean", "description": "Whether the first row names the columns (default true)" },
-                "conditions": {
-                    "type": "array",
-                    "description": "filter: conditions on columns",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "column": { "type": "string" },
-                            "op": { "type": "string", "enum": ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "starts_with", "ends_with", "matches", "empty", "not_empty"] },
-                            "value": { "description": "What to compare with (not needed for empty/not_empty)" }
-                        },
-                        "required": ["column", "op"]
-                    }
-                },
-                "mode": { "type": "string", "enum": ["all", "any"], "description": "filter: rows must match all (default) or any condition" },
-                "infer_types": { "type": "boolean", "description": "to_json: turn numbers/booleans into JSON types, empty cells into null (default true)" },
-                "data": { "type": "array", "description": "from_json: array of objects or of arrays" },
-                "headers": { "type": "array", "items": { "type": "string" }, "description": "from_json: column order/names" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "stats", "text": "name,score\nada,90\nbob,70\ncy,\n" }),
+            json!({
+                "operation": "filter", "text": "name,score\nada,90\nbob,70\n",
+                "conditions": [{ "column": "score", "op": "gt", "value": 80 }]
+            }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -543,7 +573,7 @@ impl Tool for CsvAnalyzer {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        match params::parse_operation(params)? {
+        match PARAMS.read(params)? {
             Operation::Stats {
                 text,
                 delimiter,

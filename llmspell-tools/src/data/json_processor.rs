@@ -7,10 +7,11 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Default wall-clock budget of one query.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -83,32 +84,53 @@ impl Default for JsonProcessor {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `json_processor`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Runs a jq program; output `{ result, outputs, count }`: every value
+    /// the program produced, and `result`, the only one or all of them.
     Query {
+        /// The jq program, e.g. `.items[] | select(.price > 10) | .name`. At
+        /// most 64 KiB.
         query: String,
+        /// The JSON value to work on, of any type; give this or `text`.
         #[serde(default)]
         input: Value,
+        /// The value as JSON text, instead of `input`.
         text: Option<String>,
     },
+    /// Reads JSON text; output `{ result }`, the value.
     Parse {
+        /// The JSON text.
         text: String,
     },
+    /// Checks whether text is JSON; output `{ valid }`, or
+    /// `{ valid: false, error, line, column }`.
     Validate {
+        /// The text to check.
         text: String,
     },
+    /// Writes a value as indented JSON text; output `{ result }`.
     Pretty {
+        /// The JSON value to work on, of any type; give this or `text`.
         #[serde(default)]
         input: Value,
+        /// The value as JSON text, instead of `input`.
         text: Option<String>,
     },
+    /// Writes a value as JSON text without whitespace; output `{ result }`.
     Minify {
+        /// The JSON value to work on, of any type; give this or `text`.
         #[serde(default)]
         input: Value,
+        /// The value as JSON text, instead of `input`.
         text: Option<String>,
     },
 }
+
+/// How `json_processor` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn parse_text(text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
@@ -343,17 +365,26 @@ impl Tool for JsonProcessor {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["query", "parse", "validate", "pretty", "minify"], "description": "What to do" },
-                "query": { "type": "string", "description": "query: a jq program, e.g. .items[] | select(.price > 10) | .name" },
-                "input": { "description": "query/pretty/minify: the JSON value to work on" },
-                "text": { "type": "string", "description": "JSON text (instead of input; required for parse and validate)" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "operation": "query",
+                "query": ".items[] | select(.price > 10) | .name",
+                "input": { "items": [
+                    { "name": "pen", "price": 2 },
+                    { "name": "lamp", "price": 25 },
+                    { "name": "desk", "price": 120 }
+                ] }
+            }),
+            json!({ "operation": "query", "query": "[.[] | .n * 2]", "input": [{ "n": 1 }, { "n": 2 }] }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -372,7 +403,7 @@ impl Tool for JsonProcessor {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        match params::parse_operation(params)? {
+        match PARAMS.read(params)? {
             Operation::Query { query, input, text } => {
                 let input = input_or_text(input, text)?;
                 let outputs = self.query(query, input).await?;

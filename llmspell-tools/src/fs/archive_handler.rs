@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 use crate::sandbox::FsSandbox;
 
 mod creation;
@@ -82,28 +83,49 @@ impl ArchiveHandler {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `archive_handler`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Creates an archive; output `{ archive, entries, bytes, skipped }`
+    /// (symlinks and special files are skipped).
     Create {
+        /// The archive file; relative paths are under the first root.
         archive: String,
+        /// Files and directories to store, directories recursively, each
+        /// under its own name.
         sources: Vec<String>,
+        /// `zip`, `tar` or `tar.gz` (default: from the archive's file name).
         format: Option<Format>,
+        /// Replace an existing archive (default false).
         #[serde(default)]
         overwrite: bool,
     },
+    /// Lists an archive's entries; output
+    /// `{ entries: [{ name, type, size, link }], count, total_size }`.
     List {
+        /// The archive file; relative paths are under the first root.
         archive: String,
+        /// `zip`, `tar` or `tar.gz` (default: from the archive's file name).
         format: Option<Format>,
     },
+    /// Extracts an archive after checking every entry; output
+    /// `{ destination, files, directories, symlinks, bytes }`.
     Extract {
+        /// The archive file; relative paths are under the first root.
         archive: String,
+        /// The directory to extract into, created if missing.
         destination: String,
+        /// `zip`, `tar` or `tar.gz` (default: from the archive's file name).
         format: Option<Format>,
+        /// Replace existing files (default false).
         #[serde(default)]
         overwrite: bool,
     },
 }
+
+/// How `archive_handler` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 impl ArchiveHandler {
     fn run(&self, op: Operation) -> Result<Value> {
@@ -166,19 +188,18 @@ impl Tool for ArchiveHandler {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["create", "list", "extract"], "description": "What to do" },
-                "archive": { "type": "string", "description": "The archive file" },
-                "sources": { "type": "array", "items": { "type": "string" }, "description": "create: files and directories to store" },
-                "destination": { "type": "string", "description": "extract: directory to extract into (created if missing)" },
-                "format": { "type": "string", "enum": ["zip", "tar", "tar.gz"], "description": "Archive format (default: from the file name)" },
-                "overwrite": { "type": "boolean", "description": "Replace existing files (default false)" }
-            },
-            "required": ["operation", "archive"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "extract", "archive": "backup.zip", "destination": "restored" }),
+            json!({ "operation": "create", "archive": "notes.tar.gz", "sources": ["notes"] }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -200,7 +221,7 @@ impl Tool for ArchiveHandler {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let op: Operation = params::parse_operation(params)?;
+        let op = PARAMS.read(params)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.run(op))
             .await
@@ -216,7 +237,7 @@ mod tests {
     use std::fs;
 
     fn exec(t: &ArchiveHandler, params: Value) -> Result<Value> {
-        t.run(params::parse_operation(params)?)
+        t.run(PARAMS.read(params)?)
     }
 
     fn fixture() -> (tempfile::TempDir, ArchiveHandler) {

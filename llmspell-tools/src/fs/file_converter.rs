@@ -11,6 +11,7 @@ use encoding_rs::Encoding;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -18,7 +19,7 @@ use crate::data::{csv_to_json, json_to_csv};
 use crate::fs::atomic_write::write_atomically;
 use crate::fs::file_operations::DEFAULT_MAX_FILE_BYTES;
 use crate::fs::io_error;
-use crate::params;
+use crate::params::{self, ParamsSpec};
 use crate::sandbox::FsSandbox;
 
 /// Converts text files between character encodings, line-ending styles and
@@ -69,8 +70,10 @@ impl FileConverter {
     }
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+/// A data format (`yml` is read as `yaml`).
+#[derive(Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "lowercase")]
+#[schemars(extend("enum" = ["json", "yaml", "yml", "toml", "csv"]))]
 enum DataFormat {
     Json,
     #[serde(alias = "yml")]
@@ -104,39 +107,70 @@ impl DataFormat {
     }
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+/// A line ending.
+#[derive(Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum LineEnding {
     Lf,
     Crlf,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `file_converter`. Output `{ path, bytes }` when a
+/// file was written, else `{ content, bytes }` (`content_base64` when the
+/// result is not UTF-8).
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Re-encodes text from one character encoding to another.
     Encoding {
+        /// The input file; give this or `content`.
         path: Option<String>,
+        /// The input text, instead of `path`.
         content: Option<String>,
+        /// Where to write the result (default: a `path` input is converted
+        /// in place, `content` is returned).
         output_path: Option<String>,
+        /// The input's WHATWG encoding label, e.g. `windows-1252` (default:
+        /// from a byte-order mark, else UTF-8).
         from: Option<String>,
+        /// The target encoding label, e.g. `utf-8`, `utf-16le`,
+        /// `windows-1252`, `shift_jis`.
         to: String,
     },
+    /// Rewrites line endings.
     LineEndings {
+        /// The input file; give this or `content`.
         path: Option<String>,
+        /// The input text, instead of `path`.
         content: Option<String>,
+        /// Where to write the result (default: a `path` input is converted
+        /// in place, `content` is returned).
         output_path: Option<String>,
+        /// The line ending to use: `lf` or `crlf`.
         to: LineEnding,
     },
+    /// Converts between data formats.
     Format {
+        /// The input file; give this or `content`.
         path: Option<String>,
+        /// The input text, instead of `path`.
         content: Option<String>,
+        /// Where to write the result (default: a `path` input is written
+        /// beside itself with the new extension, `content` is returned).
         output_path: Option<String>,
+        /// The input's format: `json`, `yaml`, `toml` or `csv` (default:
+        /// from the file extension of `path`).
         from: Option<DataFormat>,
+        /// The format to write: `json`, `yaml`, `toml` or `csv`.
         to: DataFormat,
+        /// Indent JSON and TOML output (default true).
         #[serde(default = "yes")]
         pretty: bool,
     },
 }
+
+/// How `file_converter` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn yes() -> bool {
     true
@@ -457,20 +491,20 @@ impl Tool for FileConverter {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["encoding", "line_endings", "format"], "description": "What to convert" },
-                "path": { "type": "string", "description": "Input file (or give content)" },
-                "content": { "type": "string", "description": "Input text (or give path)" },
-                "output_path": { "type": "string", "description": "Where to write (default: in place, or beside the input with the new extension, or returned)" },
-                "from": { "type": "string", "description": "encoding: source label (default BOM or utf-8); format: json, yaml, toml or csv (default from the extension)" },
-                "to": { "type": "string", "description": "encoding: target label; line_endings: lf or crlf; format: json, yaml, toml or csv" },
-                "pretty": { "type": "boolean", "description": "format: indent JSON and TOML output (default true)" }
-            },
-            "required": ["operation", "to"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "format", "path": "config.toml", "to": "json" }),
+            json!({
+                "operation": "format", "content": "a: 1\nb: [x, y]\n", "from": "yaml", "to": "json"
+            }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -487,7 +521,7 @@ impl Tool for FileConverter {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let op: Operation = params::parse_operation(params)?;
+        let op = PARAMS.read(params)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.run(op))
             .await
@@ -511,7 +545,7 @@ mod tests {
     }
 
     fn exec(t: &FileConverter, params: Value) -> Result<Value> {
-        t.run(params::parse_operation(params)?)
+        t.run(PARAMS.read(params)?)
     }
 
     #[test]

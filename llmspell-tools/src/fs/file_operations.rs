@@ -11,14 +11,15 @@ use base64::engine::general_purpose::STANDARD;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::fs::atomic_write::write_atomically;
 use crate::fs::io_error;
 
 mod inspection;
-use crate::params;
+use crate::params::ParamsSpec;
 use crate::sandbox::FsSandbox;
 
 /// Default largest file read or written, in bytes.
@@ -75,7 +76,8 @@ impl FileOperations {
     }
 }
 
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+/// How file content is exchanged.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Encoding {
     #[default]
@@ -83,73 +85,126 @@ enum Encoding {
     Base64,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `file_operations`. Paths in outputs are relative to
+/// their root.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Reads a file; output `{ content, size, bytes_read, encoding }`.
     Read {
+        /// The file; relative paths are under the first root.
         path: String,
+        /// How to return the content: `utf8` text (the default; content that
+        /// is not UTF-8 is an error) or `base64` bytes.
         #[serde(default)]
         encoding: Encoding,
+        /// The first byte to read (default 0).
         #[serde(default)]
         offset: u64,
+        /// The most bytes to read (default: to the end of the file).
         length: Option<u64>,
     },
+    /// Writes a file atomically; output `{ path, bytes_written }`.
     Write {
+        /// The file; relative paths are under the first root.
         path: String,
+        /// The data to write.
         content: String,
+        /// How `content` is written: `utf8` text (the default) or `base64`
+        /// bytes.
         #[serde(default)]
         encoding: Encoding,
+        /// Create missing parent directories (default false).
         #[serde(default)]
         create_dirs: bool,
+        /// Replace an existing file (default true).
         #[serde(default = "yes")]
         overwrite: bool,
     },
+    /// Appends to a file, creating it if missing; output
+    /// `{ path, bytes_written, size }`.
     Append {
+        /// The file; relative paths are under the first root.
         path: String,
+        /// The data to append.
         content: String,
+        /// How `content` is written: `utf8` text (the default) or `base64`
+        /// bytes.
         #[serde(default)]
         encoding: Encoding,
+        /// Create missing parent directories (default false).
         #[serde(default)]
         create_dirs: bool,
     },
+    /// Copies a file; output `{ path, bytes_written }`.
     Copy {
+        /// The file to copy.
         source: String,
+        /// Where to put the copy.
         destination: String,
+        /// Replace an existing destination (default false).
         #[serde(default)]
         overwrite: bool,
     },
+    /// Moves or renames a file or directory; output `{ path }`.
     Move {
+        /// What to move.
         source: String,
+        /// The new path.
         destination: String,
+        /// Replace an existing destination (default false).
         #[serde(default)]
         overwrite: bool,
     },
+    /// Deletes a file or directory; output `{ deleted }`.
     Delete {
+        /// The file or directory; relative paths are under the first root.
         path: String,
+        /// Delete a non-empty directory with everything in it (default
+        /// false).
         #[serde(default)]
         recursive: bool,
     },
+    /// Lists a directory; output `{ entries: [{ name, path, type, size }],
+    /// truncated }`.
     List {
+        /// The directory (default: the first root).
         #[serde(default = "dot")]
         path: String,
+        /// Descend into subdirectories (default false).
         #[serde(default)]
         recursive: bool,
+        /// Include names starting with `.` (default false).
         #[serde(default)]
         include_hidden: bool,
+        /// The most entries to return (default 1000).
+        #[schemars(range(min = 1))]
         max_entries: Option<usize>,
     },
+    /// Creates a directory; output `{ created, path }`.
     Mkdir {
+        /// The directory to create; relative paths are under the first root.
         path: String,
+        /// Create missing parents too (default true).
         #[serde(default = "yes")]
         parents: bool,
     },
+    /// Whether a path exists; output `{ exists, type }`.
     Exists {
+        /// The file or directory; relative paths are under the first root.
         path: String,
     },
+    /// A file's type, size, times and permissions; output
+    /// `{ path, type, size, modified, accessed, created, readonly,
+    /// permissions }`.
     Metadata {
+        /// The file or directory; relative paths are under the first root.
         path: String,
     },
 }
+
+/// How `file_operations` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn yes() -> bool {
     true
@@ -449,31 +504,21 @@ impl Tool for FileOperations {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": {
-                    "type": "string",
-                    "enum": ["read", "write", "append", "copy", "move", "delete", "list", "mkdir", "exists", "metadata"],
-                    "description": "What to do"
-                },
-                "path": { "type": "string", "description": "The file or directory (relative paths are under the first root)" },
-                "content": { "type": "string", "description": "write/append: the data" },
-                "encoding": { "type": "string", "enum": ["utf8", "base64"], "description": "read/write/append: text or base64 binary (default utf8)" },
-                "offset": { "type": "integer", "minimum": 0, "description": "read: first byte (default 0)" },
-                "length": { "type": "integer", "minimum": 0, "description": "read: most bytes to read" },
-                "create_dirs": { "type": "boolean", "description": "write/append: create missing parent directories" },
-                "overwrite": { "type": "boolean", "description": "write (default true), copy/move (default false): replace an existing target" },
-                "source": { "type": "string", "description": "copy/move: from" },
-                "destination": { "type": "string", "description": "copy/move: to" },
-                "recursive": { "type": "boolean", "description": "delete: remove a directory with its contents; list: descend into subdirectories" },
-                "include_hidden": { "type": "boolean", "description": "list: include names starting with '.'" },
-                "max_entries": { "type": "integer", "minimum": 1, "description": "list: most entries (default 1000)" },
-                "parents": { "type": "boolean", "description": "mkdir: create missing parents (default true)" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "read", "path": "notes.txt" }),
+            json!({
+                "operation": "write", "path": "notes/todo.txt",
+                "content": "buy milk", "create_dirs": true
+            }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -498,7 +543,7 @@ impl Tool for FileOperations {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let op: Operation = params::parse_operation(params)?;
+        let op = PARAMS.read(params)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.run(op))
             .await
@@ -517,7 +562,7 @@ mod tests {
     }
 
     fn exec(t: &FileOperations, params: Value) -> Result<Value> {
-        t.run(params::parse_operation(params)?)
+        t.run(PARAMS.read(params)?)
     }
 
     #[test]

@@ -11,10 +11,11 @@ use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
 use regex::{Regex, RegexBuilder};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 use crate::sandbox::FsSandbox;
 
 /// Default most results returned.
@@ -71,21 +72,38 @@ impl FileSearch {
     }
 }
 
-#[derive(Deserialize)]
+/// The parameters of `file_search`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// The directory to search (default: the first root).
     #[serde(default = "dot")]
     path: String,
+    /// A glob of the files to consider, relative to `path`, e.g. `**/*.md`
+    /// (default: every file).
     pattern: Option<String>,
+    /// Text to find inside the files, literal unless `regex` is true
+    /// (default: list matching files without reading them).
     content: Option<String>,
+    /// Treat `content` as a regular expression (default false).
     #[serde(default)]
     regex: bool,
+    /// Whether case matters when matching `content` (default true).
     #[serde(default = "yes")]
     case_sensitive: bool,
+    /// Search files and directories whose names start with `.` (default
+    /// false).
     #[serde(default)]
     include_hidden: bool,
+    /// The most results: files when only `pattern` is given, matching lines
+    /// with `content` (default 100).
     #[serde(default = "default_max_results")]
+    #[schemars(range(min = 1))]
     max_results: usize,
 }
+
+/// How `file_search` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 fn dot() -> String {
     ".".to_owned()
@@ -251,19 +269,18 @@ impl Tool for FileSearch {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "path": { "type": "string", "description": "Directory to search (default: the first root)" },
-                "pattern": { "type": "string", "description": "Glob relative to path, e.g. **/*.md (default: all files)" },
-                "content": { "type": "string", "description": "Text to find inside files" },
-                "regex": { "type": "boolean", "description": "Treat content as a regular expression (default false)" },
-                "case_sensitive": { "type": "boolean", "description": "Default true" },
-                "include_hidden": { "type": "boolean", "description": "Search names starting with '.' (default false)" },
-                "max_results": { "type": "integer", "minimum": 1, "description": "Most files (glob only) or matching lines (default 100)" }
-            },
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "pattern": "**/*.txt", "content": "ada", "case_sensitive": false }),
+            json!({ "pattern": "**/*.txt", "content": "milk" }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -291,7 +308,7 @@ impl Tool for FileSearch {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.run(&p))
             .await
@@ -324,7 +341,7 @@ mod tests {
     }
 
     fn search(dir: &Path, params: Value) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         FileSearch::new(FsSandbox::new([dir])).run(&p)
     }
 

@@ -11,13 +11,15 @@ use llmspell_core::{
 };
 use notify::event::{EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher as _};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::params;
+use crate::params::ParamsSpec;
 use crate::sandbox::FsSandbox;
+use crate::schema;
 
 /// Default watch duration.
 const DEFAULT_DURATION_MS: u64 = 1_000;
@@ -72,7 +74,8 @@ impl FileWatcher {
     }
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+/// A kind of change.
+#[derive(Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Kind {
     Create,
@@ -82,17 +85,31 @@ enum Kind {
     Access,
 }
 
-#[derive(Deserialize)]
+/// The parameters of `file_watcher`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// Files or directories to watch (default: the first root).
     paths: Option<Vec<String>>,
+    /// Watch the subdirectories of directories too (default true).
     #[serde(default = "yes")]
     recursive: bool,
+    /// How long to watch, in milliseconds (default 1000; at most the
+    /// configured `max_watch_duration`, 60 s unless set).
     #[serde(default = "default_duration")]
     duration_ms: u64,
+    /// Return as soon as this many events arrived, from 1 to 10,000
+    /// (default 100).
     #[serde(default = "default_max_events")]
+    #[schemars(range(min = 1, max = MAX_EVENTS_CAP))]
     max_events: usize,
+    /// Which changes to report: `create`, `modify`, `remove`, `rename`,
+    /// `access` (default: all but `access`).
     kinds: Option<Vec<Kind>>,
 }
+
+/// How `file_watcher` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 fn yes() -> bool {
     true
@@ -246,21 +263,21 @@ impl Tool for FileWatcher {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "paths": { "type": "array", "items": { "type": "string" }, "description": "Files or directories to watch (default: the first root)" },
-                "recursive": { "type": "boolean", "description": "Watch subdirectories too (default true)" },
-                "duration_ms": { "type": "integer", "minimum": 0, "maximum": self.max_watch.as_millis() as u64, "description": "How long to watch (default 1000)" },
-                "max_events": { "type": "integer", "minimum": 1, "maximum": MAX_EVENTS_CAP, "description": "Stop after this many events (default 100)" },
-                "kinds": {
-                    "type": "array",
-                    "items": { "type": "string", "enum": ["create", "modify", "remove", "rename", "access"] },
-                    "description": "Which changes to report (default: all but access)"
-                }
-            },
-            "additionalProperties": false
-        })
+        let mut schema = PARAMS.schema();
+        let max = u64::try_from(self.max_watch.as_millis()).unwrap_or(u64::MAX);
+        schema::refine(&mut schema, "duration_ms", "maximum", json!(max));
+        schema
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "paths": ["inbox"], "duration_ms": 5000, "max_events": 1 }),
+            json!({ "duration_ms": 50 }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -287,7 +304,7 @@ impl Tool for FileWatcher {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         self.watch(p).await
     }
 }

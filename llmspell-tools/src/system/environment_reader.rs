@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Reads environment variables of the host process, but only those on an
 /// allow-list fixed when the tool is built.
@@ -75,15 +76,25 @@ impl EnvironmentReader {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `environment_reader`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Reads one variable; output `{ name, value, set }`.
     Get {
+        /// The variable's name; it must be on the configured allow-list.
         name: String,
+        /// The value to return when the variable is not set (default:
+        /// null).
         default: Option<String>,
     },
+    /// Reads every allowed variable that is set; output
+    /// `{ variables, allowed }`.
     List {},
 }
+
+/// How `environment_reader` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 impl EnvironmentReader {
     fn run(&self, op: Operation) -> Result<Value> {
@@ -134,16 +145,18 @@ impl Tool for EnvironmentReader {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["get", "list"], "description": "Read one variable, or all allowed ones" },
-                "name": { "type": "string", "description": "get: the variable" },
-                "default": { "type": "string", "description": "get: value to return when the variable is unset" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "get", "name": "HOME" }),
+            json!({ "operation": "get", "name": "PATH" }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -160,7 +173,7 @@ impl Tool for EnvironmentReader {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        self.run(params::parse_operation(params)?)
+        self.run(PARAMS.read(params)?)
     }
 }
 
@@ -169,7 +182,7 @@ mod tests {
     use super::*;
 
     fn exec(t: &EnvironmentReader, params: Value) -> Result<Value> {
-        t.run(params::parse_operation(params)?)
+        t.run(PARAMS.read(params)?)
     }
 
     #[test]

@@ -11,13 +11,15 @@ use async_trait::async_trait;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::params;
+use crate::params::ParamsSpec;
 use crate::sandbox::FsSandbox;
+use crate::schema;
 
 /// Default time a process may run.
 pub const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -105,17 +107,34 @@ impl ProcessExecutor {
     }
 }
 
-#[derive(Deserialize)]
+/// The parameters of `process_executor`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// The program, exactly as it is named on the configured allow-list; a
+    /// bare name is looked up in the host's `PATH`.
     command: String,
+    /// The arguments, passed as they are: no shell, globbing, pipes or
+    /// variable expansion (default: none).
     #[serde(default)]
     args: Vec<String>,
+    /// The working directory, inside the allowed roots (default: the first
+    /// root).
     cwd: Option<String>,
+    /// Environment variables to set, name to value; only names on the
+    /// configured allow-list (default: none).
     #[serde(default)]
     env: BTreeMap<String, String>,
+    /// Text written to the program's standard input (default: none).
     stdin: Option<String>,
+    /// Kill the program after this many milliseconds (default and maximum:
+    /// the configured `process_timeout`, 30 s unless set).
+    #[schemars(range(min = 1))]
     timeout_ms: Option<u64>,
 }
+
+/// How `process_executor` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 /// Finds `program` in the directories of `path`.
 fn find_in_path(program: &str, path: Option<&OsString>) -> Option<PathBuf> {
@@ -334,25 +353,35 @@ impl Tool for ProcessExecutor {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "command": {
-                    "type": "string",
-                    "description": format!(
-                        "Program name, exactly as on the allow-list ({})",
-                        if self.allowed_commands.is_empty() { "empty: nothing may run".to_owned() } else { self.allowed_commands.join(", ") }
-                    )
-                },
-                "args": { "type": "array", "items": { "type": "string" }, "description": "Arguments, passed without a shell" },
-                "cwd": { "type": "string", "description": "Working directory inside the allowed roots" },
-                "env": { "type": "object", "additionalProperties": { "type": "string" }, "description": "Extra environment variables (allow-listed names only)" },
-                "stdin": { "type": "string", "description": "Text written to the program's standard input" },
-                "timeout_ms": { "type": "integer", "minimum": 1, "maximum": self.max_timeout.as_millis() as u64, "description": "Kill the program after this long" }
-            },
-            "required": ["command"],
-            "additionalProperties": false
-        })
+        let mut schema = PARAMS.schema();
+        let allowed = if self.allowed_commands.is_empty() {
+            "none: nothing may run".to_owned()
+        } else {
+            self.allowed_commands.join(", ")
+        };
+        schema::refine(
+            &mut schema,
+            "command",
+            "description",
+            json!(format!(
+                "The program, exactly as it is named on the allow-list ({allowed}); a bare \
+                 name is looked up in the host's `PATH`."
+            )),
+        );
+        let max = u64::try_from(self.max_timeout.as_millis()).unwrap_or(u64::MAX);
+        schema::refine(&mut schema, "timeout_ms", "maximum", json!(max));
+        schema
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "command": "echo", "args": ["hello", "world"] }),
+            json!({ "command": "echo", "args": ["hello"], "timeout_ms": 5000 }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -371,7 +400,7 @@ impl Tool for ProcessExecutor {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         self.run(p).await
     }
 }

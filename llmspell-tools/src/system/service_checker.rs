@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Default time one check may take.
 const DEFAULT_TIMEOUT_MS: u64 = 5_000;
@@ -110,7 +111,8 @@ impl ServiceChecker {
     }
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// An HTTP request method.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "UPPERCASE")]
 enum Method {
     #[default]
@@ -118,24 +120,47 @@ enum Method {
     Head,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `service_checker`. An unreachable service is a
+/// result (`reachable: false` with an `error`), not a failure.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Opens a TCP connection; output `{ reachable, address, latency_ms }`.
     Tcp {
+        /// The host name or IP address; it must be on the configured
+        /// allow-list.
         host: String,
+        /// The TCP port, from 1 to 65535.
+        #[schemars(range(min = 1))]
         port: u16,
+        /// Give up after this many milliseconds, from 1 to 60000 (default
+        /// 5000).
         #[serde(default = "default_timeout")]
+        #[schemars(range(min = 1, max = MAX_TIMEOUT_MS))]
         timeout_ms: u64,
     },
+    /// Sends one HTTP request, without following redirects; output
+    /// `{ reachable, status, ok, latency_ms, location }`.
     Http {
+        /// The `http://` or `https://` URL; its host must be on the
+        /// configured allow-list.
         url: String,
+        /// `GET` (the default) or `HEAD`.
         #[serde(default)]
         method: Method,
+        /// Give up after this many milliseconds, from 1 to 60000 (default
+        /// 5000).
         #[serde(default = "default_timeout")]
+        #[schemars(range(min = 1, max = MAX_TIMEOUT_MS))]
         timeout_ms: u64,
+        /// The status that counts as ok (default: any 2xx or 3xx).
+        #[schemars(range(min = 100, max = 599))]
         expected_status: Option<u16>,
     },
 }
+
+/// How `service_checker` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn default_timeout() -> u64 {
     DEFAULT_TIMEOUT_MS
@@ -270,20 +295,18 @@ impl Tool for ServiceChecker {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["tcp", "http"], "description": "Kind of check" },
-                "host": { "type": "string", "description": "tcp: host name or IP address" },
-                "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "tcp: port" },
-                "url": { "type": "string", "description": "http: the http:// or https:// URL" },
-                "method": { "type": "string", "enum": ["GET", "HEAD"], "description": "http: request method (default GET)" },
-                "expected_status": { "type": "integer", "minimum": 100, "maximum": 599, "description": "http: status that counts as ok (default any 2xx/3xx)" },
-                "timeout_ms": { "type": "integer", "minimum": 1, "maximum": MAX_TIMEOUT_MS, "description": "Give up after this long (default 5000)" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "tcp", "host": "localhost", "port": 5432 }),
+            json!({ "operation": "http", "url": "http://localhost:8080/health", "method": "HEAD" }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -303,7 +326,7 @@ impl Tool for ServiceChecker {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        match params::parse_operation(params)? {
+        match PARAMS.read(params)? {
             Operation::Tcp {
                 host,
                 port,

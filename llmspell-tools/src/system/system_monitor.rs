@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use llmspell_core::{
     ComponentMetadata, Error, ExecutionContext, Result, SecurityLevel, Tool, ToolCategory,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sysinfo::{Disks, System};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Reports host metrics through `sysinfo`.
 ///
@@ -54,7 +55,8 @@ impl Default for SystemMonitor {
     }
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+/// A metric to report.
+#[derive(Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Metric {
     Cpu,
@@ -74,10 +76,17 @@ const ALL: [Metric; 6] = [
     Metric::System,
 ];
 
-#[derive(Deserialize)]
+/// The parameters of `system_monitor`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// The metrics to report: `cpu`, `memory`, `disk`, `load`, `uptime`,
+    /// `system` (default: all of them).
     metrics: Option<Vec<Metric>>,
 }
+
+/// How `system_monitor` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
     Error::External {
@@ -193,17 +202,18 @@ impl Tool for SystemMonitor {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "metrics": {
-                    "type": "array",
-                    "items": { "type": "string", "enum": ["cpu", "memory", "disk", "load", "uptime", "system"] },
-                    "description": "Which metrics to report (default: all)"
-                }
-            },
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "metrics": ["memory", "load"] }),
+            json!({ "metrics": ["memory", "uptime"] }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -221,7 +231,7 @@ impl Tool for SystemMonitor {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         let metrics = p.metrics.unwrap_or_else(|| ALL.to_vec());
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.collect(&metrics))

@@ -5,10 +5,11 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Encodes to and decodes from Base64, with the standard or the URL-safe
 /// alphabet, with or without `=` padding.
@@ -44,7 +45,8 @@ impl Default for Base64Encoder {
     }
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// A Base64 alphabet.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 enum Variant {
     #[default]
@@ -52,7 +54,8 @@ enum Variant {
     UrlSafe,
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// How bytes are written as text.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum BytesEncoding {
     #[default]
@@ -60,26 +63,43 @@ enum BytesEncoding {
     Hex,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `base64_encoder`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Encodes `input` as Base64; output `{ result }`.
     Encode {
+        /// The data to encode, written as `input_encoding` says.
         input: String,
+        /// The alphabet: `standard` (`+` and `/`, the default) or `url_safe`
+        /// (`-` and `_`).
         #[serde(default)]
         variant: Variant,
+        /// Whether to end the result with `=` padding (default true).
         #[serde(default = "yes")]
         padding: bool,
+        /// How `input` is written: `utf8` text (the default) or `hex` bytes.
         #[serde(default)]
         input_encoding: BytesEncoding,
     },
+    /// Decodes the Base64 text `input`, with or without padding; output
+    /// `{ result }`.
     Decode {
+        /// The Base64 text to decode.
         input: String,
+        /// The alphabet: `standard` (`+` and `/`, the default) or `url_safe`
+        /// (`-` and `_`).
         #[serde(default)]
         variant: Variant,
+        /// How to return the decoded bytes: `utf8` text (the default; bytes
+        /// that are not UTF-8 are an error) or `hex`.
         #[serde(default)]
         output_encoding: BytesEncoding,
     },
 }
+
+/// How `base64_encoder` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn yes() -> bool {
     true
@@ -168,19 +188,18 @@ impl Tool for Base64Encoder {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["encode", "decode"], "description": "Direction" },
-                "input": { "type": "string", "description": "encode: the data; decode: the Base64 text" },
-                "variant": { "type": "string", "enum": ["standard", "url_safe"], "description": "Alphabet (default standard)" },
-                "padding": { "type": "boolean", "description": "encode: add '=' padding (default true)" },
-                "input_encoding": { "type": "string", "enum": ["utf8", "hex"], "description": "encode: how input is given (default utf8)" },
-                "output_encoding": { "type": "string", "enum": ["utf8", "hex"], "description": "decode: how to return the bytes (default utf8)" }
-            },
-            "required": ["operation", "input"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "encode", "input": "hello?", "variant": "url_safe", "padding": false }),
+            json!({ "operation": "decode", "input": "aGVsbG8=" }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -192,7 +211,7 @@ impl Tool for Base64Encoder {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 }
 
@@ -201,7 +220,7 @@ mod tests {
     use super::*;
 
     fn exec(params: Value) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 
     #[test]

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use evalexpr::{DefaultNumericTypes, Node, Operator, Value as ExprValue};
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Longest expression accepted, in bytes.
 const MAX_EXPRESSION_LEN: usize = 4096;
@@ -85,12 +86,26 @@ impl Default for Calculator {
     }
 }
 
-#[derive(Deserialize)]
+/// The parameters of `calculator`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// The arithmetic expression: `+ - * / % ^`, parentheses, variable
+    /// names, the constants `pi` and `e`, and the functions `sqrt`, `sin`,
+    /// `cos`, `tan`, `asin`, `acos`, `atan`, `abs`, `floor`, `ceil`,
+    /// `round(x[, digits])`, `ln`, `log(x[, base])`, `log2`, `exp`,
+    /// `pow(x, y)`, `min(...)` and `max(...)`. At most 4096 bytes, 200
+    /// operators and 32 levels of parentheses.
+    #[schemars(length(max = MAX_EXPRESSION_LEN))]
     expression: String,
+    /// Numeric values for the variable names used in the expression
+    /// (default: none).
     #[serde(default)]
     variables: BTreeMap<String, f64>,
 }
+
+/// How `calculator` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 /// Renders a finite `f64` as a JSON integer when it is integral and exact.
 pub(crate) fn number_to_json(v: f64) -> Value {
@@ -113,26 +128,15 @@ impl Tool for Calculator {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "expression": {
-                    "type": "string",
-                    "description": format!(
-                        "Arithmetic expression: + - * / % ^, parentheses, variables, \
-                         constants pi and e, functions {FUNCTIONS}"
-                    ),
-                    "maxLength": MAX_EXPRESSION_LEN
-                },
-                "variables": {
-                    "type": "object",
-                    "description": "Numeric values for the names used in the expression",
-                    "additionalProperties": { "type": "number" }
-                }
-            },
-            "required": ["expression"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } })]
     }
 
     fn output_schema(&self) -> Value {
@@ -149,7 +153,7 @@ impl Tool for Calculator {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         let value = self.evaluate(&p.expression, &p.variables)?;
         Ok(json!({ "result": number_to_json(value) }))
     }

@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::params;
+use crate::params::{self, ParamsSpec};
 
 /// Most errors reported for one value.
 const DEFAULT_MAX_ERRORS: usize = 100;
@@ -40,13 +41,44 @@ impl Default for DataValidation {
     }
 }
 
-#[derive(Deserialize)]
+/// The parameters of `data_validation`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// The JSON value to check, of any type.
     data: Value,
-    schema: Value,
+    /// The JSON Schema to check it against: an object, or `true`/`false`.
+    /// Its `$schema` selects the draft (default 2020-12).
+    schema: SchemaParam,
+    /// The most errors to list (default 100); `error_count` still counts
+    /// them all.
     #[serde(default = "default_max_errors")]
+    #[schemars(range(min = 1))]
     max_errors: usize,
 }
+
+/// A JSON Schema as a parameter: an object or a boolean.
+#[derive(Deserialize, JsonSchema)]
+#[serde(
+    untagged,
+    expecting = "expected a JSON Schema (an object or a boolean)"
+)]
+enum SchemaParam {
+    Object(Map<String, Value>),
+    Bool(bool),
+}
+
+impl From<SchemaParam> for Value {
+    fn from(schema: SchemaParam) -> Self {
+        match schema {
+            SchemaParam::Object(map) => Value::Object(map),
+            SchemaParam::Bool(b) => Value::Bool(b),
+        }
+    }
+}
+
+/// How `data_validation` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 fn default_max_errors() -> usize {
     DEFAULT_MAX_ERRORS
@@ -94,16 +126,22 @@ impl Tool for DataValidation {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "data": { "description": "The JSON value to check" },
-                "schema": { "type": ["object", "boolean"], "description": "The JSON Schema" },
-                "max_errors": { "type": "integer", "minimum": 1, "description": "Most errors to list (default 100)" }
-            },
-            "required": ["data", "schema"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![json!({
+            "data": { "age": -1 },
+            "schema": {
+                "type": "object",
+                "properties": { "age": { "type": "integer", "minimum": 0 } },
+                "required": ["name"]
+            }
+        })]
     }
 
     fn output_schema(&self) -> Value {
@@ -129,8 +167,8 @@ impl Tool for DataValidation {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
-        validate(&p.data, &p.schema, p.max_errors.max(1))
+        let p = PARAMS.read(params)?;
+        validate(&p.data, &Value::from(p.schema), p.max_errors.max(1))
     }
 }
 

@@ -12,10 +12,11 @@ use chrono::{
 };
 use chrono_tz::Tz;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Parses, formats, converts and computes with dates and times.
 ///
@@ -61,62 +62,106 @@ impl Default for DateTimeHandler {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// An amount of time to move a date-time by. Calendar units move the
+/// date in local time; exact units move the instant.
+#[derive(Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 struct DurationParts {
+    /// Calendar years (default 0).
     #[serde(default)]
     years: u32,
+    /// Calendar months (default 0); the day is clamped to the month's last
+    /// (January 31 plus one month is the end of February).
     #[serde(default)]
     months: u32,
+    /// Calendar weeks of 7 days (default 0).
     #[serde(default)]
     weeks: u64,
+    /// Calendar days (default 0).
     #[serde(default)]
     days: u64,
+    /// Exact hours, may be negative (default 0).
     #[serde(default)]
     hours: i64,
+    /// Exact minutes, may be negative (default 0).
     #[serde(default)]
     minutes: i64,
+    /// Exact seconds, may be negative (default 0).
     #[serde(default)]
     seconds: i64,
+    /// Exact milliseconds, may be negative (default 0).
     #[serde(default)]
     milliseconds: i64,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The parameters of `add` and `subtract`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Shift {
+    /// The RFC 3339 date-time to start from, e.g. `2024-01-31T09:00:00Z`.
+    datetime: String,
+    /// How far to move.
+    duration: DurationParts,
+    /// The IANA time zone whose local calendar the calendar units follow
+    /// (default: the offset of `datetime`).
+    timezone: Option<String>,
+}
+
+/// The operations of `date_time_handler`. Every operation but `format` and
+/// `difference` returns a description `{ datetime, timestamp, timezone,
+/// offset, year, month, day, hour, minute, second, weekday, day_of_year }`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// The current date-time, described in `timezone`.
     Now {
+        /// An IANA time zone name such as `Europe/Paris` (default `UTC`).
         timezone: Option<String>,
     },
+    /// Reads a date-time from text and describes it.
     Parse {
+        /// The text to read: RFC 3339, RFC 2822 or `YYYY-MM-DD` unless
+        /// `format` is given.
         input: String,
+        /// A strftime pattern the input follows, e.g. `%d/%m/%Y %H:%M`
+        /// (default: RFC 3339, RFC 2822 or `YYYY-MM-DD`).
         format: Option<String>,
+        /// The IANA time zone of input that has no offset (default `UTC`).
         timezone: Option<String>,
     },
+    /// Writes a date-time as text; output `{ result }`.
     Format {
+        /// The RFC 3339 date-time to write.
         datetime: String,
+        /// A strftime pattern such as `%Y-%m-%d`, or `rfc3339`, `rfc2822` or
+        /// `timestamp` (Unix seconds).
         format: String,
+        /// The IANA time zone to write it in (default: its own offset).
         timezone: Option<String>,
     },
+    /// Describes a date-time in another time zone.
     Convert {
+        /// The RFC 3339 date-time to convert.
         datetime: String,
+        /// The IANA time zone to convert to, e.g. `Asia/Tokyo`.
         timezone: String,
     },
-    Add {
-        datetime: String,
-        duration: DurationParts,
-        timezone: Option<String>,
-    },
-    Subtract {
-        datetime: String,
-        duration: DurationParts,
-        timezone: Option<String>,
-    },
+    /// Moves a date-time forward by `duration`.
+    Add(Shift),
+    /// Moves a date-time back by `duration`.
+    Subtract(Shift),
+    /// The time from `start` to `end`; output `{ milliseconds, seconds,
+    /// minutes, hours, days, human }`, positive when `end` is later.
     Difference {
+        /// The RFC 3339 start.
         start: String,
+        /// The RFC 3339 end.
         end: String,
     },
 }
+
+/// How `date_time_handler` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn zone(field: &str, name: &str) -> Result<Tz> {
     name.parse::<Tz>().map_err(|_| {
@@ -307,16 +352,16 @@ fn run(op: Operation) -> Result<Value> {
             let dt = rfc3339("datetime", &datetime)?;
             Ok(describe(dt.with_timezone(&tz).fixed_offset(), &timezone))
         }
-        Operation::Add {
+        Operation::Add(Shift {
             datetime,
             duration,
             timezone,
-        } => arithmetic(&datetime, &duration, timezone.as_deref(), true),
-        Operation::Subtract {
+        }) => arithmetic(&datetime, &duration, timezone.as_deref(), true),
+        Operation::Subtract(Shift {
             datetime,
             duration,
             timezone,
-        } => arithmetic(&datetime, &duration, timezone.as_deref(), false),
+        }) => arithmetic(&datetime, &duration, timezone.as_deref(), false),
         Operation::Difference { start, end } => {
             let delta = rfc3339("end", &end)? - rfc3339("start", &start)?;
             let ms = delta.num_milliseconds();
@@ -369,39 +414,24 @@ impl Tool for DateTimeHandler {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": {
-                    "type": "string",
-                    "enum": ["now", "parse", "format", "convert", "add", "subtract", "difference"],
-                    "description": "What to do"
-                },
-                "input": { "type": "string", "description": "parse: the text to read" },
-                "datetime": { "type": "string", "description": "format/convert/add/subtract: an RFC 3339 date-time" },
-                "format": { "type": "string", "description": "parse/format: strftime pattern (format also takes rfc3339, rfc2822, timestamp)" },
-                "timezone": { "type": "string", "description": "IANA time zone name, e.g. Europe/Paris (default UTC)" },
-                "duration": {
-                    "type": "object",
-                    "description": "add/subtract: amounts to shift by",
-                    "properties": {
-                        "years": { "type": "integer", "minimum": 0 },
-                        "months": { "type": "integer", "minimum": 0 },
-                        "weeks": { "type": "integer", "minimum": 0 },
-                        "days": { "type": "integer", "minimum": 0 },
-                        "hours": { "type": "integer" },
-                        "minutes": { "type": "integer" },
-                        "seconds": { "type": "integer" },
-                        "milliseconds": { "type": "integer" }
-                    },
-                    "additionalProperties": false
-                },
-                "start": { "type": "string", "description": "difference: RFC 3339 start" },
-                "end": { "type": "string", "description": "difference: RFC 3339 end" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "operation": "convert",
+                "datetime": "2024-07-01T12:00:00Z", "timezone": "America/New_York"
+            }),
+            json!({
+                "operation": "add", "datetime": "2024-01-31T09:00:00Z",
+                "duration": { "months": 1, "hours": 2 }
+            }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -424,7 +454,7 @@ impl Tool for DateTimeHandler {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 }
 
@@ -433,7 +463,7 @@ mod tests {
     use super::*;
 
     fn exec(params: Value) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 
     #[test]

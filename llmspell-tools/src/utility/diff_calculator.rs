@@ -5,11 +5,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jsonptr::PointerBuf;
 use llmspell_core::{ComponentMetadata, ExecutionContext, Result, Tool, ToolCategory};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use similar::{ChangeTag, TextDiff};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Past this, the diff algorithm approximates instead of searching further.
 const DIFF_TIMEOUT: Duration = Duration::from_secs(2);
@@ -51,24 +52,42 @@ impl Default for DiffCalculator {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `diff_calculator`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Compares two texts line by line; output
+    /// `{ identical, unified_diff, similarity, stats }`.
     Text {
+        /// The original text.
         old: String,
+        /// The changed text.
         new: String,
+        /// Unchanged lines shown around each change in the unified diff
+        /// (default 3).
         #[serde(default = "three")]
         context_lines: usize,
+        /// The name of the original in the diff's `---` header (default
+        /// `"old"`).
         #[serde(default = "old_label")]
         old_label: String,
+        /// The name of the changed text in the diff's `+++` header (default
+        /// `"new"`).
         #[serde(default = "new_label")]
         new_label: String,
     },
+    /// Compares two JSON values structurally; output
+    /// `{ identical, changes, added, removed, changed, truncated, patch }`.
     Json {
+        /// The original value, of any JSON type.
         old: Value,
+        /// The changed value, of any JSON type.
         new: Value,
     },
 }
+
+/// How `diff_calculator` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn three() -> usize {
     3
@@ -217,19 +236,21 @@ impl Tool for DiffCalculator {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["text", "json"], "description": "Compare texts line by line, or JSON values structurally" },
-                "old": { "description": "The original (a string for text; any JSON value for json)" },
-                "new": { "description": "The changed version (same type as old)" },
-                "context_lines": { "type": "integer", "minimum": 0, "description": "text: unchanged lines around each hunk (default 3)" },
-                "old_label": { "type": "string", "description": "text: name in the --- header (default \"old\")" },
-                "new_label": { "type": "string", "description": "text: name in the +++ header (default \"new\")" }
-            },
-            "required": ["operation", "old", "new"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "operation": "json",
+                "old": { "name": "a", "tags": [1, 2] }, "new": { "name": "b", "tags": [1] }
+            }),
+            json!({ "operation": "json", "old": { "a": 1 }, "new": { "a": 2, "b": true } }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -264,7 +285,7 @@ impl Tool for DiffCalculator {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        Ok(match params::parse_operation(params)? {
+        Ok(match PARAMS.read(params)? {
             Operation::Text {
                 old,
                 new,

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Computes MD5, SHA-1, SHA-256, SHA-384, SHA-512 and BLAKE3 digests and
 /// verifies input against an expected digest.
@@ -44,7 +45,7 @@ impl Default for HashCalculator {
 }
 
 /// A digest algorithm.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Algorithm {
     Md5,
@@ -79,7 +80,8 @@ impl Algorithm {
     }
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// How `input` is written.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum InputEncoding {
     #[default]
@@ -88,7 +90,8 @@ enum InputEncoding {
     Hex,
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// How a digest is written.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum OutputEncoding {
     #[default]
@@ -96,25 +99,45 @@ enum OutputEncoding {
     Base64,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `hash_calculator`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Computes the digest of `input`; output `{ hash, algorithm, encoding }`.
     Hash {
+        /// The digest algorithm: `md5`, `sha1`, `sha256`, `sha384`, `sha512`
+        /// or `blake3`.
         algorithm: Algorithm,
+        /// The data to digest, written as `input_encoding` says.
         input: String,
+        /// How `input` is written: `utf8` text (the default), `base64` or
+        /// `hex` bytes.
         #[serde(default)]
         input_encoding: InputEncoding,
+        /// How to write the digest: `hex` (the default, lowercase) or
+        /// `base64`.
         #[serde(default)]
         output_encoding: OutputEncoding,
     },
+    /// Computes the digest of `input` and compares it with `expected`;
+    /// output `{ valid, hash }` (`hash` in hex).
     Verify {
+        /// The digest algorithm: `md5`, `sha1`, `sha256`, `sha384`, `sha512`
+        /// or `blake3`.
         algorithm: Algorithm,
+        /// The data to digest, written as `input_encoding` says.
         input: String,
+        /// The digest to compare with: hex in either case, or base64.
         expected: String,
+        /// How `input` is written: `utf8` text (the default), `base64` or
+        /// `hex` bytes.
         #[serde(default)]
         input_encoding: InputEncoding,
     },
 }
+
+/// How `hash_calculator` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn decode_input(input: &str, encoding: InputEncoding) -> Result<Vec<u8>> {
     match encoding {
@@ -180,19 +203,21 @@ impl Tool for HashCalculator {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["hash", "verify"], "description": "Compute a digest, or compare with an expected one" },
-                "algorithm": { "type": "string", "enum": ["md5", "sha1", "sha256", "sha384", "sha512", "blake3"], "description": "Digest algorithm" },
-                "input": { "type": "string", "description": "The data, read according to input_encoding" },
-                "input_encoding": { "type": "string", "enum": ["utf8", "base64", "hex"], "description": "How input is encoded (default utf8 text)" },
-                "output_encoding": { "type": "string", "enum": ["hex", "base64"], "description": "hash: digest encoding (default hex)" },
-                "expected": { "type": "string", "description": "verify: expected digest, hex or base64" }
-            },
-            "required": ["operation", "algorithm", "input"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "hash", "algorithm": "sha256", "input": "abc" }),
+            json!({
+                "operation": "verify", "algorithm": "md5", "input": "hello",
+                "expected": "5d41402abc4b2a76b9719d911017c592"
+            }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -209,7 +234,7 @@ impl Tool for HashCalculator {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 }
 
@@ -218,10 +243,9 @@ mod tests {
     use super::*;
 
     fn hash(algorithm: &str, input: &str) -> String {
-        let out = run(params::parse_operation(
-            json!({"operation": "hash", "algorithm": algorithm, "input": input}),
-        )
-        .unwrap())
+        let out = run(PARAMS
+            .read(json!({"operation": "hash", "algorithm": algorithm, "input": input}))
+            .unwrap())
         .unwrap();
         out["hash"].as_str().unwrap().to_owned()
     }
@@ -254,11 +278,12 @@ mod tests {
     #[test]
     fn base64_input_and_output() {
         // "abc" in base64 is "YWJj"; the SHA-256 of "abc" in base64 is below.
-        let out = run(params::parse_operation(json!({
-            "operation": "hash", "algorithm": "sha256", "input": "YWJj",
-            "input_encoding": "base64", "output_encoding": "base64"
-        }))
-        .unwrap())
+        let out = run(PARAMS
+            .read(json!({
+                "operation": "hash", "algorithm": "sha256", "input": "YWJj",
+                "input_encoding": "base64", "output_encoding": "base64"
+            }))
+            .unwrap())
         .unwrap();
         assert_eq!(out["hash"], "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
         assert_eq!(out["encoding"], "base64");
@@ -266,35 +291,37 @@ mod tests {
 
     #[test]
     fn verify_accepts_matching_and_rejects_other_digests() {
-        let ok = run(params::parse_operation(json!({
-            "operation": "verify", "algorithm": "md5", "input": "abc",
-            "expected": "900150983CD24FB0D6963F7D28E17F72"
-        }))
-        .unwrap())
+        let ok = run(PARAMS
+            .read(json!({
+                "operation": "verify", "algorithm": "md5", "input": "abc",
+                "expected": "900150983CD24FB0D6963F7D28E17F72"
+            }))
+            .unwrap())
         .unwrap();
         assert_eq!(ok["valid"], true);
-        let bad = run(params::parse_operation(json!({
-            "operation": "verify", "algorithm": "md5", "input": "abd",
-            "expected": "900150983cd24fb0d6963f7d28e17f72"
-        }))
-        .unwrap())
+        let bad = run(PARAMS
+            .read(json!({
+                "operation": "verify", "algorithm": "md5", "input": "abd",
+                "expected": "900150983cd24fb0d6963f7d28e17f72"
+            }))
+            .unwrap())
         .unwrap();
         assert_eq!(bad["valid"], false);
     }
 
     #[test]
     fn bad_encodings_and_algorithms_name_the_field() {
-        let err = run(params::parse_operation(json!({
-            "operation": "hash", "algorithm": "sha256", "input": "zz", "input_encoding": "hex"
-        }))
-        .unwrap())
+        let err = run(PARAMS
+            .read(json!({
+                "operation": "hash", "algorithm": "sha256", "input": "zz", "input_encoding": "hex"
+            }))
+            .unwrap())
         .unwrap_err();
         assert!(err.to_string().contains("`input`: expected hex"), "{err}");
-        let err = params::parse_operation::<Operation>(
-            json!({"operation": "hash", "algorithm": "crc32", "input": "a"}),
-        )
-        .err()
-        .unwrap();
+        let err = PARAMS
+            .read(json!({"operation": "hash", "algorithm": "crc32", "input": "a"}))
+            .err()
+            .unwrap();
         assert!(
             err.to_string().contains("`algorithm`") && err.to_string().contains("blake3"),
             "{err}"

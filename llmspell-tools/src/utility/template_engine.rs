@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Fuel (instructions) a render may spend before it is stopped.
 const DEFAULT_FUEL: u64 = 1_000_000;
@@ -74,7 +75,8 @@ impl Default for TemplateEngine {
     }
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// How `{{ }}` output is escaped.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum Escape {
     #[default]
@@ -83,18 +85,31 @@ enum Escape {
     Json,
 }
 
-#[derive(Deserialize)]
+/// The parameters of `template_engine`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    /// The template source, in Jinja2 syntax (`{{ name | title }}`,
+    /// `{% for x in items %}`).
     template: String,
+    /// The variables the template sees (default: none).
     #[serde(default)]
     context: Map<String, Value>,
+    /// When true an undefined variable is an error; when false (the
+    /// default) it renders as an empty string.
     #[serde(default)]
     strict: bool,
+    /// How `{{ }}` output is escaped: `none` (the default), `html` or `json`.
     #[serde(default)]
     autoescape: Escape,
+    /// Named templates the main one may `include`, `import` or `extends`,
+    /// name to source (default: none).
     #[serde(default)]
     templates: BTreeMap<String, String>,
 }
+
+/// How `template_engine` reads its parameters.
+const PARAMS: ParamsSpec<Params> = ParamsSpec::object();
 
 fn to_error(e: &minijinja::Error) -> Error {
     let place = match (e.name(), e.line()) {
@@ -190,22 +205,21 @@ impl Tool for TemplateEngine {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "template": { "type": "string", "description": "The template source (Jinja2 syntax)" },
-                "context": { "type": "object", "description": "Variables available to the template" },
-                "strict": { "type": "boolean", "description": "Fail on undefined variables (default false: they render empty)" },
-                "autoescape": { "type": "string", "enum": ["none", "html", "json"], "description": "Escaping of {{ }} output (default none)" },
-                "templates": {
-                    "type": "object",
-                    "additionalProperties": { "type": "string" },
-                    "description": "Named templates for include/import/extends"
-                }
-            },
-            "required": ["template"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "template": "Hello {{ name | title }}! You have {{ items | length }} items.",
+                "context": { "name": "ada", "items": [1, 2, 3] }
+            }),
+            json!({ "template": "Hi {{ name }}!", "context": { "name": "Ada" }, "strict": true }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -217,7 +231,7 @@ impl Tool for TemplateEngine {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         Ok(json!({ "rendered": self.render(&p)? }))
     }
 }
@@ -227,7 +241,7 @@ mod tests {
     use super::*;
 
     fn render(params: Value) -> Result<String> {
-        let p: Params = params::parse(&params)?;
+        let p = PARAMS.read(params)?;
         TemplateEngine::new().render(&p)
     }
 
@@ -281,10 +295,11 @@ mod tests {
 
     #[test]
     fn output_beyond_the_cap_is_refused() {
-        let p: Params = params::parse(&json!({
-            "template": "{% for i in range(10) %}{{ 'x' * 1000 }}{% endfor %}"
-        }))
-        .unwrap();
+        let p = PARAMS
+            .read(json!({
+                "template": "{% for i in range(10) %}{{ 'x' * 1000 }}{% endfor %}"
+            }))
+            .unwrap();
         let err = TemplateEngine::new()
             .with_max_output_bytes(5000)
             .render(&p)
@@ -298,7 +313,7 @@ mod tests {
 
     #[test]
     fn runaway_templates_run_out_of_fuel() {
-        let p: Params = params::parse(&json!({
+        let p = PARAMS.read(json!({
             "template": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
         }))
         .unwrap();

@@ -4,33 +4,14 @@ use async_trait::async_trait;
 use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToTitleCase, ToUpperCamelCase};
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
 use regex::RegexBuilder;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Compiled size limit for user-supplied patterns (bytes of program).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
-const OPERATIONS: [&str; 17] = [
-    "uppercase",
-    "lowercase",
-    "reverse",
-    "trim",
-    "replace",
-    "split",
-    "join",
-    "word_count",
-    "char_count",
-    "substring",
-    "snake_case",
-    "camel_case",
-    "pascal_case",
-    "kebab_case",
-    "title_case",
-    "truncate",
-    "lines",
-];
 
 /// Transforms and measures text. Every operation takes `text` (except
 /// `join`, which takes `parts`) and returns `{ result }`.
@@ -67,82 +48,122 @@ impl Default for TextManipulator {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The text every single-input operation works on.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Text {
+    /// The input text.
+    text: String,
+}
+
+/// The operations of `text_manipulator`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
-    Uppercase {
-        text: String,
-    },
-    Lowercase {
-        text: String,
-    },
-    Reverse {
-        text: String,
-    },
+    /// Upper-cases `text`; output `{ result }`.
+    Uppercase(Text),
+    /// Lower-cases `text`; output `{ result }`.
+    Lowercase(Text),
+    /// Reverses `text` character by character; output `{ result }`.
+    Reverse(Text),
+    /// Strips whitespace, or the characters of `chars`, from both ends of
+    /// `text`; output `{ result }`.
     Trim {
+        /// The input text.
         text: String,
+        /// Characters to strip instead of whitespace (default: whitespace).
         chars: Option<String>,
     },
+    /// Replaces `pattern` with `replacement` in `text`; output
+    /// `{ result, replacements }`.
     Replace {
+        /// The input text.
         text: String,
+        /// What to look for: literal text, or a regular expression when
+        /// `regex` is true. Must not be empty.
         pattern: String,
+        /// What to put instead (default empty); with `regex`, `$1` refers to
+        /// the first group.
         #[serde(default)]
         replacement: String,
+        /// Treat `pattern` as a regular expression (default false).
         #[serde(default)]
         regex: bool,
+        /// Replace at most this many matches, from the start (default, or 0:
+        /// all).
         count: Option<usize>,
     },
+    /// Splits `text` into parts; output `{ result }`, an array of strings.
     Split {
+        /// The input text.
         text: String,
+        /// The separator (default: runs of whitespace). Must not be empty.
         delimiter: Option<String>,
+        /// At most this many parts; the last keeps the rest of the text
+        /// (default: no limit).
+        #[schemars(range(min = 1))]
         limit: Option<usize>,
     },
+    /// Joins `parts` with `separator`; output `{ result }`.
     Join {
+        /// The strings to join.
         parts: Vec<String>,
+        /// Put between the parts (default empty).
         #[serde(default)]
         separator: String,
     },
-    WordCount {
-        text: String,
-    },
-    CharCount {
-        text: String,
-    },
+    /// Counts the words of `text` (runs of non-whitespace); output
+    /// `{ result }`.
+    WordCount(Text),
+    /// Counts the characters of `text`; output `{ result, bytes, lines }`
+    /// with its UTF-8 length and line count.
+    CharCount(Text),
+    /// The characters of `text` from `start` up to `end`; output
+    /// `{ result }`.
     Substring {
+        /// The input text.
         text: String,
+        /// Index of the first character to keep, counting characters from 0.
         start: usize,
+        /// Index after the last character to keep (default: the end of the
+        /// text).
         end: Option<usize>,
     },
-    SnakeCase {
-        text: String,
-    },
-    CamelCase {
-        text: String,
-    },
-    PascalCase {
-        text: String,
-    },
-    KebabCase {
-        text: String,
-    },
-    TitleCase {
-        text: String,
-    },
+    /// `text` in snake_case; output `{ result }`.
+    SnakeCase(Text),
+    /// `text` in camelCase; output `{ result }`.
+    CamelCase(Text),
+    /// `text` in PascalCase; output `{ result }`.
+    PascalCase(Text),
+    /// `text` in kebab-case; output `{ result }`.
+    KebabCase(Text),
+    /// `text` in Title Case; output `{ result }`.
+    TitleCase(Text),
+    /// Shortens `text` to `length` characters, ending with `suffix` when
+    /// cut; output `{ result, truncated }`.
     Truncate {
+        /// The input text.
         text: String,
+        /// The longest result in characters, the suffix included.
         length: usize,
+        /// Appended when the text is cut (default `"..."`).
         suffix: Option<String>,
     },
-    Lines {
-        text: String,
-    },
+    /// Splits `text` into lines (`\n` or `\r\n`); output `{ result }`, an
+    /// array of strings.
+    Lines(Text),
 }
+
+/// How `text_manipulator` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn run(op: Operation) -> Result<Value> {
     Ok(match op {
-        Operation::Uppercase { text } => json!({ "result": text.to_uppercase() }),
-        Operation::Lowercase { text } => json!({ "result": text.to_lowercase() }),
-        Operation::Reverse { text } => json!({ "result": text.chars().rev().collect::<String>() }),
+        Operation::Uppercase(Text { text }) => json!({ "result": text.to_uppercase() }),
+        Operation::Lowercase(Text { text }) => json!({ "result": text.to_lowercase() }),
+        Operation::Reverse(Text { text }) => {
+            json!({ "result": text.chars().rev().collect::<String>() })
+        }
         Operation::Trim { text, chars } => {
             let trimmed = match chars {
                 Some(set) => text.trim_matches(|c| set.contains(c)),
@@ -207,8 +228,8 @@ fn run(op: Operation) -> Result<Value> {
             json!({ "result": parts })
         }
         Operation::Join { parts, separator } => json!({ "result": parts.join(&separator) }),
-        Operation::WordCount { text } => json!({ "result": text.split_whitespace().count() }),
-        Operation::CharCount { text } => json!({
+        Operation::WordCount(Text { text }) => json!({ "result": text.split_whitespace().count() }),
+        Operation::CharCount(Text { text }) => json!({
             "result": text.chars().count(),
             "bytes": text.len(),
             "lines": text.lines().count(),
@@ -228,11 +249,11 @@ fn run(op: Operation) -> Result<Value> {
             let result: String = text.chars().skip(start).take(end - start).collect();
             json!({ "result": result })
         }
-        Operation::SnakeCase { text } => json!({ "result": text.to_snake_case() }),
-        Operation::CamelCase { text } => json!({ "result": text.to_lower_camel_case() }),
-        Operation::PascalCase { text } => json!({ "result": text.to_upper_camel_case() }),
-        Operation::KebabCase { text } => json!({ "result": text.to_kebab_case() }),
-        Operation::TitleCase { text } => json!({ "result": text.to_title_case() }),
+        Operation::SnakeCase(Text { text }) => json!({ "result": text.to_snake_case() }),
+        Operation::CamelCase(Text { text }) => json!({ "result": text.to_lower_camel_case() }),
+        Operation::PascalCase(Text { text }) => json!({ "result": text.to_upper_camel_case() }),
+        Operation::KebabCase(Text { text }) => json!({ "result": text.to_kebab_case() }),
+        Operation::TitleCase(Text { text }) => json!({ "result": text.to_title_case() }),
         Operation::Truncate {
             text,
             length,
@@ -250,7 +271,7 @@ fn run(op: Operation) -> Result<Value> {
                 json!({ "result": result, "truncated": true })
             }
         }
-        Operation::Lines { text } => json!({ "result": text.lines().collect::<Vec<_>>() }),
+        Operation::Lines(Text { text }) => json!({ "result": text.lines().collect::<Vec<_>>() }),
     })
 }
 
@@ -289,28 +310,21 @@ impl Tool for TextManipulator {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": OPERATIONS, "description": "What to do" },
-                "text": { "type": "string", "description": "The input text (all operations but join)" },
-                "chars": { "type": "string", "description": "trim: characters to strip instead of whitespace" },
-                "pattern": { "type": "string", "description": "replace: what to look for" },
-                "replacement": { "type": "string", "description": "replace: what to put instead (regex: $1 refers to groups)" },
-                "regex": { "type": "boolean", "description": "replace: treat pattern as a regular expression" },
-                "count": { "type": "integer", "minimum": 0, "description": "replace: replace at most this many (0 or absent: all)" },
-                "delimiter": { "type": "string", "description": "split: separator (absent: runs of whitespace)" },
-                "limit": { "type": "integer", "minimum": 1, "description": "split: at most this many parts" },
-                "parts": { "type": "array", "items": { "type": "string" }, "description": "join: the strings to join" },
-                "separator": { "type": "string", "description": "join: put between parts (default empty)" },
-                "start": { "type": "integer", "minimum": 0, "description": "substring: first character index" },
-                "end": { "type": "integer", "minimum": 0, "description": "substring: index after the last character (default: end of text)" },
-                "length": { "type": "integer", "minimum": 0, "description": "truncate: maximum length in characters, suffix included" },
-                "suffix": { "type": "string", "description": "truncate: appended when cut (default \"...\")" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({
+                "operation": "replace", "text": "2024-01-31",
+                "pattern": "(\\d+)-(\\d+)-(\\d+)", "replacement": "$3/$2/$1", "regex": true
+            }),
+            json!({ "operation": "snake_case", "text": "Hello World" }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -331,7 +345,7 @@ impl Tool for TextManipulator {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 }
 
@@ -340,7 +354,7 @@ mod tests {
     use super::*;
 
     fn exec(params: Value) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 
     fn result(params: Value) -> Value {

@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use llmspell_core::{ComponentMetadata, Error, ExecutionContext, Result, Tool, ToolCategory};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::params;
+use crate::params::ParamsSpec;
 
 /// Most UUIDs one call may generate.
 const MAX_COUNT: usize = 1000;
@@ -40,7 +41,8 @@ impl Default for UuidGenerator {
     }
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// A UUID version to generate.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum Version {
     #[default]
@@ -48,7 +50,8 @@ enum Version {
     V7,
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// A text form of a UUID.
+#[derive(Deserialize, Serialize, JsonSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 enum Format {
     #[default]
@@ -57,21 +60,38 @@ enum Format {
     Urn,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The operations of `uuid_generator`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Operation {
+    /// Generates UUIDs; output `{ uuid, uuids }`, `uuid` being the first of
+    /// `uuids`.
     Generate {
+        /// `v4` (random, the default) or `v7` (time-ordered: later UUIDs sort
+        /// after earlier ones).
         #[serde(default)]
         version: Version,
+        /// How many UUIDs to generate, from 1 to 1000 (default 1).
         #[serde(default = "one")]
+        #[schemars(range(min = 1, max = MAX_COUNT))]
         count: usize,
+        /// The text form: `hyphenated` (the default,
+        /// `67e55044-10b1-426f-9247-bb680e5fe0c8`), `simple` (32 hex digits)
+        /// or `urn` (`urn:uuid:...`).
         #[serde(default)]
         format: Format,
     },
+    /// Checks whether a string is a UUID; output
+    /// `{ valid, version, format, canonical, nil }`, or `{ valid: false, error }`.
     Validate {
+        /// The string to check, in any of the hyphenated, simple, URN or
+        /// braced forms.
         uuid: String,
     },
 }
+
+/// How `uuid_generator` reads its parameters.
+const PARAMS: ParamsSpec<Operation> = ParamsSpec::operations();
 
 fn one() -> usize {
     1
@@ -145,18 +165,18 @@ impl Tool for UuidGenerator {
     }
 
     fn parameters_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "operation": { "type": "string", "enum": ["generate", "validate"], "description": "What to do" },
-                "version": { "type": "string", "enum": ["v4", "v7"], "description": "generate: random (v4, default) or time-ordered (v7)" },
-                "count": { "type": "integer", "minimum": 1, "maximum": MAX_COUNT, "description": "generate: how many (default 1)" },
-                "format": { "type": "string", "enum": ["hyphenated", "simple", "urn"], "description": "generate: text form (default hyphenated)" },
-                "uuid": { "type": "string", "description": "validate: the string to check" }
-            },
-            "required": ["operation"],
-            "additionalProperties": false
-        })
+        PARAMS.schema()
+    }
+
+    fn check_params(&self, params: &Value) -> Result<()> {
+        PARAMS.check(params)
+    }
+
+    fn examples(&self) -> Vec<Value> {
+        vec![
+            json!({ "operation": "validate", "uuid": "67E55044-10B1-426F-9247-BB680E5FE0C8" }),
+            json!({ "operation": "generate", "version": "v7", "count": 2 }),
+        ]
     }
 
     fn output_schema(&self) -> Value {
@@ -176,7 +196,7 @@ impl Tool for UuidGenerator {
     }
 
     async fn execute(&self, params: Value, _ctx: &ExecutionContext) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 }
 
@@ -185,7 +205,7 @@ mod tests {
     use super::*;
 
     fn exec(params: Value) -> Result<Value> {
-        run(params::parse_operation(params)?)
+        run(PARAMS.read(params)?)
     }
 
     #[test]

@@ -6,13 +6,15 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 use llmspell_core::{Error, Result};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::ArchiveHandler;
 use crate::fs::io_error;
 
-/// An archive format.
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+/// An archive format (`tgz` is read as `tar.gz`).
+#[derive(Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[schemars(extend("enum" = ["zip", "tar", "tar.gz", "tgz"]))]
 pub(super) enum Format {
     #[serde(rename = "zip")]
     Zip,
