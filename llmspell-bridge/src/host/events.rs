@@ -1,0 +1,202 @@
+//! The operations behind the `Event` global.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use llmspell_core::Language;
+use llmspell_events::{OverflowPolicy, SubscriptionOptions, Topic, UniversalEvent};
+use serde_json::{Value, json};
+
+use super::{Host, HostError, parse_id, text};
+
+impl Host {
+    /// `Event.publish`: returns the event's id.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        data: Value,
+        options: &Value,
+        language: Language,
+    ) -> Result<String, HostError> {
+        let ev = self.build_event(topic, data, options, language)?;
+        let receipt = self
+            .inner
+            .bus
+            .publish(ev)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(receipt.id.to_string())
+    }
+
+    /// Builds an event from script arguments.
+    pub fn build_event(
+        &self,
+        topic: &str,
+        data: Value,
+        options: &Value,
+        language: Language,
+    ) -> Result<UniversalEvent, HostError> {
+        let topic = Topic::new(topic).map_err(|e| e.to_string())?;
+        let mut ev = UniversalEvent::new(topic, data).with_language(language);
+        match options {
+            Value::Null => {}
+            Value::Object(o) => {
+                for key in o.keys() {
+                    if ![
+                        "correlation_id",
+                        "parent_id",
+                        "tags",
+                        "ttl_ms",
+                        "ttl_seconds",
+                        "language",
+                        "source",
+                    ]
+                    .contains(&key.as_str())
+                    {
+                        return Err(format!(
+                            "unknown event option `{key}`; valid: correlation_id, parent_id, tags, ttl_ms, source"
+                        ));
+                    }
+                }
+                if let Some(c) = parse_id(options, "correlation_id")? {
+                    ev = ev.with_correlation_id(c);
+                }
+                if let Some(p) = parse_id(options, "parent_id")? {
+                    ev = ev.with_parent_id(p);
+                }
+                if let Some(tags) = o.get("tags") {
+                    for t in tags
+                        .as_array()
+                        .ok_or_else(|| format!("`tags` must be an array of strings, got {tags}"))?
+                    {
+                        ev = ev.with_tag(
+                            t.as_str()
+                                .ok_or_else(|| format!("`tags` must hold strings, got {t}"))?,
+                        );
+                    }
+                }
+                let ttl = match (o.get("ttl_ms"), o.get("ttl_seconds")) {
+                    (Some(ms), _) => Some(
+                        ms.as_f64()
+                            .map(|ms| ms / 1000.0)
+                            .ok_or_else(|| format!("`ttl_ms` must be a number, got {ms}"))?,
+                    ),
+                    (None, Some(s)) => Some(
+                        s.as_f64()
+                            .ok_or_else(|| format!("`ttl_seconds` must be a number, got {s}"))?,
+                    ),
+                    (None, None) => None,
+                };
+                if let Some(secs) = ttl {
+                    if !(secs.is_finite() && secs > 0.0) {
+                        return Err(format!("the ttl must be positive, got {secs} s"));
+                    }
+                    ev = ev.with_ttl(Duration::from_secs_f64(secs));
+                }
+                if let Some(l) = text(options, "language") {
+                    ev = ev.with_language(Language::from_str(l).map_err(|e| e.to_string())?);
+                }
+                if let Some(s) = text(options, "source") {
+                    ev = ev.with_source(s);
+                }
+            }
+            other => return Err(format!("event options must be a table, got {other}")),
+        }
+        Ok(ev)
+    }
+
+    /// Subscription options from `{ capacity, overflow }`.
+    pub fn subscription_options(
+        &self,
+        options: &Value,
+        language: Language,
+    ) -> Result<SubscriptionOptions, HostError> {
+        let mut opts = SubscriptionOptions::new().language(language);
+        match options {
+            Value::Null => {}
+            Value::Object(o) => {
+                for key in o.keys() {
+                    if !["capacity", "overflow", "block_timeout_ms", "name"].contains(&key.as_str())
+                    {
+                        return Err(format!(
+                            "unknown subscription option `{key}`; valid: capacity, overflow, block_timeout_ms, name"
+                        ));
+                    }
+                }
+                if let Some(c) = o.get("capacity") {
+                    let n = c
+                        .as_u64()
+                        .ok_or_else(|| format!("`capacity` must be a positive integer, got {c}"))?;
+                    opts = opts.capacity(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                if let Some(p) = text(options, "overflow") {
+                    let mut policy = OverflowPolicy::from_str(p).map_err(|e| e.to_string())?;
+                    if let (OverflowPolicy::Block { .. }, Some(ms)) =
+                        (policy, o.get("block_timeout_ms").and_then(Value::as_f64))
+                    {
+                        policy = OverflowPolicy::Block {
+                            timeout: Duration::from_secs_f64(ms.max(1.0) / 1000.0),
+                        };
+                    }
+                    opts = opts.overflow(policy);
+                } else if let Some(o) = o.get("overflow") {
+                    return Err(format!("`overflow` must be a string, got {o}"));
+                }
+                if let Some(n) = text(options, "name") {
+                    opts = opts.name(n);
+                }
+            }
+            other => return Err(format!("subscription options must be a table, got {other}")),
+        }
+        opts.validate().map_err(|e| e.to_string())?;
+        Ok(opts)
+    }
+
+    /// An event as scripts see it.
+    pub fn event_json(ev: &UniversalEvent) -> Value {
+        let mut v = ev.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("event_type".into(), json!(ev.event_type.as_str()));
+        }
+        v
+    }
+
+    /// `Event.stats`.
+    pub fn stats(&self) -> Value {
+        let s = self.inner.bus.stats();
+        let visible = self
+            .inner
+            .bus
+            .subscriptions()
+            .iter()
+            .filter(|s| !s.internal)
+            .count();
+        json!({
+            "published": s.published,
+            "delivered": s.delivered,
+            "dropped": s.dropped,
+            "subscriptions": visible,
+        })
+    }
+
+    /// `Event.list_subscriptions`.
+    pub fn list_subscriptions(&self) -> Value {
+        Value::Array(
+            self.inner
+                .bus
+                .subscriptions()
+                .into_iter()
+                .filter(|s| !s.internal)
+                .map(|s| {
+                    json!({
+                        "id": s.id.to_string(),
+                        "pattern": s.pattern,
+                        "language": s.language,
+                        "queued": s.queued,
+                        "dropped": s.dropped,
+                    })
+                })
+                .collect(),
+        )
+    }
+}
