@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use llmspell_core::Language;
-use llmspell_events::{OverflowPolicy, SubscriptionOptions, Topic, UniversalEvent};
+use llmspell_events::{
+    OverflowPolicy, Subscription, SubscriptionOptions, Topic, TopicPattern, UniversalEvent,
+};
 use serde_json::{Value, json};
 
 use super::{Host, HostError, parse_id, text};
@@ -103,6 +105,24 @@ impl Host {
             other => return Err(format!("event options must be a table, got {other}")),
         }
         Ok(ev)
+    }
+
+    /// `Event.subscribe`'s subscription on the bus, for `pattern` with the
+    /// script's `options` (see [`subscription_options`](Host::subscription_options)).
+    /// What becomes of it (a callback's pump, a pull subscription) is the
+    /// engine's part; see `crate::engine::subscribe`.
+    pub(crate) fn subscribe(
+        &self,
+        pattern: &str,
+        options: &Value,
+        language: Language,
+    ) -> Result<Subscription, HostError> {
+        let options = self.subscription_options(options, language)?;
+        let pattern = TopicPattern::new(pattern).map_err(|e| e.to_string())?;
+        self.inner
+            .bus
+            .subscribe_with(pattern, options)
+            .map_err(|e| e.to_string())
     }
 
     /// Subscription options from `{ capacity, overflow }`.

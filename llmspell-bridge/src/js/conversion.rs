@@ -24,6 +24,7 @@ use llmspell_core::CorrelationId;
 use serde_json::{Map, Number, Value};
 
 use crate::ScriptValue;
+use crate::engine::ServedEngine;
 
 use super::engine::JsEngine;
 

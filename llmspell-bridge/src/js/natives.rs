@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use super::conversion::{js_to_json, json_to_js};
 use super::engine::{JsEngine, current};
 use super::errors::PRELUDE_NAME;
-use crate::engine::BusyGuard;
+use crate::engine::{BusyGuard, Millis};
 use crate::host::CallOptions;
 
 mod agent;
@@ -85,6 +85,18 @@ fn arg_id(v: &JsValue, what: &str) -> JsResult<u64> {
         .filter(|n| n.fract() == 0.0 && *n >= 0.0)
         .map(|n| n as u64)
         .ok_or_else(|| fail(format!("{what}: not a handle of this runtime")))
+}
+
+/// A number of milliseconds as [`crate::engine::Millis`] reads it.
+fn millis(v: &JsValue) -> Millis {
+    if v.is_null_or_undefined() {
+        Millis::Absent
+    } else {
+        match v.as_number() {
+            Some(ms) => Millis::Number(ms),
+            None => Millis::Other(type_of(v)),
+        }
+    }
 }
 
 fn to_js(v: &Value, ctx: &mut Context) -> JsResult<JsValue> {

@@ -1,37 +1,18 @@
 //! The natives behind `console`, `print`, `llmspell` and timers: output,
 //! sleeping and reports of failed timer callbacks.
 
-use std::time::Duration;
-
 use boa_engine::{Context, JsResult, JsValue};
 use serde_json::Value;
 
-use super::{JS, arg, engine, fail, promise, type_of};
+use super::{JS, arg, engine, fail, millis, promise};
 use crate::engine::BusyGuard;
 
 /// `llmspell.sleep(ms)`: a Promise settled after `ms` milliseconds (0: on
 /// the engine's next turn), letting callbacks run meanwhile.
 pub(super) fn sleep(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let v = arg(args, 0);
-    let ms = if v.is_null_or_undefined() {
-        0.0
-    } else {
-        match v.as_number() {
-            Some(ms) if ms.is_finite() && ms >= 0.0 => ms,
-            _ => {
-                return Err(fail(format!(
-                    "llmspell.sleep: argument 1 must be a number of milliseconds ≥ 0, got {}",
-                    type_of(&v)
-                )));
-            }
-        }
-    };
+    let pause = crate::engine::sleep(millis(&arg(args, 0))).map_err(fail)?;
     promise(ctx, async move {
-        if ms <= 0.0 {
-            tokio::task::yield_now().await;
-        } else {
-            tokio::time::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
-        }
+        pause.await;
         Ok(Value::Bool(true))
     })
 }

@@ -4,6 +4,7 @@ use boa_engine::{Context, JsResult, JsValue, js_string};
 use serde_json::{Value, json};
 
 use super::{JS, arg, arg_json, arg_string, engine, fail, promise_with, to_js, type_of};
+use crate::engine::ServedEngine;
 use crate::host::CallOptions;
 
 pub(super) fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {

@@ -3,6 +3,7 @@
 use boa_engine::{Context, JsResult, JsValue};
 
 use super::{JS, arg, arg_json, arg_string, call_exec, engine, fail, params, promise, to_js};
+use crate::engine::ServedEngine;
 
 pub(super) fn list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let host = engine()?.host.clone();

@@ -9,6 +9,7 @@ use super::{
     arg_json, arg_str, arg_string, async_function_settled_by, engine, fail, function, type_of,
 };
 use crate::Host;
+use crate::engine::ServedEngine;
 use crate::host::CallOptions;
 use crate::lua::conversion::{fired_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;

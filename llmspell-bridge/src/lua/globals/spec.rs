@@ -6,6 +6,7 @@ use super::agent::LuaAgent;
 use super::fail;
 use super::workflow::LuaWorkflow;
 use crate::ScriptValue;
+use crate::engine::ServedEngine;
 use crate::lua::conversion::{MAX_DEPTH, lua_to_json};
 use crate::lua::engine::LuaEngine;
 

@@ -6,6 +6,7 @@ use llmspell_core::Language;
 use mlua::{Lua, Value as LuaValue};
 
 use super::{arg_json, arg_string, async_function, engine, fail, function, type_of};
+use crate::engine::ServedEngine;
 use crate::lua::conversion::json_to_lua;
 use crate::lua::engine::LuaEngine;
 
