@@ -62,6 +62,22 @@ where
     wrap(lua, raw)
 }
 
+/// A global's function that reaches its engine: `f` receives the engine (a
+/// script-facing error if it is shutting down) and the arguments.
+pub(super) fn engine_function<A, R, F>(
+    lua: &Lua,
+    weak: &Weak<LuaEngine>,
+    f: F,
+) -> mlua::Result<Function>
+where
+    A: FromLuaMulti,
+    R: IntoLua,
+    F: Fn(&Lua, &Rc<LuaEngine>, A) -> mlua::Result<R> + 'static,
+{
+    let weak = weak.clone();
+    function(lua, move |lua, args: A| f(lua, &engine(&weak)?, args))
+}
+
 type Pending = std::pin::Pin<Box<dyn Future<Output = mlua::Result<LuaValue>>>>;
 
 thread_local! {

@@ -6,7 +6,7 @@ use llmspell_core::Language;
 use llmspell_events::{EventBus, SubscriptionId};
 use mlua::{Function, Lua, Table, UserData, UserDataMethods, Value as LuaValue};
 
-use super::{arg_json, arg_string, async_function, engine, fail, function, millis, type_of};
+use super::{arg_json, arg_string, async_function, engine, engine_function, fail, millis, type_of};
 use crate::engine::EngineHandle;
 use crate::lua::conversion::{event_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
@@ -86,10 +86,10 @@ fn publish(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
 /// `Event.subscribe(pattern, callback?, options?)`, or
 /// `Event.subscribe(pattern, options)`.
 fn subscribe(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
-    function(
+    engine_function(
         lua,
-        move |_, (pattern, second, third): (LuaValue, LuaValue, LuaValue)| {
-            let engine = engine(&weak)?;
+        &weak,
+        |_, engine, (pattern, second, third): (LuaValue, LuaValue, LuaValue)| {
             let pattern = arg_string(&pattern, "Event.subscribe: argument 1 (the pattern)")?;
             let (callback, opts) = match (second, third) {
                 (LuaValue::Function(f), opts) => (Some(f), opts),
@@ -103,7 +103,7 @@ fn subscribe(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
                 }
             };
             let opts = arg_json(&opts, "Event.subscribe: options")?;
-            let id = crate::engine::subscribe(&engine, &pattern, callback, &opts)
+            let id = crate::engine::subscribe(engine, &pattern, callback, &opts)
                 .map_err(|m| fail(format!("Event.subscribe: {m}")))?;
             Ok(LuaSubscription {
                 id,
@@ -137,8 +137,7 @@ fn receive(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
 
 /// `Event.unsubscribe(sub)`: true if the subscription was still active.
 fn unsubscribe(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
-    function(lua, move |_, sub: LuaValue| {
-        let engine = engine(&weak)?;
+    engine_function(lua, &weak, |_, engine, sub: LuaValue| {
         let id = subscription_id(&sub, "Event.unsubscribe")?;
         Ok(engine.handle.unsubscribe(engine.host.bus(), id))
     })
@@ -146,16 +145,15 @@ fn unsubscribe(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
 
 /// `Event.stats` (also `Event.get_stats`) and `Event.list_subscriptions`.
 fn install_listings(lua: &Lua, event: &Table, weak: Weak<LuaEngine>) -> mlua::Result<()> {
-    let w = weak.clone();
-    let stats = function(lua, move |lua, ()| {
-        json_to_lua(lua, &engine(&w)?.host.stats())
+    let stats = engine_function(lua, &weak, |lua, engine, ()| {
+        json_to_lua(lua, &engine.host.stats())
     })?;
     event.set("stats", stats.clone())?;
     event.set("get_stats", stats)?;
     event.set(
         "list_subscriptions",
-        function(lua, move |lua, ()| {
-            json_to_lua(lua, &engine(&weak)?.host.list_subscriptions())
+        engine_function(lua, &weak, |lua, engine, ()| {
+            json_to_lua(lua, &engine.host.list_subscriptions())
         })?,
     )
 }
