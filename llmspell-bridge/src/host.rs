@@ -14,7 +14,7 @@ use llmspell_core::{CorrelationId, ExecutionContext, Language};
 use llmspell_events::EventBus;
 use llmspell_hooks::{HookExecutor, HookRegistry};
 use llmspell_tools::ToolRegistry;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::RuntimeConfig;
 
@@ -58,6 +58,32 @@ pub(crate) struct HostInner {
 
 /// A script-facing error message.
 pub type HostError = String;
+
+/// Refuses a key of `o` that is not `accepted`, naming it as an unknown
+/// `what` and listing the valid keys (`listed`).
+fn only_keys(
+    o: &Map<String, Value>,
+    accepted: &[&str],
+    what: &str,
+    listed: &str,
+) -> Result<(), HostError> {
+    match o.keys().find(|key| !accepted.contains(&key.as_str())) {
+        Some(key) => Err(format!("unknown {what} `{key}`; valid: {listed}")),
+        None => Ok(()),
+    }
+}
+
+/// The strings of the array `v` under `key` (such as `tags`).
+fn strings<'a>(v: &'a Value, key: &str) -> Result<Vec<&'a str>, HostError> {
+    v.as_array()
+        .ok_or_else(|| format!("`{key}` must be an array of strings, got {v}"))?
+        .iter()
+        .map(|t| {
+            t.as_str()
+                .ok_or_else(|| format!("`{key}` must hold strings, got {t}"))
+        })
+        .collect()
+}
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)

@@ -7,9 +7,9 @@ use llmspell_core::Language;
 use llmspell_events::{
     OverflowPolicy, Subscription, SubscriptionOptions, Topic, TopicPattern, UniversalEvent,
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{Host, HostError, parse_id, text};
+use super::{Host, HostError, only_keys, parse_id, strings, text};
 
 impl Host {
     /// `Event.publish`: returns the event's id.
@@ -39,72 +39,12 @@ impl Host {
         language: Language,
     ) -> Result<UniversalEvent, HostError> {
         let topic = Topic::new(topic).map_err(|e| e.to_string())?;
-        let mut ev = UniversalEvent::new(topic, data).with_language(language);
+        let ev = UniversalEvent::new(topic, data).with_language(language);
         match options {
-            Value::Null => {}
-            Value::Object(o) => {
-                for key in o.keys() {
-                    if ![
-                        "correlation_id",
-                        "parent_id",
-                        "tags",
-                        "ttl_ms",
-                        "ttl_seconds",
-                        "language",
-                        "source",
-                    ]
-                    .contains(&key.as_str())
-                    {
-                        return Err(format!(
-                            "unknown event option `{key}`; valid: correlation_id, parent_id, tags, ttl_ms, source"
-                        ));
-                    }
-                }
-                if let Some(c) = parse_id(options, "correlation_id")? {
-                    ev = ev.with_correlation_id(c);
-                }
-                if let Some(p) = parse_id(options, "parent_id")? {
-                    ev = ev.with_parent_id(p);
-                }
-                if let Some(tags) = o.get("tags") {
-                    for t in tags
-                        .as_array()
-                        .ok_or_else(|| format!("`tags` must be an array of strings, got {tags}"))?
-                    {
-                        ev = ev.with_tag(
-                            t.as_str()
-                                .ok_or_else(|| format!("`tags` must hold strings, got {t}"))?,
-                        );
-                    }
-                }
-                let ttl = match (o.get("ttl_ms"), o.get("ttl_seconds")) {
-                    (Some(ms), _) => Some(
-                        ms.as_f64()
-                            .map(|ms| ms / 1000.0)
-                            .ok_or_else(|| format!("`ttl_ms` must be a number, got {ms}"))?,
-                    ),
-                    (None, Some(s)) => Some(
-                        s.as_f64()
-                            .ok_or_else(|| format!("`ttl_seconds` must be a number, got {s}"))?,
-                    ),
-                    (None, None) => None,
-                };
-                if let Some(secs) = ttl {
-                    if !(secs.is_finite() && secs > 0.0) {
-                        return Err(format!("the ttl must be positive, got {secs} s"));
-                    }
-                    ev = ev.with_ttl(Duration::from_secs_f64(secs));
-                }
-                if let Some(l) = text(options, "language") {
-                    ev = ev.with_language(Language::from_str(l).map_err(|e| e.to_string())?);
-                }
-                if let Some(s) = text(options, "source") {
-                    ev = ev.with_source(s);
-                }
-            }
-            other => return Err(format!("event options must be a table, got {other}")),
+            Value::Null => Ok(ev),
+            Value::Object(o) => event_options(ev, o, options),
+            other => Err(format!("event options must be a table, got {other}")),
         }
-        Ok(ev)
     }
 
     /// `Event.subscribe`'s subscription on the bus, for `pattern` with the
@@ -135,14 +75,8 @@ impl Host {
         match options {
             Value::Null => {}
             Value::Object(o) => {
-                for key in o.keys() {
-                    if !["capacity", "overflow", "block_timeout_ms", "name"].contains(&key.as_str())
-                    {
-                        return Err(format!(
-                            "unknown subscription option `{key}`; valid: capacity, overflow, block_timeout_ms, name"
-                        ));
-                    }
-                }
+                let valid = ["capacity", "overflow", "block_timeout_ms", "name"];
+                only_keys(o, &valid, "subscription option", &valid.join(", "))?;
                 if let Some(c) = o.get("capacity") {
                     let n = c
                         .as_u64()
@@ -219,4 +153,63 @@ impl Host {
                 .collect(),
         )
     }
+}
+
+/// `ev` with the options a script gave its event (the table `o`, also as
+/// `options`).
+fn event_options(
+    mut ev: UniversalEvent,
+    o: &Map<String, Value>,
+    options: &Value,
+) -> Result<UniversalEvent, HostError> {
+    only_keys(
+        o,
+        &[
+            "correlation_id",
+            "parent_id",
+            "tags",
+            "ttl_ms",
+            "ttl_seconds",
+            "language",
+            "source",
+        ],
+        "event option",
+        "correlation_id, parent_id, tags, ttl_ms, source",
+    )?;
+    if let Some(c) = parse_id(options, "correlation_id")? {
+        ev = ev.with_correlation_id(c);
+    }
+    if let Some(p) = parse_id(options, "parent_id")? {
+        ev = ev.with_parent_id(p);
+    }
+    if let Some(tags) = o.get("tags") {
+        for t in strings(tags, "tags")? {
+            ev = ev.with_tag(t);
+        }
+    }
+    let ttl = match (o.get("ttl_ms"), o.get("ttl_seconds")) {
+        (Some(ms), _) => Some(
+            ms.as_f64()
+                .map(|ms| ms / 1000.0)
+                .ok_or_else(|| format!("`ttl_ms` must be a number, got {ms}"))?,
+        ),
+        (None, Some(s)) => Some(
+            s.as_f64()
+                .ok_or_else(|| format!("`ttl_seconds` must be a number, got {s}"))?,
+        ),
+        (None, None) => None,
+    };
+    if let Some(secs) = ttl {
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(format!("the ttl must be positive, got {secs} s"));
+        }
+        ev = ev.with_ttl(Duration::from_secs_f64(secs));
+    }
+    if let Some(l) = text(options, "language") {
+        ev = ev.with_language(Language::from_str(l).map_err(|e| e.to_string())?);
+    }
+    if let Some(s) = text(options, "source") {
+        ev = ev.with_source(s);
+    }
+    Ok(ev)
 }

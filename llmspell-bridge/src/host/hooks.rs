@@ -11,7 +11,7 @@ use llmspell_hooks::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{CallOptions, Host, HostError, text};
+use super::{CallOptions, Host, HostError, only_keys, strings, text};
 use crate::ScriptFunction;
 use crate::script_hook::ScriptHook;
 
@@ -91,76 +91,15 @@ impl Host {
         let mut opts = HookOptions::new().language(language);
         let mut timeout = self.inner.live.callback_timeout();
         let mut name = format!("{language}-hook");
-        let obj = match options {
-            Value::Null => None,
+        match options {
+            Value::Null => {}
             // rs-llmspell 0.4 style: a priority string as the third argument.
             Value::String(p) => {
                 opts = opts.priority(Priority::from_str(p).map_err(|e| e.to_string())?);
-                None
             }
-            Value::Number(_) => {
-                opts = opts.priority(priority_of(options)?);
-                None
-            }
-            Value::Object(o) => Some(o),
+            Value::Number(_) => opts = opts.priority(priority_of(options)?),
+            Value::Object(o) => opts = table_options(o, opts, &mut timeout, &mut name)?,
             other => return Err(format!("hook options must be a table, got {other}")),
-        };
-        if let Some(o) = obj {
-            for key in o.keys() {
-                if ![
-                    "priority",
-                    "name",
-                    "tags",
-                    "timeout_ms",
-                    "fail",
-                    "component",
-                ]
-                .contains(&key.as_str())
-                {
-                    return Err(format!(
-                        "unknown hook option `{key}`; valid: priority, name, tags, timeout_ms, fail, component"
-                    ));
-                }
-            }
-            if let Some(p) = o.get("priority") {
-                opts = opts.priority(priority_of(p)?);
-            }
-            if let Some(n) = o.get("name") {
-                name = n
-                    .as_str()
-                    .ok_or_else(|| format!("`name` must be a string, got {n}"))?
-                    .to_owned();
-            }
-            if let Some(tags) = o.get("tags") {
-                let list = tags
-                    .as_array()
-                    .ok_or_else(|| format!("`tags` must be an array of strings, got {tags}"))?;
-                for t in list {
-                    opts = opts.tag(
-                        t.as_str()
-                            .ok_or_else(|| format!("`tags` must hold strings, got {t}"))?,
-                    );
-                }
-            }
-            if let Some(t) = o.get("timeout_ms") {
-                let ms = t
-                    .as_f64()
-                    .filter(|ms| ms.is_finite() && *ms > 0.0)
-                    .ok_or_else(|| format!("`timeout_ms` must be a positive number, got {t}"))?;
-                timeout = Duration::from_secs_f64(ms / 1000.0);
-            }
-            if let Some(f) = o.get("fail") {
-                let f = f
-                    .as_str()
-                    .ok_or_else(|| format!("`fail` must be \"open\" or \"closed\", got {f}"))?;
-                opts = opts.fail_mode(FailMode::from_str(f).map_err(|e| e.to_string())?);
-            }
-            if let Some(c) = o.get("component") {
-                opts = opts.component(
-                    c.as_str()
-                        .ok_or_else(|| format!("`component` must be a string, got {c}"))?,
-                );
-            }
         }
         Ok((opts.name(name.clone()).timeout(timeout), timeout, name))
     }
@@ -178,13 +117,8 @@ impl Host {
             Value::Null => {}
             Value::String(p) => f = f.point(self.point(p)?),
             Value::Object(o) => {
-                for key in o.keys() {
-                    if !["point", "language", "priority", "tag", "name"].contains(&key.as_str()) {
-                        return Err(format!(
-                            "unknown filter `{key}`; valid: point, language, priority, tag, name"
-                        ));
-                    }
-                }
+                let valid = ["point", "language", "priority", "tag", "name"];
+                only_keys(o, &valid, "filter", &valid.join(", "))?;
                 if let Some(p) = text(filter, "point") {
                     f = f.point(self.point(p)?);
                 }
@@ -312,6 +246,59 @@ impl Host {
             fields,
         })
     }
+}
+
+/// Hook options given as a table: `opts` with them, and the hook's
+/// `timeout` and `name` where the table sets them.
+fn table_options(
+    o: &Map<String, Value>,
+    mut opts: HookOptions,
+    timeout: &mut Duration,
+    name: &mut String,
+) -> Result<HookOptions, HostError> {
+    let valid = [
+        "priority",
+        "name",
+        "tags",
+        "timeout_ms",
+        "fail",
+        "component",
+    ];
+    only_keys(o, &valid, "hook option", &valid.join(", "))?;
+    if let Some(p) = o.get("priority") {
+        opts = opts.priority(priority_of(p)?);
+    }
+    if let Some(n) = o.get("name") {
+        *name = n
+            .as_str()
+            .ok_or_else(|| format!("`name` must be a string, got {n}"))?
+            .to_owned();
+    }
+    if let Some(tags) = o.get("tags") {
+        for t in strings(tags, "tags")? {
+            opts = opts.tag(t);
+        }
+    }
+    if let Some(t) = o.get("timeout_ms") {
+        let ms = t
+            .as_f64()
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .ok_or_else(|| format!("`timeout_ms` must be a positive number, got {t}"))?;
+        *timeout = Duration::from_secs_f64(ms / 1000.0);
+    }
+    if let Some(f) = o.get("fail") {
+        let f = f
+            .as_str()
+            .ok_or_else(|| format!("`fail` must be \"open\" or \"closed\", got {f}"))?;
+        opts = opts.fail_mode(FailMode::from_str(f).map_err(|e| e.to_string())?);
+    }
+    if let Some(c) = o.get("component") {
+        opts = opts.component(
+            c.as_str()
+                .ok_or_else(|| format!("`component` must be a string, got {c}"))?,
+        );
+    }
+    Ok(opts)
 }
 
 fn priority_of(v: &Value) -> Result<Priority, HostError> {

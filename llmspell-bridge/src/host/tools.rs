@@ -6,7 +6,7 @@ use llmspell_core::{ExecutionContext, Language};
 use llmspell_tools::ScriptTool;
 use serde_json::{Value, json};
 
-use super::{Host, HostError, text};
+use super::{Host, HostError, only_keys, text};
 use crate::ScriptFunction;
 use crate::script_hook::call_tool_handler;
 
@@ -70,13 +70,12 @@ impl Host {
         let obj = spec
             .as_object()
             .ok_or_else(|| format!("takes a table (object), got {spec}"))?;
-        for key in obj.keys() {
-            if !["name", "description", "parameters", "security_level"].contains(&key.as_str()) {
-                return Err(format!(
-                    "unknown field `{key}`; valid: name, description, parameters, handler, security_level"
-                ));
-            }
-        }
+        only_keys(
+            obj,
+            &["name", "description", "parameters", "security_level"],
+            "field",
+            "name, description, parameters, handler, security_level",
+        )?;
         let name = text(spec, "name")
             .ok_or("`name` (a string) is required")?
             .to_owned();

@@ -249,11 +249,7 @@ impl Builder<'_> {
         if kinds.len() != 1 {
             return Err(format!(
                 "{what} needs exactly one of `tool`, `agent`, `workflow`, `fn`; it has {}",
-                if kinds.is_empty() {
-                    "none".to_owned()
-                } else {
-                    kinds.join(", ")
-                }
+                none_or_list(&kinds)
             ));
         }
         let mut step = match kinds[0] {
@@ -268,43 +264,8 @@ impl Builder<'_> {
                 }
                 Step::tool(name.as_str(), tool)
             }
-            "agent" => {
-                let agent = match spec.get("agent") {
-                    Some(ScriptValue::Agent(a)) => a,
-                    Some(ScriptValue::Json(Value::String(n))) => {
-                        self.host.agent_get(&n).ok_or_else(|| {
-                            format!("{what}.agent: no agent named {n:?} (see Agent.list())")
-                        })?
-                    }
-                    Some(other) => {
-                        return Err(format!(
-                            "{what}.agent must be an agent (from Agent.create) or an agent name, got {}",
-                            other.kind()
-                        ));
-                    }
-                    None => unreachable_kind(&what)?,
-                };
-                Step::agent(name.as_str(), agent.as_component())
-            }
-            "workflow" => {
-                let wf = match spec.get("workflow") {
-                    Some(ScriptValue::Workflow(w)) => w,
-                    Some(ScriptValue::Json(Value::String(n))) => self
-                        .host
-                        .inner
-                        .components
-                        .workflow(&n)
-                        .ok_or_else(|| format!("{what}.workflow: no workflow named {n:?}"))?,
-                    Some(other) => {
-                        return Err(format!(
-                            "{what}.workflow must be a workflow (from a Workflow constructor) or a workflow name, got {}",
-                            other.kind()
-                        ));
-                    }
-                    None => unreachable_kind(&what)?,
-                };
-                Step::workflow(name.as_str(), wf)
-            }
+            "agent" => Step::agent(name.as_str(), self.step_agent(spec, &what)?),
+            "workflow" => Step::workflow(name.as_str(), self.step_workflow(spec, &what)?),
             _ => {
                 let f = function_field(spec, "fn", &what)?
                     .ok_or_else(|| format!("{what}.fn must be a function"))?;
@@ -318,50 +279,142 @@ impl Builder<'_> {
             }
             Some(v) => step = step.input(v.into_json(&format!("{what}.input"))?),
         }
-        if let Some(r) = json_field(spec, "retry", &what)? {
-            let policy = match r {
-                Value::Number(n) => RetryPolicy::attempts(
-                    n.as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| {
-                            format!("{what}.retry must be a number of attempts ≥ 1 or a table, got {n}")
-                        })?,
-                ),
-                other => serde_json::from_value(other).map_err(|e| {
-                    format!(
-                        "{what}.retry: {e}; valid fields: max_attempts, delay_ms, multiplier, max_delay_ms, transient_only"
-                    )
-                })?,
-            };
-            policy
-                .validate(&format!("{what}.retry"))
-                .map_err(|e| e.to_string())?;
-            step = step.retry(policy);
-        }
-        if let Some(p) = json_field(spec, "on_error", &what)? {
-            let policy: ErrorPolicy = serde_json::from_value(p.clone()).map_err(|_| {
-                format!(
-                    "{what}.on_error must be \"fail\", \"continue\", \"rollback\" or {{ default = <value> }}, got {p}"
-                )
-            })?;
-            step = step.on_error(policy);
-        }
-        if let Some(v) = json_field(spec, "save_as", &what)? {
-            let var = v
-                .as_str()
-                .ok_or_else(|| format!("{what}.save_as must be a variable name, got {v}"))?;
-            step = step.save_as(var);
-        }
-        if let Some(v) = json_field(spec, "timeout_ms", &what)? {
-            let ms = v
-                .as_f64()
-                .filter(|ms| ms.is_finite() && *ms > 0.0)
-                .ok_or_else(|| format!("{what}.timeout_ms must be a positive number, got {v}"))?;
-            step = step.timeout(Duration::from_secs_f64(ms / 1000.0));
-        }
-        Ok(step)
+        step_policies(step, spec, &what)
     }
+
+    /// A step's `agent`: an agent handle or the name of a registered agent.
+    fn step_agent(&self, spec: &ScriptValue, what: &str) -> Result<Arc<dyn Agent>, HostError> {
+        let agent = match spec.get("agent") {
+            Some(ScriptValue::Agent(a)) => a,
+            Some(ScriptValue::Json(Value::String(n))) => self
+                .host
+                .agent_get(&n)
+                .ok_or_else(|| format!("{what}.agent: no agent named {n:?} (see Agent.list())"))?,
+            Some(other) => {
+                return Err(format!(
+                    "{what}.agent must be an agent (from Agent.create) or an agent name, got {}",
+                    other.kind()
+                ));
+            }
+            None => unreachable_kind(what)?,
+        };
+        Ok(agent.as_component())
+    }
+
+    /// A step's `workflow`: a workflow handle or the name of a registered
+    /// workflow.
+    fn step_workflow(
+        &self,
+        spec: &ScriptValue,
+        what: &str,
+    ) -> Result<Arc<dyn Workflow>, HostError> {
+        match spec.get("workflow") {
+            Some(ScriptValue::Workflow(w)) => Ok(w),
+            Some(ScriptValue::Json(Value::String(n))) => self
+                .host
+                .inner
+                .components
+                .workflow(&n)
+                .ok_or_else(|| format!("{what}.workflow: no workflow named {n:?}")),
+            Some(other) => Err(format!(
+                "{what}.workflow must be a workflow (from a Workflow constructor) or a workflow name, got {}",
+                other.kind()
+            )),
+            None => unreachable_kind(what),
+        }
+    }
+
+    /// The branches of a conditional or parallel workflow, each with its
+    /// name, what `read` takes from it (after its name, before its steps)
+    /// and its steps.
+    fn branches<T>(
+        &self,
+        spec: &ScriptValue,
+        ctor: &str,
+        fields: &[&str],
+        mut read: impl FnMut(&ScriptValue, &str) -> Result<T, HostError>,
+    ) -> Result<Vec<(String, T, Vec<Step>)>, HostError> {
+        let branches = spec
+            .get("branches")
+            .ok_or_else(|| format!("{ctor} needs `branches` (an array)"))?;
+        let mut out = Vec::new();
+        for (i, br) in branches
+            .elements(&format!("{ctor}.branches"))?
+            .iter()
+            .enumerate()
+        {
+            let what = format!("{ctor}.branches[{}]", i + 1);
+            check_fields(br, fields, &what)?;
+            let name = name_of(br, &what)?;
+            let extra = read(br, &what)?;
+            let steps = br
+                .get("steps")
+                .ok_or_else(|| format!("{what} needs `steps`"))?;
+            out.push((name, extra, self.steps(&steps, &format!("{what}.steps"))?));
+        }
+        Ok(out)
+    }
+}
+
+/// `none` for an empty list, else the list.
+fn none_or_list(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// A step's `retry`, `on_error`, `save_as` and `timeout_ms`.
+fn step_policies(mut step: Step, spec: &ScriptValue, what: &str) -> Result<Step, HostError> {
+    if let Some(r) = json_field(spec, "retry", what)? {
+        step = step.retry(retry_policy(r, what)?);
+    }
+    if let Some(p) = json_field(spec, "on_error", what)? {
+        let policy: ErrorPolicy = serde_json::from_value(p.clone()).map_err(|_| {
+            format!(
+                "{what}.on_error must be \"fail\", \"continue\", \"rollback\" or {{ default = <value> }}, got {p}"
+            )
+        })?;
+        step = step.on_error(policy);
+    }
+    if let Some(v) = json_field(spec, "save_as", what)? {
+        let var = v
+            .as_str()
+            .ok_or_else(|| format!("{what}.save_as must be a variable name, got {v}"))?;
+        step = step.save_as(var);
+    }
+    if let Some(v) = json_field(spec, "timeout_ms", what)? {
+        let ms = v
+            .as_f64()
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .ok_or_else(|| format!("{what}.timeout_ms must be a positive number, got {v}"))?;
+        step = step.timeout(Duration::from_secs_f64(ms / 1000.0));
+    }
+    Ok(step)
+}
+
+/// A step's `retry`: a number of attempts or a policy table.
+fn retry_policy(r: Value, what: &str) -> Result<RetryPolicy, HostError> {
+    let policy = match r {
+        Value::Number(n) => RetryPolicy::attempts(
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    format!("{what}.retry must be a number of attempts ≥ 1 or a table, got {n}")
+                })?,
+        ),
+        other => serde_json::from_value(other).map_err(|e| {
+            format!(
+                "{what}.retry: {e}; valid fields: max_attempts, delay_ms, multiplier, max_delay_ms, transient_only"
+            )
+        })?,
+    };
+    policy
+        .validate(&format!("{what}.retry"))
+        .map_err(|e| e.to_string())?;
+    Ok(policy)
 }
 
 fn unreachable_kind<T>(what: &str) -> Result<T, HostError> {
@@ -403,178 +456,28 @@ impl Host {
         spec: &ScriptValue,
         ctor: &str,
     ) -> Result<Arc<dyn Workflow>, HostError> {
-        let ctor = ctor.to_owned();
-        check_fields(spec, kind.fields(), &ctor)?;
-        let name = name_of(spec, &ctor)?;
+        check_fields(spec, kind.fields(), ctor)?;
+        let name = name_of(spec, ctor)?;
         let b = Builder {
             host: self,
             timeout: self.inner.live.handler_timeout(),
         };
-        let engine = self.inner.workflows.clone();
-        let description = spec.str_field("description");
-        let vars = match json_field(spec, "vars", &ctor)? {
+        let vars = match json_field(spec, "vars", ctor)? {
             None => None,
             Some(Value::Object(m)) => Some(m),
             Some(Value::Array(a)) if a.is_empty() => Some(serde_json::Map::new()),
             Some(other) => return Err(format!("{ctor}.vars must be a table, got {other}")),
         };
-        macro_rules! common {
-            ($builder:expr) => {{
-                let mut builder = $builder.engine(engine);
-                if let Some(d) = description {
-                    builder = builder.description(d);
-                }
-                if let Some(v) = vars {
-                    builder = builder.vars(v);
-                }
-                builder
-            }};
-        }
-        let workflow: Arc<dyn Workflow> = match kind {
-            WorkflowKind::Sequential => {
-                let steps = spec
-                    .get("steps")
-                    .ok_or_else(|| format!("{ctor} needs `steps` (an array of steps)"))?;
-                let steps = b.steps(&steps, &format!("{ctor}.steps"))?;
-                Arc::new(
-                    common!(SequentialWorkflow::builder(name.as_str()))
-                        .steps(steps)
-                        .build()
-                        .map_err(|e| e.to_string())?,
-                )
-            }
-            WorkflowKind::Conditional => {
-                let mut builder = common!(ConditionalWorkflow::builder(name.as_str()));
-                let branches = spec
-                    .get("branches")
-                    .ok_or_else(|| format!("{ctor} needs `branches` (an array)"))?;
-                for (i, br) in branches
-                    .elements(&format!("{ctor}.branches"))?
-                    .iter()
-                    .enumerate()
-                {
-                    let what = format!("{ctor}.branches[{}]", i + 1);
-                    check_fields(br, &["name", "when", "steps"], &what)?;
-                    let bname = name_of(br, &what)?;
-                    let when = function_field(br, "when", &what)?
-                        .ok_or_else(|| format!("{what} needs `when` (a function of the state)"))?;
-                    let steps = br
-                        .get("steps")
-                        .ok_or_else(|| format!("{what} needs `steps`"))?;
-                    builder = builder.branch(
-                        Branch::new(bname, b.condition(when))
-                            .steps(b.steps(&steps, &format!("{what}.steps"))?),
-                    );
-                }
-                if let Some(default) = spec.get("default") {
-                    builder = builder.default_steps(b.steps(&default, &format!("{ctor}.default"))?);
-                }
-                Arc::new(builder.build().map_err(|e| e.to_string())?)
-            }
-            WorkflowKind::Loop => {
-                let mut builder = common!(LoopWorkflow::builder(name.as_str()));
-                let sources: Vec<&str> = ["items", "range", "while"]
-                    .into_iter()
-                    .filter(|k| spec.get(k).is_some())
-                    .collect();
-                if sources.len() != 1 {
-                    return Err(format!(
-                        "{ctor} needs exactly one of `items`, `range`, `while`; it has {}",
-                        if sources.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            sources.join(", ")
-                        }
-                    ));
-                }
-                builder = match sources[0] {
-                    "items" => match spec.get("items") {
-                        Some(ScriptValue::Function(f)) => {
-                            builder.items_from(b.input_fn(f, format!("workflow:{name}:items")))
-                        }
-                        Some(v) => {
-                            let items = v.into_json(&format!("{ctor}.items"))?;
-                            match items {
-                                Value::Array(a) => builder.items(a),
-                                Value::Object(m) if m.is_empty() => builder.items(Vec::new()),
-                                other => {
-                                    return Err(format!(
-                                        "{ctor}.items must be an array or a function of the state, got {other}"
-                                    ));
-                                }
-                            }
-                        }
-                        None => builder,
-                    },
-                    "range" => {
-                        let r = json_field(spec, "range", &ctor)?.unwrap_or(Value::Null);
-                        let range: LoopRange = serde_json::from_value(r.clone()).map_err(|e| {
-                            format!(
-                                "{ctor}.range must be {{ from, to, step }} or {{ from = …, to = …, step = … }}, got {r}: {e}"
-                            )
-                        })?;
-                        builder.range(range)
-                    }
-                    _ => {
-                        let f = function_field(spec, "while", &ctor)?
-                            .ok_or_else(|| format!("{ctor}.while must be a function"))?;
-                        builder.repeat_while(b.condition(f))
-                    }
-                };
-                let body = spec
-                    .get("body")
-                    .ok_or_else(|| format!("{ctor} needs `body` (an array of steps)"))?;
-                builder = builder.steps(b.steps(&body, &format!("{ctor}.body"))?);
-                if let Some(n) = json_field(spec, "max_iterations", &ctor)? {
-                    let n = n.as_u64().ok_or_else(|| {
-                        format!("{ctor}.max_iterations must be a whole number ≥ 0, got {n}")
-                    })?;
-                    builder = builder.max_iterations(n);
-                }
-                if let Some(f) = function_field(spec, "break_when", &ctor)? {
-                    builder = builder.break_when(b.condition(f));
-                }
-                Arc::new(builder.build().map_err(|e| e.to_string())?)
-            }
-            WorkflowKind::Parallel => {
-                let mut builder = common!(ParallelWorkflow::builder(name.as_str()));
-                let branches = spec
-                    .get("branches")
-                    .ok_or_else(|| format!("{ctor} needs `branches` (an array)"))?;
-                for (i, br) in branches
-                    .elements(&format!("{ctor}.branches"))?
-                    .iter()
-                    .enumerate()
-                {
-                    let what = format!("{ctor}.branches[{}]", i + 1);
-                    check_fields(br, &["name", "steps"], &what)?;
-                    let bname = name_of(br, &what)?;
-                    let steps = br
-                        .get("steps")
-                        .ok_or_else(|| format!("{what} needs `steps`"))?;
-                    builder = builder.branch(
-                        ParallelBranch::new(bname)
-                            .steps(b.steps(&steps, &format!("{what}.steps"))?),
-                    );
-                }
-                if let Some(n) = json_field(spec, "max_concurrency", &ctor)? {
-                    let n = n
-                        .as_u64()
-                        .and_then(|n| usize::try_from(n).ok())
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| {
-                            format!("{ctor}.max_concurrency must be a whole number ≥ 1, got {n}")
-                        })?;
-                    builder = builder.max_concurrency(n);
-                }
-                if let Some(f) = json_field(spec, "fail_fast", &ctor)? {
-                    let f = f
-                        .as_bool()
-                        .ok_or_else(|| format!("{ctor}.fail_fast must be a boolean, got {f}"))?;
-                    builder = builder.fail_fast(f);
-                }
-                Arc::new(builder.build().map_err(|e| e.to_string())?)
-            }
+        let common = Common {
+            engine: self.inner.workflows.clone(),
+            description: spec.str_field("description"),
+            vars,
+        };
+        let workflow = match kind {
+            WorkflowKind::Sequential => b.sequential(spec, &name, ctor, common)?,
+            WorkflowKind::Conditional => b.conditional(spec, &name, ctor, common)?,
+            WorkflowKind::Loop => b.looping(spec, &name, ctor, common)?,
+            WorkflowKind::Parallel => b.parallel(spec, &name, ctor, common)?,
         };
         self.inner.components.add_workflow(workflow.clone())?;
         Ok(workflow)
@@ -618,5 +521,177 @@ impl Host {
                 })
                 .collect(),
         )
+    }
+}
+
+/// What every pattern's builder gets: the workflow engine, the description
+/// and the initial variables.
+struct Common {
+    engine: llmspell_workflows::WorkflowEngine,
+    description: Option<String>,
+    vars: Option<serde_json::Map<String, Value>>,
+}
+
+/// Applies a [`Common`] to a pattern's builder (the builders are distinct
+/// types with the same methods).
+macro_rules! with_common {
+    ($builder:expr, $common:expr) => {{
+        let common = $common;
+        let mut builder = $builder.engine(common.engine);
+        if let Some(d) = common.description {
+            builder = builder.description(d);
+        }
+        if let Some(v) = common.vars {
+            builder = builder.vars(v);
+        }
+        builder
+    }};
+}
+
+impl Builder<'_> {
+    fn sequential(
+        &self,
+        spec: &ScriptValue,
+        name: &str,
+        ctor: &str,
+        common: Common,
+    ) -> Result<Arc<dyn Workflow>, HostError> {
+        let steps = spec
+            .get("steps")
+            .ok_or_else(|| format!("{ctor} needs `steps` (an array of steps)"))?;
+        let steps = self.steps(&steps, &format!("{ctor}.steps"))?;
+        Ok(Arc::new(
+            with_common!(SequentialWorkflow::builder(name), common)
+                .steps(steps)
+                .build()
+                .map_err(|e| e.to_string())?,
+        ))
+    }
+
+    fn conditional(
+        &self,
+        spec: &ScriptValue,
+        name: &str,
+        ctor: &str,
+        common: Common,
+    ) -> Result<Arc<dyn Workflow>, HostError> {
+        let mut builder = with_common!(ConditionalWorkflow::builder(name), common);
+        let when = |br: &ScriptValue, what: &str| {
+            function_field(br, "when", what)?
+                .ok_or_else(|| format!("{what} needs `when` (a function of the state)"))
+        };
+        for (bname, when, steps) in self.branches(spec, ctor, &["name", "when", "steps"], when)? {
+            builder = builder.branch(Branch::new(bname, self.condition(when)).steps(steps));
+        }
+        if let Some(default) = spec.get("default") {
+            builder = builder.default_steps(self.steps(&default, &format!("{ctor}.default"))?);
+        }
+        Ok(Arc::new(builder.build().map_err(|e| e.to_string())?))
+    }
+
+    fn looping(
+        &self,
+        spec: &ScriptValue,
+        name: &str,
+        ctor: &str,
+        common: Common,
+    ) -> Result<Arc<dyn Workflow>, HostError> {
+        let builder = with_common!(LoopWorkflow::builder(name), common);
+        let mut builder = self.loop_source(builder, spec, name, ctor)?;
+        let body = spec
+            .get("body")
+            .ok_or_else(|| format!("{ctor} needs `body` (an array of steps)"))?;
+        builder = builder.steps(self.steps(&body, &format!("{ctor}.body"))?);
+        if let Some(n) = json_field(spec, "max_iterations", ctor)? {
+            let n = n.as_u64().ok_or_else(|| {
+                format!("{ctor}.max_iterations must be a whole number ≥ 0, got {n}")
+            })?;
+            builder = builder.max_iterations(n);
+        }
+        if let Some(f) = function_field(spec, "break_when", ctor)? {
+            builder = builder.break_when(self.condition(f));
+        }
+        Ok(Arc::new(builder.build().map_err(|e| e.to_string())?))
+    }
+
+    /// What a loop iterates over: exactly one of `items`, `range`, `while`.
+    fn loop_source(
+        &self,
+        builder: llmspell_workflows::LoopWorkflowBuilder,
+        spec: &ScriptValue,
+        name: &str,
+        ctor: &str,
+    ) -> Result<llmspell_workflows::LoopWorkflowBuilder, HostError> {
+        let sources: Vec<&str> = ["items", "range", "while"]
+            .into_iter()
+            .filter(|k| spec.get(k).is_some())
+            .collect();
+        if sources.len() != 1 {
+            return Err(format!(
+                "{ctor} needs exactly one of `items`, `range`, `while`; it has {}",
+                none_or_list(&sources)
+            ));
+        }
+        Ok(match sources[0] {
+            "items" => match spec.get("items") {
+                Some(ScriptValue::Function(f)) => {
+                    builder.items_from(self.input_fn(f, format!("workflow:{name}:items")))
+                }
+                Some(v) => match v.into_json(&format!("{ctor}.items"))? {
+                    Value::Array(a) => builder.items(a),
+                    Value::Object(m) if m.is_empty() => builder.items(Vec::new()),
+                    other => {
+                        return Err(format!(
+                            "{ctor}.items must be an array or a function of the state, got {other}"
+                        ));
+                    }
+                },
+                None => builder,
+            },
+            "range" => {
+                let r = json_field(spec, "range", ctor)?.unwrap_or(Value::Null);
+                let range: LoopRange = serde_json::from_value(r.clone()).map_err(|e| {
+                    format!(
+                        "{ctor}.range must be {{ from, to, step }} or {{ from = …, to = …, step = … }}, got {r}: {e}"
+                    )
+                })?;
+                builder.range(range)
+            }
+            _ => {
+                let f = function_field(spec, "while", ctor)?
+                    .ok_or_else(|| format!("{ctor}.while must be a function"))?;
+                builder.repeat_while(self.condition(f))
+            }
+        })
+    }
+
+    fn parallel(
+        &self,
+        spec: &ScriptValue,
+        name: &str,
+        ctor: &str,
+        common: Common,
+    ) -> Result<Arc<dyn Workflow>, HostError> {
+        let mut builder = with_common!(ParallelWorkflow::builder(name), common);
+        for (bname, (), steps) in self.branches(spec, ctor, &["name", "steps"], |_, _| Ok(()))? {
+            builder = builder.branch(ParallelBranch::new(bname).steps(steps));
+        }
+        if let Some(n) = json_field(spec, "max_concurrency", ctor)? {
+            let n = n
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    format!("{ctor}.max_concurrency must be a whole number ≥ 1, got {n}")
+                })?;
+            builder = builder.max_concurrency(n);
+        }
+        if let Some(f) = json_field(spec, "fail_fast", ctor)? {
+            let f = f
+                .as_bool()
+                .ok_or_else(|| format!("{ctor}.fail_fast must be a boolean, got {f}"))?;
+            builder = builder.fail_fast(f);
+        }
+        Ok(Arc::new(builder.build().map_err(|e| e.to_string())?))
     }
 }
