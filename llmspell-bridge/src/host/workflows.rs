@@ -68,6 +68,26 @@ pub enum WorkflowKind {
 }
 
 impl WorkflowKind {
+    /// Every pattern, in the order the globals list them.
+    pub(crate) const ALL: [WorkflowKind; 4] = [
+        WorkflowKind::Sequential,
+        WorkflowKind::Conditional,
+        WorkflowKind::Loop,
+        WorkflowKind::Parallel,
+    ];
+
+    /// The pattern whose constructor is named `name`.
+    pub(crate) fn named(name: &str) -> Result<Self, HostError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown workflow kind {name:?}; valid: sequential, conditional, loop, parallel"
+                )
+            })
+    }
+
     /// The constructor's name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -10,6 +10,8 @@
 //! their own (`hook`, `event`, `tool`, `agent`, `workflow`, `state`, and
 //! `console` for output, `llmspell.sleep` and timer reports).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::task::Poll;
@@ -97,6 +99,22 @@ fn millis(v: &JsValue) -> Millis {
             None => Millis::Other(type_of(v)),
         }
     }
+}
+
+/// The host object behind the handle number `v` in `handles` (`what` names
+/// the kind of handle; `missing` is the error for a number not there).
+fn handle<T: Clone>(
+    handles: &RefCell<HashMap<u64, T>>,
+    v: &JsValue,
+    what: &str,
+    missing: &str,
+) -> JsResult<T> {
+    let id = arg_id(v, what)?;
+    handles
+        .borrow()
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| fail(missing))
 }
 
 fn to_js(v: &Value, ctx: &mut Context) -> JsResult<JsValue> {

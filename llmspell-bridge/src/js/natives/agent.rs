@@ -7,7 +7,7 @@ use boa_engine::{Context, JsResult, JsValue};
 use serde_json::{Value, json};
 
 use super::{
-    JS, arg, arg_id, arg_json, arg_string, call_exec, engine, fail, params, promise, to_js,
+    JS, arg, arg_id, arg_json, arg_string, call_exec, engine, fail, handle, params, promise, to_js,
 };
 use crate::js::conversion::to_script_value;
 use crate::js::engine::JsEngine;
@@ -19,14 +19,12 @@ pub(crate) fn agent_context_arg(id: u64) -> JsValue {
 }
 
 fn agent_of(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::LifecycleAgent> {
-    let id = arg_id(v, "agent")?;
-    engine
-        .handles
-        .agents
-        .borrow()
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| fail("not an agent of this runtime"))
+    handle(
+        &engine.handles.agents,
+        v,
+        "agent",
+        "not an agent of this runtime",
+    )
 }
 
 pub(super) fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -115,14 +113,12 @@ pub(super) fn get(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<Js
 }
 
 fn agent_context(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::AgentContext> {
-    let id = arg_id(v, "agent")?;
-    engine
-        .handles
-        .agent_contexts
-        .borrow()
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| fail("the agent's invocation has ended; use the agent handle instead"))
+    handle(
+        &engine.handles.agent_contexts,
+        v,
+        "agent",
+        "the agent's invocation has ended; use the agent handle instead",
+    )
 }
 
 pub(super) fn ctx_info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {

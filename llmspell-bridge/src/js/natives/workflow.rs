@@ -2,7 +2,7 @@
 
 use boa_engine::{Context, JsResult, JsValue, js_string};
 
-use super::{arg, arg_id, arg_json, arg_string, call_exec, engine, fail, promise, to_js};
+use super::{arg, arg_json, arg_string, call_exec, engine, fail, handle, promise, to_js};
 use crate::WorkflowKind;
 use crate::js::conversion::to_script_value;
 use crate::js::engine::JsEngine;
@@ -11,29 +11,17 @@ fn workflow_of(
     engine: &JsEngine,
     v: &JsValue,
 ) -> JsResult<std::sync::Arc<dyn llmspell_core::Workflow>> {
-    let id = arg_id(v, "workflow")?;
-    engine
-        .handles
-        .workflows
-        .borrow()
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| fail("not a workflow of this runtime"))
+    handle(
+        &engine.handles.workflows,
+        v,
+        "workflow",
+        "not a workflow of this runtime",
+    )
 }
 
 pub(super) fn build(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let engine = engine()?;
-    let kind = match arg_string(&arg(args, 0), "workflow kind")?.as_str() {
-        "sequential" => WorkflowKind::Sequential,
-        "conditional" => WorkflowKind::Conditional,
-        "loop" => WorkflowKind::Loop,
-        "parallel" => WorkflowKind::Parallel,
-        other => {
-            return Err(fail(format!(
-                "unknown workflow kind {other:?}; valid: sequential, conditional, loop, parallel"
-            )));
-        }
-    };
+    let kind = WorkflowKind::named(&arg_string(&arg(args, 0), "workflow kind")?).map_err(fail)?;
     let ctor = format!("Workflow.{}", kind.as_str());
     let spec = to_script_value(&engine, &arg(args, 1), &ctor, ctx).map_err(fail)?;
     let workflow = engine.host.workflow_build(kind, &spec).map_err(fail)?;

@@ -60,12 +60,7 @@ impl UserData for LuaWorkflow {
 
 pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     let workflow = lua.create_table()?;
-    for kind in [
-        WorkflowKind::Sequential,
-        WorkflowKind::Conditional,
-        WorkflowKind::Loop,
-        WorkflowKind::Parallel,
-    ] {
+    for kind in WorkflowKind::ALL {
         let ctor = format!("Workflow.{}", kind.as_str());
         workflow.set(
             kind.as_str(),
