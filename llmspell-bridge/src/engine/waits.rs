@@ -79,3 +79,28 @@ pub(crate) async fn spin_for<T>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Millis;
+
+    #[test]
+    fn milliseconds_read_as_scripts_give_them() {
+        assert_eq!(Millis::Absent.duration(), Ok(Duration::ZERO));
+        assert_eq!(
+            Millis::Number(1500.0).duration(),
+            Ok(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            Millis::Number(0.5).duration(),
+            Ok(Duration::from_micros(500))
+        );
+        assert_eq!(Millis::Number(1e300).duration(), Ok(Duration::MAX));
+        assert_eq!(Millis::Number(-1.0).duration(), Err("number"));
+        assert_eq!(Millis::Number(f64::NAN).duration(), Err("number"));
+        assert_eq!(Millis::Number(f64::INFINITY).duration(), Err("number"));
+        assert_eq!(Millis::Other("table").duration(), Err("table"));
+    }
+}
