@@ -58,14 +58,21 @@ pub(super) fn invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResu
     )
 }
 
-pub(super) fn invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let engine = engine()?;
-    let agent = agent_of(&engine, &arg(args, 0))?;
+/// The tool name and parameters of `agent.invoke_tool` (arguments 2 and 3
+/// of the native).
+fn tool_args(args: &[JsValue], ctx: &mut Context) -> JsResult<(String, Value)> {
     let name = arg_string(
         &arg(args, 1),
         "agent.invoke_tool: argument 1 (the tool name)",
     )?;
     let params = params(&arg(args, 2), "agent.invoke_tool: argument 2 (params)", ctx)?;
+    Ok((name, params))
+}
+
+pub(super) fn invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let engine = engine()?;
+    let agent = agent_of(&engine, &arg(args, 0))?;
+    let (name, params) = tool_args(args, ctx)?;
     let exec = call_exec(
         &arg(args, 3),
         "agent.invoke_tool: argument 3 (options)",
@@ -144,11 +151,7 @@ pub(super) fn ctx_invoke_tool(
 ) -> JsResult<JsValue> {
     let engine = engine()?;
     let cx = agent_context(&engine, &arg(args, 0))?;
-    let name = arg_string(
-        &arg(args, 1),
-        "agent.invoke_tool: argument 1 (the tool name)",
-    )?;
-    let params = params(&arg(args, 2), "agent.invoke_tool: argument 2 (params)", ctx)?;
+    let (name, params) = tool_args(args, ctx)?;
     drop(engine);
     promise(ctx, async move {
         cx.invoke_tool(&name, params)
