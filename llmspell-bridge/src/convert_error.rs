@@ -1,5 +1,9 @@
-//! The error of a value that cannot cross between a script and the host,
-//! shared by the engines' conversion modules.
+//! What the engines' conversion modules share: the nesting limit, and the
+//! error of a value that cannot cross between a script and the host, with
+//! where in the value it sits.
+
+/// The deepest nesting converted either way, in every engine.
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// A value that cannot cross the boundary, with where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +19,24 @@ impl std::fmt::Display for ConvertError {
         } else {
             write!(f, "{} (at {})", self.message, self.path)
         }
+    }
+}
+
+/// The error of the value at `path`.
+pub(crate) fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
+    ConvertError {
+        path: path.render(),
+        message: message.into(),
+    }
+}
+
+/// ` (at <path>)` for a message about the value at the rendered `path`
+/// (nothing at the top).
+pub(crate) fn at(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" (at {path})")
     }
 }
 

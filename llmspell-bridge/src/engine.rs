@@ -1,5 +1,12 @@
 //! What every script engine shares: a thread of its own, a command channel,
 //! and callbacks the rest of the runtime can call from any thread.
+//!
+//! An engine implements [`ServedEngine`] (its function type, how it calls
+//! one, how it runs a file) and gets the rest from here: the command loop,
+//! calls from its own thread without a hop ([`LocalEngine`]), the functions
+//! it keeps (`functions`), the nesting limit and time limits of calls
+//! (`calls`), subscriptions with their pumps and pulls (`subscriptions`),
+//! and waits (`waits`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,6 +21,18 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ScriptError;
+
+mod calls;
+mod functions;
+mod subscriptions;
+mod waits;
+
+pub(crate) use calls::{Due, due, finish_later, nested, not_json};
+pub(crate) use functions::Functions;
+pub use functions::ScriptFunction;
+pub(crate) use subscriptions::{Pulls, subscribe, subscription_id};
+use waits::spin_for;
+pub(crate) use waits::{Millis, sleep};
 
 /// Identifies a script function an engine keeps for the runtime (a hook, a
 /// subscription callback, a tool handler, …).
@@ -143,6 +162,8 @@ pub(crate) struct EngineShared {
     pub(crate) activity: Activity,
     /// Subscriptions whose callbacks this engine runs (for quiescence).
     pub(crate) callback_subscriptions: Mutex<Vec<llmspell_events::SubscriptionId>>,
+    /// Subscriptions made without a callback, for `Event.receive`.
+    pub(crate) pulls: Pulls,
     /// How long a hand-off polls before sleeping ([`crate::RuntimeConfig::handoff_spin`]).
     pub(crate) spin: Duration,
     /// The engine thread, joined when the runtime stops.
@@ -163,6 +184,7 @@ impl EngineHandle {
                 tx,
                 activity: Activity::default(),
                 callback_subscriptions: Mutex::new(Vec::new()),
+                pulls: Pulls::default(),
                 spin,
                 join: Mutex::new(None),
             }),
@@ -294,105 +316,52 @@ impl Drop for BusyGuard {
     }
 }
 
-/// A script function kept by an engine, callable from any thread. Dropping
-/// the last clone releases the function in its engine.
-#[derive(Clone)]
-pub struct ScriptFunction {
-    inner: Arc<FunctionInner>,
-}
-
-struct FunctionInner {
-    engine: EngineHandle,
-    id: CallbackId,
-}
-
-impl Drop for FunctionInner {
-    fn drop(&mut self) {
-        self.engine.send(Command::Release { id: self.id });
-    }
-}
-
-impl ScriptFunction {
-    pub(crate) fn new(engine: EngineHandle, id: CallbackId) -> Self {
-        Self {
-            inner: Arc::new(FunctionInner { engine, id }),
-        }
-    }
-
-    /// The language the function is written in.
-    pub fn language(&self) -> Language {
-        self.inner.engine.language()
-    }
-
-    /// Calls the function with JSON arguments; the engine interrupts it once
-    /// `deadline` has passed (even a busy loop).
-    ///
-    /// # Errors
-    /// The script's error message, or a message saying the engine stopped.
-    pub async fn call(
-        &self,
-        args: Vec<Value>,
-        deadline: Option<Duration>,
-    ) -> Result<Value, String> {
-        self.inner
-            .engine
-            .call(self.inner.id, CallArgs::Values(args), deadline)
-            .await
-    }
-
-    /// Calls the function with prepared arguments (a hook context or an event).
-    ///
-    /// # Errors
-    /// As [`call`](ScriptFunction::call).
-    pub async fn call_with(
-        &self,
-        args: CallArgs<'_>,
-        deadline: Option<Duration>,
-    ) -> Result<Value, String> {
-        self.inner.engine.call(self.inner.id, args, deadline).await
-    }
-}
-
-impl std::fmt::Debug for ScriptFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScriptFunction")
-            .field("language", &self.inner.engine.language())
-            .field("id", &self.inner.id)
-            .finish()
-    }
-}
-
-/// What the shared command loop needs from an engine's thread side.
-pub(crate) trait ServedEngine: LocalEngine + 'static {
+/// The engine-thread side of an engine, as the shared parts use it: the
+/// command loop, [`LocalEngine`] calls, subscriptions and their pumps.
+pub(crate) trait ServedEngine: 'static {
+    /// A script function as the engine keeps it.
+    type Function: Clone + 'static;
     /// The engine's handle.
     fn handle(&self) -> &EngineHandle;
+    /// The runtime's shared registries.
+    fn host(&self) -> &crate::Host;
+    /// The functions the engine keeps for the runtime.
+    fn functions(&self) -> &Functions<Self::Function>;
+    /// Calls `f` with `args`, interrupted once `deadline` has passed,
+    /// running it at once until it finishes or waits.
+    fn call_function(
+        &self,
+        f: Self::Function,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started;
     /// Runs a script file's main chunk to completion.
     fn run_file(
         self: Rc<Self>,
         name: String,
         source: String,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ScriptError>>>>;
-    /// Forgets a kept function.
-    fn release(&self, id: CallbackId);
+
+    /// Keeps `f` for calls from the runtime and returns a `Send` handle.
+    fn keep(&self, f: Self::Function) -> ScriptFunction {
+        self.functions().keep(self.handle(), f)
+    }
 }
 
-/// Polls `ready` until it answers or `window` has passed, yielding to the
-/// executor between polls (other tasks keep running; the thread stays awake).
-async fn spin_for<T>(window: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
-    if let Some(v) = ready() {
-        return Some(v);
+impl<E: ServedEngine> LocalEngine for E {
+    fn engine_id(&self) -> u64 {
+        self.handle().inner.id
     }
-    if window.is_zero() {
-        return None;
-    }
-    let until = std::time::Instant::now() + window;
-    loop {
-        tokio::task::yield_now().await;
-        if let Some(v) = ready() {
-            return Some(v);
-        }
-        if std::time::Instant::now() >= until {
-            return None;
+
+    fn start_call(
+        &self,
+        id: CallbackId,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started {
+        match self.functions().get(id) {
+            Some(f) => self.call_function(f, args, deadline),
+            None => Started::Done(Err("the script function was released".to_owned())),
         }
     }
 }
@@ -457,66 +426,24 @@ pub(crate) async fn serve<E: ServedEngine>(
                     });
                 }
             },
-            Command::Release { id } => engine.release(id),
+            Command::Release { id } => engine.functions().release(id),
             Command::Shutdown => break,
         }
     }
 }
 
-/// Delivers a subscription's events to a script callback, one at a time and
-/// in order, on the engine's task set (`call` starts the callback). A
-/// failing callback is reported through `host` and the next event is still
-/// delivered; the pump ends with the subscription or the engine.
-pub(crate) fn start_pump<E: ServedEngine>(
-    engine: &Rc<E>,
-    host: crate::Host,
-    mut sub: llmspell_events::Subscription,
-    call: impl Fn(&E, Arc<llmspell_events::UniversalEvent>) -> Started + 'static,
-) {
-    let id = sub.id();
-    let language = engine.handle().language();
-    engine.handle().inner.callback_subscriptions.lock().push(id);
-    let weak = Rc::downgrade(engine);
-    tokio::task::spawn_local(async move {
-        while let Some(ev) = sub.recv().await {
-            let Some(engine) = weak.upgrade() else { break };
-            let busy = BusyGuard::new(engine.handle());
-            let started = call(&engine, ev);
-            drop(engine);
-            let result = match started {
-                Started::Done(r) => r,
-                Started::Waiting(rx) => rx
-                    .await
-                    .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
-            };
-            if let Err(message) = result {
-                host.report_callback_error(
-                    language,
-                    &format!("subscription callback for {:?}", sub.pattern().as_str()),
-                    &message,
-                )
-                .await;
-            }
-            drop(busy);
-        }
-        if let Some(engine) = weak.upgrade() {
-            engine
-                .handle()
-                .inner
-                .callback_subscriptions
-                .lock()
-                .retain(|s| *s != id);
-        }
-    });
-}
+/// The stack of an engine thread: 64 MiB of address space, touched only as
+/// deep as calls actually nest (script calls nest on it, a hook inside the
+/// same script's `Tool.invoke`; room for [`calls::MAX_NESTED_CALLS`] levels in
+/// debug builds).
+const ENGINE_STACK_BYTES: usize = 64 << 20;
 
-/// Starts an engine on a thread of its own (`stack_bytes` of stack, a
-/// current-thread tokio runtime and a task set): `make` builds the engine
+/// Starts an engine on a thread of its own ([`ENGINE_STACK_BYTES`] of
+/// stack, a current-thread tokio runtime and a task set): `make` builds the engine
 /// there, then the thread serves commands until shutdown. Returns the
 /// handle once the engine is ready.
 pub(crate) fn spawn_engine<E, F>(
     language: Language,
-    stack_bytes: usize,
     spin: Duration,
     make: F,
 ) -> crate::Result<EngineHandle>
@@ -530,7 +457,7 @@ where
     let h = handle.clone();
     let thread = std::thread::Builder::new()
         .name(format!("llmspell-{language}"))
-        .stack_size(stack_bytes)
+        .stack_size(ENGINE_STACK_BYTES)
         .spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -555,6 +482,8 @@ where
                 install_local(engine.clone());
                 let _ = ready_tx.send(Ok(()));
                 serve(engine, rx).await;
+                // Pull subscriptions end with their engine.
+                h.inner.pulls.clear();
             });
         })
         .map_err(|e| crate::Error::Config {

@@ -2,7 +2,8 @@
 //!
 //! - `engine`: the engine thread, its command loop, calls into scripts and
 //!   the time limits of callbacks;
-//! - `natives`: the host functions behind the globals;
+//! - `natives`: the host functions behind the globals, one file per global
+//!   under `natives/`;
 //! - `prelude.js`: the globals themselves (`Hook`, `Event`, `Tool`, `Agent`,
 //!   `Workflow`, `console`, `print`, `llmspell`, `setTimeout`), built on the
 //!   natives;

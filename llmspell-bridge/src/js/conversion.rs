@@ -24,11 +24,11 @@ use llmspell_core::CorrelationId;
 use serde_json::{Map, Number, Value};
 
 use crate::ScriptValue;
+use crate::engine::ServedEngine;
 
 use super::engine::JsEngine;
 
-/// The deepest nesting converted either way.
-pub(crate) const MAX_DEPTH: usize = 64;
+pub(crate) use crate::convert_error::MAX_DEPTH;
 
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
@@ -39,14 +39,7 @@ pub(crate) const AGENT_KEY: &str = "__llmspell_agent";
 pub(crate) const WORKFLOW_KEY: &str = "__llmspell_workflow";
 
 pub(crate) use crate::convert_error::ConvertError;
-use crate::convert_error::Path;
-
-fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
-    ConvertError {
-        path: path.render(),
-        message: message.into(),
-    }
-}
+use crate::convert_error::{Path, at, err};
 
 /// Converts JSON to a JavaScript value.
 ///
@@ -394,14 +387,6 @@ fn spec_value(
         fields.push((name, spec_value(engine, &v, what, &child, depth + 1, ctx)?));
     }
     Ok(ScriptValue::Object(fields))
-}
-
-fn at(path: &str) -> String {
-    if path.is_empty() {
-        String::new()
-    } else {
-        format!(" (at {path})")
-    }
 }
 
 #[cfg(test)]

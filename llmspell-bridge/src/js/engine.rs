@@ -25,25 +25,16 @@ use boa_engine::object::builtins::JsPromise;
 use boa_engine::{Context, JsObject, JsResult, JsValue, Module, NativeFunction, Source};
 use llmspell_agents::{AgentContext, LifecycleAgent};
 use llmspell_core::{Language, Workflow};
-use llmspell_events::{Subscription, SubscriptionId};
 use scoped_tls_hkt::scoped_thread_local;
 use tokio::sync::oneshot;
 
 use super::conversion::{context_to_js, js_to_json, json_to_js};
 use super::{errors, natives};
 use crate::engine::{
-    BusyGuard, CallArgs, CallResult, CallbackId, EngineHandle, LocalEngine, Started,
+    BusyGuard, CallArgs, CallResult, Due, EngineHandle, Functions, ServedEngine, Started,
+    finish_later, nested, not_json,
 };
-use crate::{Host, Result, ScriptError, ScriptFunction};
-
-/// The deepest nesting of script calls started on the engine's thread (a
-/// hook that invokes the tool it hooks would otherwise recurse until the
-/// stack overflows).
-const MAX_NESTED_CALLS: u32 = 64;
-
-/// The engine thread's stack: nested calls (a hook inside the same script's
-/// `Tool.invoke`) run on it.
-const ENGINE_STACK_BYTES: usize = 64 << 20;
+use crate::{Host, Result, ScriptError};
 
 /// Loop iterations timed at start-up to learn how fast this build runs
 /// loops (see [`JsEngine::loop_limit`]).
@@ -74,16 +65,11 @@ pub(crate) fn current() -> Option<Rc<JsEngine>> {
 /// once the context is ready.
 pub(crate) fn start(host: Host) -> Result<EngineHandle> {
     let spin = host.inner.config.handoff_spin;
-    crate::engine::spawn_engine(
-        Language::Javascript,
-        ENGINE_STACK_BYTES,
-        spin,
-        move |handle| {
-            let engine = JsEngine::new(handle, host)?;
-            ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
-            Ok(engine)
-        },
-    )
+    crate::engine::spawn_engine(Language::Javascript, spin, move |handle| {
+        let engine = JsEngine::new(handle, host)?;
+        ENGINE.with(|slot| *slot.borrow_mut() = Some(engine.clone()));
+        Ok(engine)
+    })
 }
 
 /// Remembers promises rejected while no handler was attached; those still
@@ -110,15 +96,14 @@ impl boa_engine::context::HostHooks for RejectionTracker {
     }
 }
 
-/// Handles scripts hold to host objects, by number: agents, workflows,
-/// pull subscriptions and the contexts of running agent handlers.
+/// Handles scripts hold to host objects, by number: agents, workflows and
+/// the contexts of running agent handlers.
 #[derive(Default)]
 pub(crate) struct Handles {
     next: Cell<u64>,
     pub(crate) agents: RefCell<HashMap<u64, LifecycleAgent>>,
     pub(crate) workflows: RefCell<HashMap<u64, Arc<dyn Workflow>>>,
     pub(crate) agent_contexts: RefCell<HashMap<u64, AgentContext>>,
-    pub(crate) pulls: RefCell<HashMap<SubscriptionId, Rc<tokio::sync::Mutex<Subscription>>>>,
     /// Handle numbers of agents and workflows by name, so asking for the
     /// same component again does not add an entry.
     by_name: RefCell<HashMap<(bool, String), u64>>,
@@ -163,8 +148,8 @@ pub(crate) struct JsEngine {
     context: RefCell<Context>,
     pub(crate) handle: EngineHandle,
     pub(crate) host: Host,
-    functions: RefCell<HashMap<CallbackId, JsObject>>,
-    next_function: Cell<CallbackId>,
+    /// The functions kept for the runtime.
+    functions: Functions<JsObject>,
     pub(crate) handles: Handles,
     /// Promises of kept calls that had not settled when the call returned,
     /// by token: their settlement is sent here.
@@ -175,8 +160,6 @@ pub(crate) struct JsEngine {
     /// The loop-iteration limit of the call running now (restored as nested
     /// calls return).
     loop_limit: Cell<u64>,
-    /// Script calls running nested on this thread's stack.
-    nested: Cell<u32>,
     /// The last promise job the engine stopped (a loop budget or the
     /// recursion limit), and a signal for main chunks waiting on jobs.
     job_failure: RefCell<Option<String>>,
@@ -198,14 +181,12 @@ impl JsEngine {
             context: RefCell::new(context),
             handle,
             host,
-            functions: RefCell::new(HashMap::new()),
-            next_function: Cell::new(1),
+            functions: Functions::default(),
             handles: Handles::default(),
             settlements: RefCell::new(HashMap::new()),
             next_settlement: Cell::new(1),
             loops_per_ms,
             loop_limit: Cell::new(u64::MAX),
-            nested: Cell::new(0),
             job_failure: RefCell::new(None),
             job_failed: tokio::sync::Notify::new(),
             rejections,
@@ -216,14 +197,6 @@ impl JsEngine {
             natives::install(&engine, &mut ctx).map_err(|e| errors::message(&e, &mut ctx))?;
         }
         Ok(engine)
-    }
-
-    /// Keeps `f` for calls from the runtime and returns a `Send` handle.
-    pub(crate) fn keep(&self, f: JsObject) -> ScriptFunction {
-        let id = self.next_function.get();
-        self.next_function.set(id + 1);
-        self.functions.borrow_mut().insert(id, f);
-        ScriptFunction::new(self.handle.clone(), id)
     }
 
     /// Runs `f` with the context: the one a native function lent, or the
@@ -378,48 +351,15 @@ impl JsEngine {
         }
     }
 
-    /// Calls `f` with `args`, limited to `deadline`; a returned promise is
-    /// awaited (within the same deadline).
-    pub(crate) fn call_function(
-        &self,
-        f: JsObject,
-        args: &CallArgs<'_>,
-        deadline: Option<Duration>,
-    ) -> Started {
-        let depth = self.nested.get();
-        if depth >= MAX_NESTED_CALLS {
-            return Started::Done(Err(format!(
-                "script calls nested more than {MAX_NESTED_CALLS} deep (does a hook or callback \
-                 trigger the operation it handles?)"
-            )));
-        }
-        self.nested.set(depth + 1);
-        // The limit counts from the call, waiting included (as in Lua).
-        let due = deadline.map(|d| (Instant::now() + d, d));
-        let limit = self.loop_limit_for(deadline);
-        let outcome = self.enter(|ctx| -> std::result::Result<JsValue, String> {
-            let args = self.prepare(args, ctx)?;
-            let previous = self.set_loop_limit(ctx, limit.min(self.loop_limit.get()));
-            let r = f.call(&JsValue::undefined(), &args, ctx);
-            self.set_loop_limit(ctx, previous);
-            r.map_err(|e| errors::callback_message(&e, ctx, deadline))
-        });
-        self.nested.set(depth);
-        let value = match outcome {
-            Ok(Ok(v)) => v,
-            Ok(Err(m)) | Err(m) => return Started::Done(Err(m)),
-        };
-        self.settle(value, due)
-    }
-
     /// A call's result: at once for a plain value or a settled promise, else
     /// when the promise settles (abandoned at `due`, the instant its time
     /// limit passes, with that limit).
-    fn settle(&self, value: JsValue, due: Option<(Instant, Duration)>) -> Started {
+    fn settle(&self, value: JsValue, due: Option<Due>) -> Started {
         let Some(promise) = value.as_promise() else {
-            return Started::Done(self.enter(|ctx| js_to_json(&value, ctx)).and_then(|r| {
-                r.map_err(|e| format!("the function returned a value that is not JSON: {e}"))
-            }));
+            return Started::Done(
+                self.enter(|ctx| js_to_json(&value, ctx))
+                    .and_then(|r| r.map_err(not_json)),
+            );
         };
         let token = self.next_settlement.get();
         self.next_settlement.set(token + 1);
@@ -428,8 +368,7 @@ impl JsEngine {
         let attached = self.enter(|ctx| -> JsResult<()> {
             let on_ok = NativeFunction::from_copy_closure(move |_, args, ctx| {
                 let v = args.first().cloned().unwrap_or_default();
-                let r = js_to_json(&v, ctx)
-                    .map_err(|e| format!("the function returned a value that is not JSON: {e}"));
+                let r = js_to_json(&v, ctx).map_err(not_json);
                 settle_token(token, r);
                 Ok(JsValue::undefined())
             })
@@ -452,32 +391,17 @@ impl JsEngine {
         if let Ok(r) = rx.try_recv() {
             return Started::Done(r);
         }
-        let (out_tx, out_rx) = oneshot::channel();
-        let busy = BusyGuard::new(&self.handle);
-        let at = due;
-        tokio::task::spawn_local(async move {
-            let r = match at {
-                Some((at, limit)) => match tokio::time::timeout_at(at.into(), rx).await {
-                    Ok(r) => r.unwrap_or_else(|_| Err("the promise was dropped".to_owned())),
-                    Err(_) => {
-                        // Abandoned: forget where its settlement would go.
-                        if let Some(engine) = current() {
-                            engine.settlements.borrow_mut().remove(&token);
-                        }
-                        Err(format!(
-                            "time limit of {} ms exceeded while waiting",
-                            limit.as_millis()
-                        ))
-                    }
-                },
-                None => rx
-                    .await
-                    .unwrap_or_else(|_| Err("the promise was dropped".to_owned())),
-            };
-            drop(busy);
-            let _ = out_tx.send(r);
-        });
-        Started::Waiting(out_rx)
+        let answer = async move {
+            rx.await
+                .unwrap_or_else(|_| Err("the promise was dropped".to_owned()))
+        };
+        // Abandoned: forget where its settlement would go.
+        let abandon = move || {
+            if let Some(engine) = current() {
+                engine.settlements.borrow_mut().remove(&token);
+            }
+        };
+        finish_later(&self.handle, answer, due, abandon)
     }
 
     /// The JavaScript arguments of a call.
@@ -551,9 +475,46 @@ fn calibrate(ctx: &mut Context) -> std::result::Result<f64, String> {
     Ok(f64::from(CALIBRATION_ITERATIONS) / best.max(0.000_1))
 }
 
-impl crate::engine::ServedEngine for JsEngine {
+impl ServedEngine for JsEngine {
+    type Function = JsObject;
+
     fn handle(&self) -> &EngineHandle {
         &self.handle
+    }
+
+    fn host(&self) -> &Host {
+        &self.host
+    }
+
+    fn functions(&self) -> &Functions<JsObject> {
+        &self.functions
+    }
+
+    /// Calls `f` with `args`, limited to `deadline`; a returned promise is
+    /// awaited (within the same deadline).
+    fn call_function(
+        &self,
+        f: JsObject,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started {
+        // The limit counts from the call, waiting included (as in Lua).
+        let due = crate::engine::due(deadline);
+        let limit = self.loop_limit_for(deadline);
+        let outcome = nested(|| {
+            self.enter(|ctx| -> std::result::Result<JsValue, String> {
+                let args = self.prepare(args, ctx)?;
+                let previous = self.set_loop_limit(ctx, limit.min(self.loop_limit.get()));
+                let r = f.call(&JsValue::undefined(), &args, ctx);
+                self.set_loop_limit(ctx, previous);
+                r.map_err(|e| errors::callback_message(&e, ctx, deadline))
+            })
+        });
+        let value = match outcome {
+            Ok(Ok(Ok(v))) => v,
+            Ok(Ok(Err(m))) | Ok(Err(m)) | Err(m) => return Started::Done(Err(m)),
+        };
+        self.settle(value, due)
     }
 
     fn run_file(
@@ -562,28 +523,5 @@ impl crate::engine::ServedEngine for JsEngine {
         source: String,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), ScriptError>>>> {
         Box::pin(async move { self.run_module(&name, &source).await })
-    }
-
-    fn release(&self, id: CallbackId) {
-        self.functions.borrow_mut().remove(&id);
-    }
-}
-
-impl LocalEngine for JsEngine {
-    fn engine_id(&self) -> u64 {
-        self.handle.inner.id
-    }
-
-    fn start_call(
-        &self,
-        id: CallbackId,
-        args: &CallArgs<'_>,
-        deadline: Option<Duration>,
-    ) -> Started {
-        let f = self.functions.borrow().get(&id).cloned();
-        match f {
-            Some(f) => self.call_function(f, args, deadline),
-            None => Started::Done(Err("the script function was released".to_owned())),
-        }
     }
 }

@@ -17,8 +17,7 @@ use llmspell_core::CorrelationId;
 use mlua::{Lua, LuaSerdeExt, Table, Value as LuaValue};
 use serde_json::{Map, Number, Value};
 
-/// The deepest nesting converted either way.
-pub(crate) const MAX_DEPTH: usize = 64;
+pub(crate) use crate::convert_error::MAX_DEPTH;
 
 /// Lifts the engine's memory limit while the host builds or reads values
 /// of bounded size. Under a limit mlua protects every table and string
@@ -48,18 +47,11 @@ impl Drop for HostWork<'_> {
 }
 
 pub(crate) use crate::convert_error::ConvertError;
-use crate::convert_error::Path;
+use crate::convert_error::{Path, err};
 
 impl From<ConvertError> for mlua::Error {
     fn from(e: ConvertError) -> Self {
         mlua::Error::runtime(e.to_string())
-    }
-}
-
-fn err(path: &Path<'_>, message: impl Into<String>) -> ConvertError {
-    ConvertError {
-        path: path.render(),
-        message: message.into(),
     }
 }
 

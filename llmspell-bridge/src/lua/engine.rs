@@ -1,7 +1,6 @@
 //! The Lua engine thread.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -9,29 +8,19 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use llmspell_core::Language;
-use llmspell_events::{Subscription, SubscriptionId};
 use mlua::{Function, HookTriggers, Lua, MultiValue, Value as LuaValue, VmState};
-use tokio::sync::oneshot;
 
 use super::conversion::{call_with_context, event_to_lua, json_to_lua, lua_to_json};
 use super::{errors, globals, sandbox};
 use crate::engine::{
-    BusyGuard, CallArgs, CallResult, CallbackId, EngineHandle, LocalEngine, Started,
+    CallArgs, CallResult, Due, EngineHandle, Functions, ServedEngine, Started, finish_later,
+    nested, not_json,
 };
 use crate::memory::{Mark, StopRequest};
-use crate::{Host, Result, ScriptError, ScriptFunction};
+use crate::{Host, Result, ScriptError};
 
 /// How often (in VM instructions) running Lua code checks its deadline.
 const DEADLINE_CHECK_EVERY: u32 = 1000;
-
-/// The deepest nesting of script calls started on the engine's thread (a
-/// hook that invokes the tool it hooks would otherwise recurse until the
-/// stack overflows).
-pub(crate) const MAX_NESTED_CALLS: u32 = 64;
-
-/// The engine thread's stack: 64 MiB of address space, touched only as deep
-/// as calls actually nest.
-const ENGINE_STACK_BYTES: usize = 64 << 20;
 
 thread_local! {
     /// Deadlines of the callbacks running on this engine thread, innermost
@@ -40,8 +29,6 @@ thread_local! {
     /// is the deadline of the code running now; an empty stack means no limit
     /// (main chunks).
     static DEADLINES: RefCell<Vec<(Instant, Duration)>> = const { RefCell::new(Vec::new()) };
-    /// Script calls currently running nested on this thread's stack.
-    static NESTED: Cell<u32> = const { Cell::new(0) };
     /// The engine's memory watch (`MemoryUsageHigh`).
     static MEMORY: RefCell<Option<MemoryWatch>> = const { RefCell::new(None) };
 }
@@ -82,7 +69,7 @@ impl MemoryWatch {
 /// A callback's future, its deadline in force whenever it is polled.
 struct WithDeadline<F> {
     fut: Pin<Box<F>>,
-    deadline: Option<(Instant, Duration)>,
+    deadline: Option<Due>,
 }
 
 impl<F: Future> Future for WithDeadline<F> {
@@ -123,10 +110,8 @@ fn deadline_hook(lua: &Lua, _debug: &mlua::debug::Debug<'_>) -> mlua::Result<VmS
 /// Starts the Lua engine on its own thread and returns its handle once the
 /// state is ready.
 pub(crate) fn start(host: Host) -> Result<EngineHandle> {
-    // Script calls nest on the engine's stack (a hook inside the same
-    // script's Tool.invoke); room for MAX_NESTED_CALLS levels in debug builds.
     let spin = host.inner.config.handoff_spin;
-    crate::engine::spawn_engine(Language::Lua, ENGINE_STACK_BYTES, spin, move |handle| {
+    crate::engine::spawn_engine(Language::Lua, spin, move |handle| {
         LuaEngine::new(handle, host).map_err(|e| errors::message(&e))
     })
 }
@@ -136,11 +121,8 @@ pub(crate) struct LuaEngine {
     pub(crate) lua: Lua,
     pub(crate) handle: EngineHandle,
     pub(crate) host: Host,
-    /// Kept functions by id (foldhash: looked up on every call).
-    functions: RefCell<HashMap<CallbackId, Function, foldhash::fast::RandomState>>,
-    next_id: Cell<CallbackId>,
-    /// Pull subscriptions by id (for `Event.receive(id_string)`).
-    pub(crate) pulls: RefCell<HashMap<SubscriptionId, Rc<tokio::sync::Mutex<Subscription>>>>,
+    /// The functions kept for the runtime.
+    functions: Functions<Function>,
 }
 
 impl LuaEngine {
@@ -172,21 +154,11 @@ impl LuaEngine {
             lua,
             handle,
             host,
-            functions: RefCell::new(HashMap::default()),
-            next_id: Cell::new(1),
-            pulls: RefCell::new(HashMap::new()),
+            functions: Functions::default(),
         });
         super::conversion::install_context_call(&engine.lua)?;
         globals::install(&engine)?;
         Ok(engine)
-    }
-
-    /// Keeps `f` for calls from the runtime and returns a `Send` handle.
-    pub(crate) fn keep(&self, f: Function) -> ScriptFunction {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        self.functions.borrow_mut().insert(id, f);
-        ScriptFunction::new(self.handle.clone(), id)
     }
 
     async fn run_chunk(&self, name: &str, source: &str) -> std::result::Result<(), ScriptError> {
@@ -197,97 +169,85 @@ impl LuaEngine {
             .map_err(|e| errors::script_error(&e, name))
     }
 
-    /// Runs `f` in a coroutine with `args`, interrupted once `deadline` has
-    /// passed; returns at once if it finishes without waiting, else finishes
-    /// it on the engine's task set.
-    pub(crate) fn call_function(
+    /// Starts a call of `f` with `args` as Lua values (not yet polled).
+    fn start(
         &self,
-        f: Function,
+        f: &Function,
         args: &CallArgs<'_>,
-        deadline: Option<Duration>,
-    ) -> Started {
-        let started = (|| -> mlua::Result<mlua::function::AsyncCallFuture<LuaValue>> {
-            let args =
-                match args {
-                    CallArgs::Context(ctx) => return call_with_context(&self.lua, &f, ctx),
-                    CallArgs::Values(values) => {
-                        let mut v = Vec::with_capacity(values.len());
-                        for a in values {
-                            v.push(json_to_lua(&self.lua, a)?);
-                        }
-                        MultiValue::from_vec(v)
-                    }
-                    CallArgs::Event(ev) => {
-                        MultiValue::from_vec(vec![LuaValue::Table(event_to_lua(&self.lua, ev)?)])
-                    }
-                    CallArgs::Agent(input, cx) => MultiValue::from_vec(vec![
-                        json_to_lua(&self.lua, input)?,
-                        LuaValue::UserData(self.lua.create_userdata(
-                            globals::agent::LuaAgentContext { cx: (**cx).clone() },
-                        )?),
-                    ]),
-                };
-            Ok(f.call_async(args))
-        })();
-        let call = match started {
-            Ok(c) => c,
-            Err(e) => return Started::Done(Err(errors::message(&e))),
-        };
-        let mut fut = WithDeadline {
-            fut: Box::pin(call),
-            deadline: deadline.map(|d| (Instant::now() + d, d)),
-        };
-        let depth = NESTED.with(Cell::get);
-        if depth >= MAX_NESTED_CALLS {
-            return Started::Done(Err(format!(
-                "script calls nested more than {MAX_NESTED_CALLS} deep (does a hook or callback \
-                 trigger the operation it handles?)"
-            )));
-        }
-        let waker = futures::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        NESTED.with(|n| n.set(depth + 1));
-        let polled = Pin::new(&mut fut).poll(&mut cx);
-        NESTED.with(|n| n.set(depth));
-        match polled {
-            Poll::Ready(r) => Started::Done(convert(r)),
-            Poll::Pending => {
-                let (tx, rx) = oneshot::channel();
-                let busy = BusyGuard::new(&self.handle);
-                let deadline = fut.deadline;
-                tokio::task::spawn_local(async move {
-                    // Waiting (in a host call, a sleep) counts against the
-                    // time limit too: past it, the call is abandoned.
-                    let r = match deadline {
-                        Some((at, limit)) => match tokio::time::timeout_at(at.into(), fut).await {
-                            Ok(r) => convert(r),
-                            Err(_) => Err(format!(
-                                "time limit of {} ms exceeded while waiting",
-                                limit.as_millis()
-                            )),
-                        },
-                        None => convert(fut.await),
-                    };
-                    drop(busy);
-                    let _ = tx.send(r);
-                });
-                Started::Waiting(rx)
+    ) -> mlua::Result<mlua::function::AsyncCallFuture<LuaValue>> {
+        let args = match args {
+            CallArgs::Context(ctx) => return call_with_context(&self.lua, f, ctx),
+            CallArgs::Values(values) => {
+                let mut v = Vec::with_capacity(values.len());
+                for a in values {
+                    v.push(json_to_lua(&self.lua, a)?);
+                }
+                MultiValue::from_vec(v)
             }
-        }
+            CallArgs::Event(ev) => {
+                MultiValue::from_vec(vec![LuaValue::Table(event_to_lua(&self.lua, ev)?)])
+            }
+            CallArgs::Agent(input, cx) => MultiValue::from_vec(vec![
+                json_to_lua(&self.lua, input)?,
+                LuaValue::UserData(
+                    self.lua
+                        .create_userdata(globals::agent::LuaAgentContext { cx: (**cx).clone() })?,
+                ),
+            ]),
+        };
+        Ok(f.call_async(args))
     }
 }
 
 fn convert(r: mlua::Result<LuaValue>) -> CallResult {
     match r {
-        Ok(v) => lua_to_json(&v)
-            .map_err(|e| format!("the function returned a value that is not JSON: {e}")),
+        Ok(v) => lua_to_json(&v).map_err(not_json),
         Err(e) => Err(errors::callback_message(&e)),
     }
 }
 
-impl crate::engine::ServedEngine for LuaEngine {
+impl ServedEngine for LuaEngine {
+    type Function = Function;
+
     fn handle(&self) -> &EngineHandle {
         &self.handle
+    }
+
+    fn host(&self) -> &Host {
+        &self.host
+    }
+
+    fn functions(&self) -> &Functions<Function> {
+        &self.functions
+    }
+
+    /// Runs `f` in a coroutine with `args`, interrupted once `deadline` has
+    /// passed; returns at once if it finishes without waiting, else finishes
+    /// it on the engine's task set.
+    fn call_function(
+        &self,
+        f: Function,
+        args: &CallArgs<'_>,
+        deadline: Option<Duration>,
+    ) -> Started {
+        let call = match self.start(&f, args) {
+            Ok(call) => call,
+            Err(e) => return Started::Done(Err(errors::message(&e))),
+        };
+        let mut fut = WithDeadline {
+            fut: Box::pin(call),
+            deadline: crate::engine::due(deadline),
+        };
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        match nested(|| Pin::new(&mut fut).poll(&mut cx)) {
+            Err(m) => Started::Done(Err(m)),
+            Ok(Poll::Ready(r)) => Started::Done(convert(r)),
+            Ok(Poll::Pending) => {
+                let due = fut.deadline;
+                finish_later(&self.handle, async move { convert(fut.await) }, due, || {})
+            }
+        }
     }
 
     fn run_file(
@@ -296,28 +256,5 @@ impl crate::engine::ServedEngine for LuaEngine {
         source: String,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), ScriptError>>>> {
         Box::pin(async move { self.run_chunk(&name, &source).await })
-    }
-
-    fn release(&self, id: CallbackId) {
-        self.functions.borrow_mut().remove(&id);
-    }
-}
-
-impl LocalEngine for LuaEngine {
-    fn engine_id(&self) -> u64 {
-        self.handle.inner.id
-    }
-
-    fn start_call(
-        &self,
-        id: CallbackId,
-        args: &CallArgs<'_>,
-        deadline: Option<Duration>,
-    ) -> Started {
-        let f = self.functions.borrow().get(&id).cloned();
-        match f {
-            Some(f) => self.call_function(f, args, deadline),
-            None => Started::Done(Err("the script function was released".to_owned())),
-        }
     }
 }

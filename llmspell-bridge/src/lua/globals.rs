@@ -62,6 +62,22 @@ where
     wrap(lua, raw)
 }
 
+/// A global's function that reaches its engine: `f` receives the engine (a
+/// script-facing error if it is shutting down) and the arguments.
+pub(super) fn engine_function<A, R, F>(
+    lua: &Lua,
+    weak: &Weak<LuaEngine>,
+    f: F,
+) -> mlua::Result<Function>
+where
+    A: FromLuaMulti,
+    R: IntoLua,
+    F: Fn(&Lua, &Rc<LuaEngine>, A) -> mlua::Result<R> + 'static,
+{
+    let weak = weak.clone();
+    function(lua, move |lua, args: A| f(lua, &engine(&weak)?, args))
+}
+
 type Pending = std::pin::Pin<Box<dyn Future<Output = mlua::Result<LuaValue>>>>;
 
 thread_local! {
@@ -182,26 +198,13 @@ fn sleep_function(lua: &Lua) -> mlua::Result<Function> {
     // Not `async_function`: its synchronous first attempt would swallow the
     // yield of `sleep(0)`; this one always suspends the calling coroutine.
     let raw = lua.create_async_function(|lua, ms: LuaValue| async move {
-        let ms = match ms {
-            LuaValue::Integer(i) if i >= 0 => i as f64,
-            LuaValue::Number(n) if n.is_finite() && n >= 0.0 => n,
-            LuaValue::Nil => 0.0,
-            other => {
-                return outcome::<bool>(
-                    &lua,
-                    Err(fail(format!(
-                        "llmspell.sleep: argument 1 must be a number of milliseconds ≥ 0, got {}",
-                        type_of(&other)
-                    ))),
-                );
+        match crate::engine::sleep(millis(&ms)) {
+            Ok(pause) => {
+                pause.await;
+                outcome(&lua, Ok(true))
             }
-        };
-        if ms <= 0.0 {
-            tokio::task::yield_now().await;
-        } else {
-            tokio::time::sleep(std::time::Duration::from_secs_f64(ms / 1000.0)).await;
+            Err(m) => outcome::<bool>(&lua, Err(fail(m))),
         }
-        outcome(&lua, Ok(true))
     })?;
     wrap(lua, raw)
 }
@@ -238,6 +241,17 @@ pub(super) fn fail(message: impl Into<String>) -> mlua::Error {
 /// Converts an argument to JSON, naming the function and argument on error.
 pub(super) fn arg_json(value: &LuaValue, what: &str) -> mlua::Result<Value> {
     lua_to_json(value).map_err(|e| fail(format!("{what}: {e}")))
+}
+
+/// A number of milliseconds as [`crate::engine::Millis`] reads it.
+pub(super) fn millis(value: &LuaValue) -> crate::engine::Millis {
+    use crate::engine::Millis;
+    match value {
+        LuaValue::Nil => Millis::Absent,
+        LuaValue::Integer(i) => Millis::Number(*i as f64),
+        LuaValue::Number(n) => Millis::Number(*n),
+        other => Millis::Other(type_of(other)),
+    }
 }
 
 /// The Lua type name of a value, for messages.

@@ -7,7 +7,7 @@ use llmspell_core::Language;
 use mlua::{AnyUserData, Lua, Table, UserData, UserDataFields, UserDataMethods, Value as LuaValue};
 
 use super::spec::to_script_value;
-use super::{arg_json, arg_string, async_function, call_exec, engine, fail, function};
+use super::{arg_json, arg_string, async_function, call_exec, engine, engine_function, fail};
 use crate::Host;
 use crate::lua::conversion::json_to_lua;
 use crate::lua::engine::LuaEngine;
@@ -187,20 +187,16 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
         })?,
     )?;
 
-    let w = weak.clone();
     agent.set(
         "list",
-        function(lua, move |lua, ()| {
-            let engine = engine(&w)?;
+        engine_function(lua, &weak, |lua, engine, ()| {
             json_to_lua(lua, &engine.host.agent_list())
         })?,
     )?;
 
-    let w = weak;
     agent.set(
         "get",
-        function(lua, move |lua, name: LuaValue| {
-            let engine = engine(&w)?;
+        engine_function(lua, &weak, |lua, engine, name: LuaValue| {
             let name = arg_string(&name, "Agent.get: argument 1 (the agent name)")?;
             match engine.host.agent_get(&name) {
                 Some(agent) => Ok(LuaValue::UserData(lua.create_userdata(LuaAgent {

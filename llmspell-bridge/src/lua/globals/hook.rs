@@ -3,12 +3,14 @@
 use std::rc::Weak;
 
 use llmspell_core::Language;
-use mlua::{Lua, UserData, UserDataMethods, Value as LuaValue};
+use mlua::{Function, Lua, UserData, UserDataMethods, Value as LuaValue};
 
 use super::{
-    arg_json, arg_str, arg_string, async_function_settled_by, engine, fail, function, type_of,
+    arg_json, arg_str, arg_string, async_function_settled_by, engine, engine_function, fail,
+    type_of,
 };
 use crate::Host;
+use crate::engine::ServedEngine;
 use crate::host::CallOptions;
 use crate::lua::conversion::{fired_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
@@ -55,70 +57,11 @@ end
 
 pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     let hook = lua.create_table()?;
-
-    let w = weak.clone();
-    hook.set(
-        "register",
-        function(
-            lua,
-            move |_, (point, f, opts): (LuaValue, LuaValue, LuaValue)| {
-                let engine = engine(&w)?;
-                let point = arg_string(&point, "Hook.register: argument 1 (the hook point)")?;
-                let f = match f {
-                    LuaValue::Function(f) => f,
-                    other => {
-                        return Err(fail(format!(
-                            "Hook.register: argument 2 must be a function, got {}",
-                            type_of(&other)
-                        )));
-                    }
-                };
-                let opts = arg_json(&opts, "Hook.register: argument 3 (options)")?;
-                let function = engine.keep(f);
-                let (id, point) = engine
-                    .host
-                    .register_hook(&point, function, &opts)
-                    .map_err(|m| fail(format!("Hook.register: {m}")))?;
-                Ok(LuaHookHandle {
-                    id: id.to_string(),
-                    point: point.to_string(),
-                    host: engine.host.clone(),
-                })
-            },
-        )?,
-    )?;
-
-    let w = weak.clone();
-    hook.set(
-        "unregister",
-        function(lua, move |_, target: LuaValue| {
-            let engine = engine(&w)?;
-            let id = match &target {
-                LuaValue::UserData(ud) => match ud.borrow::<LuaHookHandle>() {
-                    Ok(h) => h.id.clone(),
-                    Err(_) => {
-                        return Err(fail(
-                            "Hook.unregister expects a hook handle or a hook id string",
-                        ));
-                    }
-                },
-                LuaValue::String(s) => String::from(&*s.to_str()?),
-                other => {
-                    return Err(fail(format!(
-                        "Hook.unregister expects a hook handle or a hook id string, got {}",
-                        type_of(other)
-                    )));
-                }
-            };
-            Ok(engine.host.unregister_hook(&id))
-        })?,
-    )?;
-
-    let w = weak.clone();
+    hook.set("register", register(lua, &weak)?)?;
+    hook.set("unregister", unregister(lua, &weak)?)?;
     hook.set(
         "list",
-        function(lua, move |lua, filter: LuaValue| {
-            let engine = engine(&w)?;
+        engine_function(lua, &weak, |lua, engine, filter: LuaValue| {
             let filter = arg_json(&filter, "Hook.list")?;
             let list = engine
                 .host
@@ -127,64 +70,119 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             json_to_lua(lua, &list)
         })?,
     )?;
-
-    let w = weak.clone();
     hook.set(
         "points",
-        function(lua, move |lua, ()| {
-            let engine = engine(&w)?;
+        engine_function(lua, &weak, |lua, engine, ()| {
             json_to_lua(lua, &engine.host.points())
         })?,
     )?;
+    hook.set("fire", fire(lua, weak)?)?;
+    lua.globals().set("Hook", hook)
+}
 
-    let w = weak;
-    hook.set(
-        "fire",
-        async_function_settled_by(
-            lua,
-            move |lua, (point, data, component): (LuaValue, LuaValue, LuaValue)| {
-                let w = w.clone();
-                async move {
-                    let engine = engine(&w)?;
-                    let point = arg_str(&point, "Hook.fire: argument 1 (the hook point)")?;
-                    let json = arg_json(&data, "Hook.fire: argument 2 (data)")?;
-                    // Kept to tell whether any hook changed the data: if none
-                    // did, the caller's own table is handed back (a copy
-                    // and a comparison cost less than building a new table).
-                    let original = json.clone();
-                    let options = match &component {
-                        LuaValue::Nil => CallOptions::default(),
-                        LuaValue::Table(_) => CallOptions::parse(
-                            &arg_json(&component, "Hook.fire: argument 3 (options)")?,
-                            true,
-                        )
-                        .map_err(|m| fail(format!("Hook.fire: argument 3: {m}")))?,
-                        other => CallOptions {
-                            component: Some(arg_string(
-                                other,
-                                "Hook.fire: argument 3 (a component name or an options table)",
-                            )?),
-                            ..CallOptions::default()
-                        },
-                    };
-                    let host = engine.host.clone();
-                    drop(engine);
-                    let fired = host
-                        .fire(&point, json, &options, Language::Lua)
-                        .await
-                        .map_err(|m| fail(format!("Hook.fire: {m}")))?;
-                    let unchanged = fired.data_unchanged(&original).then_some(&data);
-                    if unchanged.is_some() && fired.action == "continue" && fired.fields.is_empty()
-                    {
-                        // The common answer: FIRE_SETTLE builds the table.
-                        return Ok(LuaValue::Boolean(true));
-                    }
-                    fired_to_lua(&lua, &fired, unchanged).map(LuaValue::Table)
+/// `Hook.register(point, fn, options)`: a hook handle.
+fn register(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
+    engine_function(
+        lua,
+        weak,
+        |_, engine, (point, f, opts): (LuaValue, LuaValue, LuaValue)| {
+            let point = arg_string(&point, "Hook.register: argument 1 (the hook point)")?;
+            let f = match f {
+                LuaValue::Function(f) => f,
+                other => {
+                    return Err(fail(format!(
+                        "Hook.register: argument 2 must be a function, got {}",
+                        type_of(&other)
+                    )));
+                }
+            };
+            let opts = arg_json(&opts, "Hook.register: argument 3 (options)")?;
+            let function = engine.keep(f);
+            let (id, point) = engine
+                .host
+                .register_hook(&point, function, &opts)
+                .map_err(|m| fail(format!("Hook.register: {m}")))?;
+            Ok(LuaHookHandle {
+                id: id.to_string(),
+                point: point.to_string(),
+                host: engine.host.clone(),
+            })
+        },
+    )
+}
+
+/// `Hook.unregister(handle or id)`: false if the hook was already gone.
+fn unregister(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
+    engine_function(lua, weak, |_, engine, target: LuaValue| {
+        let id = match &target {
+            LuaValue::UserData(ud) => match ud.borrow::<LuaHookHandle>() {
+                Ok(h) => h.id.clone(),
+                Err(_) => {
+                    return Err(fail(
+                        "Hook.unregister expects a hook handle or a hook id string",
+                    ));
                 }
             },
-            FIRE_SETTLE,
-        )?,
-    )?;
+            LuaValue::String(s) => String::from(&*s.to_str()?),
+            other => {
+                return Err(fail(format!(
+                    "Hook.unregister expects a hook handle or a hook id string, got {}",
+                    type_of(other)
+                )));
+            }
+        };
+        Ok(engine.host.unregister_hook(&id))
+    })
+}
 
-    lua.globals().set("Hook", hook)
+/// `Hook.fire`'s options: a component name or an options table.
+fn fire_options(component: &LuaValue) -> mlua::Result<CallOptions> {
+    Ok(match component {
+        LuaValue::Nil => CallOptions::default(),
+        LuaValue::Table(_) => CallOptions::parse(
+            &arg_json(component, "Hook.fire: argument 3 (options)")?,
+            true,
+        )
+        .map_err(|m| fail(format!("Hook.fire: argument 3: {m}")))?,
+        other => CallOptions {
+            component: Some(arg_string(
+                other,
+                "Hook.fire: argument 3 (a component name or an options table)",
+            )?),
+            ..CallOptions::default()
+        },
+    })
+}
+
+/// `Hook.fire(point, data, component or options)`: the result table.
+fn fire(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
+    async_function_settled_by(
+        lua,
+        move |lua, (point, data, component): (LuaValue, LuaValue, LuaValue)| {
+            let w = weak.clone();
+            async move {
+                let engine = engine(&w)?;
+                let point = arg_str(&point, "Hook.fire: argument 1 (the hook point)")?;
+                let json = arg_json(&data, "Hook.fire: argument 2 (data)")?;
+                // Kept to tell whether any hook changed the data: if none
+                // did, the caller's own table is handed back (a copy and a
+                // comparison cost less than building a new table).
+                let original = json.clone();
+                let options = fire_options(&component)?;
+                let host = engine.host.clone();
+                drop(engine);
+                let fired = host
+                    .fire(&point, json, &options, Language::Lua)
+                    .await
+                    .map_err(|m| fail(format!("Hook.fire: {m}")))?;
+                let unchanged = fired.data_unchanged(&original).then_some(&data);
+                if unchanged.is_some() && fired.action == "continue" && fired.fields.is_empty() {
+                    // The common answer: FIRE_SETTLE builds the table.
+                    return Ok(LuaValue::Boolean(true));
+                }
+                fired_to_lua(&lua, &fired, unchanged).map(LuaValue::Table)
+            }
+        },
+        FIRE_SETTLE,
+    )
 }

@@ -6,7 +6,9 @@ use super::agent::LuaAgent;
 use super::fail;
 use super::workflow::LuaWorkflow;
 use crate::ScriptValue;
-use crate::lua::conversion::{MAX_DEPTH, lua_to_json};
+use crate::convert_error::{MAX_DEPTH, at};
+use crate::engine::ServedEngine;
+use crate::lua::conversion::lua_to_json;
 use crate::lua::engine::LuaEngine;
 
 /// Converts a spec table (`Agent.create`'s config, a workflow definition):
@@ -48,14 +50,6 @@ fn convert(
         other => lua_to_json(other)
             .map(ScriptValue::Json)
             .map_err(|e| fail(format!("{what}: {e}"))),
-    }
-}
-
-fn at(path: &str) -> String {
-    if path.is_empty() {
-        String::new()
-    } else {
-        format!(" (at {path})")
     }
 }
 

@@ -7,7 +7,7 @@ use llmspell_core::Workflow;
 use mlua::{AnyUserData, Lua, Table, UserData, UserDataFields, UserDataMethods, Value as LuaValue};
 
 use super::spec::to_script_value;
-use super::{arg_json, arg_string, async_function, engine, fail, function};
+use super::{arg_json, arg_string, async_function, engine_function, fail};
 use crate::lua::conversion::json_to_lua;
 use crate::lua::engine::LuaEngine;
 use crate::{Host, WorkflowKind};
@@ -60,19 +60,12 @@ impl UserData for LuaWorkflow {
 
 pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     let workflow = lua.create_table()?;
-    for kind in [
-        WorkflowKind::Sequential,
-        WorkflowKind::Conditional,
-        WorkflowKind::Loop,
-        WorkflowKind::Parallel,
-    ] {
-        let w = weak.clone();
+    for kind in WorkflowKind::ALL {
         let ctor = format!("Workflow.{}", kind.as_str());
         workflow.set(
             kind.as_str(),
-            function(lua, move |_, spec: LuaValue| {
-                let engine = engine(&w)?;
-                let spec = to_script_value(&engine, &spec, &ctor)?;
+            engine_function(lua, &weak, move |_, engine, spec: LuaValue| {
+                let spec = to_script_value(engine, &spec, &ctor)?;
                 let workflow = engine.host.workflow_build(kind, &spec).map_err(fail)?;
                 Ok(LuaWorkflow {
                     workflow,
@@ -82,20 +75,16 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
         )?;
     }
 
-    let w = weak.clone();
     workflow.set(
         "list",
-        function(lua, move |lua, ()| {
-            let engine = engine(&w)?;
+        engine_function(lua, &weak, |lua, engine, ()| {
             json_to_lua(lua, &engine.host.workflow_list())
         })?,
     )?;
 
-    let w = weak;
     workflow.set(
         "get",
-        function(lua, move |lua, name: LuaValue| {
-            let engine = engine(&w)?;
+        engine_function(lua, &weak, |lua, engine, name: LuaValue| {
             let name = arg_string(&name, "Workflow.get: argument 1 (the workflow name)")?;
             match engine.host.workflow_get(&name) {
                 Some(workflow) => Ok(LuaValue::UserData(lua.create_userdata(LuaWorkflow {

@@ -1,0 +1,357 @@
+//! The operations behind the `Hook` global.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmspell_core::{ComponentId, ComponentType, Language};
+use llmspell_hooks::{
+    FailMode, HookContext, HookFilter, HookId, HookMetadata, HookOptions, HookPoint, HookResult,
+    Priority,
+};
+use serde_json::{Map, Value, json};
+
+use super::{CallOptions, Host, HostError, only_keys, strings, text};
+use crate::ScriptFunction;
+use crate::script_hook::ScriptHook;
+
+/// What `Hook.fire` reports: the action, the data as the hooks left it,
+/// and the fields of the action (`reason`, `value`, `target`, ...).
+pub(crate) struct Fired {
+    pub(crate) action: &'static str,
+    pub(crate) data: Value,
+    pub(crate) fields: Vec<(&'static str, Value)>,
+}
+
+impl Fired {
+    /// Whether the hooks left the data equal to `original` (the data the
+    /// caller gave), so the caller's own value can be handed back.
+    pub(crate) fn data_unchanged(&self, original: &Value) -> bool {
+        same_json(&self.data, original)
+    }
+}
+
+/// JSON equality that first tries the common case of objects with the same
+/// keys in the same order, without hashing; anything else falls back to
+/// `==` (which ignores key order).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && (x
+                    .iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && same_json(va, vb))
+                    || x == y)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
+        }
+        _ => a == b,
+    }
+}
+
+impl Host {
+    /// Parses a point name; the error names it and suggests the closest one.
+    pub fn point(&self, name: &str) -> Result<HookPoint, HostError> {
+        HookPoint::from_str(name).map_err(|e| e.to_string())
+    }
+
+    /// Registers `function` at `point` with script options (`priority`,
+    /// `name`, `tags`, `timeout_ms`, `fail`, `component`) or a bare priority
+    /// string. Returns the hook's id.
+    pub fn register_hook(
+        &self,
+        point: &str,
+        function: ScriptFunction,
+        options: &Value,
+    ) -> Result<(HookId, HookPoint), HostError> {
+        let point = self.point(point)?;
+        let language = function.language();
+        let (opts, timeout, name) = self.hook_options(options, language)?;
+        let metadata = HookMetadata {
+            name: name.clone(),
+            language,
+            ..HookMetadata::default()
+        };
+        let hook = ScriptHook::new(function, timeout, metadata).reporting_to(self);
+        let handle = self
+            .inner
+            .hooks
+            .register_with(point.clone(), Arc::new(hook), opts)
+            .map_err(|e| e.to_string())?;
+        Ok((handle.forget(), point))
+    }
+
+    fn hook_options(
+        &self,
+        options: &Value,
+        language: Language,
+    ) -> Result<(HookOptions, Duration, String), HostError> {
+        let mut opts = HookOptions::new().language(language);
+        let mut timeout = self.inner.live.callback_timeout();
+        let mut name = format!("{language}-hook");
+        match options {
+            Value::Null => {}
+            // rs-llmspell 0.4 style: a priority string as the third argument.
+            Value::String(p) => {
+                opts = opts.priority(Priority::from_str(p).map_err(|e| e.to_string())?);
+            }
+            Value::Number(_) => opts = opts.priority(priority_of(options)?),
+            Value::Object(o) => opts = table_options(o, opts, &mut timeout, &mut name)?,
+            other => return Err(format!("hook options must be a table, got {other}")),
+        }
+        Ok((opts.name(name.clone()).timeout(timeout), timeout, name))
+    }
+
+    /// Removes a hook by id; false if it was already gone.
+    pub fn unregister_hook(&self, id: &str) -> bool {
+        HookId::from_str(id).is_ok_and(|id| self.inner.hooks.unregister(id))
+    }
+
+    /// `Hook.list`: every hook, or those matching a point name or a filter
+    /// table `{ point, language, priority, tag, name }`.
+    pub fn list_hooks(&self, filter: &Value) -> Result<Value, HostError> {
+        let mut f = HookFilter::new();
+        match filter {
+            Value::Null => {}
+            Value::String(p) => f = f.point(self.point(p)?),
+            Value::Object(o) => {
+                let valid = ["point", "language", "priority", "tag", "name"];
+                only_keys(o, &valid, "filter", &valid.join(", "))?;
+                if let Some(p) = text(filter, "point") {
+                    f = f.point(self.point(p)?);
+                }
+                if let Some(l) = text(filter, "language") {
+                    f = f.language(Language::from_str(l).map_err(|e| e.to_string())?);
+                }
+                if let Some(p) = o.get("priority") {
+                    f = f.priority(priority_of(p)?);
+                }
+                if let Some(t) = text(filter, "tag") {
+                    f = f.tag(t);
+                }
+                if let Some(n) = text(filter, "name") {
+                    f = f.name(n);
+                }
+            }
+            other => {
+                return Err(format!(
+                    "Hook.list takes a point name or a filter table, got {other}"
+                ));
+            }
+        }
+        let list: Vec<Value> = self
+            .inner
+            .hooks
+            .list(&f)
+            .into_iter()
+            .map(|h| {
+                json!({
+                    "id": h.id.to_string(),
+                    "name": h.name,
+                    "point": h.point.to_string(),
+                    "priority": h.priority,
+                    "language": h.language,
+                    "tags": h.tags,
+                })
+            })
+            .collect();
+        Ok(Value::Array(list))
+    }
+
+    /// Every valid point name.
+    pub fn points(&self) -> Value {
+        Value::Array(
+            HookPoint::all()
+                .map(|p| Value::String(p.to_string()))
+                .collect(),
+        )
+    }
+
+    /// `Hook.fire`: runs a point's hooks by hand and reports
+    /// `{ action, data, reason, value, target }`.
+    pub async fn fire_hook(
+        &self,
+        point: &str,
+        data: Value,
+        options: &CallOptions,
+        language: Language,
+    ) -> Result<Value, HostError> {
+        let fired = self.fire(point, data, options, language).await?;
+        let mut out = Map::new();
+        out.insert("action".into(), json!(fired.action));
+        out.insert("data".into(), fired.data);
+        for (k, v) in fired.fields {
+            out.insert(k.into(), v);
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// [`fire_hook`](Host::fire_hook)'s outcome before it becomes one JSON
+    /// object, so an engine can build its own result object directly.
+    pub(crate) async fn fire(
+        &self,
+        point: &str,
+        data: Value,
+        options: &CallOptions,
+        language: Language,
+    ) -> Result<Fired, HostError> {
+        let point = self.point(point)?;
+        let component = match &options.component {
+            Some(name) => ComponentId::new(ComponentType::Custom, name.as_str()),
+            None => ComponentId::new(ComponentType::Custom, "script"),
+        };
+        let mut ctx = HookContext::for_operation(point, component, &options.exec(language), data);
+        let outcome = self
+            .inner
+            .executor
+            .execute_point(&mut ctx)
+            .await
+            .map_err(|e| e.to_string())?;
+        let modified = outcome.modified;
+        let (result, _) = outcome.into_parts();
+        // A chain that only changed the data reports "modified".
+        let action = match &result {
+            HookResult::Continue if modified => "modified",
+            other => other.action().as_str(),
+        };
+        let mut fields = Vec::new();
+        match result {
+            HookResult::Cancel(r) | HookResult::Skipped(r) => {
+                fields.push(("reason", json!(r)));
+            }
+            HookResult::Replace(v) => fields.push(("value", v)),
+            HookResult::Redirect(t) => fields.push(("target", json!(t))),
+            HookResult::Retry {
+                delay,
+                max_attempts,
+            } => {
+                fields.push(("delay_ms", json!(delay.as_millis() as u64)));
+                fields.push(("max_attempts", json!(max_attempts)));
+            }
+            HookResult::Cache { key, ttl } => {
+                fields.push(("key", json!(key)));
+                fields.push(("ttl_ms", json!(ttl.as_millis() as u64)));
+            }
+            HookResult::Fork { operations } => fields.push((
+                "operations",
+                serde_json::to_value(operations).unwrap_or(Value::Null),
+            )),
+            HookResult::Continue | HookResult::Modified(_) => {}
+        }
+        Ok(Fired {
+            action,
+            data: ctx.data,
+            fields,
+        })
+    }
+}
+
+/// Hook options given as a table: `opts` with them, and the hook's
+/// `timeout` and `name` where the table sets them.
+fn table_options(
+    o: &Map<String, Value>,
+    mut opts: HookOptions,
+    timeout: &mut Duration,
+    name: &mut String,
+) -> Result<HookOptions, HostError> {
+    let valid = [
+        "priority",
+        "name",
+        "tags",
+        "timeout_ms",
+        "fail",
+        "component",
+    ];
+    only_keys(o, &valid, "hook option", &valid.join(", "))?;
+    if let Some(p) = o.get("priority") {
+        opts = opts.priority(priority_of(p)?);
+    }
+    if let Some(n) = o.get("name") {
+        *name = n
+            .as_str()
+            .ok_or_else(|| format!("`name` must be a string, got {n}"))?
+            .to_owned();
+    }
+    if let Some(tags) = o.get("tags") {
+        for t in strings(tags, "tags")? {
+            opts = opts.tag(t);
+        }
+    }
+    if let Some(t) = o.get("timeout_ms") {
+        let ms = t
+            .as_f64()
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .ok_or_else(|| format!("`timeout_ms` must be a positive number, got {t}"))?;
+        *timeout = Duration::from_secs_f64(ms / 1000.0);
+    }
+    if let Some(f) = o.get("fail") {
+        let f = f
+            .as_str()
+            .ok_or_else(|| format!("`fail` must be \"open\" or \"closed\", got {f}"))?;
+        opts = opts.fail_mode(FailMode::from_str(f).map_err(|e| e.to_string())?);
+    }
+    if let Some(c) = o.get("component") {
+        opts = opts.component(
+            c.as_str()
+                .ok_or_else(|| format!("`component` must be a string, got {c}"))?,
+        );
+    }
+    Ok(opts)
+}
+
+fn priority_of(v: &Value) -> Result<Priority, HostError> {
+    match v {
+        Value::String(s) => Priority::from_str(s).map_err(|e| e.to_string()),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|i| i32::try_from(i).ok())
+            .map(Priority)
+            .ok_or_else(|| {
+                format!(
+                    "invalid priority {n}; valid: highest, high, normal, low, lowest or an integer"
+                )
+            }),
+        other => Err(format!(
+            "invalid priority {other}; valid: highest, high, normal, low, lowest or an integer"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::same_json;
+
+    #[test]
+    fn same_json_is_json_equality() {
+        let cases = [
+            (
+                json!({"a": 1, "b": [1, {"c": 2}]}),
+                json!({"a": 1, "b": [1, {"c": 2}]}),
+                true,
+            ),
+            // Key order does not matter, at the top and nested.
+            (json!({"a": 1, "b": 2}), json!({"b": 2, "a": 1}), true),
+            (
+                json!({"x": {"a": 1, "b": 2}}),
+                json!({"x": {"b": 2, "a": 1}}),
+                true,
+            ),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "b": 3}), false),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "c": 2}), false),
+            (json!({"a": 1}), json!({"a": 1, "b": 2}), false),
+            (json!([1, 2]), json!([2, 1]), false),
+            (json!([1, 2]), json!([1, 2, 3]), false),
+            (json!(1), json!(1.0), false),
+            (json!(null), json!({}), false),
+            (json!("s"), json!("s"), true),
+        ];
+        for (a, b, equal) in cases {
+            assert_eq!(same_json(&a, &b), equal, "{a} vs {b}");
+            assert_eq!(same_json(&a, &b), a == b, "{a} vs {b} against ==");
+        }
+    }
+}
