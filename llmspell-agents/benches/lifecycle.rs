@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use llmspell_agents::perf::{input, runtime, tool_agent, trivial_agent, trivial_work};
+use llmspell_bench::agents::{input, runtime, tool_agent, trivial_agent, trivial_work};
 use llmspell_core::ExecutionContext;
 
 fn bench(c: &mut Criterion) {

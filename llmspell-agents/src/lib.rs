@@ -16,7 +16,6 @@
 //!   [`llm`] module, guarded by `BeforeLlmCall` / `AfterLlmCall` /
 //!   `LlmError`, optionally streamed (`LlmStreamChunk`).
 //! - [`AgentBehavior`]: the contract for other kinds of agent.
-//! - [`perf`]: the agent metric of `llmspell bench`.
 //!
 //! `docs/user-guide/agents.md` has the lifecycle table, the hook points per
 //! transition, events, configuration and measured overhead.
@@ -60,7 +59,6 @@ mod factory;
 mod lifecycle;
 pub mod llm;
 mod llm_agent;
-pub mod perf;
 mod registry;
 mod runtime;
 

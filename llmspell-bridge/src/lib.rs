@@ -37,7 +37,6 @@ mod js;
 mod live;
 mod lua;
 mod memory;
-pub mod perf;
 mod runtime;
 mod script_hook;
 mod script_value;

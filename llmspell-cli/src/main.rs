@@ -10,8 +10,10 @@ macro_rules! out {
 }
 
 /// The process allocator. Scripts allocate many small values (Lua tables
-/// and strings, JSON values, events); mimalloc serves them in about half the
-/// instructions of the system allocator (see `docs/technical/performance.md`).
+/// and strings, JSON values, events); with mimalloc a Lua `Hook.fire` costs
+/// about 12% fewer instructions than with the system allocator and event
+/// delivery runs about twice as fast (see `docs/technical/performance.md`,
+/// "Allocator").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

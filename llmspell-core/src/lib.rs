@@ -41,7 +41,6 @@ mod context;
 mod correlation;
 mod error;
 mod language;
-mod measurement;
 mod tool;
 mod workflow;
 
@@ -51,7 +50,6 @@ pub use context::ExecutionContext;
 pub use correlation::{CorrelationId, EncodeBuffer};
 pub use error::{Error, ErrorKind, Result};
 pub use language::Language;
-pub use measurement::{Measurement, median};
 pub use tool::{SecurityLevel, Tool, ToolCategory};
 pub use workflow::Workflow;
 

@@ -6,8 +6,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use llmspell_bench::events::thousand_patterns;
 use llmspell_events::{
-    EventBus, EventStore, SubscriptionOptions, Topic, TopicPattern, UniversalEvent, perf,
+    EventBus, EventStore, SubscriptionOptions, Topic, TopicPattern, UniversalEvent,
 };
 use llmspell_storage::SledBackend;
 
@@ -65,7 +66,7 @@ fn routing(c: &mut Criterion) {
         .lagging_events(false)
         .build()
         .unwrap();
-    let _subs: Vec<_> = perf::thousand_patterns()
+    let _subs: Vec<_> = thousand_patterns()
         .iter()
         .map(|p| {
             bus.subscribe_with(

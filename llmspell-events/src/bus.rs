@@ -685,6 +685,29 @@ impl EventBus {
         self.inner.router.load().any(topic)
     }
 
+    /// How many subscriptions an event on `topic` would be delivered to right
+    /// now, each counted once: the routing step of a publish, without
+    /// publishing. Where [`has_subscribers`](EventBus::has_subscribers) stops
+    /// at the first match, this walks every pattern that matches.
+    ///
+    /// ```
+    /// use llmspell_events::EventBus;
+    ///
+    /// let bus = EventBus::new();
+    /// let _done = bus.subscribe("tool.*.completed")?;
+    /// let _tools = bus.subscribe("tool.**")?;
+    /// assert_eq!(bus.subscriber_count("tool.calculator.completed"), 2);
+    /// assert_eq!(bus.subscriber_count("tool.calculator.started"), 1);
+    /// assert_eq!(bus.subscriber_count("agent.a.completed"), 0);
+    /// # Ok::<(), llmspell_events::Error>(())
+    /// ```
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        let router = self.inner.router.load();
+        let mut targets = Targets::new();
+        router.route(topic, &mut targets);
+        targets.len()
+    }
+
     /// A number that changes whenever subscriptions change; callers may cache
     /// [`has_subscribers`](EventBus::has_subscribers) answers per generation.
     pub fn generation(&self) -> u64 {

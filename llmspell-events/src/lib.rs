@@ -13,7 +13,6 @@
 //!   [`EventStore`] in batches off the publish path; query, replay, retention.
 //! - Streams: [`EventStreamExt`] for batched, filtered and throttled streams.
 //! - [`EventMetrics`]: per-prefix counters and a sliding-window rate.
-//! - [`perf`]: the event metrics of `llmspell bench`.
 //!
 //! # Example
 //!
@@ -42,7 +41,6 @@ mod flow;
 mod handler;
 mod intercept;
 mod metrics;
-pub mod perf;
 mod persistence;
 mod queue;
 mod router;

@@ -143,6 +143,7 @@ proptest! {
                 assert_eq!(got, want, "topic {t} patterns {patterns:?}");
                 assert_eq!(receipt.delivered, want.len());
                 assert_eq!(bus.has_subscribers(t), !want.is_empty());
+                assert_eq!(bus.subscriber_count(t), want.len());
             }
         });
     }

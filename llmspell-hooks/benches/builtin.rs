@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use llmspell_bench::hooks::NoopHook;
 use llmspell_core::{ComponentId, Error};
 use llmspell_hooks::builtin::{
     Budget, CachingHook, CostTrackingHook, DebuggingHook, LoggingHook, MetricsHook, ModelPrice,
     PricingTable, RateLimitHook, RateQuota, RetryHook, SecurityHook,
 };
-use llmspell_hooks::perf::NoopHook;
 use llmspell_hooks::{Hook, HookContext, HookExecutor, HookPoint, HookRegistry};
 use serde_json::{Value, json};
 

@@ -5,8 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use llmspell_bench::hooks::NoopHook;
 use llmspell_core::ComponentId;
-use llmspell_hooks::perf::NoopHook;
 use llmspell_hooks::{
     GuardPoints, GuardSpec, GuardedRunner, Hook, HookContext, HookExecutor, HookPoint, HookRegistry,
 };

@@ -90,7 +90,7 @@ mod tests {
             let h = registry
                 .register_with(
                     HookPoint::ToolError,
-                    Arc::new(crate::perf::NoopHook),
+                    Arc::new(crate::sync_hook_fn(|_| Ok(crate::HookResult::Continue))),
                     HookOptions::new().priority(p),
                 )
                 .unwrap();

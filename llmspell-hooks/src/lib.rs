@@ -70,7 +70,6 @@ mod fire;
 mod hook;
 mod hook_list;
 mod monitor;
-pub mod perf;
 mod point;
 mod priority;
 mod registry;

@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use llmspell_bench::hooks::NoopHook;
 use llmspell_core::{ExecutionContext, Tool};
-use llmspell_hooks::perf::NoopHook;
 use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry};
 use llmspell_tools::ToolRegistry;
 use llmspell_tools::utility::{Calculator, HashCalculator};

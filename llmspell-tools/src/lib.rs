@@ -46,7 +46,6 @@ mod catalog;
 mod invoke;
 mod limits;
 mod params;
-pub mod perf;
 mod registry;
 mod sandbox;
 mod schema;

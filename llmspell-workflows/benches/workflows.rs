@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use llmspell_bench::hooks::NoopHook;
 use llmspell_core::ExecutionContext;
-use llmspell_hooks::perf::NoopHook;
 use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry};
 use llmspell_workflows::{
     SequentialWorkflow, Step, StepFn, WorkflowEngine, WorkflowState, step_fn,

@@ -2,7 +2,8 @@
 //!
 //! They take and return plain values (ids, JSON); the prelude
 //! (`prelude.js`) wraps them into the `Hook`, `Event`, `Tool`, `Agent` and
-//! `Workflow` globals of `SCRIPT_API.md`, with handle classes and Promises.
+//! `Workflow` globals documented in `docs/user-guide/javascript-api.md`, with
+//! handle classes and Promises.
 //! The prelude receives them as one object that scripts cannot reach.
 //!
 //! This file holds the table of natives, the argument helpers and the

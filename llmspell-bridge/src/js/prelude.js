@@ -1,4 +1,4 @@
-// The JavaScript globals of llmspell (SCRIPT_API.md), built on the host's
+// The JavaScript globals of llmspell (docs/user-guide/javascript-api.md), built on the host's
 // native functions. Evaluated once per engine; returns the setup function,
 // which the host calls with the natives (kept private to this closure) and
 // facts about the runtime.

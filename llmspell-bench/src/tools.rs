@@ -4,13 +4,14 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use llmspell_core::{ExecutionContext, Measurement, Tool, median};
-use llmspell_hooks::perf::NoopHook;
+use llmspell_core::{ExecutionContext, Tool};
 use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry};
+use llmspell_tools::ToolRegistry;
+use llmspell_tools::utility::Calculator;
 use serde_json::{Value, json};
 
-use crate::ToolRegistry;
-use crate::utility::Calculator;
+use crate::hooks::NoopHook;
+use crate::{Measurement, Result, current_thread_runtime as runtime, median};
 
 const RUNS: usize = 7;
 
@@ -18,16 +19,9 @@ fn params() -> Value {
     json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } })
 }
 
-fn runtime() -> llmspell_core::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| llmspell_core::Error::other(format!("cannot start a tokio runtime: {e}")))
-}
-
 /// Median ns per call of (direct `Tool::execute`, guarded `invoke`), the two
 /// interleaved run by run so machine noise hits both alike.
-fn measure(hooks: usize, iters: u32) -> llmspell_core::Result<(f64, f64)> {
+fn measure(hooks: usize, iters: u32) -> Result<(f64, f64)> {
     let rt = runtime()?;
     let registry = HookRegistry::new();
     for i in 0..hooks {
@@ -72,7 +66,7 @@ fn measure(hooks: usize, iters: u32) -> llmspell_core::Result<(f64, f64)> {
 ///
 /// # Errors
 /// When no runtime can be started.
-pub fn overhead_no_hooks(iters: u32) -> llmspell_core::Result<Measurement> {
+pub fn overhead_no_hooks(iters: u32) -> Result<Measurement> {
     let (direct, guarded) = measure(0, iters)?;
     let pct = (guarded / direct - 1.0) * 100.0;
     Ok(Measurement::new("tools.overhead_pct_no_hooks", pct, "pct")
@@ -88,7 +82,7 @@ pub fn overhead_no_hooks(iters: u32) -> llmspell_core::Result<Measurement> {
 ///
 /// # Errors
 /// When no runtime can be started.
-pub fn overhead_two_hooks(iters: u32) -> llmspell_core::Result<Measurement> {
+pub fn overhead_two_hooks(iters: u32) -> Result<Measurement> {
     let (direct, guarded) = measure(2, iters)?;
     let pct = (guarded / direct - 1.0) * 100.0;
     Ok(Measurement::new("tools.overhead_pct_two_hooks", pct, "pct")

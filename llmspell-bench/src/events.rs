@@ -2,22 +2,22 @@
 //!
 //! Each function builds what it needs (runtime, bus, temporary store), runs
 //! a fixed workload several times and reports the median as a
-//! [`Measurement`] against the target of `PERFORMANCE.md`. Run them from a
-//! release build; they take well under a second each at the default sizes.
+//! [`Measurement`] against its target (`docs/technical/performance.md`).
+//! Run them from a release build; they take well under a second each at the
+//! default sizes.
 
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use llmspell_core::{Measurement, median};
+use llmspell_events::{
+    EventBus, EventStore, OverflowPolicy, PersistenceConfig, SubscriptionOptions, Topic,
+    TopicPattern, UniversalEvent,
+};
 use llmspell_storage::SledBackend;
 
-use crate::router::{Router, Targets};
-use crate::{
-    Error, EventBus, EventStore, OverflowPolicy, PersistenceConfig, Result, SubscriptionOptions,
-    Topic, TopicPattern, UniversalEvent,
-};
+use crate::{Error, Measurement, Result, median};
 
 const RUNS: usize = 5;
 
@@ -26,14 +26,11 @@ fn runtime(workers: usize) -> Result<tokio::runtime::Runtime> {
         .worker_threads(workers)
         .enable_all()
         .build()
-        .map_err(|e| Error::InvalidConfig {
-            field: "runtime",
-            message: format!("cannot start a tokio runtime: {e}"),
-        })
+        .map_err(|e| Error::Workload(format!("cannot start a tokio runtime: {e}")))
 }
 
 fn topic() -> Result<Topic> {
-    Topic::new("tool.calculator.completed")
+    Ok(Topic::new("tool.calculator.completed")?)
 }
 
 /// The event data of the throughput metrics: a number, so that the figures
@@ -140,10 +137,10 @@ async fn fan_out(events: usize, subscribers: usize) -> Result<f64> {
     }
     let elapsed = start.elapsed();
     if received != events * subscribers {
-        return Err(Error::InvalidConfig {
-            field: "bench",
-            message: format!("lost events: {received} of {}", events * subscribers),
-        });
+        return Err(Error::Workload(format!(
+            "lost events: {received} of {}",
+            events * subscribers
+        )));
     }
     Ok(per_sec(events, elapsed))
 }
@@ -215,15 +212,14 @@ pub fn thousand_patterns() -> Vec<String> {
 }
 
 /// `events.route_1000_ns`: routing one topic among 1,000 patterns through the
-/// segment trie; baseline an exact-topic hash lookup. Target ≤ 200 ns.
+/// segment trie ([`EventBus::subscriber_count`], the routing step of a
+/// publish); baseline an exact-topic hash lookup. Target ≤ 200 ns.
 pub fn route_1000(lookups: usize) -> Result<Measurement> {
     let bus = EventBus::new();
-    let subs = thousand_patterns()
+    let _subs = thousand_patterns()
         .iter()
         .map(|p| bus.subscribe(p))
-        .collect::<Result<Vec<_>>>()?;
-    let queues: Vec<_> = subs.iter().map(|s| s.queue.clone()).collect();
-    let router = Router::build(queues.iter());
+        .collect::<llmspell_events::Result<Vec<_>>>()?;
     let topics: Vec<String> = (0..1000)
         .map(|i| match i % 4 {
             0 => format!("tenant{}.tool.t{i}.completed", i % 50),
@@ -238,9 +234,7 @@ pub fn route_1000(lookups: usize) -> Result<Measurement> {
     for _ in 0..RUNS {
         let start = Instant::now();
         for i in 0..lookups {
-            let mut out = Targets::new();
-            router.route(&topics[i % topics.len()], &mut out);
-            black_box(out.len());
+            black_box(bus.subscriber_count(&topics[i % topics.len()]));
         }
         ours.push(start.elapsed().as_nanos() as f64 / lookups as f64);
         let start = Instant::now();

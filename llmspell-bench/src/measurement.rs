@@ -1,4 +1,5 @@
-//! One performance figure, as `llmspell bench` reports it.
+//! One performance figure, as `llmspell bench` reports it, and the median
+//! every metric reports.
 
 use serde::Serialize;
 

@@ -1,17 +1,22 @@
 //! The hook metrics of `llmspell bench`, each with its same-run baseline.
+//!
+//! The hooks are [`NoopHook`]s, native hooks that do nothing, so that the
+//! figures are the executor's own cost: timing, the circuit breaker, the
+//! latency histogram, the result.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use llmspell_core::{ComponentId, Measurement, median};
-use serde_json::json;
-
-use crate::{
+use llmspell_core::ComponentId;
+use llmspell_hooks::{
     ExecutorConfig, Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry,
     HookResult, Priority,
 };
+use serde_json::json;
+
+use crate::{Measurement, Result, current_thread_runtime as runtime, median};
 
 const RUNS: usize = 5;
 
@@ -24,16 +29,6 @@ impl Hook for NoopHook {
     async fn execute(&self, _ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         Ok(HookResult::Continue)
     }
-}
-
-fn runtime() -> crate::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::InvalidConfig {
-            field: "runtime",
-            message: format!("cannot start a tokio runtime: {e}"),
-        })
 }
 
 fn ctx() -> HookContext {
@@ -96,12 +91,12 @@ fn direct_ns(rt: &tokio::runtime::Runtime, hook: &dyn Hook, calls: usize, iters:
 }
 
 /// A direct async-trait call (boxed future) on the reference machine of
-/// PERFORMANCE.md ("Reference limits"): the unit the nanosecond targets of
-/// `one_hook` and `ten_hooks` were set in.
+/// `docs/technical/performance.md` ("Targets as ratios"): the unit the
+/// nanosecond targets of [`one_hook`] and [`ten_hooks`] were set in.
 pub const REFERENCE_DIRECT_CALL_NS: f64 = 14.0;
 
-/// A firing measured against `calls` direct calls in the same run. As
-/// PERFORMANCE.md asks, the target is checked as a ratio to that baseline:
+/// A firing measured against `calls` direct calls in the same run. The
+/// target is checked as a ratio to that baseline:
 /// `target_ns` on the reference machine, where `calls` direct calls take
 /// `calls` × [`REFERENCE_DIRECT_CALL_NS`], allows the ratio
 /// `target_ns / (calls × 14 ns)`. The absolute figures are reported beside it.
@@ -134,7 +129,7 @@ fn ratio_checked(
 ///
 /// # Errors
 /// When no runtime can be started.
-pub fn empty_point(iters: u32) -> crate::Result<Measurement> {
+pub fn empty_point(iters: u32) -> Result<Measurement> {
     let rt = runtime()?;
     let executor = HookExecutor::new(HookRegistry::new());
     let value = firing_ns(&rt, &executor, iters);
@@ -157,7 +152,7 @@ fn with_noops(n: usize) -> HookExecutor {
 ///
 /// # Errors
 /// When no runtime can be started.
-pub fn one_hook(iters: u32) -> crate::Result<Measurement> {
+pub fn one_hook(iters: u32) -> Result<Measurement> {
     let rt = runtime()?;
     let value = firing_ns(&rt, &with_noops(1), iters);
     let baseline = direct_ns(&rt, &NoopHook, 1, iters);
@@ -176,7 +171,7 @@ pub fn one_hook(iters: u32) -> crate::Result<Measurement> {
 ///
 /// # Errors
 /// When no runtime can be started.
-pub fn ten_hooks(iters: u32) -> crate::Result<Measurement> {
+pub fn ten_hooks(iters: u32) -> Result<Measurement> {
     let rt = runtime()?;
     let value = firing_ns(&rt, &with_noops(10), iters);
     let baseline = direct_ns(&rt, &NoopHook, 10, iters);
@@ -239,7 +234,7 @@ impl Hook for TurnsSlow {
 ///
 /// # Errors
 /// When no runtime can be started.
-pub fn breaker_trip_calls() -> crate::Result<Measurement> {
+pub fn breaker_trip_calls() -> Result<Measurement> {
     let rt = runtime()?;
     let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let registry = HookRegistry::new();

@@ -3,17 +3,17 @@
 //! machines say nothing about speed.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use llmspell_events::perf;
+use llmspell_bench::events;
 
 #[test]
 fn every_event_metric_runs_at_small_sizes() {
     let results = [
-        perf::publish_no_sub(1_000).unwrap(),
-        perf::one_sub(1_000).unwrap(),
-        perf::four_sub(1_000).unwrap(),
-        perf::route_1000(1_000).unwrap(),
-        perf::persist_sled(1_000).unwrap(),
-        perf::stalled_subscriber_memory(10_000).unwrap(),
+        events::publish_no_sub(1_000).unwrap(),
+        events::one_sub(1_000).unwrap(),
+        events::four_sub(1_000).unwrap(),
+        events::route_1000(1_000).unwrap(),
+        events::persist_sled(1_000).unwrap(),
+        events::stalled_subscriber_memory(10_000).unwrap(),
     ];
     let ids: Vec<&str> = results.iter().map(|m| m.metric.as_str()).collect();
     assert_eq!(

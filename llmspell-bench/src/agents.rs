@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use llmspell_core::{Error, ExecutionContext, Measurement, Result, median};
-use llmspell_hooks::perf::NoopHook;
+use llmspell_agents::{AgentConfig, AgentRuntime, BasicAgent, handler_fn};
+use llmspell_core::ExecutionContext;
 use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry};
 use llmspell_tools::ToolRegistry;
 use llmspell_tools::utility::Calculator;
 use serde_json::{Value, json};
 
-use crate::{AgentConfig, AgentRuntime, BasicAgent, handler_fn};
+use crate::hooks::NoopHook;
+use crate::{Measurement, Result, current_thread_runtime, median};
 
 const RUNS: usize = 7;
 const ITERS: u32 = 20_000;
@@ -39,7 +40,7 @@ pub fn input() -> Value {
 
 /// The trivial work measured: the input back, as the handler of
 /// [`trivial_agent`] returns it.
-pub fn trivial_work(input: Value) -> BoxFuture<'static, Result<Value>> {
+pub fn trivial_work(input: Value) -> BoxFuture<'static, llmspell_core::Result<Value>> {
     Box::pin(async move { Ok(input) })
 }
 
@@ -70,7 +71,7 @@ pub fn runtime(hooked: bool) -> AgentRuntime {
 ///
 /// # Errors
 /// Only if the runtime already holds a live agent named `calc`.
-pub fn tool_agent(runtime: &AgentRuntime) -> crate::Result<BasicAgent> {
+pub fn tool_agent(runtime: &AgentRuntime) -> llmspell_agents::Result<BasicAgent> {
     runtime.basic(
         AgentConfig::basic("calc"),
         handler_fn(|_input, cx| async move {
@@ -87,18 +88,11 @@ pub fn tool_agent(runtime: &AgentRuntime) -> crate::Result<BasicAgent> {
 ///
 /// # Errors
 /// Only if the runtime already holds a live agent named `bench`.
-pub fn trivial_agent(runtime: &AgentRuntime) -> crate::Result<BasicAgent> {
+pub fn trivial_agent(runtime: &AgentRuntime) -> llmspell_agents::Result<BasicAgent> {
     runtime.basic(
         AgentConfig::basic("bench"),
         handler_fn(|input, _cx| trivial_work(input)),
     )
-}
-
-fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::other(format!("cannot start a tokio runtime: {e}")))
 }
 
 /// Median ns per call of the direct work, the invocation with no hooks and
@@ -108,21 +102,20 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
 /// # Errors
 /// When no runtime can be started or an invocation fails.
 pub fn measure(iters: u32) -> Result<(f64, f64, f64)> {
-    let rt = tokio_runtime()?;
+    let rt = current_thread_runtime()?;
     let exec = ExecutionContext::native();
     let plain_rt = runtime(false);
     let hooked_rt = runtime(true);
-    let plain = trivial_agent(&plain_rt).map_err(Error::from)?;
-    let hooked = trivial_agent(&hooked_rt).map_err(Error::from)?;
-    let work: Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value>> + Send + Sync> =
+    let plain = trivial_agent(&plain_rt)?;
+    let hooked = trivial_agent(&hooked_rt)?;
+    let work: Arc<dyn Fn(Value) -> BoxFuture<'static, llmspell_core::Result<Value>> + Send + Sync> =
         Arc::new(trivial_work);
     let p = input();
     rt.block_on(async {
         plain.initialize(&exec).await?;
         hooked.initialize(&exec).await?;
-        Ok::<_, crate::Error>(())
-    })
-    .map_err(Error::from)?;
+        Ok::<_, llmspell_agents::Error>(())
+    })?;
     let time = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
         let started = Instant::now();
         f()?;
@@ -141,7 +134,7 @@ pub fn measure(iters: u32) -> Result<(f64, f64, f64)> {
         bare.push(time(&|| {
             rt.block_on(async {
                 for _ in 0..iters {
-                    black_box(plain.invoke(p.clone(), &exec).await.map_err(Error::from)?);
+                    black_box(plain.invoke(p.clone(), &exec).await?);
                 }
                 Ok(())
             })
@@ -149,7 +142,7 @@ pub fn measure(iters: u32) -> Result<(f64, f64, f64)> {
         noop.push(time(&|| {
             rt.block_on(async {
                 for _ in 0..iters {
-                    black_box(hooked.invoke(p.clone(), &exec).await.map_err(Error::from)?);
+                    black_box(hooked.invoke(p.clone(), &exec).await?);
                 }
                 Ok(())
             })
@@ -192,19 +185,4 @@ pub fn lifecycle_overhead_with(iters: u32) -> Result<Measurement> {
                 pct < 5.0,
             ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_metric_has_its_id_unit_and_baseline() {
-        let m = lifecycle_overhead_with(50).unwrap();
-        assert_eq!(m.metric, "agents.lifecycle_overhead_pct");
-        assert_eq!(m.unit, "pct");
-        assert!(m.baseline.is_some_and(|b| b > 0.0));
-        assert!(m.value.is_finite());
-        assert!(m.target.contains("direct handler"), "{}", m.target);
-    }
 }

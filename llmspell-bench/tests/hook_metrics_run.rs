@@ -2,16 +2,16 @@
 //! (Figures are judged by `llmspell bench` on release builds, not here.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use llmspell_hooks::perf;
+use llmspell_bench::hooks;
 
 #[test]
 fn every_hook_metric_runs_at_small_sizes() {
     let results = [
-        perf::empty_point(1_000).unwrap(),
-        perf::one_hook(1_000).unwrap(),
-        perf::ten_hooks(1_000).unwrap(),
-        perf::register(50),
-        perf::breaker_trip_calls().unwrap(),
+        hooks::empty_point(1_000).unwrap(),
+        hooks::one_hook(1_000).unwrap(),
+        hooks::ten_hooks(1_000).unwrap(),
+        hooks::register(50),
+        hooks::breaker_trip_calls().unwrap(),
     ];
     let ids: Vec<&str> = results.iter().map(|m| m.metric.as_str()).collect();
     assert_eq!(

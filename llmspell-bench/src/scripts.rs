@@ -1,23 +1,14 @@
-//! The script metrics of `llmspell bench`.
+//! The script metrics of `llmspell bench`: Lua and JavaScript hooks and
+//! callbacks in a [`ScriptRuntime`], and events from Lua to JavaScript.
 
 use std::time::{Duration, Instant};
 
-use llmspell_core::{ComponentId, Language, Measurement, median};
+use llmspell_bridge::{RuntimeConfig, ScriptRuntime};
+use llmspell_core::{ComponentId, Language};
 use llmspell_hooks::{HookContext, HookPoint};
 use serde_json::json;
 
-use crate::{Result, RuntimeConfig, ScriptRuntime};
-
-/// A current-thread runtime for the host side of a measurement.
-fn local_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Config {
-            field: "runtime",
-            message: e.to_string(),
-        })
-}
+use crate::{Error, Measurement, Result, current_thread_runtime as local_runtime, median};
 
 /// Medians of ns per iteration of `fire` and of `direct` (the baseline),
 /// interleaved over five runs in `language`; each script runs `iterations`
@@ -87,10 +78,7 @@ pub fn lua_hook_cross_thread(calls: u32) -> Result<Measurement> {
         r#"Hook.register("custom:bench", function(ctx) return nil end)"#,
     )?;
     let executor = llmspell_hooks::HookExecutor::new(rt.hooks().clone());
-    let point = HookPoint::custom("bench").map_err(|e| crate::Error::Config {
-        field: "bench",
-        message: e.to_string(),
-    })?;
+    let point = HookPoint::custom("bench")?;
     let local = local_runtime()?;
     let mut samples = Vec::with_capacity(calls as usize);
     local.block_on(async {
@@ -252,10 +240,7 @@ fn xlang_latency(rt: &ScriptRuntime, samples: u32) -> Result<f64> {
     let mut sub = {
         let _guard = local.enter();
         bus.subscribe("bench.pong")
-            .map_err(|e| crate::Error::Config {
-                field: "bench",
-                message: e.to_string(),
-            })?
+            .map_err(|e| Error::Workload(format!("cannot subscribe to bench.pong: {e}")))?
     };
     let mut hops = Vec::with_capacity(samples as usize);
     for _ in 0..samples {
@@ -277,10 +262,9 @@ fn xlang_latency(rt: &ScriptRuntime, samples: u32) -> Result<f64> {
         }
     }
     if hops.is_empty() {
-        return Err(crate::Error::Config {
-            field: "bench",
-            message: "no pong arrived from the JavaScript subscriber".into(),
-        });
+        return Err(Error::Workload(
+            "no pong arrived from the JavaScript subscriber".into(),
+        ));
     }
     Ok(median(&mut hops))
 }

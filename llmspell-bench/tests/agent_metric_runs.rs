@@ -1,0 +1,15 @@
+//! The `llmspell bench` agent metric runs and reports its id, unit and
+//! baseline (tiny counts; the figure is judged by `llmspell bench`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use llmspell_bench::agents;
+
+#[test]
+fn the_metric_has_its_id_unit_and_baseline() {
+    let m = agents::lifecycle_overhead_with(50).unwrap();
+    assert_eq!(m.metric, "agents.lifecycle_overhead_pct");
+    assert_eq!(m.unit, "pct");
+    assert!(m.baseline.is_some_and(|b| b > 0.0));
+    assert!(m.value.is_finite());
+    assert!(m.target.contains("direct handler"), "{}", m.target);
+}
