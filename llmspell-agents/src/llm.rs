@@ -12,8 +12,8 @@
 //!   provider from a spec, explicit settings and environment variables.
 //!
 //! Failures map into [`llmspell_core::Error`]: unreachable servers, HTTP
-//! 408/409/429/5xx are `External { retryable: true }`, other HTTP errors and
-//! malformed bodies `External { retryable: false }`, a server slower than
+//! 408/409/429/5xx are `Provider { retryable: true }`, other HTTP errors and
+//! malformed bodies `Provider { retryable: false }`, a server slower than
 //! the timeout `Timeout`, bad requests and settings `InvalidInput` before
 //! any network traffic. Providers do not retry unless built to: retrying
 //! is the job of hooks. `docs/user-guide/llm-providers.md` has the details.

@@ -41,12 +41,13 @@ fn provider(server: &MockServer) -> Anthropic {
 
 fn external(err: &Error) -> (&str, &str, bool) {
     match err {
-        Error::External {
-            service,
+        Error::Provider {
+            provider,
             message,
             retryable,
-        } => (service, message, *retryable),
-        other => panic!("expected an External error, got {other:?}"),
+            ..
+        } => (provider, message, *retryable),
+        other => panic!("expected a Provider error, got {other:?}"),
     }
 }
 

@@ -184,6 +184,7 @@ async fn recovery_from_error_explicit_and_automatic() {
                             service: "upstream".into(),
                             message: "unavailable".into(),
                             retryable: true,
+                            source: None,
                         })
                     } else {
                         Ok(json!("fine"))

@@ -198,23 +198,24 @@ async fn a_500_fires_llm_error_and_moves_the_agent_to_error() {
         .await
         .unwrap_err();
     match &err {
-        Error::Operation(llmspell_core::Error::External {
-            service,
+        Error::Operation(llmspell_core::Error::Provider {
+            provider,
             message,
             retryable,
+            ..
         }) => {
-            assert_eq!(service, "openai");
+            assert_eq!(provider, "openai");
             assert!(message.contains("the model fell over"), "{message}");
             assert!(*retryable);
         }
-        other => panic!("expected an External error, got {other:?}"),
+        other => panic!("expected a Provider error, got {other:?}"),
     }
     let seen = f.take_seen();
     assert_eq!(
         seen.iter().map(|s| s.point.clone()).collect::<Vec<_>>(),
         [HookPoint::LlmError, HookPoint::AgentError]
     );
-    assert_eq!(seen[0].data["kind"], "external");
+    assert_eq!(seen[0].data["kind"], "provider");
     assert_eq!(seen[0].data["retryable"], true);
     assert_eq!(a.state(), AgentState::Error);
     assert_eq!(
@@ -372,8 +373,8 @@ async fn an_unreachable_provider_fails_the_first_call() {
     a.initialize(&exec()).await.unwrap(); // no network at creation
     let err = a.invoke(json!("hello?"), &exec()).await.unwrap_err();
     match err {
-        Error::Operation(llmspell_core::Error::External { retryable, .. }) => assert!(retryable),
-        other => panic!("expected an External error, got {other:?}"),
+        Error::Operation(llmspell_core::Error::Provider { retryable, .. }) => assert!(retryable),
+        other => panic!("expected a Provider error, got {other:?}"),
     }
     assert_eq!(a.state(), AgentState::Error);
 }

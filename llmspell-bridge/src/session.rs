@@ -197,6 +197,7 @@ impl Session {
             message: format!(
                 "the saved state of session {name:?} at key {key:?} is unreadable: {e}"
             ),
+            source: Some(llmspell_core::ErrorSource::new(e)),
         })?;
         let mut state = saved.state;
         if saved.version > self.version {
@@ -319,6 +320,7 @@ impl Session {
         };
         let bytes = serde_json::to_vec(&saved).map_err(|e| Error::Storage {
             message: format!("cannot encode the state of session {name:?}: {e}"),
+            source: Some(llmspell_core::ErrorSource::new(e)),
         })?;
         let key = Self::key(name);
         self.storage.put(&key, bytes).await.map_err(storage)?;
@@ -395,6 +397,7 @@ fn state_object(value: Value, who: &str) -> Result<Map<String, Value>> {
 fn storage(e: llmspell_storage::Error) -> Error {
     Error::Storage {
         message: e.to_string(),
+        source: None,
     }
 }
 

@@ -1,8 +1,11 @@
 //! The error type shared by tools, agents and workflows.
 
+mod json;
+mod source;
+
 use std::time::Duration;
 
-use serde_json::{Value, json};
+pub use source::ErrorSource;
 
 /// A result whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -82,27 +85,52 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// Something outside the process (network, provider, file system) failed.
+    /// Something outside the process (network, file system, a program)
+    /// failed.
     #[error("{service} error: {message}")]
     External {
-        /// The service (`"openai"`, `"filesystem"`, ...).
+        /// The service (`"filesystem"`, `"process"`, `"http"`, ...).
         service: String,
         /// What went wrong.
         message: String,
+        /// Whether retrying may help (timeouts, 5xx, a busy resource).
+        retryable: bool,
+        /// The library error behind it, reachable through
+        /// [`source`](std::error::Error::source).
+        #[source]
+        source: Option<ErrorSource>,
+    },
+    /// An LLM provider (OpenAI, Anthropic, Ollama, ...) failed or refused a
+    /// request.
+    #[error("{provider} error: {message}")]
+    Provider {
+        /// The provider (`"openai"`, `"anthropic"`, ...).
+        provider: String,
+        /// What went wrong, with the provider's own message.
+        message: String,
         /// Whether retrying may help (rate limits, timeouts, 5xx).
         retryable: bool,
+        /// The library error behind it.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// A storage operation failed.
     #[error("storage error: {message}")]
     Storage {
         /// What went wrong, naming the key or path.
         message: String,
+        /// The library error behind it.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// Anything else.
     #[error("{message}")]
     Other {
         /// What went wrong.
         message: String,
+        /// The library error behind it.
+        #[source]
+        source: Option<ErrorSource>,
     },
 }
 
@@ -136,6 +164,8 @@ pub enum ErrorKind {
     Execution,
     /// [`Error::External`]
     External,
+    /// [`Error::Provider`]
+    Provider,
     /// [`Error::Storage`]
     Storage,
     /// [`Error::Other`]
@@ -155,9 +185,34 @@ impl ErrorKind {
             ErrorKind::ResourceLimitExceeded => "resource_limit_exceeded",
             ErrorKind::Execution => "execution",
             ErrorKind::External => "external",
+            ErrorKind::Provider => "provider",
             ErrorKind::Storage => "storage",
             ErrorKind::Other => "other",
         }
+    }
+
+    /// The kind a name stands for: the names of [`as_str`](Self::as_str)
+    /// and those of [`Error::kind_name`] (`tool_failed` and the other
+    /// `*_failed` are `Execution`, `resource_limit` is
+    /// `ResourceLimitExceeded`).
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        Some(match name {
+            "invalid_input" => ErrorKind::InvalidInput,
+            "not_found" => ErrorKind::NotFound,
+            "cancelled" => ErrorKind::Cancelled,
+            "hook_failed" => ErrorKind::HookFailed,
+            "timeout" => ErrorKind::Timeout,
+            "security_violation" => ErrorKind::SecurityViolation,
+            "resource_limit" | "resource_limit_exceeded" => ErrorKind::ResourceLimitExceeded,
+            "execution" | "tool_failed" | "agent_failed" | "workflow_failed" => {
+                ErrorKind::Execution
+            }
+            "external" => ErrorKind::External,
+            "provider" => ErrorKind::Provider,
+            "storage" => ErrorKind::Storage,
+            "other" => ErrorKind::Other,
+            _ => return None,
+        })
     }
 }
 
@@ -191,7 +246,68 @@ impl Error {
     pub fn other(message: impl Into<String>) -> Self {
         Error::Other {
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// An [`Error::External`].
+    pub fn external(
+        service: impl Into<String>,
+        message: impl Into<String>,
+        retryable: bool,
+    ) -> Self {
+        Error::External {
+            service: service.into(),
+            message: message.into(),
+            retryable,
+            source: None,
+        }
+    }
+
+    /// An [`Error::Provider`].
+    pub fn provider(
+        provider: impl Into<String>,
+        message: impl Into<String>,
+        retryable: bool,
+    ) -> Self {
+        Error::Provider {
+            provider: provider.into(),
+            message: message.into(),
+            retryable,
+            source: None,
+        }
+    }
+
+    /// An [`Error::Storage`].
+    pub fn storage(message: impl Into<String>) -> Self {
+        Error::Storage {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source)
+    /// (for the variants that wrap a library error: `External`, `Provider`,
+    /// `Storage`, `Other`; the others are returned unchanged).
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use llmspell_core::Error;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+    /// let e = Error::external("filesystem", "cannot open notes.txt", false).caused_by(io);
+    /// assert_eq!(e.source().map(ToString::to_string).as_deref(), Some("no such file"));
+    /// ```
+    #[must_use]
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        match &mut self {
+            Error::External { source, .. }
+            | Error::Provider { source, .. }
+            | Error::Storage { source, .. }
+            | Error::Other { source, .. } => *source = Some(ErrorSource::new(cause)),
+            _ => {}
+        }
+        self
     }
 
     /// This error's kind.
@@ -206,6 +322,7 @@ impl Error {
             Error::ResourceLimitExceeded { .. } => ErrorKind::ResourceLimitExceeded,
             Error::Execution { .. } => ErrorKind::Execution,
             Error::External { .. } => ErrorKind::External,
+            Error::Provider { .. } => ErrorKind::Provider,
             Error::Storage { .. } => ErrorKind::Storage,
             Error::Other { .. } => ErrorKind::Other,
         }
@@ -216,109 +333,8 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Timeout { .. } | Error::Storage { .. } => true,
-            Error::External { retryable, .. } => *retryable,
+            Error::External { retryable, .. } | Error::Provider { retryable, .. } => *retryable,
             _ => false,
-        }
-    }
-
-    /// The JSON form hooks see at Error points:
-    /// `{ "kind", "message", "error", ...structured fields }` where `error`
-    /// is the full text and `message` the detail (the part a hook would
-    /// reword; the full text when the variant has no separate detail).
-    pub fn to_json(&self) -> Value {
-        let message = match self {
-            Error::InvalidInput { message, .. }
-            | Error::HookFailed { message, .. }
-            | Error::SecurityViolation { message }
-            | Error::Execution { message, .. }
-            | Error::External { message, .. }
-            | Error::Storage { message }
-            | Error::Other { message } => message.clone(),
-            _ => self.to_string(),
-        };
-        let mut v = json!({
-            "kind": self.kind().as_str(),
-            "message": message,
-            "error": self.to_string(),
-        });
-        let extra = match self {
-            Error::InvalidInput { field, .. } => json!({ "field": field }),
-            Error::NotFound { kind, name, .. } => json!({ "component_kind": kind, "name": name }),
-            Error::Cancelled { hook, reason } => json!({ "hook": hook, "reason": reason }),
-            Error::HookFailed { hook, .. } => json!({ "hook": hook }),
-            Error::Timeout { operation, after } => {
-                json!({ "operation": operation, "after_ms": after.as_millis() as u64 })
-            }
-            Error::ResourceLimitExceeded {
-                resource,
-                limit,
-                requested,
-            } => json!({ "resource": resource, "limit": limit, "requested": requested }),
-            Error::Execution { component, .. } => json!({ "component": component }),
-            Error::External {
-                service, retryable, ..
-            } => json!({ "service": service, "retryable": retryable }),
-            _ => Value::Null,
-        };
-        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), extra) {
-            obj.extend(extra);
-        }
-        v
-    }
-}
-
-impl Error {
-    /// Rebuilds an error from its JSON form (as produced by [`Error::to_json`],
-    /// possibly edited by a hook): the `kind` selects the variant, `message`
-    /// and the structured fields fill it. Unknown kinds become
-    /// [`Error::Other`]; a bare string becomes its message.
-    pub fn from_json(value: &Value) -> Error {
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        let message = match value {
-            Value::String(s) => return Error::other(s.clone()),
-            _ => text("message").unwrap_or_else(|| value.to_string()),
-        };
-        let kind = text("kind").unwrap_or_default();
-        let or = |key: &str, default: &str| text(key).unwrap_or_else(|| default.to_owned());
-        match kind.as_str() {
-            "invalid_input" => Error::InvalidInput {
-                field: or("field", "input"),
-                message,
-            },
-            "not_found" => Error::NotFound {
-                kind: or("component_kind", "component"),
-                name: or("name", ""),
-                suggestion: None,
-            },
-            "cancelled" => Error::Cancelled {
-                hook: or("hook", "unknown"),
-                reason: or("reason", &message),
-            },
-            "hook_failed" => Error::HookFailed {
-                hook: or("hook", "unknown"),
-                message,
-            },
-            "timeout" => Error::Timeout {
-                operation: or("operation", "operation"),
-                after: Duration::from_millis(
-                    value.get("after_ms").and_then(Value::as_u64).unwrap_or(0),
-                ),
-            },
-            "security_violation" => Error::SecurityViolation { message },
-            "execution" => Error::Execution {
-                component: or("component", "component"),
-                message,
-            },
-            "external" => Error::External {
-                service: or("service", "external"),
-                message,
-                retryable: value
-                    .get("retryable")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            },
-            "storage" => Error::Storage { message },
-            _ => Error::Other { message },
         }
     }
 }
@@ -335,12 +351,14 @@ mod tests {
                 hook: "guard".into(),
                 reason: "no".into(),
             },
-            Error::External {
-                service: "openai".into(),
-                message: "429".into(),
-                retryable: true,
-            },
+            Error::provider("openai", "429", true),
+            Error::external("filesystem", "disk full", false),
             Error::execution("tool:calculator", "division by zero"),
+            Error::ResourceLimitExceeded {
+                resource: "input_bytes".into(),
+                limit: 10,
+                requested: 11,
+            },
         ];
         for e in errors {
             assert_eq!(Error::from_json(&e.to_json()), e);
@@ -402,13 +420,54 @@ mod tests {
             .is_transient()
         );
         assert!(!Error::invalid_input("a", "b").is_transient());
+        assert!(Error::provider("openai", "429", true).is_transient());
+        assert!(!Error::external("filesystem", "denied", false).is_transient());
+    }
+
+    #[test]
+    fn kinds_are_named_for_scripts() {
+        assert_eq!(
+            Error::execution("tool:calculator", "x").kind_name(),
+            "tool_failed"
+        );
+        assert_eq!(
+            Error::execution("agent:writer", "x").kind_name(),
+            "agent_failed"
+        );
+        assert_eq!(
+            Error::execution("workflow:etl", "x").kind_name(),
+            "workflow_failed"
+        );
+        let limit = Error::ResourceLimitExceeded {
+            resource: "memory".into(),
+            limit: 1,
+            requested: 2,
+        };
+        assert_eq!(limit.kind_name(), "resource_limit");
+        assert_eq!(limit.to_json()["kind"], "resource_limit");
+        assert_eq!(
+            Error::provider("openai", "429", true).kind_name(),
+            "provider"
+        );
+    }
+
+    #[test]
+    fn a_wrapped_library_error_stays_reachable_through_source() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::storage("cannot write key k").caused_by(io);
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("denied")
+        );
+        let copy = e.clone();
+        assert_eq!(copy, e, "errors stay Clone and comparable");
         assert!(
-            Error::External {
-                service: "openai".into(),
-                message: "429".into(),
-                retryable: true
-            }
-            .is_transient()
+            Error::invalid_input("a", "b")
+                .caused_by(std::fmt::Error)
+                .source()
+                .is_none(),
+            "variants without a cause are unchanged"
         );
     }
 }

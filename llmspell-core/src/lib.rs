@@ -48,7 +48,7 @@ pub use agent::Agent;
 pub use component::{ComponentId, ComponentMetadata, ComponentType};
 pub use context::ExecutionContext;
 pub use correlation::{CorrelationId, EncodeBuffer};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ErrorSource, Result};
 pub use language::Language;
 pub use tool::{SecurityLevel, Tool, ToolCategory};
 pub use workflow::Workflow;

@@ -73,6 +73,7 @@ fn builtin(c: &mut Criterion) {
         service: "openai".into(),
         message: "503".into(),
         retryable: true,
+        source: None,
     }
     .to_json();
     let cost = || -> Arc<dyn Hook> {

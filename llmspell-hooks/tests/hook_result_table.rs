@@ -689,6 +689,6 @@ async fn lifecycle_events_carry_the_correlation_id_and_language() {
     assert!(f.run(1).await.is_err());
     assert_eq!(
         failed.try_recv().unwrap().data["error"]["kind"],
-        "execution"
+        "tool_failed"
     );
 }

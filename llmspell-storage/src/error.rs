@@ -32,6 +32,9 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         message: String,
+        /// The backend's own error.
+        #[source]
+        source: Option<llmspell_core::ErrorSource>,
     },
     /// Another handle or process holds the database.
     #[error(
@@ -59,6 +62,9 @@ pub enum Error {
         key: String,
         /// What the backend reported.
         message: String,
+        /// The backend's own error.
+        #[source]
+        source: Option<llmspell_core::ErrorSource>,
     },
     /// A stored key is not valid UTF-8 (written by something other than llmspell).
     #[error(
@@ -89,9 +95,9 @@ pub enum Error {
 }
 
 impl From<Error> for llmspell_core::Error {
+    /// A storage error as the shared error, kept as its source (and through
+    /// it the backend's own error).
     fn from(e: Error) -> Self {
-        llmspell_core::Error::Storage {
-            message: e.to_string(),
-        }
+        llmspell_core::Error::storage(e.to_string()).caused_by(e)
     }
 }

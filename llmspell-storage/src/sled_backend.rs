@@ -71,6 +71,7 @@ impl SledBackend {
                 path,
                 message: "the path is a file; sled needs a directory (it is created if missing)"
                     .to_owned(),
+                source: None,
             });
         }
         let config = sled::Config::new()
@@ -109,6 +110,7 @@ impl SledBackend {
         let db = config.open().map_err(|e| Error::Open {
             path: PathBuf::from("<temporary>"),
             message: e.to_string(),
+            source: Some(llmspell_core::ErrorSource::new(e)),
         })?;
         Ok(Self {
             db,
@@ -190,6 +192,7 @@ fn open_error(path: PathBuf, e: sled::Error) -> Error {
         other => Error::Open {
             path,
             message: other.to_string(),
+            source: Some(llmspell_core::ErrorSource::new(other)),
         },
     }
 }
@@ -199,6 +202,7 @@ fn backend_error(op: &'static str, key: &str, e: &sled::Error) -> Error {
         op,
         key: key.to_owned(),
         message: e.to_string(),
+        source: Some(llmspell_core::ErrorSource::new(e.clone())),
     }
 }
 

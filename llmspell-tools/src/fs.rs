@@ -34,6 +34,7 @@ pub(crate) fn io_error(action: &str, path: &Path, err: &std::io::Error) -> Error
                 err.kind(),
                 std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
             ),
+            source: None,
         }
     }
 }

@@ -235,6 +235,7 @@ impl FsSandbox {
                             service: "filesystem".to_owned(),
                             message: format!("cannot resolve `{}`: {e}", existing.display()),
                             retryable: false,
+                            source: None,
                         }),
                     };
                 }

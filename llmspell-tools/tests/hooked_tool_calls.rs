@@ -303,6 +303,7 @@ async fn retry_reruns_a_failing_tool_until_it_succeeds() {
                             service: "x".into(),
                             message: "503".into(),
                             retryable: true,
+                            source: None,
                         })
                     } else {
                         Ok(json!({ "ok": *n }))

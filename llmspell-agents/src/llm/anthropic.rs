@@ -386,10 +386,11 @@ fn in_band_error(service: &str, url: &Url, err: &Value) -> Error {
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or("unspecified error");
-    Error::External {
-        service: service.to_owned(),
+    Error::Provider {
+        provider: service.to_owned(),
         message: format!("{kind} from {url}: {message}"),
         retryable: matches!(kind, "overloaded_error" | "api_error" | "rate_limit_error"),
+        source: None,
     }
 }
 

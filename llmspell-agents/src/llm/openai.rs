@@ -362,10 +362,11 @@ fn in_band_error(service: &str, url: &Url, err: &Value) -> Error {
         .or_else(|| err.as_str())
         .unwrap_or("unspecified error");
     let kind = err.get("type").and_then(Value::as_str).unwrap_or_default();
-    Error::External {
-        service: service.to_owned(),
+    Error::Provider {
+        provider: service.to_owned(),
         message: format!("error from {url}: {message}"),
         retryable: matches!(kind, "server_error" | "rate_limit_exceeded"),
+        source: None,
     }
 }
 

@@ -19,7 +19,7 @@ use super::stream::{LlmChunk, LlmStream, once};
 /// - [`complete`](Self::complete): one call, no retries unless the provider
 ///   was built with them (retrying is a hook's job). Bad input is
 ///   [`Error::InvalidInput`] before any network traffic; failures of the
-///   service are [`Error::External`] with `retryable` set as documented in
+///   service are [`Error::Provider`] with `retryable` set as documented in
 ///   the user guide, or [`Error::Timeout`]. Never panics on a bad response.
 /// - [`complete_stream`](Self::complete_stream) (defaulted): the same call,
 ///   streamed. The returned stream yields text chunks in order, then one
@@ -30,7 +30,7 @@ use super::stream::{LlmChunk, LlmStream, once};
 /// Both methods take `&self` and may be called concurrently.
 ///
 /// [`Error::InvalidInput`]: llmspell_core::Error::InvalidInput
-/// [`Error::External`]: llmspell_core::Error::External
+/// [`Error::Provider`]: llmspell_core::Error::Provider
 /// [`Error::Timeout`]: llmspell_core::Error::Timeout
 #[async_trait]
 pub trait LlmProvider: Send + Sync {

@@ -182,13 +182,14 @@ where
                         self.done = self.parser.on_end(&mut self.pending);
                     }
                     if !self.done {
-                        let err = Error::External {
-                            service: self.transport.service().to_owned(),
+                        let err = Error::Provider {
+                            provider: self.transport.service().to_owned(),
                             message: format!(
                                 "stream from {} ended before the answer was complete",
                                 self.url
                             ),
                             retryable: true,
+                            source: None,
                         };
                         return Some(Err(self.fail(err)));
                     }

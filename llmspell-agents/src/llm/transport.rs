@@ -104,10 +104,11 @@ impl Transport {
             // proxy, whatever HTTP_PROXY says.
             builder = builder.no_proxy();
         }
-        let client = builder.build().map_err(|e| Error::External {
-            service: service.to_owned(),
+        let client = builder.build().map_err(|e| Error::Provider {
+            provider: service.to_owned(),
             message: format!("could not set up the HTTP client: {}", error_chain(&e)),
             retryable: false,
+            source: Some(llmspell_core::ErrorSource::new(e)),
         })?;
         Ok(Self {
             service: service.to_owned(),
@@ -233,10 +234,11 @@ impl Transport {
         } else {
             format!("request to {url} failed")
         };
-        Error::External {
-            service: self.service.clone(),
+        Error::Provider {
+            provider: self.service.clone(),
             message: format!("{what}: {}", error_chain(e)),
             retryable: !e.is_builder(),
+            source: None,
         }
     }
 
@@ -251,10 +253,11 @@ impl Transport {
     /// The error for a 2xx answer whose body is not what the protocol
     /// promises; retrying the same request would not help.
     pub(crate) fn malformed(&self, url: &Url, what: impl std::fmt::Display) -> Error {
-        Error::External {
-            service: self.service.clone(),
+        Error::Provider {
+            provider: self.service.clone(),
             message: format!("malformed response from {url}: {what}"),
             retryable: false,
+            source: None,
         }
     }
 
@@ -276,10 +279,11 @@ impl Transport {
         if let Some(wait) = retry_after {
             message.push_str(&format!("; retry after {} s", wait.as_secs_f64()));
         }
-        Error::External {
-            service: self.service.clone(),
+        Error::Provider {
+            provider: self.service.clone(),
             message,
             retryable,
+            source: None,
         }
     }
 }

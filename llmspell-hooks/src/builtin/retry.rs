@@ -146,9 +146,14 @@ pub struct RetryClassifier {
 impl Default for RetryClassifier {
     fn default() -> Self {
         Self {
-            kinds: [ErrorKind::Timeout, ErrorKind::External, ErrorKind::Storage]
-                .into_iter()
-                .collect(),
+            kinds: [
+                ErrorKind::Timeout,
+                ErrorKind::External,
+                ErrorKind::Provider,
+                ErrorKind::Storage,
+            ]
+            .into_iter()
+            .collect(),
             external_needs_flag: true,
             patterns: Vec::new(),
             deny: Vec::new(),
@@ -182,13 +187,15 @@ impl RetryClassifier {
         }
         let kind = error
             .get("kind")
-            .cloned()
-            .and_then(|k| serde_json::from_value::<ErrorKind>(k).ok());
+            .and_then(Value::as_str)
+            .and_then(ErrorKind::from_name);
         if let Some(kind) = kind
             && self.kinds.contains(&kind)
         {
             let flagged = error.get("retryable").and_then(Value::as_bool) == Some(true);
-            if kind != ErrorKind::External || !self.external_needs_flag || flagged {
+            let flag_needed = matches!(kind, ErrorKind::External | ErrorKind::Provider)
+                && self.external_needs_flag;
+            if !flag_needed || flagged {
                 return true;
             }
         }
@@ -478,13 +485,15 @@ mod tests {
             service: "openai".into(),
             message: "429".into(),
             retryable,
+            source: None,
         };
         assert!(c.is_retryable(&external(true).to_json()));
         assert!(!c.is_retryable(&external(false).to_json()));
         assert!(
             c.is_retryable(
                 &Error::Storage {
-                    message: "io".into()
+                    message: "io".into(),
+                    source: None
                 }
                 .to_json()
             )

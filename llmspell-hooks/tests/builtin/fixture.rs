@@ -138,6 +138,7 @@ impl Flaky {
                 op: "put",
                 key: key.to_owned(),
                 message: "disk full".to_owned(),
+                source: None,
             });
         }
         Ok(())

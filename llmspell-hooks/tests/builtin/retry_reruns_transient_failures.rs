@@ -17,6 +17,7 @@ fn transient() -> Error {
         service: "openai".into(),
         message: "503 service unavailable".into(),
         retryable: true,
+        source: None,
     }
 }
 
@@ -71,6 +72,7 @@ async fn a_non_retryable_error_is_not_retried() {
                 service: "openai".into(),
                 message: "401 invalid api key".into(),
                 retryable: false,
+                source: None,
             },
         )
         .hook(HookPoint::ToolError, quick(5));
@@ -144,6 +146,7 @@ async fn message_patterns_extend_and_restrict_the_classifier() {
             1,
             Error::Storage {
                 message: "quota exhausted".into(),
+                source: None,
             },
         )
         .hook(HookPoint::ToolError, retry.clone());

@@ -190,6 +190,7 @@ impl FileWatcher {
             service: "filesystem".to_owned(),
             message: format!("cannot start watching: {e}"),
             retryable: false,
+            source: Some(llmspell_core::ErrorSource::new(e)),
         })?;
         let mode = if p.recursive {
             RecursiveMode::Recursive
@@ -201,6 +202,7 @@ impl FileWatcher {
                 service: "filesystem".to_owned(),
                 message: format!("cannot watch `{}`: {e}", path.display()),
                 retryable: false,
+                source: Some(llmspell_core::ErrorSource::new(e)),
             })?;
         }
 

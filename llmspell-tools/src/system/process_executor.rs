@@ -281,6 +281,7 @@ impl ProcessExecutor {
             service: "process".to_owned(),
             message: format!("cannot start `{}`: {e}", p.command),
             retryable: false,
+            source: Some(llmspell_core::ErrorSource::new(e)),
         })?;
         let stdin = child.stdin.take();
         let input = p.stdin;
@@ -322,6 +323,7 @@ impl ProcessExecutor {
                         service: "process".to_owned(),
                         message: format!("waiting for `{}` failed: {e}", p.command),
                         retryable: false,
+                        source: None,
                     });
                 }
                 None => None,

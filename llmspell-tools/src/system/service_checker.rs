@@ -242,6 +242,7 @@ impl ServiceChecker {
             service: "http".to_owned(),
             message: format!("the HTTP client is unavailable: {e}"),
             retryable: false,
+            source: None,
         })?;
         let request = match method {
             Method::Get => client.get(parsed.clone()),

@@ -93,6 +93,7 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
         service: "system".to_owned(),
         message: format!("cannot read {what}: {e}"),
         retryable: false,
+        source: None,
     }
 }
 

@@ -217,6 +217,7 @@ impl AuditLog {
                 op: "append",
                 key: "audit".to_owned(),
                 message: "the audit tail could not be read".to_owned(),
+                source: None,
             });
         };
         let mut rec = AuditRecord {

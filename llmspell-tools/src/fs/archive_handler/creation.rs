@@ -57,10 +57,9 @@ impl ArchiveHandler {
                 .follow_links(false)
                 .sort_by_file_name()
             {
-                let entry = entry.map_err(|e| Error::External {
-                    service: "filesystem".to_owned(),
-                    message: format!("cannot read `{source}`: {e}"),
-                    retryable: false,
+                let entry = entry.map_err(|e| {
+                    let message = format!("cannot read `{source}`: {e}");
+                    Error::external("filesystem", message, false).caused_by(e)
                 })?;
                 let rel = entry.path().strip_prefix(&path).unwrap_or(Path::new(""));
                 let mut name = base.clone();
@@ -131,6 +130,7 @@ impl ArchiveHandler {
             service: "filesystem".to_owned(),
             message: format!("cannot write `{}`: {e}", archive.display()),
             retryable: false,
+            source: None,
         };
         match format {
             Format::Zip => {

@@ -59,6 +59,7 @@ impl FileOperations {
                 service: "filesystem".to_owned(),
                 message: format!("cannot list `{path}`: {e}"),
                 retryable: false,
+                source: Some(llmspell_core::ErrorSource::new(e)),
             })?;
             if entries.len() == max {
                 truncated = true;
