@@ -27,7 +27,7 @@ mod functions;
 mod subscriptions;
 mod waits;
 
-pub(crate) use calls::{Due, due, finish_later, nested, not_json};
+pub(crate) use calls::{Due, due, finish_later, nested, not_json, script_failed};
 pub(crate) use functions::Functions;
 pub use functions::ScriptFunction;
 pub(crate) use subscriptions::{Pulls, subscribe, subscription_id};
@@ -38,9 +38,9 @@ pub(crate) use waits::{Millis, sleep};
 /// subscription callback, a tool handler, …).
 pub(crate) type CallbackId = u64;
 
-/// The answer of a script function: its return value as JSON, or its error
-/// message.
-pub(crate) type CallResult = Result<Value, String>;
+/// The answer of a script function: its return value as JSON, or why it
+/// failed.
+pub(crate) type CallResult = Result<Value, crate::HostError>;
 
 /// The arguments of a call into a script. Contexts and events have their
 /// own variants so engines can build their native objects directly instead
@@ -255,9 +255,9 @@ impl EngineHandle {
             match started {
                 Some(Started::Done(r)) => return r,
                 Some(Started::Waiting(rx)) => {
-                    return rx
-                        .await
-                        .unwrap_or_else(|_| Err("the script engine stopped".to_owned()));
+                    return rx.await.unwrap_or_else(|_| {
+                        Err(crate::HostError::new("other", "the script engine stopped"))
+                    });
                 }
                 None => {}
             }
@@ -269,22 +269,30 @@ impl EngineHandle {
             deadline,
             reply,
         }) {
-            return Err(format!("the {} engine stopped", self.inner.language));
+            return Err(crate::HostError::new(
+                "other",
+                format!("the {} engine stopped", self.inner.language),
+            ));
         }
         let mut rx = rx;
         if let Some(answer) = spin_for(self.inner.spin, || match rx.try_recv() {
             Ok(r) => Some(r),
             Err(oneshot::error::TryRecvError::Empty) => None,
-            Err(oneshot::error::TryRecvError::Closed) => {
-                Some(Err("the script engine stopped before answering".to_owned()))
-            }
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(crate::HostError::new(
+                "other",
+                "the script engine stopped before answering",
+            ))),
         })
         .await
         {
             return answer;
         }
-        rx.await
-            .unwrap_or_else(|_| Err("the script engine stopped before answering".to_owned()))
+        rx.await.unwrap_or_else(|_| {
+            Err(crate::HostError::new(
+                "other",
+                "the script engine stopped before answering",
+            ))
+        })
     }
 
     /// Whether the engine is idle: nothing running, nothing queued, and no
@@ -361,7 +369,10 @@ impl<E: ServedEngine> LocalEngine for E {
     ) -> Started {
         match self.functions().get(id) {
             Some(f) => self.call_function(f, args, deadline),
-            None => Started::Done(Err("the script function was released".to_owned())),
+            None => Started::Done(Err(crate::HostError::new(
+                "other",
+                "the script function was released",
+            ))),
         }
     }
 }
@@ -418,9 +429,9 @@ pub(crate) async fn serve<E: ServedEngine>(
                 }
                 Started::Waiting(rx) => {
                     tokio::task::spawn_local(async move {
-                        let r = rx
-                            .await
-                            .unwrap_or_else(|_| Err("the call was dropped".to_owned()));
+                        let r = rx.await.unwrap_or_else(|_| {
+                            Err(crate::HostError::new("other", "the call was dropped"))
+                        });
                         drop(busy);
                         let _ = reply.send(r);
                     });

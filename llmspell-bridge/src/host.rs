@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::RuntimeConfig;
 
 mod agents;
+mod error;
 mod events;
 mod hooks;
 mod reports;
@@ -26,6 +27,7 @@ mod state;
 mod tools;
 mod workflows;
 
+pub use error::HostError;
 pub(crate) use hooks::Fired;
 pub(crate) use workflows::Components;
 pub use workflows::WorkflowKind;
@@ -56,9 +58,6 @@ pub(crate) struct HostInner {
     pub(crate) lua_stops: parking_lot::Mutex<Vec<crate::memory::StopRequest>>,
 }
 
-/// A script-facing error message.
-pub type HostError = String;
-
 /// Refuses a key of `o` that is not `accepted`, naming it as an unknown
 /// `what` and listing the valid keys (`listed`).
 fn only_keys(
@@ -68,7 +67,7 @@ fn only_keys(
     listed: &str,
 ) -> Result<(), HostError> {
     match o.keys().find(|key| !accepted.contains(&key.as_str())) {
-        Some(key) => Err(format!("unknown {what} `{key}`; valid: {listed}")),
+        Some(key) => Err(format!("unknown {what} `{key}`; valid: {listed}").into()),
         None => Ok(()),
     }
 }
@@ -76,11 +75,11 @@ fn only_keys(
 /// The strings of the array `v` under `key` (such as `tags`).
 fn strings<'a>(v: &'a Value, key: &str) -> Result<Vec<&'a str>, HostError> {
     v.as_array()
-        .ok_or_else(|| format!("`{key}` must be an array of strings, got {v}"))?
+        .ok_or_else(|| HostError::invalid(format!("`{key}` must be an array of strings, got {v}")))?
         .iter()
         .map(|t| {
             t.as_str()
-                .ok_or_else(|| format!("`{key}` must hold strings, got {t}"))
+                .ok_or_else(|| HostError::invalid(format!("`{key}` must hold strings, got {t}")))
         })
         .collect()
 }
@@ -96,12 +95,12 @@ fn parse_id(v: &Value, key: &str) -> Result<Option<CorrelationId>, HostError> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => CorrelationId::parse_field(key, s)
             .map(Some)
-            .map_err(|e| e.to_string()),
+            .map_err(HostError::from),
         Some(other) => Err(llmspell_core::Error::invalid_input(
             key,
             format!("must be a string, got {other}; {}", CorrelationId::RULE),
         )
-        .to_string()),
+        .into()),
     }
 }
 
@@ -143,7 +142,7 @@ impl CallOptions {
         if !component && o.component.is_some() {
             return Err(
                 "unknown field `component` in call options; valid fields: correlation_id, parent_id"
-                    .to_owned(),
+                    .into(),
             );
         }
         for (key, id) in [
@@ -151,7 +150,7 @@ impl CallOptions {
             ("parent_id", &o.parent_id),
         ] {
             if let Some(id) = id {
-                CorrelationId::parse_field(key, id).map_err(|e| e.to_string())?;
+                CorrelationId::parse_field(key, id).map_err(HostError::from)?;
             }
         }
         Ok(o)

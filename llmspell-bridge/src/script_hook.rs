@@ -3,12 +3,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use llmspell_core::Error;
 use llmspell_hooks::{Hook, HookAdapter, HookContext, HookMetadata, HookResult, JsonHookAdapter};
 use serde_json::Value;
 
-use crate::ScriptFunction;
 use crate::engine::CallArgs;
+use crate::{HostError, ScriptFunction};
 
 /// A hook whose behaviour is a script function. The function gets the
 /// context (built natively by its engine) and returns one of the documented
@@ -70,17 +69,14 @@ impl Hook for ScriptHook {
             )
             .await
         {
-            Ok(out) => self.adapter.parse_result(out).map_err(|e| e.to_string()),
-            Err(message) => Err(message),
+            Ok(out) => self.adapter.parse_result(out).map_err(HostError::from),
+            Err(e) => Err(e),
         };
         match outcome {
             Ok(result) => Ok(result),
-            Err(message) => {
-                self.report(&ctx.point, &message).await;
-                Err(Error::Execution {
-                    component: format!("hook:{}", self.metadata.name),
-                    message,
-                })
+            Err(e) => {
+                self.report(&ctx.point, e.message()).await;
+                Err(e.failed_in(format!("hook:{}", self.metadata.name)))
             }
         }
     }
@@ -100,8 +96,5 @@ pub(crate) async fn call_tool_handler(
     function
         .call(vec![params], Some(timeout))
         .await
-        .map_err(|message| Error::Execution {
-            component: format!("tool:{tool}"),
-            message,
-        })
+        .map_err(|e| e.failed_in(format!("tool:{tool}")))
 }

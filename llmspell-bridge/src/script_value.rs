@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::HostError;
 use llmspell_agents::LifecycleAgent;
 use llmspell_core::Workflow;
 use serde_json::{Map, Value};
@@ -89,14 +90,14 @@ impl ScriptValue {
     ///
     /// # Errors
     /// `"<what> must be an array, got <kind>"`.
-    pub fn elements(&self, what: &str) -> Result<Vec<ScriptValue>, String> {
+    pub fn elements(&self, what: &str) -> Result<Vec<ScriptValue>, HostError> {
         match self {
             ScriptValue::Json(Value::Array(items)) => {
                 Ok(items.iter().cloned().map(ScriptValue::Json).collect())
             }
             ScriptValue::Json(Value::Object(map)) if map.is_empty() => Ok(Vec::new()),
             ScriptValue::Array(items) => Ok(items.clone()),
-            other => Err(format!("{what} must be an array, got {}", other.kind())),
+            other => Err(format!("{what} must be an array, got {}", other.kind()).into()),
         }
     }
 
@@ -104,20 +105,18 @@ impl ScriptValue {
     ///
     /// # Errors
     /// `"<what>: a function cannot be used here (at <path>)"` and similar.
-    pub fn into_json(self, what: &str) -> Result<Value, String> {
+    pub fn into_json(self, what: &str) -> Result<Value, HostError> {
         self.into_json_at(what, "")
     }
 
-    fn into_json_at(self, what: &str, path: &str) -> Result<Value, String> {
+    fn into_json_at(self, what: &str, path: &str) -> Result<Value, HostError> {
         let at = |kind: &str| {
             let place = if path.is_empty() {
                 String::new()
             } else {
                 format!(" (at {path})")
             };
-            Err(format!(
-                "{what}: a {kind} is not data and cannot be used here{place}"
-            ))
+            Err(format!("{what}: a {kind} is not data and cannot be used here{place}").into())
         };
         match self {
             ScriptValue::Json(v) => Ok(v),
@@ -209,6 +208,7 @@ mod tests {
         assert!(v.elements("steps").unwrap().is_empty());
         let n: ScriptValue = json!(3).into();
         let e = n.elements("steps").unwrap_err();
-        assert_eq!(e, "steps must be an array, got number");
+        assert_eq!(e.message(), "steps must be an array, got number");
+        assert_eq!(e.kind(), "invalid_input");
     }
 }

@@ -113,12 +113,12 @@ pub enum Error {
     },
     /// An emit interceptor (a `BeforeEventEmit` hook) refused the event; no
     /// subscriber saw it.
-    #[error("event {topic:?} dropped by {by}: {reason}")]
+    #[error("event {topic:?} dropped by hook {hook:?}: {reason}")]
     Refused {
         /// The event's topic.
         topic: String,
-        /// Who refused it (`hook "redactor"`).
-        by: String,
+        /// The name of the hook that refused it.
+        hook: String,
         /// Why.
         reason: String,
     },
@@ -131,6 +131,12 @@ pub enum Error {
 }
 
 impl From<Error> for llmspell_core::Error {
+    /// - `InvalidTopic`, `InvalidPattern`, `InvalidConfig` → `InvalidInput`;
+    /// - `SubscriberFull` → `ResourceLimitExceeded` (resource
+    ///   `subscription_capacity`: the capacity, and one more event asked for);
+    /// - `BlockTimeout` → `Timeout`;
+    /// - `Refused` → `Cancelled` (the hook that refused, and why);
+    /// - `Storage` → `Storage`; the rest → `Other` with the message.
     fn from(e: Error) -> Self {
         match e {
             Error::InvalidTopic { ref topic, .. } => {
@@ -139,6 +145,23 @@ impl From<Error> for llmspell_core::Error {
             Error::InvalidPattern { ref pattern, .. } => {
                 llmspell_core::Error::invalid_input(format!("pattern {pattern:?}"), e.to_string())
             }
+            Error::InvalidConfig { field, ref message } => {
+                llmspell_core::Error::invalid_input(field, message.clone())
+            }
+            Error::SubscriberFull { capacity, .. } => llmspell_core::Error::ResourceLimitExceeded {
+                resource: "subscription_capacity".to_owned(),
+                limit: capacity as u64,
+                requested: capacity as u64 + 1,
+            },
+            Error::BlockTimeout {
+                ref pattern,
+                waited,
+                ..
+            } => llmspell_core::Error::Timeout {
+                operation: format!("publish to a full subscription ({pattern:?})"),
+                after: waited,
+            },
+            Error::Refused { hook, reason, .. } => llmspell_core::Error::Cancelled { hook, reason },
             Error::Storage(s) => s.into(),
             other => llmspell_core::Error::other(other.to_string()),
         }

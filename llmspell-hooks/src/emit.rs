@@ -73,9 +73,9 @@ impl EmitHooks {
 
     async fn before(&self, event: UniversalEvent) -> llmspell_events::Result<UniversalEvent> {
         let topic = event.event_type.to_string();
-        let refused = |by: String, reason: String| llmspell_events::Error::Refused {
+        let refused = |hook: String, reason: String| llmspell_events::Error::Refused {
             topic: topic.clone(),
-            by,
+            hook,
             reason,
         };
         let ctx = self.context(HookPoint::BeforeEventEmit, &event, event.to_json());
@@ -83,16 +83,16 @@ impl EmitHooks {
             Ok(f) => f,
             Err(llmspell_core::Error::HookFailed { hook, message }) => {
                 return Err(refused(
-                    format!("hook {hook:?}"),
+                    hook,
                     format!("the hook failed (fail-closed): {message}"),
                 ));
             }
-            Err(e) => return Err(refused("the emit hooks".to_owned(), e.to_string())),
+            Err(e) => return Err(refused("(emit hooks)".to_owned(), e.to_string())),
         };
         match fired.result() {
             HookResult::Cancel(reason) => {
                 return Err(refused(
-                    format!("hook {:?}", fired.decided_by().unwrap_or_default()),
+                    fired.decided_by().unwrap_or_default().to_owned(),
                     reason.clone(),
                 ));
             }

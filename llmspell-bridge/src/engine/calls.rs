@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::{BusyGuard, CallResult, EngineHandle, Started};
+use crate::HostError;
 
 /// The deepest nesting of script calls started on an engine's thread (a
 /// hook that invokes the tool it hooks would otherwise recurse until the
@@ -23,12 +24,15 @@ thread_local! {
 
 /// Runs `f` (the synchronous part of a call into a script) one nesting
 /// level deeper, or refuses past [`MAX_NESTED_CALLS`].
-pub(crate) fn nested<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+pub(crate) fn nested<R>(f: impl FnOnce() -> R) -> Result<R, HostError> {
     let depth = NESTED.with(Cell::get);
     if depth >= MAX_NESTED_CALLS {
-        return Err(format!(
-            "script calls nested more than {MAX_NESTED_CALLS} deep (does a hook or callback \
-             trigger the operation it handles?)"
+        return Err(HostError::new(
+            "resource_limit",
+            format!(
+                "script calls nested more than {MAX_NESTED_CALLS} deep (does a hook or \
+                 callback trigger the operation it handles?)"
+            ),
         ));
     }
     NESTED.with(|n| n.set(depth + 1));
@@ -47,8 +51,16 @@ pub(crate) fn due(deadline: Option<Duration>) -> Option<Due> {
 }
 
 /// The error of a script function whose result cannot become JSON.
-pub(crate) fn not_json(e: impl std::fmt::Display) -> String {
-    format!("the function returned a value that is not JSON: {e}")
+pub(crate) fn not_json(e: impl std::fmt::Display) -> HostError {
+    HostError::invalid(format!(
+        "the function returned a value that is not JSON: {e}"
+    ))
+}
+
+/// The error of a script function that raised or threw (`message`, with
+/// the script position when known): kind `execution`.
+pub(crate) fn script_failed(message: impl Into<String>) -> HostError {
+    HostError::new("execution", message)
 }
 
 /// Finishes a call that had to wait on the engine's task set, counted as
@@ -72,9 +84,12 @@ where
                 Ok(r) => r,
                 Err(_) => {
                     abandon();
-                    Err(format!(
-                        "time limit of {} ms exceeded while waiting",
-                        limit.as_millis()
+                    Err(HostError::new(
+                        "timeout",
+                        format!(
+                            "time limit of {} ms exceeded while waiting",
+                            limit.as_millis()
+                        ),
                     ))
                 }
             },

@@ -84,12 +84,13 @@ impl ScriptFunction {
     /// `deadline` has passed (even a busy loop).
     ///
     /// # Errors
-    /// The script's error message, or a message saying the engine stopped.
+    /// The script's error (kind `execution`), or an error saying the engine
+    /// stopped.
     pub async fn call(
         &self,
         args: Vec<Value>,
         deadline: Option<Duration>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, crate::HostError> {
         self.inner
             .engine
             .call(self.inner.id, CallArgs::Values(args), deadline)
@@ -104,7 +105,7 @@ impl ScriptFunction {
         &self,
         args: CallArgs<'_>,
         deadline: Option<Duration>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, crate::HostError> {
         self.inner.engine.call(self.inner.id, args, deadline).await
     }
 }

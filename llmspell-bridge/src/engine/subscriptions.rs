@@ -84,7 +84,7 @@ pub(crate) fn subscribe<E: ServedEngine>(
 /// # Errors
 /// Why the text is not a subscription id.
 pub(crate) fn subscription_id(text: &str) -> Result<SubscriptionId, HostError> {
-    SubscriptionId::from_str(text).map_err(|e| e.to_string())
+    SubscriptionId::from_str(text).map_err(HostError::from)
 }
 
 impl EngineHandle {
@@ -107,7 +107,7 @@ impl EngineHandle {
         let Some(sub) = self.inner.pulls.get(id) else {
             return Err(format!(
                 "subscription {id} has a callback or is not one of this script's subscriptions; receive works on subscriptions made without a callback"
-            ));
+            ).into());
         };
         Ok(async move {
             let mut s = sub.lock().await;
@@ -151,15 +151,15 @@ fn start_pump<E: ServedEngine>(
             drop(engine);
             let result = match started {
                 Started::Done(r) => r,
-                Started::Waiting(rx) => rx
-                    .await
-                    .unwrap_or_else(|_| Err("the callback was dropped".to_owned())),
+                Started::Waiting(rx) => rx.await.unwrap_or_else(|_| {
+                    Err(crate::HostError::new("other", "the callback was dropped"))
+                }),
             };
-            if let Err(message) = result {
+            if let Err(e) = result {
                 host.report_callback_error(
                     language,
                     &format!("subscription callback for {:?}", sub.pattern().as_str()),
-                    &message,
+                    e.message(),
                 )
                 .await;
             }

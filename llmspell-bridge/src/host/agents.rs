@@ -34,16 +34,14 @@ impl Host {
             return Err(format!(
                 "expected a table {{ name, type, ... }}, got {}",
                 spec.kind()
-            ));
+            )
+            .into());
         }
         let handler = match spec.get("handler") {
             None => None,
             Some(ScriptValue::Function(f)) => Some(f),
             Some(other) => {
-                return Err(format!(
-                    "`handler` must be a function, got {}",
-                    other.kind()
-                ));
+                return Err(format!("`handler` must be a function, got {}", other.kind()).into());
             }
         };
         let mut fields = Vec::new();
@@ -56,14 +54,14 @@ impl Host {
             }
         }
         let config_json = ScriptValue::Object(fields).into_json("Agent.create")?;
-        let config = AgentConfig::from_json(config_json).map_err(|e| e.to_string())?;
+        let config = AgentConfig::from_json(config_json).map_err(HostError::from)?;
         let handler = handler.map(|f| self.agent_handler(f, config.name.clone()));
         let exec = self.script_exec(language);
         self.inner
             .agents
             .create(config, handler, &exec)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(HostError::from)
     }
 
     fn agent_handler(&self, function: ScriptFunction, name: String) -> AgentHandler {
@@ -75,10 +73,7 @@ impl Host {
                 function
                     .call_with(CallArgs::Agent(input, Box::new(cx)), Some(timeout))
                     .await
-                    .map_err(|message| llmspell_core::Error::Execution {
-                        component: format!("agent:{name}"),
-                        message,
-                    })
+                    .map_err(|e| e.failed_in(format!("agent:{name}")))
             })
         })
     }
@@ -94,7 +89,7 @@ impl Host {
         input: Value,
         exec: &ExecutionContext,
     ) -> Result<Value, HostError> {
-        agent.invoke(input, exec).await.map_err(|e| e.to_string())
+        agent.invoke(input, exec).await.map_err(HostError::from)
     }
 
     /// `a:invoke_tool(name, params)`: a tool call attributed to the agent.
@@ -111,7 +106,7 @@ impl Host {
         agent
             .invoke_tool(tool, params, exec)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(HostError::from)
     }
 
     /// `a:pause()`, `a:resume()`, `a:terminate()`.
@@ -133,10 +128,11 @@ impl Host {
             other => {
                 return Err(format!(
                     "unknown agent operation `{other}`; valid: pause, resume, terminate"
-                ));
+                )
+                .into());
             }
         };
-        r.map_err(|e| e.to_string())
+        r.map_err(HostError::from)
     }
 
     /// `Agent.list()`: `[{ name, type, state }]` in name order.

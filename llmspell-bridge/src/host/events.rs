@@ -21,12 +21,7 @@ impl Host {
         language: Language,
     ) -> Result<String, HostError> {
         let ev = self.build_event(topic, data, options, language)?;
-        let receipt = self
-            .inner
-            .bus
-            .publish(ev)
-            .await
-            .map_err(|e| e.to_string())?;
+        let receipt = self.inner.bus.publish(ev).await.map_err(HostError::from)?;
         Ok(receipt.id.to_string())
     }
 
@@ -38,12 +33,12 @@ impl Host {
         options: &Value,
         language: Language,
     ) -> Result<UniversalEvent, HostError> {
-        let topic = Topic::new(topic).map_err(|e| e.to_string())?;
+        let topic = Topic::new(topic).map_err(HostError::from)?;
         let ev = UniversalEvent::new(topic, data).with_language(language);
         match options {
             Value::Null => Ok(ev),
             Value::Object(o) => event_options(ev, o, options),
-            other => Err(format!("event options must be a table, got {other}")),
+            other => Err(format!("event options must be a table, got {other}").into()),
         }
     }
 
@@ -58,11 +53,11 @@ impl Host {
         language: Language,
     ) -> Result<Subscription, HostError> {
         let options = self.subscription_options(options, language)?;
-        let pattern = TopicPattern::new(pattern).map_err(|e| e.to_string())?;
+        let pattern = TopicPattern::new(pattern).map_err(HostError::from)?;
         self.inner
             .bus
             .subscribe_with(pattern, options)
-            .map_err(|e| e.to_string())
+            .map_err(HostError::from)
     }
 
     /// Subscription options from `{ capacity, overflow }`.
@@ -78,13 +73,15 @@ impl Host {
                 let valid = ["capacity", "overflow", "block_timeout_ms", "name"];
                 only_keys(o, &valid, "subscription option", &valid.join(", "))?;
                 if let Some(c) = o.get("capacity") {
-                    let n = c
-                        .as_u64()
-                        .ok_or_else(|| format!("`capacity` must be a positive integer, got {c}"))?;
+                    let n = c.as_u64().ok_or_else(|| {
+                        HostError::invalid(format!(
+                            "`capacity` must be a positive integer, got {c}"
+                        ))
+                    })?;
                     opts = opts.capacity(usize::try_from(n).unwrap_or(usize::MAX));
                 }
                 if let Some(p) = text(options, "overflow") {
-                    let mut policy = OverflowPolicy::from_str(p).map_err(|e| e.to_string())?;
+                    let mut policy = OverflowPolicy::from_str(p).map_err(HostError::from)?;
                     if let (OverflowPolicy::Block { .. }, Some(ms)) =
                         (policy, o.get("block_timeout_ms").and_then(Value::as_f64))
                     {
@@ -94,15 +91,17 @@ impl Host {
                     }
                     opts = opts.overflow(policy);
                 } else if let Some(o) = o.get("overflow") {
-                    return Err(format!("`overflow` must be a string, got {o}"));
+                    return Err(format!("`overflow` must be a string, got {o}").into());
                 }
                 if let Some(n) = text(options, "name") {
                     opts = opts.name(n);
                 }
             }
-            other => return Err(format!("subscription options must be a table, got {other}")),
+            other => {
+                return Err(format!("subscription options must be a table, got {other}").into());
+            }
         }
-        opts.validate().map_err(|e| e.to_string())?;
+        opts.validate().map_err(HostError::from)?;
         Ok(opts)
     }
 
@@ -187,26 +186,24 @@ fn event_options(
             ev = ev.with_tag(t);
         }
     }
-    let ttl = match (o.get("ttl_ms"), o.get("ttl_seconds")) {
-        (Some(ms), _) => Some(
-            ms.as_f64()
-                .map(|ms| ms / 1000.0)
-                .ok_or_else(|| format!("`ttl_ms` must be a number, got {ms}"))?,
-        ),
-        (None, Some(s)) => Some(
-            s.as_f64()
-                .ok_or_else(|| format!("`ttl_seconds` must be a number, got {s}"))?,
-        ),
-        (None, None) => None,
-    };
+    let ttl =
+        match (o.get("ttl_ms"), o.get("ttl_seconds")) {
+            (Some(ms), _) => Some(ms.as_f64().map(|ms| ms / 1000.0).ok_or_else(|| {
+                HostError::invalid(format!("`ttl_ms` must be a number, got {ms}"))
+            })?),
+            (None, Some(s)) => Some(s.as_f64().ok_or_else(|| {
+                HostError::invalid(format!("`ttl_seconds` must be a number, got {s}"))
+            })?),
+            (None, None) => None,
+        };
     if let Some(secs) = ttl {
         if !(secs.is_finite() && secs > 0.0) {
-            return Err(format!("the ttl must be positive, got {secs} s"));
+            return Err(format!("the ttl must be positive, got {secs} s").into());
         }
         ev = ev.with_ttl(Duration::from_secs_f64(secs));
     }
     if let Some(l) = text(options, "language") {
-        ev = ev.with_language(Language::from_str(l).map_err(|e| e.to_string())?);
+        ev = ev.with_language(Language::from_str(l).map_err(HostError::from)?);
     }
     if let Some(s) = text(options, "source") {
         ev = ev.with_source(s);

@@ -54,7 +54,7 @@ fn same_json(a: &Value, b: &Value) -> bool {
 impl Host {
     /// Parses a point name; the error names it and suggests the closest one.
     pub fn point(&self, name: &str) -> Result<HookPoint, HostError> {
-        HookPoint::from_str(name).map_err(|e| e.to_string())
+        HookPoint::from_str(name).map_err(HostError::from)
     }
 
     /// Registers `function` at `point` with script options (`priority`,
@@ -79,7 +79,7 @@ impl Host {
             .inner
             .hooks
             .register_with(point.clone(), Arc::new(hook), opts)
-            .map_err(|e| e.to_string())?;
+            .map_err(HostError::from)?;
         Ok((handle.forget(), point))
     }
 
@@ -95,11 +95,11 @@ impl Host {
             Value::Null => {}
             // rs-llmspell 0.4 style: a priority string as the third argument.
             Value::String(p) => {
-                opts = opts.priority(Priority::from_str(p).map_err(|e| e.to_string())?);
+                opts = opts.priority(Priority::from_str(p).map_err(HostError::from)?);
             }
             Value::Number(_) => opts = opts.priority(priority_of(options)?),
             Value::Object(o) => opts = table_options(o, opts, &mut timeout, &mut name)?,
-            other => return Err(format!("hook options must be a table, got {other}")),
+            other => return Err(format!("hook options must be a table, got {other}").into()),
         }
         Ok((opts.name(name.clone()).timeout(timeout), timeout, name))
     }
@@ -123,7 +123,7 @@ impl Host {
                     f = f.point(self.point(p)?);
                 }
                 if let Some(l) = text(filter, "language") {
-                    f = f.language(Language::from_str(l).map_err(|e| e.to_string())?);
+                    f = f.language(Language::from_str(l).map_err(HostError::from)?);
                 }
                 if let Some(p) = o.get("priority") {
                     f = f.priority(priority_of(p)?);
@@ -136,9 +136,9 @@ impl Host {
                 }
             }
             other => {
-                return Err(format!(
-                    "Hook.list takes a point name or a filter table, got {other}"
-                ));
+                return Err(
+                    format!("Hook.list takes a point name or a filter table, got {other}").into(),
+                );
             }
         }
         let list: Vec<Value> = self
@@ -208,7 +208,7 @@ impl Host {
             .executor
             .execute_point(&mut ctx)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(HostError::from)?;
         let modified = outcome.modified;
         let (result, _) = outcome.into_parts();
         // A chain that only changed the data reports "modified".
@@ -271,7 +271,7 @@ fn table_options(
     if let Some(n) = o.get("name") {
         *name = n
             .as_str()
-            .ok_or_else(|| format!("`name` must be a string, got {n}"))?
+            .ok_or_else(|| HostError::invalid(format!("`name` must be a string, got {n}")))?
             .to_owned();
     }
     if let Some(tags) = o.get("tags") {
@@ -283,39 +283,42 @@ fn table_options(
         let ms = t
             .as_f64()
             .filter(|ms| ms.is_finite() && *ms > 0.0)
-            .ok_or_else(|| format!("`timeout_ms` must be a positive number, got {t}"))?;
+            .ok_or_else(|| {
+                HostError::invalid(format!("`timeout_ms` must be a positive number, got {t}"))
+            })?;
         *timeout = Duration::from_secs_f64(ms / 1000.0);
     }
     if let Some(f) = o.get("fail") {
-        let f = f
-            .as_str()
-            .ok_or_else(|| format!("`fail` must be \"open\" or \"closed\", got {f}"))?;
-        opts = opts.fail_mode(FailMode::from_str(f).map_err(|e| e.to_string())?);
+        let f = f.as_str().ok_or_else(|| {
+            HostError::invalid(format!("`fail` must be \"open\" or \"closed\", got {f}"))
+        })?;
+        opts = opts.fail_mode(FailMode::from_str(f).map_err(HostError::from)?);
     }
     if let Some(c) = o.get("component") {
-        opts = opts.component(
-            c.as_str()
-                .ok_or_else(|| format!("`component` must be a string, got {c}"))?,
-        );
+        opts =
+            opts.component(c.as_str().ok_or_else(|| {
+                HostError::invalid(format!("`component` must be a string, got {c}"))
+            })?);
     }
     Ok(opts)
 }
 
 fn priority_of(v: &Value) -> Result<Priority, HostError> {
     match v {
-        Value::String(s) => Priority::from_str(s).map_err(|e| e.to_string()),
+        Value::String(s) => Priority::from_str(s).map_err(HostError::from),
         Value::Number(n) => n
             .as_i64()
             .and_then(|i| i32::try_from(i).ok())
             .map(Priority)
             .ok_or_else(|| {
-                format!(
+                HostError::invalid(format!(
                     "invalid priority {n}; valid: highest, high, normal, low, lowest or an integer"
-                )
+                ))
             }),
         other => Err(format!(
             "invalid priority {other}; valid: highest, high, normal, low, lowest or an integer"
-        )),
+        )
+        .into()),
     }
 }
 

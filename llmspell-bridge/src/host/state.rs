@@ -12,7 +12,8 @@ fn state_key(key: &str) -> Result<(), HostError> {
         return Err(format!(
             "a state key is a non-empty string of at most {MAX_STATE_KEY} bytes, got {} bytes",
             key.len()
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -55,6 +56,6 @@ impl Host {
             .checkpoint("save")
             .await
             .map(|()| true)
-            .map_err(|e| e.to_string())
+            .map_err(HostError::from)
     }
 }

@@ -19,7 +19,7 @@ impl Host {
             .tools
             .list(&self.exec(language))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(HostError::from)?;
         Ok(Value::Array(
             list.into_iter()
                 .map(|t| {
@@ -36,7 +36,7 @@ impl Host {
 
     /// `Tool.info`.
     pub fn tool_info(&self, name: &str) -> Result<Value, HostError> {
-        let t = self.inner.tools.info(name).map_err(|e| e.to_string())?;
+        let t = self.inner.tools.info(name).map_err(HostError::from)?;
         Ok(json!({
             "name": t.name,
             "description": t.description,
@@ -63,14 +63,14 @@ impl Host {
             .invoke_with(name, params, exec, opts)
             .await
             .map(|o| o.output)
-            .map_err(|e| e.to_string())
+            .map_err(HostError::from)
     }
 
     /// `Tool.register`: `{ name, description, parameters }` plus the handler.
     pub fn tool_register(&self, spec: &Value, handler: ScriptFunction) -> Result<(), HostError> {
         let obj = spec
             .as_object()
-            .ok_or_else(|| format!("takes a table (object), got {spec}"))?;
+            .ok_or_else(|| HostError::invalid(format!("takes a table (object), got {spec}")))?;
         only_keys(
             obj,
             &["name", "description", "parameters", "security_level"],
@@ -102,21 +102,17 @@ impl Host {
             None | Some(Value::Null) => {}
             Some(schema @ Value::Object(_)) => tool = tool.with_parameters(schema.clone()),
             Some(other) => {
-                return Err(format!(
-                    "`parameters` must be a JSON Schema table, got {other}"
-                ));
+                return Err(
+                    format!("`parameters` must be a JSON Schema table, got {other}").into(),
+                );
             }
         }
         if let Some(level) = text(spec, "security_level") {
-            tool = tool.with_security_level(
-                level
-                    .parse()
-                    .map_err(|e: llmspell_core::Error| e.to_string())?,
-            );
+            tool = tool.with_security_level(level.parse().map_err(HostError::from)?);
         }
         self.inner
             .tools
             .register_in(Arc::new(tool), language)
-            .map_err(|e| e.to_string())
+            .map_err(HostError::from)
     }
 }

@@ -34,7 +34,7 @@ impl Components {
         if map.contains_key(&name) {
             return Err(format!(
                 "a workflow named {name:?} already exists in this runtime; workflow names are unique"
-            ));
+            ).into());
         }
         map.insert(name, workflow);
         Ok(())
@@ -82,9 +82,9 @@ impl WorkflowKind {
             .into_iter()
             .find(|k| k.as_str() == name)
             .ok_or_else(|| {
-                format!(
+                HostError::invalid(format!(
                     "unknown workflow kind {name:?}; valid: sequential, conditional, loop, parallel"
-                )
+                ))
             })
     }
 
@@ -143,10 +143,10 @@ impl Host {
     ) -> Result<Arc<dyn Workflow>, HostError> {
         let ctor = format!("Workflow.{}", kind.as_str());
         self.build_workflow(kind, spec, &ctor).map_err(|e| {
-            if e.starts_with(&ctor) {
+            if e.message().starts_with(&ctor) {
                 e
             } else {
-                format!("{ctor}: {e}")
+                e.context(&ctor)
             }
         })
     }
@@ -162,10 +162,7 @@ impl Host {
         input: Value,
         exec: &ExecutionContext,
     ) -> Result<Value, HostError> {
-        workflow
-            .execute(input, exec)
-            .await
-            .map_err(|e| e.to_string())
+        workflow.execute(input, exec).await.map_err(HostError::from)
     }
 
     /// The registered workflow named `name`.

@@ -32,9 +32,9 @@ use super::conversion::{context_to_js, js_to_json, json_to_js};
 use super::{errors, natives};
 use crate::engine::{
     BusyGuard, CallArgs, CallResult, Due, EngineHandle, Functions, ServedEngine, Started,
-    finish_later, nested, not_json,
+    finish_later, nested, not_json, script_failed,
 };
-use crate::{Host, Result, ScriptError};
+use crate::{Host, HostError, Result, ScriptError};
 
 /// Loop iterations timed at start-up to learn how fast this build runs
 /// loops (see [`JsEngine::loop_limit`]).
@@ -327,13 +327,13 @@ impl JsEngine {
             Err(m) => return Err(ScriptError::message(m)),
         };
         match self.settle(promise.into(), None) {
-            Started::Done(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
+            Started::Done(r) => r.map(|_| ()).map_err(|e| module_error(e.message(), name)),
             Started::Waiting(rx) => {
                 tokio::pin!(rx);
                 loop {
                     tokio::select! {
                         r = &mut rx => return match r {
-                            Ok(r) => r.map(|_| ()).map_err(|m| module_error(&m, name)),
+                            Ok(r) => r.map(|_| ()).map_err(|e| module_error(e.message(), name)),
                             Err(_) => Err(ScriptError::message("the script was dropped")),
                         },
                         () = self.job_failed.notified() => {
@@ -358,6 +358,7 @@ impl JsEngine {
         let Some(promise) = value.as_promise() else {
             return Started::Done(
                 self.enter(|ctx| js_to_json(&value, ctx))
+                    .map_err(|m| HostError::new("other", m))
                     .and_then(|r| r.map_err(not_json)),
             );
         };
@@ -375,14 +376,20 @@ impl JsEngine {
             .to_js_function(ctx.realm());
             let on_err = NativeFunction::from_copy_closure(move |_, args, ctx| {
                 let v = args.first().cloned().unwrap_or_default();
-                settle_token(token, Err(errors::rejection_message(&v, ctx)));
+                settle_token(
+                    token,
+                    Err(script_failed(errors::rejection_message(&v, ctx))),
+                );
                 Ok(JsValue::undefined())
             })
             .to_js_function(ctx.realm());
             promise.then(Some(on_ok), Some(on_err), ctx)?;
             Ok(())
         });
-        if let Err(m) = attached.and_then(|r| r.map_err(|e| e.to_string())) {
+        if let Err(m) = attached
+            .map_err(HostError::from)
+            .and_then(|r| r.map_err(|e| script_failed(e.to_string())))
+        {
             self.settlements.borrow_mut().remove(&token);
             return Started::Done(Err(m));
         }
@@ -393,7 +400,7 @@ impl JsEngine {
         }
         let answer = async move {
             rx.await
-                .unwrap_or_else(|_| Err("the promise was dropped".to_owned()))
+                .unwrap_or_else(|_| Err(HostError::new("other", "the promise was dropped")))
         };
         // Abandoned: forget where its settlement would go.
         let abandon = move || {
@@ -502,17 +509,18 @@ impl ServedEngine for JsEngine {
         let due = crate::engine::due(deadline);
         let limit = self.loop_limit_for(deadline);
         let outcome = nested(|| {
-            self.enter(|ctx| -> std::result::Result<JsValue, String> {
+            self.enter(|ctx| -> std::result::Result<JsValue, HostError> {
                 let args = self.prepare(args, ctx)?;
                 let previous = self.set_loop_limit(ctx, limit.min(self.loop_limit.get()));
                 let r = f.call(&JsValue::undefined(), &args, ctx);
                 self.set_loop_limit(ctx, previous);
-                r.map_err(|e| errors::callback_message(&e, ctx, deadline))
+                r.map_err(|e| errors::callback_error(&e, ctx, deadline))
             })
         });
         let value = match outcome {
             Ok(Ok(Ok(v))) => v,
-            Ok(Ok(Err(m))) | Ok(Err(m)) | Err(m) => return Started::Done(Err(m)),
+            Ok(Ok(Err(e))) | Err(e) => return Started::Done(Err(e)),
+            Ok(Err(m)) => return Started::Done(Err(HostError::new("other", m))),
         };
         self.settle(value, due)
     }

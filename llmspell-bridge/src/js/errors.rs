@@ -2,13 +2,76 @@
 
 use std::time::Duration;
 
-use boa_engine::{Context, JsError, JsValue, js_string};
+use boa_engine::{Context, JsError, JsResult, JsValue, js_string};
 
-use crate::ScriptError;
+use crate::{HostError, ScriptError};
 
 /// The name the built-in globals are compiled under; its frames are never
 /// reported as an error's position.
 pub(crate) const PRELUDE_NAME: &str = "llmspell:prelude";
+
+/// What a native function throws: a host error, which scripts receive as an
+/// `Error` with `.kind` and the error's fields, or an error of the engine
+/// itself (a callback that threw, a value that cannot convert).
+#[derive(Debug)]
+pub(crate) enum Thrown {
+    /// A host call failed, or the script gave a wrong argument.
+    Host(HostError),
+    /// The engine raised it.
+    Js(JsError),
+}
+
+impl From<JsError> for Thrown {
+    fn from(e: JsError) -> Self {
+        Thrown::Js(e)
+    }
+}
+
+impl From<HostError> for Thrown {
+    fn from(e: HostError) -> Self {
+        Thrown::Host(e)
+    }
+}
+
+impl Thrown {
+    /// The error to throw into JavaScript.
+    pub(crate) fn into_js(self, ctx: &mut Context) -> JsError {
+        match self {
+            Thrown::Js(e) => e,
+            Thrown::Host(e) => {
+                let site = error_object("", ctx);
+                match describe(&site, &e, ctx) {
+                    Ok(()) => JsError::from_opaque(site),
+                    Err(js) => js,
+                }
+            }
+        }
+    }
+}
+
+/// A fresh `Error` object; made here, its stack names the calling script
+/// line.
+pub(crate) fn error_object(message: &str, ctx: &mut Context) -> JsValue {
+    let ctor = ctx.intrinsics().constructors().error().constructor();
+    match ctor.construct(&[js_string!(message).into()], None, ctx) {
+        Ok(obj) => obj.into(),
+        Err(_) => JsValue::from(js_string!(message)),
+    }
+}
+
+/// Gives the `Error` object `site` the message, `kind` and fields of `e`.
+pub(crate) fn describe(site: &JsValue, e: &HostError, ctx: &mut Context) -> JsResult<()> {
+    let Some(obj) = site.as_object() else {
+        return Ok(());
+    };
+    obj.set(js_string!("message"), js_string!(e.message()), false, ctx)?;
+    obj.set(js_string!("kind"), js_string!(e.kind()), false, ctx)?;
+    for (key, value) in e.fields() {
+        let v = super::conversion::json_to_js(&value, ctx)?;
+        obj.set(js_string!(key), v, false, ctx)?;
+    }
+    Ok(())
+}
 
 /// The message of an error: an `Error`'s message (prefixed with its name
 /// when it is not a plain `Error`), or the thrown value as a string.
@@ -108,22 +171,25 @@ pub(crate) fn script_error(err: &JsError, file: &str, ctx: &mut Context) -> Scri
     }
 }
 
-/// An error of a callback as one line for reports: `file:line: message`
-/// when a position is known. A call stopped by its loop budget reports
-/// its time limit.
-pub(crate) fn callback_message(
+/// The error of a callback, its message one line for reports
+/// (`file:line: message` when a position is known). A call stopped by its
+/// loop budget reports its time limit (kind `timeout`).
+pub(crate) fn callback_error(
     err: &JsError,
     ctx: &mut Context,
     deadline: Option<Duration>,
-) -> String {
+) -> HostError {
     let text = err.to_string();
     if let Some(limit) = deadline
         && text.contains("maximum number of iteration loops")
     {
-        return format!("time limit of {} ms exceeded", limit.as_millis());
+        return HostError::new(
+            "timeout",
+            format!("time limit of {} ms exceeded", limit.as_millis()),
+        );
     }
     let e = script_error(err, "", ctx);
-    one_line(&e)
+    crate::engine::script_failed(one_line(&e))
 }
 
 /// The message of a rejected promise's value, with its position.

@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 
 use super::conversion::{js_to_json, json_to_js};
 use super::engine::{JsEngine, current};
-use super::errors::PRELUDE_NAME;
+use super::errors::{PRELUDE_NAME, Thrown, describe, error_object};
+use crate::HostError;
 use crate::engine::{BusyGuard, Millis};
 use crate::host::CallOptions;
 
@@ -46,13 +47,23 @@ const JS: Language = Language::Javascript;
 /// The prelude that builds the globals from the natives.
 const PRELUDE: &str = include_str!("prelude.js");
 
-fn engine() -> JsResult<Rc<JsEngine>> {
-    current().ok_or_else(|| fail("the JavaScript engine is shutting down"))
+/// The result of a native: what a failing one throws becomes an `Error`
+/// with `.kind` (see [`Thrown`]).
+type NativeResult<T> = Result<T, Thrown>;
+
+fn engine() -> NativeResult<Rc<JsEngine>> {
+    current().ok_or_else(|| {
+        Thrown::Host(HostError::new(
+            "other",
+            "the JavaScript engine is shutting down",
+        ))
+    })
 }
 
-/// A script-facing error (an `Error` whose message is `message`).
-pub(crate) fn fail(message: impl Into<String>) -> JsError {
-    JsNativeError::error().with_message(message.into()).into()
+/// A script-facing error: a [`HostError`], or a message about a wrong
+/// argument (`invalid_input`).
+pub(crate) fn fail(e: impl Into<HostError>) -> Thrown {
+    Thrown::Host(e.into())
 }
 
 fn arg(args: &[JsValue], i: usize) -> JsValue {
@@ -72,18 +83,18 @@ fn type_of(v: &JsValue) -> &'static str {
     }
 }
 
-fn arg_json(v: &JsValue, what: &str, ctx: &mut Context) -> JsResult<Value> {
+fn arg_json(v: &JsValue, what: &str, ctx: &mut Context) -> NativeResult<Value> {
     js_to_json(v, ctx).map_err(|e| fail(format!("{what}: {e}")))
 }
 
-fn arg_string(v: &JsValue, what: &str) -> JsResult<String> {
+fn arg_string(v: &JsValue, what: &str) -> NativeResult<String> {
     match v.as_string() {
         Some(s) => Ok(super::conversion::std_string(&s)),
         None => Err(fail(format!("{what} must be a string, got {}", type_of(v)))),
     }
 }
 
-fn arg_id(v: &JsValue, what: &str) -> JsResult<u64> {
+fn arg_id(v: &JsValue, what: &str) -> NativeResult<u64> {
     v.as_number()
         .filter(|n| n.fract() == 0.0 && *n >= 0.0)
         .map(|n| n as u64)
@@ -109,7 +120,7 @@ fn handle<T: Clone>(
     v: &JsValue,
     what: &str,
     missing: &str,
-) -> JsResult<T> {
+) -> NativeResult<T> {
     let id = arg_id(v, what)?;
     handles
         .borrow()
@@ -118,17 +129,16 @@ fn handle<T: Clone>(
         .ok_or_else(|| fail(missing))
 }
 
-fn to_js(v: &Value, ctx: &mut Context) -> JsResult<JsValue> {
-    json_to_js(v, ctx)
+fn to_js(v: &Value, ctx: &mut Context) -> NativeResult<JsValue> {
+    Ok(json_to_js(v, ctx)?)
 }
 
-/// An `Error` object made here, so its stack names the calling script line.
-fn error_here(message: &str, ctx: &mut Context) -> JsValue {
-    let ctor = ctx.intrinsics().constructors().error().constructor();
-    match ctor.construct(&[js_string!(message).into()], None, ctx) {
-        Ok(obj) => obj.into(),
-        Err(_) => fail(message).into_opaque(ctx).unwrap_or_default(),
-    }
+/// An `Error` object made here (so its stack names the calling script
+/// line) describing `e`.
+fn error_here(e: &HostError, ctx: &mut Context) -> JsResult<JsValue> {
+    let site = error_object("", ctx);
+    describe(&site, e, ctx)?;
+    Ok(site)
 }
 
 /// A Promise of a host call. The call is polled once at once, with the
@@ -136,19 +146,19 @@ fn error_here(message: &str, ctx: &mut Context) -> JsValue {
 /// waiting the Promise is already settled; otherwise it finishes on the
 /// engine's task set and settles the Promise then. A rejection is an
 /// `Error` whose stack points at the line that made the call.
-fn promise<F>(ctx: &mut Context, fut: F) -> JsResult<JsValue>
+fn promise<F>(ctx: &mut Context, fut: F) -> NativeResult<JsValue>
 where
-    F: Future<Output = Result<Value, String>> + 'static,
+    F: Future<Output = Result<Value, HostError>> + 'static,
 {
-    promise_with(ctx, fut, |v, ctx| to_js(&v, ctx))
+    promise_with(ctx, fut, |v, ctx| json_to_js(&v, ctx))
 }
 
 /// [`promise`] for a call whose answer `convert` turns into the
 /// JavaScript value the Promise resolves to.
-fn promise_with<T, F, C>(ctx: &mut Context, fut: F, convert: C) -> JsResult<JsValue>
+fn promise_with<T, F, C>(ctx: &mut Context, fut: F, convert: C) -> NativeResult<JsValue>
 where
     T: 'static,
-    F: Future<Output = Result<T, String>> + 'static,
+    F: Future<Output = Result<T, HostError>> + 'static,
     C: FnOnce(T, &mut Context) -> JsResult<JsValue> + 'static,
 {
     let mut fut = Box::pin(fut);
@@ -163,14 +173,14 @@ where
             resolvers.resolve.call(&JsValue::undefined(), &[v], ctx)?;
             Ok(p.into())
         }
-        Poll::Ready(Err(m)) => {
-            let e = error_here(&m, ctx);
+        Poll::Ready(Err(e)) => {
+            let e = error_here(&e, ctx)?;
             Ok(JsPromise::reject(JsError::from_opaque(e), ctx)?.into())
         }
         Poll::Pending => {
             let (p, resolvers) = JsPromise::new_pending(ctx);
             // Made now, while the caller's frames are on the stack.
-            let site = error_here("", ctx);
+            let site = error_object("", ctx);
             let engine = engine()?;
             let busy = BusyGuard::new(&engine.handle);
             tokio::task::spawn_local(async move {
@@ -181,10 +191,8 @@ where
                             let v = convert(v, ctx)?;
                             resolvers.resolve.call(&JsValue::undefined(), &[v], ctx)
                         }
-                        Err(m) => {
-                            if let Some(obj) = site.as_object() {
-                                obj.set(js_string!("message"), js_string!(m.as_str()), false, ctx)?;
-                            }
+                        Err(e) => {
+                            describe(&site, &e, ctx)?;
                             resolvers.reject.call(&JsValue::undefined(), &[site], ctx)
                         }
                     }
@@ -199,7 +207,7 @@ where
     }
 }
 
-type Native = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;
+type Native = fn(&JsValue, &[JsValue], &mut Context) -> NativeResult<JsValue>;
 
 const NATIVES: &[(&str, Native, usize)] = &[
     ("hookRegister", hook::register, 3),
@@ -247,8 +255,11 @@ const NATIVES: &[(&str, Native, usize)] = &[
 /// the globals.
 pub(crate) fn install(engine: &JsEngine, ctx: &mut Context) -> JsResult<()> {
     let mut init = ObjectInitializer::new(ctx);
-    for (name, f, arity) in NATIVES {
-        init.function(NativeFunction::from_fn_ptr(*f), js_string!(*name), *arity);
+    for &(name, f, arity) in NATIVES {
+        let native = NativeFunction::from_copy_closure(move |this, args, ctx| {
+            f(this, args, ctx).map_err(|t| t.into_js(ctx))
+        });
+        init.function(native, js_string!(name), arity);
     }
     let natives = init.build();
     let info = json!({
@@ -258,19 +269,19 @@ pub(crate) fn install(engine: &JsEngine, ctx: &mut Context) -> JsResult<()> {
         "agentKey": super::conversion::AGENT_KEY,
         "workflowKey": super::conversion::WORKFLOW_KEY,
     });
-    let info = to_js(&info, ctx)?;
+    let info = json_to_js(&info, ctx)?;
     let src = Source::from_bytes(PRELUDE).with_path(std::path::Path::new(PRELUDE_NAME));
     let setup = ctx.eval(src)?;
-    let setup = setup
-        .as_callable()
-        .ok_or_else(|| fail("the prelude did not return its setup function"))?;
+    let setup = setup.as_callable().ok_or_else(|| {
+        JsNativeError::error().with_message("the prelude did not return its setup function")
+    })?;
     setup.call(&JsValue::undefined(), &[natives.into(), info], ctx)?;
     Ok(())
 }
 
 // ---- helpers shared by several globals --------------------------------------
 
-fn params(v: &JsValue, what: &str, ctx: &mut Context) -> JsResult<Value> {
+fn params(v: &JsValue, what: &str, ctx: &mut Context) -> NativeResult<Value> {
     if v.is_null_or_undefined() {
         Ok(json!({}))
     } else {
@@ -284,12 +295,11 @@ fn call_exec(
     opts: &JsValue,
     what: &str,
     ctx: &mut Context,
-) -> JsResult<llmspell_core::ExecutionContext> {
+) -> NativeResult<llmspell_core::ExecutionContext> {
     let options = if opts.is_null_or_undefined() {
         CallOptions::default()
     } else {
-        CallOptions::parse(&arg_json(opts, what, ctx)?, false)
-            .map_err(|m| fail(format!("{what}: {m}")))?
+        CallOptions::parse(&arg_json(opts, what, ctx)?, false).map_err(|m| fail(m.context(what)))?
     };
     Ok(options.exec(JS))
 }

@@ -10,7 +10,7 @@
 
   const kindOf = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
 
-  const fail = (message) => new Error(message);
+  const fail = (message) => Object.assign(new Error(message), { kind: "invalid_input" });
 
   // ---- Hook ----------------------------------------------------------------
 

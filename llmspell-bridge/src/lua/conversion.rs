@@ -51,7 +51,7 @@ use crate::convert_error::{Path, err};
 
 impl From<ConvertError> for mlua::Error {
     fn from(e: ConvertError) -> Self {
-        mlua::Error::runtime(e.to_string())
+        mlua::Error::external(crate::HostError::invalid(e.to_string()))
     }
 }
 

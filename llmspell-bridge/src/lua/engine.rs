@@ -202,7 +202,7 @@ impl LuaEngine {
 fn convert(r: mlua::Result<LuaValue>) -> CallResult {
     match r {
         Ok(v) => lua_to_json(&v).map_err(not_json),
-        Err(e) => Err(errors::callback_message(&e)),
+        Err(e) => Err(errors::callback_error(&e)),
     }
 }
 
@@ -232,7 +232,7 @@ impl ServedEngine for LuaEngine {
     ) -> Started {
         let call = match self.start(&f, args) {
             Ok(call) => call,
-            Err(e) => return Started::Done(Err(errors::message(&e))),
+            Err(e) => return Started::Done(Err(errors::callback_error(&e))),
         };
         let mut fut = WithDeadline {
             fut: Box::pin(call),

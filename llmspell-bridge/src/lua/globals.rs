@@ -22,31 +22,34 @@ use serde_json::Value;
 use super::conversion::lua_to_json;
 use super::engine::LuaEngine;
 use super::errors;
+use crate::HostError;
 
-/// Wraps a raw host function returning `(ok, value_or_message)` so that a
-/// failure is raised with `error(message, 2)`: the message then carries the
-/// script's `file:line`, for uncaught errors and for `pcall` alike.
+/// Wraps a raw host function returning `(ok, value_or_error)` so that a
+/// failure is raised at the caller: the error table's message then carries
+/// the script's `file:line`, for uncaught errors and for `pcall` alike.
 fn wrap(lua: &Lua, raw: Function) -> mlua::Result<Function> {
     lua.load(
         r#"
-        local raw = ...
+        local raw, raise = ...
         return function(...)
             local ok, v = raw(...)
             if ok then return v end
-            error(v, 2)
+            raise(v)
         end
         "#,
     )
     .set_name("=llmspell")
-    .call(raw)
+    .call((raw, errors::raiser(lua)?))
 }
 
+/// A host function's answer as the wrappers take it: `(true, value)`, or
+/// `(false, error table)`.
 fn outcome<R: IntoLua>(lua: &Lua, r: mlua::Result<R>) -> mlua::Result<(bool, LuaValue)> {
     match r {
         Ok(v) => Ok((true, v.into_lua(lua)?)),
         Err(e) => Ok((
             false,
-            LuaValue::String(lua.create_string(errors::message(&e))?),
+            LuaValue::Table(errors::error_table(lua, &errors::host_error(&e))?),
         )),
     }
 }
@@ -106,20 +109,20 @@ where
 }
 
 /// How an [`async_function`] hands its outcome to the script: the value, or
-/// the message raised at the calling line.
+/// the error raised at the calling line.
 const SETTLE: &str = r#"
-local try_now, finish = ...
+local try_now, finish, raise = ...
 return function(...)
     local ok, v = try_now(...)
     if ok == nil then ok, v = finish(v) end
     if ok then return v end
-    error(v, 2)
+    raise(v)
 end
 "#;
 
 /// [`async_function`] with a Lua wrapper of its own (`settle`, a chunk that
-/// receives `try_now, finish` and returns the script-facing function), for
-/// functions that finish their result in Lua.
+/// receives `try_now, finish, raise` and returns the script-facing
+/// function), for functions that finish their result in Lua.
 pub(super) fn async_function_settled_by<A, R, F, Fut>(
     lua: &Lua,
     f: F,
@@ -166,13 +169,14 @@ where
     })?;
     lua.load(settle)
         .set_name("=llmspell")
-        .call((try_now, finish))
+        .call((try_now, finish, errors::raiser(lua)?))
 }
 
 /// Installs every global into the engine's state.
 pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     let lua = &engine.lua;
     let weak = Rc::downgrade(engine);
+    errors::install(lua)?;
     hook::install(lua, weak.clone())?;
     event::install(lua, weak.clone())?;
     tool::install(lua, weak.clone())?;
@@ -230,12 +234,13 @@ fn install_print(lua: &Lua) -> mlua::Result<()> {
 /// The engine behind a global, or an error if it is shutting down.
 pub(super) fn engine(weak: &Weak<LuaEngine>) -> mlua::Result<Rc<LuaEngine>> {
     weak.upgrade()
-        .ok_or_else(|| mlua::Error::runtime("the Lua engine is shutting down"))
+        .ok_or_else(|| fail(HostError::new("other", "the Lua engine is shutting down")))
 }
 
-/// A script-facing error.
-pub(super) fn fail(message: impl Into<String>) -> mlua::Error {
-    mlua::Error::runtime(message.into())
+/// A script-facing error: a [`HostError`], or a message about a wrong
+/// argument (`invalid_input`).
+pub(super) fn fail(e: impl Into<HostError>) -> mlua::Error {
+    mlua::Error::external(e.into())
 }
 
 /// Converts an argument to JSON, naming the function and argument on error.
@@ -273,7 +278,7 @@ pub(super) fn call_exec(
     let options = match opts {
         LuaValue::Nil => crate::host::CallOptions::default(),
         other => crate::host::CallOptions::parse(&arg_json(other, what)?, false)
-            .map_err(|m| fail(format!("{what}: {m}")))?,
+            .map_err(|m| fail(m.context(what)))?,
     };
     Ok(options.exec(llmspell_core::Language::Lua))
 }

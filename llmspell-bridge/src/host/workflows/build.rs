@@ -33,7 +33,7 @@ impl Host {
             None => None,
             Some(Value::Object(m)) => Some(m),
             Some(Value::Array(a)) if a.is_empty() => Some(serde_json::Map::new()),
-            Some(other) => return Err(format!("{ctor}.vars must be a table, got {other}")),
+            Some(other) => return Err(format!("{ctor}.vars must be a table, got {other}").into()),
         };
         let common = Common {
             engine: self.inner.workflows.clone(),
@@ -72,14 +72,15 @@ struct Builder<'a> {
 
 fn check_fields(spec: &ScriptValue, valid: &[&str], what: &str) -> Result<(), HostError> {
     if !spec.is_object() {
-        return Err(format!("{what} must be a table, got {}", spec.kind()));
+        return Err(format!("{what} must be a table, got {}", spec.kind()).into());
     }
     for key in spec.keys() {
         if !valid.contains(&key.as_str()) {
             return Err(format!(
                 "unknown field `{key}` in {what}; valid: {}",
                 valid.join(", ")
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -93,10 +94,7 @@ fn function_field(
     match spec.get(key) {
         None => Ok(None),
         Some(ScriptValue::Function(f)) => Ok(Some(f)),
-        Some(other) => Err(format!(
-            "{what}.{key} must be a function, got {}",
-            other.kind()
-        )),
+        Some(other) => Err(format!("{what}.{key} must be a function, got {}", other.kind()).into()),
     }
 }
 
@@ -128,10 +126,7 @@ impl Builder<'_> {
                 let v = f
                     .call(vec![state.to_json()], Some(timeout))
                     .await
-                    .map_err(|m| llmspell_core::Error::Execution {
-                        component: "workflow:condition".into(),
-                        message: m,
-                    })?;
+                    .map_err(|e| e.failed_in("workflow:condition"))?;
                 Ok(truthy(&v, f.language()))
             })
         })
@@ -145,10 +140,7 @@ impl Builder<'_> {
             Box::pin(async move {
                 f.call(vec![state.to_json()], Some(timeout))
                     .await
-                    .map_err(|m| llmspell_core::Error::Execution {
-                        component: what,
-                        message: m,
-                    })
+                    .map_err(|e| e.failed_in(what))
             })
         })
     }
@@ -161,10 +153,7 @@ impl Builder<'_> {
             Box::pin(async move {
                 f.call(vec![input, state.to_json()], Some(timeout))
                     .await
-                    .map_err(|m| llmspell_core::Error::Execution {
-                        component: what,
-                        message: m,
-                    })
+                    .map_err(|e| e.failed_in(what))
             })
         })
     }
@@ -181,7 +170,7 @@ impl Builder<'_> {
         check_fields(spec, STEP_FIELDS, what)?;
         let name = spec
             .str_field("name")
-            .ok_or_else(|| format!("{what} needs `name` (a string)"))?;
+            .ok_or_else(|| HostError::invalid(format!("{what} needs `name` (a string)")))?;
         let what = format!("{what} ({name})");
         let kinds: Vec<&str> = ["tool", "agent", "workflow", "fn"]
             .into_iter()
@@ -191,17 +180,18 @@ impl Builder<'_> {
             return Err(format!(
                 "{what} needs exactly one of `tool`, `agent`, `workflow`, `fn`; it has {}",
                 none_or_list(&kinds)
-            ));
+            )
+            .into());
         }
         let mut step = match kinds[0] {
             "tool" => {
-                let tool = spec
-                    .str_field("tool")
-                    .ok_or_else(|| format!("{what}.tool must be a tool name (a string)"))?;
+                let tool = spec.str_field("tool").ok_or_else(|| {
+                    HostError::invalid(format!("{what}.tool must be a tool name (a string)"))
+                })?;
                 if self.host.inner.tools.get(&tool).is_none() {
-                    return Err(format!(
-                        "{what}.tool: no tool named {tool:?} (see Tool.list())"
-                    ));
+                    return Err(
+                        format!("{what}.tool: no tool named {tool:?} (see Tool.list())").into(),
+                    );
                 }
                 Step::tool(name.as_str(), tool)
             }
@@ -209,7 +199,7 @@ impl Builder<'_> {
             "workflow" => Step::workflow(name.as_str(), self.step_workflow(spec, &what)?),
             _ => {
                 let f = function_field(spec, "fn", &what)?
-                    .ok_or_else(|| format!("{what}.fn must be a function"))?;
+                    .ok_or_else(|| HostError::invalid(format!("{what}.fn must be a function")))?;
                 Step::function(name.as_str(), self.step_fn(f, format!("step:{name}")))
             }
         };
@@ -227,15 +217,19 @@ impl Builder<'_> {
     fn step_agent(&self, spec: &ScriptValue, what: &str) -> Result<Arc<dyn Agent>, HostError> {
         let agent = match spec.get("agent") {
             Some(ScriptValue::Agent(a)) => a,
-            Some(ScriptValue::Json(Value::String(n))) => self
-                .host
-                .agent_get(&n)
-                .ok_or_else(|| format!("{what}.agent: no agent named {n:?} (see Agent.list())"))?,
+            Some(ScriptValue::Json(Value::String(n))) => {
+                self.host.agent_get(&n).ok_or_else(|| {
+                    HostError::invalid(format!(
+                        "{what}.agent: no agent named {n:?} (see Agent.list())"
+                    ))
+                })?
+            }
             Some(other) => {
                 return Err(format!(
                     "{what}.agent must be an agent (from Agent.create) or an agent name, got {}",
                     other.kind()
-                ));
+                )
+                .into());
             }
             None => unreachable_kind(what)?,
         };
@@ -256,11 +250,11 @@ impl Builder<'_> {
                 .inner
                 .components
                 .workflow(&n)
-                .ok_or_else(|| format!("{what}.workflow: no workflow named {n:?}")),
+                .ok_or_else(|| HostError::invalid(format!("{what}.workflow: no workflow named {n:?}"))),
             Some(other) => Err(format!(
                 "{what}.workflow must be a workflow (from a Workflow constructor) or a workflow name, got {}",
                 other.kind()
-            )),
+            ).into()),
             None => unreachable_kind(what),
         }
     }
@@ -277,7 +271,7 @@ impl Builder<'_> {
     ) -> Result<Vec<(String, T, Vec<Step>)>, HostError> {
         let branches = spec
             .get("branches")
-            .ok_or_else(|| format!("{ctor} needs `branches` (an array)"))?;
+            .ok_or_else(|| HostError::invalid(format!("{ctor} needs `branches` (an array)")))?;
         let mut out = Vec::new();
         for (i, br) in branches
             .elements(&format!("{ctor}.branches"))?
@@ -290,7 +284,7 @@ impl Builder<'_> {
             let extra = read(br, &what)?;
             let steps = br
                 .get("steps")
-                .ok_or_else(|| format!("{what} needs `steps`"))?;
+                .ok_or_else(|| HostError::invalid(format!("{what} needs `steps`")))?;
             out.push((name, extra, self.steps(&steps, &format!("{what}.steps"))?));
         }
         Ok(out)
@@ -320,16 +314,20 @@ fn step_policies(mut step: Step, spec: &ScriptValue, what: &str) -> Result<Step,
         step = step.on_error(policy);
     }
     if let Some(v) = json_field(spec, "save_as", what)? {
-        let var = v
-            .as_str()
-            .ok_or_else(|| format!("{what}.save_as must be a variable name, got {v}"))?;
+        let var = v.as_str().ok_or_else(|| {
+            HostError::invalid(format!("{what}.save_as must be a variable name, got {v}"))
+        })?;
         step = step.save_as(var);
     }
     if let Some(v) = json_field(spec, "timeout_ms", what)? {
         let ms = v
             .as_f64()
             .filter(|ms| ms.is_finite() && *ms > 0.0)
-            .ok_or_else(|| format!("{what}.timeout_ms must be a positive number, got {v}"))?;
+            .ok_or_else(|| {
+                HostError::invalid(format!(
+                    "{what}.timeout_ms must be a positive number, got {v}"
+                ))
+            })?;
         step = step.timeout(Duration::from_secs_f64(ms / 1000.0));
     }
     Ok(step)
@@ -343,7 +341,7 @@ fn retry_policy(r: Value, what: &str) -> Result<RetryPolicy, HostError> {
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| {
-                    format!("{what}.retry must be a number of attempts ≥ 1 or a table, got {n}")
+                    HostError::invalid(format!("{what}.retry must be a number of attempts ≥ 1 or a table, got {n}"))
                 })?,
         ),
         other => serde_json::from_value(other).map_err(|e| {
@@ -354,17 +352,17 @@ fn retry_policy(r: Value, what: &str) -> Result<RetryPolicy, HostError> {
     };
     policy
         .validate(&format!("{what}.retry"))
-        .map_err(|e| e.to_string())?;
+        .map_err(HostError::from)?;
     Ok(policy)
 }
 
 fn unreachable_kind<T>(what: &str) -> Result<T, HostError> {
-    Err(format!("{what}: the step kind vanished while being read"))
+    Err(format!("{what}: the step kind vanished while being read").into())
 }
 
 fn name_of(spec: &ScriptValue, what: &str) -> Result<String, HostError> {
     spec.str_field("name")
-        .ok_or_else(|| format!("{what} needs `name` (a string)"))
+        .ok_or_else(|| HostError::invalid(format!("{what} needs `name` (a string)")))
 }
 
 /// What every pattern's builder gets: the workflow engine, the description
@@ -399,15 +397,15 @@ impl Builder<'_> {
         ctor: &str,
         common: Common,
     ) -> Result<Arc<dyn Workflow>, HostError> {
-        let steps = spec
-            .get("steps")
-            .ok_or_else(|| format!("{ctor} needs `steps` (an array of steps)"))?;
+        let steps = spec.get("steps").ok_or_else(|| {
+            HostError::invalid(format!("{ctor} needs `steps` (an array of steps)"))
+        })?;
         let steps = self.steps(&steps, &format!("{ctor}.steps"))?;
         Ok(Arc::new(
             with_common!(SequentialWorkflow::builder(name), common)
                 .steps(steps)
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(HostError::from)?,
         ))
     }
 
@@ -420,8 +418,9 @@ impl Builder<'_> {
     ) -> Result<Arc<dyn Workflow>, HostError> {
         let mut builder = with_common!(ConditionalWorkflow::builder(name), common);
         let when = |br: &ScriptValue, what: &str| {
-            function_field(br, "when", what)?
-                .ok_or_else(|| format!("{what} needs `when` (a function of the state)"))
+            function_field(br, "when", what)?.ok_or_else(|| {
+                HostError::invalid(format!("{what} needs `when` (a function of the state)"))
+            })
         };
         for (bname, when, steps) in self.branches(spec, ctor, &["name", "when", "steps"], when)? {
             builder = builder.branch(Branch::new(bname, self.condition(when)).steps(steps));
@@ -429,7 +428,7 @@ impl Builder<'_> {
         if let Some(default) = spec.get("default") {
             builder = builder.default_steps(self.steps(&default, &format!("{ctor}.default"))?);
         }
-        Ok(Arc::new(builder.build().map_err(|e| e.to_string())?))
+        Ok(Arc::new(builder.build().map_err(HostError::from)?))
     }
 
     fn looping(
@@ -441,20 +440,22 @@ impl Builder<'_> {
     ) -> Result<Arc<dyn Workflow>, HostError> {
         let builder = with_common!(LoopWorkflow::builder(name), common);
         let mut builder = self.loop_source(builder, spec, name, ctor)?;
-        let body = spec
-            .get("body")
-            .ok_or_else(|| format!("{ctor} needs `body` (an array of steps)"))?;
+        let body = spec.get("body").ok_or_else(|| {
+            HostError::invalid(format!("{ctor} needs `body` (an array of steps)"))
+        })?;
         builder = builder.steps(self.steps(&body, &format!("{ctor}.body"))?);
         if let Some(n) = json_field(spec, "max_iterations", ctor)? {
             let n = n.as_u64().ok_or_else(|| {
-                format!("{ctor}.max_iterations must be a whole number ≥ 0, got {n}")
+                HostError::invalid(format!(
+                    "{ctor}.max_iterations must be a whole number ≥ 0, got {n}"
+                ))
             })?;
             builder = builder.max_iterations(n);
         }
         if let Some(f) = function_field(spec, "break_when", ctor)? {
             builder = builder.break_when(self.condition(f));
         }
-        Ok(Arc::new(builder.build().map_err(|e| e.to_string())?))
+        Ok(Arc::new(builder.build().map_err(HostError::from)?))
     }
 
     /// What a loop iterates over: exactly one of `items`, `range`, `while`.
@@ -473,7 +474,8 @@ impl Builder<'_> {
             return Err(format!(
                 "{ctor} needs exactly one of `items`, `range`, `while`; it has {}",
                 none_or_list(&sources)
-            ));
+            )
+            .into());
         }
         Ok(match sources[0] {
             "items" => match spec.get("items") {
@@ -486,7 +488,8 @@ impl Builder<'_> {
                     other => {
                         return Err(format!(
                             "{ctor}.items must be an array or a function of the state, got {other}"
-                        ));
+                        )
+                        .into());
                     }
                 },
                 None => builder,
@@ -501,8 +504,9 @@ impl Builder<'_> {
                 builder.range(range)
             }
             _ => {
-                let f = function_field(spec, "while", ctor)?
-                    .ok_or_else(|| format!("{ctor}.while must be a function"))?;
+                let f = function_field(spec, "while", ctor)?.ok_or_else(|| {
+                    HostError::invalid(format!("{ctor}.while must be a function"))
+                })?;
                 builder.repeat_while(self.condition(f))
             }
         })
@@ -525,16 +529,18 @@ impl Builder<'_> {
                 .and_then(|n| usize::try_from(n).ok())
                 .filter(|n| *n >= 1)
                 .ok_or_else(|| {
-                    format!("{ctor}.max_concurrency must be a whole number ≥ 1, got {n}")
+                    HostError::invalid(format!(
+                        "{ctor}.max_concurrency must be a whole number ≥ 1, got {n}"
+                    ))
                 })?;
             builder = builder.max_concurrency(n);
         }
         if let Some(f) = json_field(spec, "fail_fast", ctor)? {
-            let f = f
-                .as_bool()
-                .ok_or_else(|| format!("{ctor}.fail_fast must be a boolean, got {f}"))?;
+            let f = f.as_bool().ok_or_else(|| {
+                HostError::invalid(format!("{ctor}.fail_fast must be a boolean, got {f}"))
+            })?;
             builder = builder.fail_fast(f);
         }
-        Ok(Arc::new(builder.build().map_err(|e| e.to_string())?))
+        Ok(Arc::new(builder.build().map_err(HostError::from)?))
     }
 }

@@ -3,12 +3,14 @@
 
 use std::rc::Rc;
 
-use boa_engine::{Context, JsResult, JsValue};
+use boa_engine::{Context, JsValue};
 use serde_json::{Value, json};
 
 use super::{
-    JS, arg, arg_id, arg_json, arg_string, call_exec, engine, fail, handle, params, promise, to_js,
+    JS, NativeResult, arg, arg_id, arg_json, arg_string, call_exec, engine, fail, handle, params,
+    promise, to_js,
 };
+use crate::HostError;
 use crate::js::conversion::to_script_value;
 use crate::js::engine::JsEngine;
 
@@ -18,7 +20,7 @@ pub(crate) fn agent_context_arg(id: u64) -> JsValue {
     JsValue::from(id as f64)
 }
 
-fn agent_of(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::LifecycleAgent> {
+fn agent_of(engine: &JsEngine, v: &JsValue) -> NativeResult<llmspell_agents::LifecycleAgent> {
     handle(
         &engine.handles.agents,
         v,
@@ -27,7 +29,7 @@ fn agent_of(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::Lifecyc
     )
 }
 
-pub(super) fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let spec = to_script_value(&engine, &arg(args, 0), "Agent.create", ctx).map_err(fail)?;
     let host = engine.host.clone();
@@ -37,7 +39,7 @@ pub(super) fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResu
         let agent = host
             .agent_create(spec, JS)
             .await
-            .map_err(|m| format!("Agent.create: {m}"))?;
+            .map_err(|m| m.context("Agent.create"))?;
         let engine = weak
             .upgrade()
             .ok_or("the JavaScript engine is shutting down")?;
@@ -45,7 +47,7 @@ pub(super) fn create(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResu
     })
 }
 
-pub(super) fn invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let agent = agent_of(&engine, &arg(args, 0))?;
     let input = arg_json(&arg(args, 1), "agent.invoke: argument 1 (the input)", ctx)?;
@@ -60,7 +62,7 @@ pub(super) fn invoke(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResu
 
 /// The tool name and parameters of `agent.invoke_tool` (arguments 2 and 3
 /// of the native).
-fn tool_args(args: &[JsValue], ctx: &mut Context) -> JsResult<(String, Value)> {
+fn tool_args(args: &[JsValue], ctx: &mut Context) -> NativeResult<(String, Value)> {
     let name = arg_string(
         &arg(args, 1),
         "agent.invoke_tool: argument 1 (the tool name)",
@@ -69,7 +71,11 @@ fn tool_args(args: &[JsValue], ctx: &mut Context) -> JsResult<(String, Value)> {
     Ok((name, params))
 }
 
-pub(super) fn invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn invoke_tool(
+    _: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> NativeResult<JsValue> {
     let engine = engine()?;
     let agent = agent_of(&engine, &arg(args, 0))?;
     let (name, params) = tool_args(args, ctx)?;
@@ -85,7 +91,7 @@ pub(super) fn invoke_tool(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> J
     })
 }
 
-pub(super) fn info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let agent = agent_of(&engine, &arg(args, 0))?;
     to_js(
@@ -94,7 +100,11 @@ pub(super) fn info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
     )
 }
 
-pub(super) fn transition(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn transition(
+    _: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> NativeResult<JsValue> {
     let engine = engine()?;
     let agent = agent_of(&engine, &arg(args, 0))?;
     let op = arg_string(&arg(args, 1), "agent operation")?;
@@ -106,11 +116,11 @@ pub(super) fn transition(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> Js
     })
 }
 
-pub(super) fn list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     to_js(&engine()?.host.agent_list(), ctx)
 }
 
-pub(super) fn get(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn get(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let name = arg_string(&arg(args, 0), "Agent.get: argument 1 (the agent name)")?;
     let Some(agent) = engine.host.agent_get(&name) else {
@@ -119,7 +129,7 @@ pub(super) fn get(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<Js
     Ok(JsValue::from(engine.handles.agent(agent) as f64))
 }
 
-fn agent_context(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::AgentContext> {
+fn agent_context(engine: &JsEngine, v: &JsValue) -> NativeResult<llmspell_agents::AgentContext> {
     handle(
         &engine.handles.agent_contexts,
         v,
@@ -128,7 +138,7 @@ fn agent_context(engine: &JsEngine, v: &JsValue) -> JsResult<llmspell_agents::Ag
     )
 }
 
-pub(super) fn ctx_info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn ctx_info(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let cx = agent_context(&engine, &arg(args, 0))?;
     to_js(
@@ -148,15 +158,13 @@ pub(super) fn ctx_invoke_tool(
     _: &JsValue,
     args: &[JsValue],
     ctx: &mut Context,
-) -> JsResult<JsValue> {
+) -> NativeResult<JsValue> {
     let engine = engine()?;
     let cx = agent_context(&engine, &arg(args, 0))?;
     let (name, params) = tool_args(args, ctx)?;
     drop(engine);
     promise(ctx, async move {
-        cx.invoke_tool(&name, params)
-            .await
-            .map_err(|e| e.to_string())
+        cx.invoke_tool(&name, params).await.map_err(HostError::from)
     })
 }
 
@@ -164,7 +172,7 @@ pub(super) fn ctx_checkpoint(
     _: &JsValue,
     args: &[JsValue],
     ctx: &mut Context,
-) -> JsResult<JsValue> {
+) -> NativeResult<JsValue> {
     let engine = engine()?;
     let cx = agent_context(&engine, &arg(args, 0))?;
     drop(engine);
@@ -174,7 +182,7 @@ pub(super) fn ctx_checkpoint(
     })
 }
 
-pub(super) fn ctx_release(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn ctx_release(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let id = arg_id(&arg(args, 0), "agent")?;
     engine.handles.agent_contexts.borrow_mut().remove(&id);

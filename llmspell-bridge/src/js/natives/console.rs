@@ -1,15 +1,15 @@
 //! The natives behind `console`, `print`, `llmspell` and timers: output,
 //! sleeping and reports of failed timer callbacks.
 
-use boa_engine::{Context, JsResult, JsValue};
+use boa_engine::{Context, JsValue};
 use serde_json::Value;
 
-use super::{JS, arg, engine, fail, millis, promise};
+use super::{JS, NativeResult, arg, engine, fail, millis, promise};
 use crate::engine::BusyGuard;
 
 /// `llmspell.sleep(ms)`: a Promise settled after `ms` milliseconds (0: on
 /// the engine's next turn), letting callbacks run meanwhile.
-pub(super) fn sleep(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn sleep(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let pause = crate::engine::sleep(millis(&arg(args, 0))).map_err(fail)?;
     promise(ctx, async move {
         pause.await;
@@ -19,7 +19,7 @@ pub(super) fn sleep(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResul
 
 /// `write(line, toStderr)`: one line to stdout or stderr; a closed stream
 /// drops the line and the script goes on.
-pub(super) fn write(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn write(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     use std::io::Write;
     let mut line = arg(args, 0)
         .as_string()
@@ -36,7 +36,7 @@ pub(super) fn write(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<
 
 /// `report(what, message)`: reports a failure of script code the host did
 /// not call (a timer callback) like a callback error.
-pub(super) fn report(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn report(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let host = engine.host.clone();
     let busy = BusyGuard::new(&engine.handle);

@@ -1,13 +1,16 @@
 //! The natives behind `Hook`.
 
-use boa_engine::{Context, JsResult, JsValue, js_string};
+use boa_engine::{Context, JsValue, js_string};
 use serde_json::{Value, json};
 
-use super::{JS, arg, arg_json, arg_string, engine, fail, promise_with, to_js, type_of};
+use super::{
+    JS, NativeResult, arg, arg_json, arg_string, engine, fail, promise_with, to_js, type_of,
+};
 use crate::engine::ServedEngine;
 use crate::host::CallOptions;
+use crate::js::conversion::json_to_js;
 
-pub(super) fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let point = arg_string(&arg(args, 0), "Hook.register: argument 1 (the hook point)")?;
     let f = match arg(args, 1).as_callable() {
@@ -27,14 +30,14 @@ pub(super) fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRe
     let (id, point) = engine
         .host
         .register_hook(&point, function, &opts)
-        .map_err(|m| fail(format!("Hook.register: {m}")))?;
+        .map_err(|m| fail(m.context("Hook.register")))?;
     to_js(
         &json!({ "id": id.to_string(), "point": point.to_string() }),
         ctx,
     )
 }
 
-pub(super) fn unregister(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn unregister(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let v = arg(args, 0);
     let id = v.as_string().ok_or_else(|| {
@@ -49,21 +52,21 @@ pub(super) fn unregister(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsRe
         .into())
 }
 
-pub(super) fn list(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn list(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let filter = arg_json(&arg(args, 0), "Hook.list", ctx)?;
     let list = engine
         .host
         .list_hooks(&filter)
-        .map_err(|m| fail(format!("Hook.list: {m}")))?;
+        .map_err(|m| fail(m.context("Hook.list")))?;
     to_js(&list, ctx)
 }
 
-pub(super) fn points(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn points(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     to_js(&engine()?.host.points(), ctx)
 }
 
-pub(super) fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let host = engine()?.host.clone();
     let point = arg_string(&arg(args, 0), "Hook.fire: argument 1 (the hook point)")?;
     let data = arg_json(&arg(args, 1), "Hook.fire: argument 2 (data)", ctx)?;
@@ -74,7 +77,7 @@ pub(super) fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
             ..CallOptions::default()
         },
         v => CallOptions::parse(&arg_json(&v, "Hook.fire: argument 3 (options)", ctx)?, true)
-            .map_err(|m| fail(format!("Hook.fire: argument 3: {m}")))?,
+            .map_err(|m| fail(m.context("Hook.fire: argument 3")))?,
     };
     // Kept to tell whether any hook changed the data: if none did, the
     // caller's own object is handed back instead of a converted copy.
@@ -85,17 +88,17 @@ pub(super) fn fire(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult
         async move {
             host.fire(&point, data, &options, JS)
                 .await
-                .map_err(|m| format!("Hook.fire: {m}"))
+                .map_err(|m| m.context("Hook.fire"))
         },
         move |fired, ctx| {
             use boa_engine::property::Attribute;
             let data = match original {
                 Some(o) if fired.data_unchanged(&o) => given,
-                _ => to_js(&fired.data, ctx)?,
+                _ => json_to_js(&fired.data, ctx)?,
             };
             let mut fields = Vec::with_capacity(fired.fields.len());
             for (k, v) in &fired.fields {
-                fields.push((*k, to_js(v, ctx)?));
+                fields.push((*k, json_to_js(v, ctx)?));
             }
             let all = Attribute::all();
             let mut out = crate::js::conversion::new_object(ctx);

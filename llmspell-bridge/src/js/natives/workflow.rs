@@ -1,8 +1,10 @@
 //! The natives behind `Workflow` and workflow handles.
 
-use boa_engine::{Context, JsResult, JsValue, js_string};
+use boa_engine::{Context, JsValue, js_string};
 
-use super::{arg, arg_json, arg_string, call_exec, engine, fail, handle, promise, to_js};
+use super::{
+    NativeResult, arg, arg_json, arg_string, call_exec, engine, fail, handle, promise, to_js,
+};
 use crate::WorkflowKind;
 use crate::js::conversion::to_script_value;
 use crate::js::engine::JsEngine;
@@ -10,7 +12,7 @@ use crate::js::engine::JsEngine;
 fn workflow_of(
     engine: &JsEngine,
     v: &JsValue,
-) -> JsResult<std::sync::Arc<dyn llmspell_core::Workflow>> {
+) -> NativeResult<std::sync::Arc<dyn llmspell_core::Workflow>> {
     handle(
         &engine.handles.workflows,
         v,
@@ -19,7 +21,7 @@ fn workflow_of(
     )
 }
 
-pub(super) fn build(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn build(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let kind = WorkflowKind::named(&arg_string(&arg(args, 0), "workflow kind")?).map_err(fail)?;
     let ctor = format!("Workflow.{}", kind.as_str());
@@ -28,7 +30,7 @@ pub(super) fn build(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResul
     Ok(JsValue::from(engine.handles.workflow(workflow) as f64))
 }
 
-pub(super) fn execute(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn execute(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let workflow = workflow_of(&engine, &arg(args, 0))?;
     let input = arg_json(&arg(args, 1), "wf.execute: argument 1 (the input)", ctx)?;
@@ -40,17 +42,17 @@ pub(super) fn execute(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     })
 }
 
-pub(super) fn name(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn name(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let workflow = workflow_of(&engine, &arg(args, 0))?;
     Ok(js_string!(workflow.metadata().name()).into())
 }
 
-pub(super) fn list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn list(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     to_js(&engine()?.host.workflow_list(), ctx)
 }
 
-pub(super) fn get(_: &JsValue, args: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
+pub(super) fn get(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let name = arg_string(
         &arg(args, 0),

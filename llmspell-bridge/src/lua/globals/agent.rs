@@ -120,10 +120,7 @@ fn context_methods(lua: &Lua) -> mlua::Result<Table> {
             let cx = this.borrow::<LuaAgentContext>()?.cx.clone();
             let name = arg_string(&name, "agent:invoke_tool: argument 1 (the tool name)")?;
             let params = params_or_empty(params, "agent:invoke_tool: argument 2 (params)")?;
-            let out = cx
-                .invoke_tool(&name, params)
-                .await
-                .map_err(|e| fail(e.to_string()))?;
+            let out = cx.invoke_tool(&name, params).await.map_err(fail)?;
             json_to_lua(&lua, &out)
         },
     )?;
@@ -133,7 +130,7 @@ fn context_methods(lua: &Lua) -> mlua::Result<Table> {
         "checkpoint",
         async_function(lua, |_, this: AnyUserData| async move {
             let cx = this.borrow::<LuaAgentContext>()?.cx.clone();
-            cx.checkpoint().await.map_err(|e| fail(e.to_string()))?;
+            cx.checkpoint().await.map_err(fail)?;
             Ok(true)
         })?,
     )?;
@@ -181,7 +178,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                 let agent = host
                     .agent_create(spec, Language::Lua)
                     .await
-                    .map_err(|m| fail(format!("Agent.create: {m}")))?;
+                    .map_err(|m| fail(m.context("Agent.create")))?;
                 Ok(LuaAgent { agent, host })
             }
         })?,

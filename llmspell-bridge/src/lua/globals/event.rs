@@ -43,7 +43,7 @@ fn subscription_id(value: &LuaValue, what: &str) -> mlua::Result<SubscriptionId>
             ))),
         },
         LuaValue::String(s) => {
-            crate::engine::subscription_id(&s.to_str()?).map_err(|e| fail(format!("{what}: {e}")))
+            crate::engine::subscription_id(&s.to_str()?).map_err(|e| fail(e.context(what)))
         }
         other => Err(fail(format!(
             "{what} expects a subscription or a subscription id string, got {}",
@@ -77,7 +77,7 @@ fn publish(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
                 let opts = arg_json(&opts, "Event.publish: argument 3 (options)")?;
                 host.publish(&topic, data, &opts, Language::Lua)
                     .await
-                    .map_err(|m| fail(format!("Event.publish: {m}")))
+                    .map_err(|m| fail(m.context("Event.publish")))
             }
         },
     )
@@ -104,7 +104,7 @@ fn subscribe(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
             };
             let opts = arg_json(&opts, "Event.subscribe: options")?;
             let id = crate::engine::subscribe(engine, &pattern, callback, &opts)
-                .map_err(|m| fail(format!("Event.subscribe: {m}")))?;
+                .map_err(|m| fail(m.context("Event.subscribe")))?;
             Ok(LuaSubscription {
                 id,
                 pattern,
@@ -125,7 +125,7 @@ fn receive(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
             let next = engine
                 .handle
                 .receive(id, millis(&timeout))
-                .map_err(|m| fail(format!("Event.receive: {m}")))?;
+                .map_err(|m| fail(m.context("Event.receive")))?;
             drop(engine);
             match next.await {
                 Some(ev) => Ok(LuaValue::Table(event_to_lua(&lua, &ev)?)),

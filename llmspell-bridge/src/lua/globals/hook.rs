@@ -43,7 +43,7 @@ impl UserData for LuaHookHandle {
 /// here: a Lua table constructor costs less than building it from the host.
 /// Any other outcome arrives as the finished table.
 const FIRE_SETTLE: &str = r#"
-local try_now, finish = ...
+local try_now, finish, raise = ...
 return function(point, data, component)
     local ok, v = try_now(point, data, component)
     if ok == nil then ok, v = finish(v) end
@@ -51,7 +51,7 @@ return function(point, data, component)
         if v == true then return { action = "continue", data = data } end
         return v
     end
-    error(v, 2)
+    raise(v)
 end
 "#;
 
@@ -66,7 +66,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             let list = engine
                 .host
                 .list_hooks(&filter)
-                .map_err(|m| fail(format!("Hook.list: {m}")))?;
+                .map_err(|m| fail(m.context("Hook.list")))?;
             json_to_lua(lua, &list)
         })?,
     )?;
@@ -101,7 +101,7 @@ fn register(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
             let (id, point) = engine
                 .host
                 .register_hook(&point, function, &opts)
-                .map_err(|m| fail(format!("Hook.register: {m}")))?;
+                .map_err(|m| fail(m.context("Hook.register")))?;
             Ok(LuaHookHandle {
                 id: id.to_string(),
                 point: point.to_string(),
@@ -143,7 +143,7 @@ fn fire_options(component: &LuaValue) -> mlua::Result<CallOptions> {
             &arg_json(component, "Hook.fire: argument 3 (options)")?,
             true,
         )
-        .map_err(|m| fail(format!("Hook.fire: argument 3: {m}")))?,
+        .map_err(|m| fail(m.context("Hook.fire: argument 3")))?,
         other => CallOptions {
             component: Some(arg_string(
                 other,
@@ -174,7 +174,7 @@ fn fire(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
                 let fired = host
                     .fire(&point, json, &options, Language::Lua)
                     .await
-                    .map_err(|m| fail(format!("Hook.fire: {m}")))?;
+                    .map_err(|m| fail(m.context("Hook.fire")))?;
                 let unchanged = fired.data_unchanged(&original).then_some(&data);
                 if unchanged.is_some() && fired.action == "continue" && fired.fields.is_empty() {
                     // The common answer: FIRE_SETTLE builds the table.

@@ -18,7 +18,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             let v = engine
                 .host
                 .state_get(&key)
-                .map_err(|m| fail(format!("State.get: {m}")))?;
+                .map_err(|m| fail(m.context("State.get")))?;
             json_to_lua(lua, &v)
         })?,
     )?;
@@ -34,7 +34,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                     .host
                     .state_set(&key, value)
                     .map(|()| true)
-                    .map_err(|m| fail(format!("State.set: {m}")))
+                    .map_err(|m| fail(m.context("State.set")))
             },
         )?,
     )?;
@@ -45,7 +45,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             engine
                 .host
                 .state_delete(&key)
-                .map_err(|m| fail(format!("State.delete: {m}")))
+                .map_err(|m| fail(m.context("State.delete")))
         })?,
     )?;
     state.set(
@@ -62,7 +62,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                 let host = engine(&w)?.host.clone();
                 host.state_save()
                     .await
-                    .map_err(|m| fail(format!("State.save: {m}")))
+                    .map_err(|m| fail(m.context("State.save")))
             }
         })?,
     )?;

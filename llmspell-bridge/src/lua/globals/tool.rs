@@ -22,7 +22,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
                 let list = host
                     .tool_list(Language::Lua)
                     .await
-                    .map_err(|m| fail(format!("Tool.list: {m}")))?;
+                    .map_err(|m| fail(m.context("Tool.list")))?;
                 json_to_lua(&lua, &list)
             }
         })?,
@@ -34,7 +34,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             let info = engine
                 .host
                 .tool_info(&name)
-                .map_err(|m| fail(format!("Tool.info: {m}")))?;
+                .map_err(|m| fail(m.context("Tool.info")))?;
             json_to_lua(lua, &info)
         })?,
     )?;
@@ -101,7 +101,7 @@ fn register(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
         engine
             .host
             .tool_register(&spec_json, function)
-            .map_err(|m| fail(format!("Tool.register: {m}")))?;
+            .map_err(|m| fail(m.context("Tool.register")))?;
         Ok(true)
     })
 }
