@@ -200,7 +200,7 @@ fn bad_ids_from_lua_are_errors_naming_the_field() {
         (
             "correlation_id = 42",
             "`correlation_id`",
-            "must be a string",
+            "expected a correlation id",
         ),
         (
             "correlation_id = 'a\\nb'",
@@ -208,7 +208,11 @@ fn bad_ids_from_lua_are_errors_naming_the_field() {
             "control character",
         ),
         ("parent_id = ''", "`parent_id`", "must not be empty"),
-        ("parent_id = { 1 }", "`parent_id`", "must be a string"),
+        (
+            "parent_id = { 1 }",
+            "`parent_id`",
+            "expected a correlation id",
+        ),
     ];
     for (option, field, why) in cases {
         let e = lua_err(&rt, &format!("Event.publish('a', 1, {{ {option} }})"));
@@ -237,7 +241,7 @@ fn bad_ids_from_javascript_are_errors_naming_the_field() {
         (
             "correlation_id: true",
             "`correlation_id`",
-            "must be a string",
+            "expected a correlation id",
         ),
         ("parent_id: '\\u0007'", "`parent_id`", "control character"),
     ];
@@ -276,8 +280,8 @@ fn lua_calls_take_chosen_ids_as_their_last_argument() {
                 p .. " saw " .. tostring(seen[p][1]) .. " / " .. tostring(seen[p][2]))
         end
         local ok, err = pcall(Tool.invoke, "calculator", { expression = "1" }, { correlation = "x" })
-        assert(not ok and tostring(err):find("unknown field `correlation`")
-            and tostring(err):find("correlation_id, parent_id"), tostring(err))
+        assert(not ok and err.kind == "invalid_input" and err:find("unknown call option `correlation`")
+            and err:find("valid: correlation_id, parent_id$"), tostring(err))
         ok, err = pcall(Tool.invoke, "calculator", { expression = "1" }, { correlation_id = "" })
         assert(not ok and tostring(err):find("correlation_id"), tostring(err))
     "#,
@@ -309,7 +313,7 @@ fn javascript_calls_take_chosen_ids_as_their_last_argument() {
         }
         let err = null;
         try { await Tool.invoke("calculator", { expression: "1" }, { correlation: "x" }); } catch (e) { err = String(e); }
-        assert(err && err.includes("unknown field `correlation`"), err);
+        assert(err && err.includes("unknown call option `correlation`; valid: correlation_id, parent_id"), err);
     "#
         ),
     );

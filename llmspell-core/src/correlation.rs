@@ -244,7 +244,10 @@ impl<'de> Deserialize<'de> for CorrelationId {
             type Value = CorrelationId;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(RULE)
+                f.write_str(
+                    "a correlation id (a non-empty string of at most 128 bytes without control \
+                     characters)",
+                )
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<CorrelationId, E> {

@@ -41,6 +41,7 @@ mod context;
 mod correlation;
 mod error;
 mod language;
+pub mod params;
 mod tool;
 mod workflow;
 

@@ -465,7 +465,10 @@ impl HookExecutor {
         let (Some(recorder), Some(replay)) = (&self.inner.recorder, &entry.replay) else {
             return;
         };
-        let as_result = result.as_ref().map(Clone::clone).map_err(Failure::message);
+        let as_result = match result {
+            Ok(r) => Ok(r.clone()),
+            Err(failure) => Err(failure.message()),
+        };
         recorder
             .record(
                 replay.as_ref(),

@@ -3,13 +3,14 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use llmspell_core::Language;
+use llmspell_core::{CorrelationId, Language};
 use llmspell_events::{
     OverflowPolicy, Subscription, SubscriptionOptions, Topic, TopicPattern, UniversalEvent,
 };
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use super::{Host, HostError, only_keys, parse_id, strings, text};
+use super::{Host, HostError, options};
 
 impl Host {
     /// `Event.publish`: returns the event's id.
@@ -35,11 +36,10 @@ impl Host {
     ) -> Result<UniversalEvent, HostError> {
         let topic = Topic::new(topic).map_err(HostError::from)?;
         let ev = UniversalEvent::new(topic, data).with_language(language);
-        match options {
-            Value::Null => Ok(ev),
-            Value::Object(o) => event_options(ev, o, options),
-            other => Err(format!("event options must be a table, got {other}").into()),
+        if options.is_null() {
+            return Ok(ev);
         }
+        options::read::<EventOptions>(options, "event option")?.apply(ev)
     }
 
     /// `Event.subscribe`'s subscription on the bus, for `pattern` with the
@@ -60,46 +60,29 @@ impl Host {
             .map_err(HostError::from)
     }
 
-    /// Subscription options from `{ capacity, overflow }`.
+    /// Subscription options from `{ capacity, overflow, block_timeout_ms,
+    /// name }`.
     pub fn subscription_options(
         &self,
         options: &Value,
         language: Language,
     ) -> Result<SubscriptionOptions, HostError> {
+        let o: SubscribeOptions = options::read(options, "subscription option")?;
         let mut opts = SubscriptionOptions::new().language(language);
-        match options {
-            Value::Null => {}
-            Value::Object(o) => {
-                let valid = ["capacity", "overflow", "block_timeout_ms", "name"];
-                only_keys(o, &valid, "subscription option", &valid.join(", "))?;
-                if let Some(c) = o.get("capacity") {
-                    let n = c.as_u64().ok_or_else(|| {
-                        HostError::invalid(format!(
-                            "`capacity` must be a positive integer, got {c}"
-                        ))
-                    })?;
-                    opts = opts.capacity(usize::try_from(n).unwrap_or(usize::MAX));
-                }
-                if let Some(p) = text(options, "overflow") {
-                    let mut policy = OverflowPolicy::from_str(p).map_err(HostError::from)?;
-                    if let (OverflowPolicy::Block { .. }, Some(ms)) =
-                        (policy, o.get("block_timeout_ms").and_then(Value::as_f64))
-                    {
-                        policy = OverflowPolicy::Block {
-                            timeout: Duration::from_secs_f64(ms.max(1.0) / 1000.0),
-                        };
-                    }
-                    opts = opts.overflow(policy);
-                } else if let Some(o) = o.get("overflow") {
-                    return Err(format!("`overflow` must be a string, got {o}").into());
-                }
-                if let Some(n) = text(options, "name") {
-                    opts = opts.name(n);
-                }
+        if let Some(n) = o.capacity {
+            opts = opts.capacity(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(p) = &o.overflow {
+            let mut policy = OverflowPolicy::from_str(p).map_err(HostError::from)?;
+            if let (OverflowPolicy::Block { .. }, Some(ms)) = (policy, o.block_timeout_ms) {
+                policy = OverflowPolicy::Block {
+                    timeout: Duration::from_secs_f64(ms.max(1.0) / 1000.0),
+                };
             }
-            other => {
-                return Err(format!("subscription options must be a table, got {other}").into());
-            }
+            opts = opts.overflow(policy);
+        }
+        if let Some(n) = &o.name {
+            opts = opts.name(n);
         }
         opts.validate().map_err(HostError::from)?;
         Ok(opts)
@@ -154,59 +137,65 @@ impl Host {
     }
 }
 
-/// `ev` with the options a script gave its event (the table `o`, also as
-/// `options`).
-fn event_options(
-    mut ev: UniversalEvent,
-    o: &Map<String, Value>,
-    options: &Value,
-) -> Result<UniversalEvent, HostError> {
-    only_keys(
-        o,
-        &[
-            "correlation_id",
-            "parent_id",
-            "tags",
-            "ttl_ms",
-            "ttl_seconds",
-            "language",
-            "source",
-        ],
-        "event option",
-        "correlation_id, parent_id, tags, ttl_ms, source",
-    )?;
-    if let Some(c) = parse_id(options, "correlation_id")? {
-        ev = ev.with_correlation_id(c);
-    }
-    if let Some(p) = parse_id(options, "parent_id")? {
-        ev = ev.with_parent_id(p);
-    }
-    if let Some(tags) = o.get("tags") {
-        for t in strings(tags, "tags")? {
+/// The options of `Event.publish`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventOptions {
+    /// The event's correlation id.
+    correlation_id: Option<CorrelationId>,
+    /// The id of the event or operation that caused this one.
+    parent_id: Option<CorrelationId>,
+    /// Tags, kept in the event's metadata.
+    tags: Option<Vec<String>>,
+    /// How long the event stays deliverable, in milliseconds.
+    ttl_ms: Option<f64>,
+    /// The same in seconds (`ttl_ms` wins when both are given).
+    ttl_seconds: Option<f64>,
+    /// The language the event is attributed to (default: the script's).
+    language: Option<String>,
+    /// The event's source (default: the script).
+    source: Option<String>,
+}
+
+impl EventOptions {
+    /// `ev` with these options.
+    fn apply(self, mut ev: UniversalEvent) -> Result<UniversalEvent, HostError> {
+        if let Some(c) = self.correlation_id {
+            ev = ev.with_correlation_id(c);
+        }
+        if let Some(p) = self.parent_id {
+            ev = ev.with_parent_id(p);
+        }
+        for t in self.tags.iter().flatten() {
             ev = ev.with_tag(t);
         }
-    }
-    let ttl =
-        match (o.get("ttl_ms"), o.get("ttl_seconds")) {
-            (Some(ms), _) => Some(ms.as_f64().map(|ms| ms / 1000.0).ok_or_else(|| {
-                HostError::invalid(format!("`ttl_ms` must be a number, got {ms}"))
-            })?),
-            (None, Some(s)) => Some(s.as_f64().ok_or_else(|| {
-                HostError::invalid(format!("`ttl_seconds` must be a number, got {s}"))
-            })?),
-            (None, None) => None,
-        };
-    if let Some(secs) = ttl {
-        if !(secs.is_finite() && secs > 0.0) {
-            return Err(format!("the ttl must be positive, got {secs} s").into());
+        if let Some(secs) = self.ttl_ms.map(|ms| ms / 1000.0).or(self.ttl_seconds) {
+            if !(secs.is_finite() && secs > 0.0) {
+                return Err(format!("the ttl must be positive, got {secs} s").into());
+            }
+            ev = ev.with_ttl(Duration::from_secs_f64(secs));
         }
-        ev = ev.with_ttl(Duration::from_secs_f64(secs));
+        if let Some(l) = &self.language {
+            ev = ev.with_language(Language::from_str(l).map_err(HostError::from)?);
+        }
+        if let Some(s) = self.source {
+            ev = ev.with_source(s);
+        }
+        Ok(ev)
     }
-    if let Some(l) = text(options, "language") {
-        ev = ev.with_language(Language::from_str(l).map_err(HostError::from)?);
-    }
-    if let Some(s) = text(options, "source") {
-        ev = ev.with_source(s);
-    }
-    Ok(ev)
+}
+
+/// The options of `Event.subscribe`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeOptions {
+    /// The queue's capacity in events.
+    capacity: Option<u64>,
+    /// What a full queue does: `drop_oldest`, `drop_newest`, `block` or
+    /// `reject`.
+    overflow: Option<String>,
+    /// With `block`: how long a publisher waits for room.
+    block_timeout_ms: Option<f64>,
+    /// A name shown in subscription listings.
+    name: Option<String>,
 }

@@ -9,9 +9,10 @@ use llmspell_hooks::{
     FailMode, HookContext, HookFilter, HookId, HookMetadata, HookOptions, HookPoint, HookResult,
     Priority,
 };
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{CallOptions, Host, HostError, only_keys, strings, text};
+use super::{CallOptions, Host, HostError, options};
 use crate::ScriptFunction;
 use crate::script_hook::ScriptHook;
 
@@ -98,7 +99,7 @@ impl Host {
                 opts = opts.priority(Priority::from_str(p).map_err(HostError::from)?);
             }
             Value::Number(_) => opts = opts.priority(priority_of(options)?),
-            Value::Object(o) => opts = table_options(o, opts, &mut timeout, &mut name)?,
+            Value::Object(_) => opts = table_options(options, opts, &mut timeout, &mut name)?,
             other => return Err(format!("hook options must be a table, got {other}").into()),
         }
         Ok((opts.name(name.clone()).timeout(timeout), timeout, name))
@@ -116,22 +117,21 @@ impl Host {
         match filter {
             Value::Null => {}
             Value::String(p) => f = f.point(self.point(p)?),
-            Value::Object(o) => {
-                let valid = ["point", "language", "priority", "tag", "name"];
-                only_keys(o, &valid, "filter", &valid.join(", "))?;
-                if let Some(p) = text(filter, "point") {
+            Value::Object(_) => {
+                let o: ListFilter = options::read(filter, "filter")?;
+                if let Some(p) = &o.point {
                     f = f.point(self.point(p)?);
                 }
-                if let Some(l) = text(filter, "language") {
+                if let Some(l) = &o.language {
                     f = f.language(Language::from_str(l).map_err(HostError::from)?);
                 }
-                if let Some(p) = o.get("priority") {
+                if let Some(p) = &o.priority {
                     f = f.priority(priority_of(p)?);
                 }
-                if let Some(t) = text(filter, "tag") {
+                if let Some(t) = o.tag {
                     f = f.tag(t);
                 }
-                if let Some(n) = text(filter, "name") {
+                if let Some(n) = o.name {
                     f = f.name(n);
                 }
             }
@@ -248,57 +248,70 @@ impl Host {
     }
 }
 
+/// The options table of `Hook.register`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterOptions {
+    /// A priority name (`highest` … `lowest`) or an integer.
+    priority: Option<Value>,
+    /// The hook's name (in listings, errors and breaker reports).
+    name: Option<String>,
+    /// Tags for `Hook.list` filters.
+    tags: Option<Vec<String>>,
+    /// The hook's time limit in milliseconds.
+    timeout_ms: Option<f64>,
+    /// `"open"` (skip the hook when it fails) or `"closed"` (fail the
+    /// operation).
+    fail: Option<String>,
+    /// Only operations of this component.
+    component: Option<String>,
+}
+
+/// The filter table of `Hook.list`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListFilter {
+    /// A hook point name.
+    point: Option<String>,
+    /// `lua`, `javascript` or `native`.
+    language: Option<String>,
+    /// A priority name or an integer.
+    priority: Option<Value>,
+    /// A tag the hook carries.
+    tag: Option<String>,
+    /// The hook's name.
+    name: Option<String>,
+}
+
 /// Hook options given as a table: `opts` with them, and the hook's
 /// `timeout` and `name` where the table sets them.
 fn table_options(
-    o: &Map<String, Value>,
+    options: &Value,
     mut opts: HookOptions,
     timeout: &mut Duration,
     name: &mut String,
 ) -> Result<HookOptions, HostError> {
-    let valid = [
-        "priority",
-        "name",
-        "tags",
-        "timeout_ms",
-        "fail",
-        "component",
-    ];
-    only_keys(o, &valid, "hook option", &valid.join(", "))?;
-    if let Some(p) = o.get("priority") {
+    let o: RegisterOptions = options::read(options, "hook option")?;
+    if let Some(p) = &o.priority {
         opts = opts.priority(priority_of(p)?);
     }
-    if let Some(n) = o.get("name") {
-        *name = n
-            .as_str()
-            .ok_or_else(|| HostError::invalid(format!("`name` must be a string, got {n}")))?
-            .to_owned();
+    if let Some(n) = o.name {
+        *name = n;
     }
-    if let Some(tags) = o.get("tags") {
-        for t in strings(tags, "tags")? {
-            opts = opts.tag(t);
+    for t in o.tags.iter().flatten() {
+        opts = opts.tag(t);
+    }
+    if let Some(ms) = o.timeout_ms {
+        if !(ms.is_finite() && ms > 0.0) {
+            return Err(format!("`timeout_ms` must be a positive number, got {ms}").into());
         }
-    }
-    if let Some(t) = o.get("timeout_ms") {
-        let ms = t
-            .as_f64()
-            .filter(|ms| ms.is_finite() && *ms > 0.0)
-            .ok_or_else(|| {
-                HostError::invalid(format!("`timeout_ms` must be a positive number, got {t}"))
-            })?;
         *timeout = Duration::from_secs_f64(ms / 1000.0);
     }
-    if let Some(f) = o.get("fail") {
-        let f = f.as_str().ok_or_else(|| {
-            HostError::invalid(format!("`fail` must be \"open\" or \"closed\", got {f}"))
-        })?;
+    if let Some(f) = &o.fail {
         opts = opts.fail_mode(FailMode::from_str(f).map_err(HostError::from)?);
     }
-    if let Some(c) = o.get("component") {
-        opts =
-            opts.component(c.as_str().ok_or_else(|| {
-                HostError::invalid(format!("`component` must be a string, got {c}"))
-            })?);
+    if let Some(c) = o.component {
+        opts = opts.component(c);
     }
     Ok(opts)
 }

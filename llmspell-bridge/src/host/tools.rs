@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use llmspell_core::{ExecutionContext, Language};
 use llmspell_tools::ScriptTool;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-use super::{Host, HostError, only_keys, text};
+use super::{Host, HostError, options};
 use crate::ScriptFunction;
 use crate::script_hook::call_tool_handler;
 
@@ -66,28 +68,24 @@ impl Host {
             .map_err(HostError::from)
     }
 
-    /// `Tool.register`: `{ name, description, parameters }` plus the handler.
+    /// `Tool.register`: `{ name, description, parameters, security_level }`
+    /// plus the handler.
     pub fn tool_register(&self, spec: &Value, handler: ScriptFunction) -> Result<(), HostError> {
-        let obj = spec
-            .as_object()
-            .ok_or_else(|| HostError::invalid(format!("takes a table (object), got {spec}")))?;
-        only_keys(
-            obj,
-            &["name", "description", "parameters", "security_level"],
-            "field",
-            "name, description, parameters, handler, security_level",
-        )?;
-        let name = text(spec, "name")
-            .ok_or("`name` (a string) is required")?
-            .to_owned();
-        let description = text(spec, "description")
-            .unwrap_or("a script-defined tool")
-            .to_owned();
+        if !spec.is_object() {
+            return Err(format!("takes a table (object), got {spec}").into());
+        }
+        let spec: ToolSpec = options::read(spec, "field")?;
+        let name = spec
+            .name
+            .ok_or_else(|| HostError::invalid("`name` (a string) is required"))?;
+        let description = spec
+            .description
+            .unwrap_or_else(|| "a script-defined tool".to_owned());
         let language = handler.language();
         let timeout = self.inner.live.callback_timeout();
         let tool_name = name.clone();
         let mut tool = ScriptTool::new(
-            name.clone(),
+            name,
             description,
             Arc::new(move |params, _ctx| {
                 let handler = handler.clone();
@@ -98,16 +96,16 @@ impl Host {
             }),
         )
         .with_language(language);
-        match obj.get("parameters") {
+        match spec.parameters {
             None | Some(Value::Null) => {}
-            Some(schema @ Value::Object(_)) => tool = tool.with_parameters(schema.clone()),
+            Some(schema @ Value::Object(_)) => tool = tool.with_parameters(schema),
             Some(other) => {
                 return Err(
                     format!("`parameters` must be a JSON Schema table, got {other}").into(),
                 );
             }
         }
-        if let Some(level) = text(spec, "security_level") {
+        if let Some(level) = spec.security_level {
             tool = tool.with_security_level(level.parse().map_err(HostError::from)?);
         }
         self.inner
@@ -115,4 +113,23 @@ impl Host {
             .register_in(Arc::new(tool), language)
             .map_err(HostError::from)
     }
+}
+
+/// The spec table of `Tool.register` (the handler is the engine's part:
+/// a field of the table in Lua, the second argument in JavaScript).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolSpec {
+    /// The tool's name (required).
+    name: Option<String>,
+    /// What it does (default: "a script-defined tool").
+    description: Option<String>,
+    /// The JSON Schema of its parameters.
+    parameters: Option<Value>,
+    /// The function that runs the tool: taken by the engine before the
+    /// spec reaches the host, listed here as a valid key.
+    #[serde(rename = "handler")]
+    _handler: Option<IgnoredAny>,
+    /// The level a caller needs (`safe`, `restricted`, `privileged`).
+    security_level: Option<String>,
 }
