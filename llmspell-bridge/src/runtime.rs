@@ -50,6 +50,73 @@ pub struct ScriptRuntime {
     monitor: Mutex<Option<crate::memory::ProcessWatch>>,
 }
 
+/// Checks the settings `new` cannot catch by type.
+fn check(config: &RuntimeConfig) -> Result<()> {
+    if let Some(name) = &config.session {
+        crate::session::check_name(name)?;
+    }
+    if !(config.memory_high_water > 0.0 && config.memory_high_water <= 1.0) {
+        return Err(Error::Config {
+            field: "memory_high_water",
+            message: format!(
+                "{} is not a share of the memory limit; valid: more than 0, at most 1",
+                config.memory_high_water
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The tool registry (with the built-in tools), the agent runtime, the
+/// component resolver and the workflow engine, all on `runner`.
+fn components(
+    runner: GuardedRunner,
+    config: &RuntimeConfig,
+) -> Result<(ToolRegistry, AgentRuntime, Components, WorkflowEngine)> {
+    let tools = ToolRegistry::builder()
+        .runner(runner.clone())
+        .allowed_level(config.allowed_level)
+        .build();
+    tools.register_all(builtin_tools(&config.tools))?;
+    let agents = AgentRuntime::builder()
+        .runner(runner.clone())
+        .tools(tools.clone())
+        .build()
+        .map_err(|e| Error::Config {
+            field: "agents",
+            message: e.to_string(),
+        })?;
+    let components = Components::new(agents.registry().clone());
+    let workflows = WorkflowEngine::builder()
+        .runner(runner)
+        .tools(tools.clone())
+        .resolver(Arc::new(components.clone()))
+        .build()
+        .map_err(|e| Error::Config {
+            field: "workflows",
+            message: e.to_string(),
+        })?;
+    Ok((tools, agents, components, workflows))
+}
+
+/// Starts persisting the events that match `patterns` (none when empty).
+/// Runs inside the host's tokio runtime.
+fn persist(
+    bus: &EventBus,
+    events: &EventStore,
+    patterns: &[String],
+) -> Result<Option<Persistence>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |e: llmspell_events::Error| Error::Config {
+        field: "persist",
+        message: e.to_string(),
+    };
+    let pc = PersistenceConfig::new(patterns).map_err(invalid)?;
+    bus.persist(events.clone(), pc).map(Some).map_err(invalid)
+}
+
 impl ScriptRuntime {
     /// Builds a runtime: opens storage, registers the built-in tools, starts
     /// event persistence if configured. Engines start on first use.
@@ -58,6 +125,7 @@ impl ScriptRuntime {
     /// Storage that cannot be opened (`Error::Storage` naming the path),
     /// invalid persistence patterns.
     pub fn new(config: RuntimeConfig) -> Result<Self> {
+        check(&config)?;
         let storage: Arc<dyn StorageBackend> = match &config.storage {
             StorageChoice::Memory => Arc::new(MemoryBackend::new()),
             StorageChoice::Sled(path) => Arc::new(SledBackend::open(path)?),
@@ -81,54 +149,11 @@ impl ScriptRuntime {
             slow_operation: config.operation_budget,
             ..RunnerConfig::default()
         });
-        if let Some(name) = &config.session {
-            crate::session::check_name(name)?;
-        }
-        if !(config.memory_high_water > 0.0 && config.memory_high_water <= 1.0) {
-            return Err(Error::Config {
-                field: "memory_high_water",
-                message: format!(
-                    "{} is not a share of the memory limit; valid: more than 0, at most 1",
-                    config.memory_high_water
-                ),
-            });
-        }
-        let tools = ToolRegistry::builder()
-            .runner(runner.clone())
-            .allowed_level(config.allowed_level)
-            .build();
-        tools.register_all(builtin_tools(&config.tools))?;
-        let agents = AgentRuntime::builder()
-            .runner(runner.clone())
-            .tools(tools.clone())
-            .build()
-            .map_err(|e| Error::Config {
-                field: "agents",
-                message: e.to_string(),
-            })?;
-        let components = Components::new(agents.registry().clone());
-        let workflows = WorkflowEngine::builder()
-            .runner(runner)
-            .tools(tools.clone())
-            .resolver(Arc::new(components.clone()))
-            .build()
-            .map_err(|e| Error::Config {
-                field: "workflows",
-                message: e.to_string(),
-            })?;
+        let (tools, agents, components, workflows) = components(runner, &config)?;
         let events = EventStore::new(storage.clone());
-        let persistence = if config.persist.is_empty() {
-            None
-        } else {
-            let pc = PersistenceConfig::new(&config.persist).map_err(|e| Error::Config {
-                field: "persist",
-                message: e.to_string(),
-            })?;
+        let persistence = {
             let _guard = background.enter();
-            Some(bus.persist(events.clone(), pc).map_err(|e| Error::Config {
-                field: "persist",
-                message: e.to_string(),
-            })?)
+            persist(&bus, &events, &config.persist)?
         };
         let session = crate::session::Session::new(
             config.session.clone(),

@@ -131,15 +131,6 @@ impl PointOutcome {
     pub fn into_decision(self) -> Option<Decision> {
         self.decision.map(|d| *d)
     }
-
-    /// The result and the deciding hook's name (`Continue` and an empty name
-    /// when no hook decided).
-    pub fn into_parts(self) -> (HookResult, String) {
-        match self.decision {
-            Some(d) => (d.result, d.hook),
-            None => (HookResult::Continue, String::new()),
-        }
-    }
 }
 
 /// Builds a [`HookExecutor`].

@@ -141,31 +141,41 @@ impl HookResult {
     }
 
     /// The script-facing form: `{ "action": "cancel", "reason": "…" }` etc.
-    /// (`Continue` is `{ "action": "continue" }`).
+    /// (`Continue` is `{ "action": "continue" }`): the action plus
+    /// [`script_fields`](HookResult::script_fields).
     pub fn to_script_value(&self) -> Value {
-        let action = self.action().as_str();
+        let mut out = serde_json::Map::new();
+        out.insert("action".into(), json!(self.action().as_str()));
+        for (key, value) in self.script_fields() {
+            out.insert(key.into(), value);
+        }
+        Value::Object(out)
+    }
+
+    /// The fields of the action in its script-facing form (`reason`,
+    /// `data`, `target`, `value`, `delay_ms` and `max_attempts`,
+    /// `operations`, `key` and `ttl_ms`); none for `Continue`.
+    pub fn script_fields(&self) -> Vec<(&'static str, Value)> {
         match self {
-            HookResult::Continue => json!({ "action": action }),
-            HookResult::Modified(data) => json!({ "action": action, "data": data }),
+            HookResult::Continue => Vec::new(),
+            HookResult::Modified(data) => vec![("data", data.clone())],
             HookResult::Cancel(reason) | HookResult::Skipped(reason) => {
-                json!({ "action": action, "reason": reason })
+                vec![("reason", json!(reason))]
             }
-            HookResult::Redirect(target) => json!({ "action": action, "target": target }),
-            HookResult::Replace(value) => json!({ "action": action, "value": value }),
+            HookResult::Redirect(target) => vec![("target", json!(target))],
+            HookResult::Replace(value) => vec![("value", value.clone())],
             HookResult::Retry {
                 delay,
                 max_attempts,
-            } => json!({
-                "action": action,
-                "delay_ms": delay.as_millis() as u64,
-                "max_attempts": max_attempts,
-            }),
-            HookResult::Fork { operations } => {
-                json!({ "action": action, "operations": operations })
-            }
-            HookResult::Cache { key, ttl } => {
-                json!({ "action": action, "key": key, "ttl_ms": ttl.as_millis() as u64 })
-            }
+            } => vec![
+                ("delay_ms", json!(delay.as_millis() as u64)),
+                ("max_attempts", json!(max_attempts)),
+            ],
+            HookResult::Fork { operations } => vec![("operations", json!(operations))],
+            HookResult::Cache { key, ttl } => vec![
+                ("key", json!(key)),
+                ("ttl_ms", json!(ttl.as_millis() as u64)),
+            ],
         }
     }
 

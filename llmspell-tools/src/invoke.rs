@@ -84,47 +84,9 @@ impl ToolRegistry {
         options: InvokeOptions,
     ) -> Result<ToolOutput> {
         let entry = self.entry(name)?;
-        let hooks = self.inner.runner.executor().registry();
         let limits = options.limits.unwrap_or(self.inner.limits);
-        let mut allowed = options.allowed_level.unwrap_or(self.inner.allowed_level);
-        let mut params = params;
-
-        let executor = self.inner.runner.executor();
-        let component = entry.spec.component();
-        if hooks.has_hooks(&HookPoint::ToolValidation)
-            && let Some(f) = executor
-                .fire_at(HookPoint::ToolValidation, component, exec, &[], || {
-                    params.clone()
-                })
-                .await?
-        {
-            f.ignore(ONLY_MODIFIED);
-            params = f.data;
-        }
-        entry.validator.check(&entry.name, &params)?;
-
-        if hooks.has_hooks(&HookPoint::ToolSecurityCheck)
-            && let Some(f) = executor
-                .fire_at(HookPoint::ToolSecurityCheck, component, exec, &[], || {
-                    json!({
-                        "tool": &*entry.name,
-                        "required_level": entry.info.security_level,
-                        "allowed_level": allowed,
-                    })
-                })
-                .await?
-            && let Some(level) = f.data.get("allowed_level")
-        {
-            f.ignore(ONLY_MODIFIED);
-            allowed = serde_json::from_value(level.clone()).map_err(|_| {
-                Error::invalid_input(
-                    "allowed_level",
-                    format!("a security hook set {level}; valid: \"safe\", \"restricted\", \"privileged\""),
-                )
-            })?;
-        }
-        self.check_level(&entry, allowed, exec).await?;
-
+        let allowed = options.allowed_level.unwrap_or(self.inner.allowed_level);
+        let (params, allowed) = self.admit(&entry, params, exec, allowed).await?;
         let input_bytes = match limits.max_input_bytes {
             Some(max) => {
                 let n = json_size(&params);
@@ -140,17 +102,15 @@ impl ToolRegistry {
         let started = quanta::Instant::now();
         // A `Cancel` here refuses the call; it still counts as a call that
         // failed, and `ToolResourceReleased` reports it.
-        let refused = if hooks.has_hooks(&HookPoint::ToolResourceAllocated) {
-            executor
-                .fire_at(HookPoint::ToolResourceAllocated, component, exec, &[], || {
-                    json!({ "tool": &*entry.name, "limits": limits, "usage": entry.counters.snapshot() })
-                })
-                .await
-                .err()
-        } else {
-            None
-        };
-
+        let refused = self
+            .inner
+            .runner
+            .executor()
+            .fire_at(HookPoint::ToolResourceAllocated, entry.spec.component(), exec, &[], || {
+                json!({ "tool": &*entry.name, "limits": limits, "usage": entry.counters.snapshot() })
+            })
+            .await
+            .err();
         let (mut result, sized) = match refused {
             Some(e) => (Err(e), None),
             None => {
@@ -158,12 +118,75 @@ impl ToolRegistry {
                     .await
             }
         };
-
         let elapsed = started.elapsed();
         if let Ok(out) = &mut result {
             out.elapsed = elapsed;
         }
-        let output_bytes = match (&result, limits.max_output_bytes, sized) {
+        self.release(&entry, exec, limits, &result, sized, elapsed)
+            .await;
+        result
+    }
+
+    /// Validation and the security check before a call: `ToolValidation`
+    /// hooks may rewrite the parameters, which are then checked against the
+    /// schema; `ToolSecurityCheck` hooks may change the allowed level, which
+    /// is then checked against the tool's. Returns the parameters and level
+    /// the call runs with.
+    async fn admit(
+        &self,
+        entry: &ToolEntry,
+        mut params: Value,
+        exec: &ExecutionContext,
+        mut allowed: SecurityLevel,
+    ) -> Result<(Value, SecurityLevel)> {
+        let executor = self.inner.runner.executor();
+        let component = entry.spec.component();
+        if let Some(f) = executor
+            .fire_at(HookPoint::ToolValidation, component, exec, &[], || {
+                params.clone()
+            })
+            .await?
+        {
+            f.ignore(ONLY_MODIFIED);
+            params = f.data;
+        }
+        entry.validator.check(&entry.name, &params)?;
+
+        if let Some(f) = executor
+            .fire_at(HookPoint::ToolSecurityCheck, component, exec, &[], || {
+                json!({
+                    "tool": &*entry.name,
+                    "required_level": entry.info.security_level,
+                    "allowed_level": allowed,
+                })
+            })
+            .await?
+            && let Some(level) = f.data.get("allowed_level")
+        {
+            f.ignore(ONLY_MODIFIED);
+            allowed = serde_json::from_value(level.clone()).map_err(|_| {
+                Error::invalid_input(
+                    "allowed_level",
+                    format!("a security hook set {level}; valid: \"safe\", \"restricted\", \"privileged\""),
+                )
+            })?;
+        }
+        self.check_level(entry, allowed, exec).await?;
+        Ok((params, allowed))
+    }
+
+    /// Accounting after a call: the output's size (when an output limit
+    /// asks for it), the usage counters, and `ToolResourceReleased`.
+    async fn release(
+        &self,
+        entry: &ToolEntry,
+        exec: &ExecutionContext,
+        limits: ResourceLimits,
+        result: &Result<ToolOutput>,
+        sized: Option<usize>,
+        elapsed: std::time::Duration,
+    ) {
+        let output_bytes = match (result, limits.max_output_bytes, sized) {
             // Sized already by the limit check, and no hook changed it since.
             (Ok(_), Some(_), Some(n)) => n,
             (Ok(out), Some(_), None) => json_size(&out.output),
@@ -172,8 +195,14 @@ impl ToolRegistry {
         entry
             .counters
             .finish(elapsed, output_bytes, result.is_err());
-        if hooks.has_hooks(&HookPoint::ToolResourceReleased) {
-            self.report(HookPoint::ToolResourceReleased, &entry, exec, || {
+        if self
+            .inner
+            .runner
+            .executor()
+            .registry()
+            .has_hooks(&HookPoint::ToolResourceReleased)
+        {
+            self.report(HookPoint::ToolResourceReleased, entry, exec, || {
                 json!({
                     "tool": &*entry.name,
                     "duration_ms": elapsed.as_secs_f64() * 1000.0,
@@ -184,7 +213,6 @@ impl ToolRegistry {
             })
             .await;
         }
-        result
     }
 
     /// The call through the guarded runner; with the output's size when the

@@ -202,47 +202,19 @@ impl Host {
             Some(name) => ComponentId::new(ComponentType::Custom, name.as_str()),
             None => ComponentId::new(ComponentType::Custom, "script"),
         };
-        let mut ctx = HookContext::for_operation(point, component, &options.exec(language), data);
-        let outcome = self
-            .inner
-            .executor
-            .execute_point(&mut ctx)
-            .await
-            .map_err(HostError::from)?;
-        let modified = outcome.modified;
-        let (result, _) = outcome.into_parts();
-        // A chain that only changed the data reports "modified".
-        let action = match &result {
-            HookResult::Continue if modified => "modified",
-            other => other.action().as_str(),
+        let ctx = HookContext::for_operation(point, component, &options.exec(language), data);
+        let fired = self.inner.executor.fire(ctx).await?;
+        let result = fired.result();
+        // A chain that only changed the data reports "modified"; the data
+        // itself is reported as `data`, not as a field of the action.
+        let (action, fields) = match result {
+            HookResult::Continue if fired.modified => ("modified", Vec::new()),
+            HookResult::Modified(_) => ("modified", Vec::new()),
+            other => (other.action().as_str(), other.script_fields()),
         };
-        let mut fields = Vec::new();
-        match result {
-            HookResult::Cancel(r) | HookResult::Skipped(r) => {
-                fields.push(("reason", json!(r)));
-            }
-            HookResult::Replace(v) => fields.push(("value", v)),
-            HookResult::Redirect(t) => fields.push(("target", json!(t))),
-            HookResult::Retry {
-                delay,
-                max_attempts,
-            } => {
-                fields.push(("delay_ms", json!(delay.as_millis() as u64)));
-                fields.push(("max_attempts", json!(max_attempts)));
-            }
-            HookResult::Cache { key, ttl } => {
-                fields.push(("key", json!(key)));
-                fields.push(("ttl_ms", json!(ttl.as_millis() as u64)));
-            }
-            HookResult::Fork { operations } => fields.push((
-                "operations",
-                serde_json::to_value(operations).unwrap_or(Value::Null),
-            )),
-            HookResult::Continue | HookResult::Modified(_) => {}
-        }
         Ok(Fired {
             action,
-            data: ctx.data,
+            data: fired.data,
             fields,
         })
     }
