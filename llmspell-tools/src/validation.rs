@@ -2,6 +2,7 @@
 
 use jsonschema::ValidationError;
 use jsonschema::error::ValidationErrorKind;
+use llmspell_core::params::json_type;
 use llmspell_core::{Error, Result};
 use serde_json::Value;
 
@@ -93,7 +94,7 @@ impl ParamValidator {
                 };
                 (
                     field,
-                    format!("{e} (got {})", type_name(e.instance().as_ref())),
+                    format!("{e} (got {})", json_type(e.instance().as_ref())),
                 )
             }
             _ => (
@@ -166,17 +167,6 @@ fn join(path: &str, name: &str) -> String {
         name.to_owned()
     } else {
         format!("{path}.{name}")
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
