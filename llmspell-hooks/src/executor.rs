@@ -118,16 +118,19 @@ impl PointOutcome {
 
     /// The first decisive result, or `Continue`. (`Modified` results are
     /// already applied to the context's `data`.)
+    #[inline]
     pub fn result(&self) -> &HookResult {
         self.decision.as_ref().map_or(&CONTINUE, |d| &d.result)
     }
 
     /// The name of the hook that decided, if one did.
+    #[inline]
     pub fn decided_by(&self) -> Option<&str> {
         self.decision.as_ref().map(|d| d.hook.as_str())
     }
 
     /// The decision, if a hook made one.
+    #[inline]
     pub fn into_decision(self) -> Option<Decision> {
         self.decision.map(|d| *d)
     }
@@ -318,7 +321,7 @@ impl HookExecutor {
         } else {
             None
         };
-        PointFuture { running }
+        PointFuture::new(running)
     }
 
     async fn run_point(&self, ctx: &mut HookContext) -> llmspell_core::Result<PointOutcome> {
@@ -624,13 +627,23 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`HookExecutor::execute_point`]: ready at its first
-    /// poll for a point without hooks, otherwise the run over the point's
-    /// hooks (kept inline, not boxed).
-    struct PointFuture<F> {
-        #[pin]
-        running: Option<F>,
+/// The future of [`HookExecutor::execute_point`]: ready at its first poll
+/// for a point without hooks, otherwise the run over the point's hooks
+/// (kept inline, not boxed).
+///
+/// The running future sits in a `ManuallyDrop` so that dropping the future
+/// of an empty point is one inlined check in the caller's crate; the drop of
+/// a run is out of line.
+struct PointFuture<F> {
+    running: std::mem::ManuallyDrop<Option<F>>,
+}
+
+impl<F> PointFuture<F> {
+    #[inline(always)]
+    fn new(running: Option<F>) -> Self {
+        Self {
+            running: std::mem::ManuallyDrop::new(running),
+        }
     }
 }
 
@@ -638,10 +651,32 @@ impl<F: Future<Output = llmspell_core::Result<PointOutcome>>> Future for PointFu
     type Output = llmspell_core::Result<PointOutcome>;
 
     #[inline(always)]
+    #[allow(unsafe_code)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().running.as_pin_mut() {
+        // SAFETY: `running` is structurally pinned: it is never moved out of
+        // `self`, and `Drop` drops it in place.
+        let running = unsafe { self.map_unchecked_mut(|s| &mut *s.running) };
+        match running.as_pin_mut() {
             Some(fut) => fut.poll(cx),
             None => Poll::Ready(Ok(PointOutcome::CONTINUE)),
         }
     }
+}
+
+impl<F> Drop for PointFuture<F> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.running.is_some() {
+            drop_running(&mut self.running);
+        }
+    }
+}
+
+/// Drops a run of [`PointFuture`] in place.
+#[inline(never)]
+#[allow(unsafe_code)]
+fn drop_running<F>(running: &mut std::mem::ManuallyDrop<Option<F>>) {
+    // SAFETY: called once, from `PointFuture::drop`; `running` is not used
+    // afterwards.
+    unsafe { std::mem::ManuallyDrop::drop(running) }
 }

@@ -31,16 +31,19 @@ static CONTINUE: HookResult = HookResult::Continue;
 
 impl Fired {
     /// The first decisive result, or `Continue` when no hook decided.
+    #[inline]
     pub fn result(&self) -> &HookResult {
         self.decision.as_ref().map_or(&CONTINUE, |d| &d.result)
     }
 
     /// The decision and the hook that made it, if one did.
+    #[inline]
     pub fn decision(&self) -> Option<&Decision> {
         self.decision.as_ref()
     }
 
     /// The name of the hook that decided, if one did.
+    #[inline]
     pub fn decided_by(&self) -> Option<&str> {
         self.decision.as_ref().map(|d| d.hook.as_str())
     }
