@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use llmspell_core::ComponentId;
 use llmspell_hooks::{
     ExecutorConfig, Hook, HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry,
-    HookResult, Priority,
+    HookResult, Priority, hook_fn,
 };
 use serde_json::json;
 
@@ -88,6 +88,18 @@ fn direct_ns(rt: &tokio::runtime::Runtime, hook: &dyn Hook, calls: usize, iters:
         samples.push(started.elapsed().as_nanos() as f64 / f64::from(iters));
     }
     median(&mut samples)
+}
+
+/// Median ns of one direct call of a [`NoopHook`] (an async-trait call
+/// with its boxed future), over `iters` calls: the unit other metrics state
+/// their fixed costs in.
+///
+/// # Errors
+/// When no runtime can be started.
+#[cfg(feature = "tools")]
+pub(crate) fn direct_call_ns(iters: u32) -> Result<f64> {
+    let rt = runtime()?;
+    Ok(direct_ns(&rt, &NoopHook, 1, iters))
 }
 
 /// A direct async-trait call (boxed future) on the reference machine of
@@ -182,6 +194,47 @@ pub fn ten_hooks(iters: u32) -> Result<Measurement> {
         1000.0,
         10,
     ))
+}
+
+/// `hooks.one_hook_fn_ns`: one no-op hook written with `hook_fn`, the
+/// documented way, per firing; baseline a direct call of the same closure
+/// (with its `Arc<HookContext>`). Target ≤ 150 ns, checked as a ratio ≤ 25
+/// to the direct call.
+///
+/// # Errors
+/// When no runtime can be started.
+pub fn one_hook_fn(iters: u32) -> Result<Measurement> {
+    let rt = runtime()?;
+    let noop = |_ctx: Arc<HookContext>| async { Ok(HookResult::Continue) };
+    let registry = HookRegistry::new();
+    registry
+        .register(HookPoint::BeforeToolExecution, hook_fn(noop))
+        .forget();
+    let value = firing_ns(&rt, &HookExecutor::new(registry), iters);
+    let shared = Arc::new(ctx());
+    let mut samples = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        rt.block_on(async {
+            for _ in 0..iters {
+                let result: llmspell_core::Result<HookResult> =
+                    black_box(noop)(black_box(&shared).clone()).await;
+                black_box(&result);
+            }
+        });
+        samples.push(started.elapsed().as_nanos() as f64 / f64::from(iters));
+    }
+    let baseline = median(&mut samples);
+    let ratio = value / baseline.max(f64::MIN_POSITIVE);
+    Ok(Measurement::new("hooks.one_hook_fn_ns", value, "ns")
+        .with_baseline(baseline)
+        .with_target(
+            format!(
+                "≤ 150 ns, ratio to a direct call of the closure ≤ 25 \
+                 (here {value:.0} ns, direct {baseline:.1} ns, ratio {ratio:.1})"
+            ),
+            ratio <= 25.0,
+        ))
 }
 
 /// `hooks.register_ns`: registering a hook when 1,000 are registered, all on

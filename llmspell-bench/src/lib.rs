@@ -130,9 +130,18 @@ pub fn suite() -> Vec<Metric> {
         add("hooks.empty_point_ns", || hooks::empty_point(2_000_000));
         add("hooks.one_hook_ns", || hooks::one_hook(1_000_000));
         add("hooks.ten_hooks_ns", || hooks::ten_hooks(200_000));
+        add("hooks.one_hook_fn_ns", || hooks::one_hook_fn(1_000_000));
     }
     #[cfg(feature = "tools")]
     {
+        add("tools.guard_added_ns", || tools::guard_added(20_000));
+        add("tools.payload_overhead_pct_0", || {
+            tools::payload_overhead(0)
+        });
+        add("tools.payload_overhead_pct_2", || {
+            tools::payload_overhead(2)
+        });
+        add("tools.payload_scaling", tools::payload_scaling);
         add("tools.overhead_pct_no_hooks", || {
             tools::overhead_no_hooks(20_000)
         });

@@ -13,7 +13,7 @@ pub struct Measurement {
     pub metric: String,
     /// The measured value.
     pub value: f64,
-    /// `"ns"`, `"per_s"`, `"pct"`, `"mb"` or `"calls"`.
+    /// `"ns"`, `"us"`, `"per_s"`, `"pct"`, `"mb"`, `"calls"` or `"ratio"`.
     pub unit: &'static str,
     /// The baseline measured in the same run, if the metric has one.
     pub baseline: Option<f64>,

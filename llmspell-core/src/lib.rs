@@ -42,6 +42,7 @@ mod correlation;
 mod error;
 mod language;
 pub mod params;
+mod size;
 mod tool;
 mod workflow;
 
@@ -51,6 +52,7 @@ pub use context::ExecutionContext;
 pub use correlation::{CorrelationId, EncodeBuffer};
 pub use error::{Error, ErrorKind, ErrorSource, Result};
 pub use language::Language;
+pub use size::json_size;
 pub use tool::{SecurityLevel, Tool, ToolCategory};
 pub use workflow::Workflow;
 

@@ -554,7 +554,12 @@ impl HookExecutor {
             None => fut.await,
         };
         match caught {
-            Ok(Ok(result)) => Ok(result),
+            Ok(Ok(result)) if entry.meta.returns.contains(result.action()) => Ok(result),
+            Ok(Ok(result)) => Err(Failure::Error(format!(
+                "returned {}, which it does not declare (it declares: {})",
+                result.action(),
+                entry.meta.returns
+            ))),
             Ok(Err(e)) => Err(Failure::Error(e.to_string())),
             Err(panic) => Err(Failure::Panic(panic_message(panic.as_ref()))),
         }

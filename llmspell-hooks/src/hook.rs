@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use llmspell_core::Language;
 use serde::{Deserialize, Serialize};
 
-use crate::{HookContext, HookResult, Priority};
+use crate::{ActionSet, HookContext, HookResult, Priority};
 
 /// What a hook says about itself. Read once, at registration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,12 @@ pub struct HookMetadata {
     pub tags: Vec<String>,
     /// The hook's version.
     pub version: String,
+    /// The actions the hook may return (default: all). Any other action is
+    /// an invalid result, a failure of the hook. A point whose hooks cannot
+    /// return `Retry` or `Redirect` runs its operation without keeping a
+    /// copy of the input for them.
+    #[serde(default)]
+    pub returns: ActionSet,
 }
 
 impl Default for HookMetadata {
@@ -35,6 +41,7 @@ impl Default for HookMetadata {
             language: Language::Native,
             tags: Vec::new(),
             version: "0.1.0".to_owned(),
+            returns: ActionSet::ALL,
         }
     }
 }
@@ -66,6 +73,13 @@ impl HookMetadata {
     #[must_use]
     pub fn with_language(mut self, language: Language) -> Self {
         self.language = language;
+        self
+    }
+
+    /// Declares the actions the hook may return.
+    #[must_use]
+    pub fn with_returns(mut self, returns: impl Into<ActionSet>) -> Self {
+        self.returns = returns.into();
         self
     }
 
@@ -163,10 +177,12 @@ pub struct SyncFnHook<F> {
     metadata: HookMetadata,
 }
 
-/// Makes a hook from an async closure. The closure gets its own copy of the
-/// context (async code cannot borrow it across awaits), so it reports
-/// changes through its result (`Modified`); for hooks that change the
-/// context in place without awaiting, [`sync_hook_fn`] avoids the copy.
+/// Makes a hook from an async closure. The closure gets the context as a
+/// shared, read-only `Arc<HookContext>` (async code cannot borrow it across
+/// awaits): lending it costs one small allocation whatever the size of the
+/// data, and it comes back to the executor when the closure's future ends.
+/// The closure reports changes through its result (`Modified`); for hooks
+/// that change the context in place without awaiting, use [`sync_hook_fn`].
 ///
 /// ```
 /// use llmspell_hooks::{hook_fn, HookResult};
@@ -181,7 +197,7 @@ pub struct SyncFnHook<F> {
 /// ```
 pub fn hook_fn<F, Fut>(f: F) -> FnHook<F>
 where
-    F: Fn(HookContext) -> Fut + Send + Sync,
+    F: Fn(Arc<HookContext>) -> Fut + Send + Sync,
     Fut: Future<Output = llmspell_core::Result<HookResult>> + Send,
 {
     FnHook {
@@ -227,6 +243,14 @@ macro_rules! builder_methods {
                 self
             }
 
+            /// Declares the actions the closure may return (see
+            /// [`HookMetadata::returns`]).
+            #[must_use]
+            pub fn returns(mut self, returns: impl Into<ActionSet>) -> Self {
+                self.metadata.returns = returns.into();
+                self
+            }
+
             /// Replaces the metadata.
             #[must_use]
             pub fn with_metadata(mut self, metadata: HookMetadata) -> Self {
@@ -243,11 +267,12 @@ builder_methods!(SyncFnHook);
 #[async_trait]
 impl<F, Fut> Hook for FnHook<F>
 where
-    F: Fn(HookContext) -> Fut + Send + Sync,
+    F: Fn(Arc<HookContext>) -> Fut + Send + Sync,
     Fut: Future<Output = llmspell_core::Result<HookResult>> + Send,
 {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
-        (self.f)(ctx.clone()).await
+        let (_lent, shared) = Lent::new(ctx);
+        (self.f)(shared).await
     }
     fn metadata(&self) -> HookMetadata {
         self.metadata.clone()
@@ -264,5 +289,121 @@ where
     }
     fn metadata(&self) -> HookMetadata {
         self.metadata.clone()
+    }
+}
+
+/// A context lent to an async closure: moved into an `Arc` (a placeholder
+/// with the same small fields stands in its place) and put back when the
+/// loan ends, also when the closure panics. A closure that kept its `Arc`
+/// beyond its future gets a copy put back instead.
+struct Lent<'a> {
+    slot: &'a mut HookContext,
+    shared: Option<Arc<HookContext>>,
+}
+
+impl<'a> Lent<'a> {
+    /// Lends `slot`'s context; returns the loan and the closure's `Arc`.
+    fn new(slot: &'a mut HookContext) -> (Self, Arc<HookContext>) {
+        let stand_in = HookContext {
+            point: slot.point.clone(),
+            component: slot.component.clone(),
+            correlation_id: slot.correlation_id.clone(),
+            parent_id: slot.parent_id.clone(),
+            language: slot.language,
+            data: serde_json::Value::Null,
+            attempt: slot.attempt,
+            cache_hit: slot.cache_hit,
+            metadata: std::collections::BTreeMap::new(),
+            timestamp: slot.timestamp,
+            elapsed: slot.elapsed,
+        };
+        let shared = Arc::new(std::mem::replace(slot, stand_in));
+        let lent = Self {
+            slot,
+            shared: Some(shared.clone()),
+        };
+        (lent, shared)
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            *self.slot = Arc::try_unwrap(shared).unwrap_or_else(|kept| (*kept).clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::AssertUnwindSafe;
+
+    use futures::FutureExt;
+    use llmspell_core::ComponentId;
+    use parking_lot::Mutex;
+    use serde_json::json;
+
+    use super::*;
+    use crate::HookPoint;
+
+    fn context() -> HookContext {
+        let mut ctx = HookContext::new(
+            HookPoint::BeforeToolExecution,
+            ComponentId::tool("t"),
+            json!({ "prompt": "x".repeat(10_000) }),
+        );
+        ctx.metadata.insert("tenant".into(), "a".into());
+        ctx
+    }
+
+    #[tokio::test]
+    async fn the_closure_sees_the_context_and_the_caller_gets_it_back() {
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        let hook = hook_fn(move |ctx| {
+            let s = s.clone();
+            async move {
+                *s.lock() = Some((
+                    ctx.data["prompt"].as_str().map(str::len),
+                    ctx.metadata.len(),
+                ));
+                Ok(HookResult::Continue)
+            }
+        });
+        let mut ctx = context();
+        let before = ctx.clone();
+        hook.execute(&mut ctx).await.unwrap();
+        assert_eq!(*seen.lock(), Some((Some(10_000), 1)));
+        assert_eq!(ctx, before);
+    }
+
+    #[tokio::test]
+    async fn a_closure_that_keeps_its_context_leaves_a_copy_behind() {
+        let kept = Arc::new(Mutex::new(None));
+        let k = kept.clone();
+        let hook = hook_fn(move |ctx| {
+            *k.lock() = Some(ctx);
+            async { Ok(HookResult::Continue) }
+        });
+        let mut ctx = context();
+        let before = ctx.clone();
+        hook.execute(&mut ctx).await.unwrap();
+        assert_eq!(ctx, before);
+        assert_eq!(kept.lock().as_deref(), Some(&before));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_closure_leaves_the_context_intact() {
+        let hook = hook_fn(|ctx| async move {
+            assert!(ctx.data.is_null(), "boom");
+            Ok(HookResult::Continue)
+        });
+        let mut ctx = context();
+        let before = ctx.clone();
+        let outcome = AssertUnwindSafe(hook.execute(&mut ctx))
+            .catch_unwind()
+            .await;
+        assert!(outcome.is_err());
+        assert_eq!(ctx, before);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::ActionSet;
 use crate::registry::HookEntry;
 
 /// Entries per chunk before a chunk is split.
@@ -15,10 +16,22 @@ const CHUNK: usize = 64;
 /// with a `Vec`, and worse with a general persistent vector). Here a copy
 /// shares every chunk and duplicates only the one being changed, so a change
 /// costs O(n / 64 + 64) updates whatever the length.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct HookList {
     chunks: Vec<Arc<Vec<Arc<HookEntry>>>>,
     len: usize,
+    /// The union of the actions the entries declare they may return.
+    returns: ActionSet,
+}
+
+impl Default for HookList {
+    fn default() -> Self {
+        Self {
+            chunks: Vec::new(),
+            len: 0,
+            returns: ActionSet::NONE,
+        }
+    }
 }
 
 impl HookList {
@@ -30,6 +43,11 @@ impl HookList {
         self.len == 0
     }
 
+    /// The actions any entry may return.
+    pub(crate) fn returns(&self) -> ActionSet {
+        self.returns
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<HookEntry>> + '_ {
         self.chunks.iter().flat_map(|c| c.iter())
     }
@@ -38,6 +56,7 @@ impl HookList {
     /// priorities keep registration order).
     pub(crate) fn insert(&mut self, entry: Arc<HookEntry>) {
         let p = entry.meta.priority;
+        self.returns = self.returns.union(entry.meta.returns);
         let ci = self
             .chunks
             .iter()
@@ -72,6 +91,9 @@ impl HookList {
             self.chunks.remove(ci);
         }
         self.len -= 1;
+        self.returns = self
+            .iter()
+            .fold(ActionSet::NONE, |set, e| set.union(e.meta.returns));
         true
     }
 }

@@ -4,7 +4,8 @@
 //! agents, tools and workflows and can change what happens there
 //! ([`HookResult`]).
 //!
-//! - [`Hook`]: the async trait; [`hook_fn`] / [`sync_hook_fn`] adapt closures.
+//! - [`Hook`]: the async trait; [`hook_fn`] / [`sync_hook_fn`] adapt closures;
+//!   [`ActionSet`]: the actions a hook declares it may return.
 //! - [`HookRegistry`]: per-point, priority-ordered copy-on-write snapshots;
 //!   [`SelectiveHookRegistry`] loads hooks by feature flag.
 //! - [`HookExecutor`]: runs a point's hooks, each behind its own
@@ -56,6 +57,7 @@
 //! # }).unwrap();
 //! ```
 
+mod actions;
 mod adapter;
 mod breaker;
 pub mod builtin;
@@ -79,6 +81,7 @@ mod runner;
 mod selective;
 mod timeout;
 
+pub use actions::ActionSet;
 pub use adapter::{HookAdapter, JsonHookAdapter};
 pub use breaker::{BreakerConfig, BreakerState, CallOutcome, CircuitBreaker, Permit, Transition};
 pub use builtin::{

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 use crate::hook_list::HookList;
 use crate::monitor::{HookPerformance, HookStats};
-use crate::{Hook, HookMetadata, HookPoint, Priority, ReplayableHook, Result};
+use crate::{ActionSet, Hook, HookMetadata, HookPoint, Priority, ReplayableHook, Result};
 
 /// Identifies a registered hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -372,6 +372,16 @@ impl HookRegistry {
                     && !self.snapshot(point).is_empty()
             }
         }
+    }
+
+    /// The actions the hooks of `point` may return, by their declarations
+    /// ([`HookMetadata::returns`](crate::HookMetadata::returns)); none when
+    /// the point has no hooks.
+    pub fn may_return(&self, point: &HookPoint) -> ActionSet {
+        if !self.has_hooks(point) {
+            return ActionSet::NONE;
+        }
+        self.firing_snapshot(point).returns()
     }
 
     pub(crate) fn snapshot(&self, point: &HookPoint) -> Snapshot {

@@ -6,7 +6,9 @@ use llmspell_core::{Error, ExecutionContext, Result, SecurityLevel};
 use llmspell_hooks::{GuardOutcome, HookPoint, LazyTimeout, OperationCall};
 use serde_json::{Value, json};
 
-use crate::limits::{ResourceLimits, json_size};
+use llmspell_core::json_size;
+
+use crate::limits::ResourceLimits;
 use crate::registry::{ToolEntry, ToolRegistry};
 
 /// What the auxiliary points before a call honour.

@@ -59,7 +59,8 @@ pub mod utility;
 
 pub use catalog::{BuiltinToolsConfig, builtin_tools};
 pub use invoke::{InvokeOptions, ToolOutput};
-pub use limits::{ResourceLimits, ResourceUsage, ToolCounters, json_size};
+pub use limits::{ResourceLimits, ResourceUsage, ToolCounters};
+pub use llmspell_core::json_size;
 pub use registry::{ToolInfo, ToolQuery, ToolRegistry, ToolRegistryBuilder};
 pub use sandbox::FsSandbox;
 pub use script_tool::{ScriptTool, ToolHandler};

@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// What one tool call may use. Unset limits are not checked.
 ///
@@ -17,9 +16,10 @@ pub struct ResourceLimits {
     /// Longest run. Default 30 s.
     #[serde(with = "opt_ms", default)]
     pub max_duration: Option<Duration>,
-    /// Largest input, as compact JSON bytes. Default 1 MiB.
+    /// Largest input, as compact JSON bytes with strings counted at their
+    /// UTF-8 length ([`json_size`](llmspell_core::json_size)). Default 1 MiB.
     pub max_input_bytes: Option<usize>,
-    /// Largest output, as compact JSON bytes. Default 16 MiB.
+    /// Largest output, counted as the input is. Default 16 MiB.
     pub max_output_bytes: Option<usize>,
 }
 
@@ -79,55 +79,6 @@ mod opt_ms {
     ) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
-}
-
-/// The size of `value`'s compact JSON form, computed without serialising.
-/// Exact for everything but floats, whose length is bounded (at most 24).
-pub fn json_size(value: &Value) -> usize {
-    match value {
-        Value::Null => 4,
-        Value::Bool(true) => 4,
-        Value::Bool(false) => 5,
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                digits(i.unsigned_abs()) + usize::from(i < 0)
-            } else if let Some(u) = n.as_u64() {
-                digits(u)
-            } else {
-                24
-            }
-        }
-        Value::String(s) => string_size(s),
-        Value::Array(a) => 2 + a.len().saturating_sub(1) + a.iter().map(json_size).sum::<usize>(),
-        Value::Object(o) => {
-            2 + o.len().saturating_sub(1)
-                + o.iter()
-                    .map(|(k, v)| string_size(k) + 1 + json_size(v))
-                    .sum::<usize>()
-        }
-    }
-}
-
-fn digits(mut n: u64) -> usize {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
-}
-
-fn string_size(s: &str) -> usize {
-    let mut extra = 0;
-    for b in s.bytes() {
-        if b < 0x20 || b == b'"' || b == b'\\' {
-            extra += match b {
-                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
-                _ => 5,
-            };
-        }
-    }
-    s.len() + 2 + extra
 }
 
 /// Counters of one tool (or of all tools), updated on every call.
@@ -227,29 +178,5 @@ impl ToolCounters {
             output_bytes: self.output_bytes.load(Ordering::Relaxed),
             busy_micros: self.busy_micros.load(Ordering::Relaxed),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn json_size_matches_serialisation() {
-        for v in [
-            json!(null),
-            json!(true),
-            json!(-120),
-            json!(u64::MAX),
-            json!("plain"),
-            json!("quote \" backslash \\ newline \n tab \t bell \u{7}"),
-            json!([1, "two", [3], {}]),
-            json!({ "expression": "2 + 2 * x", "variables": { "x": 3 }, "é": "ü" }),
-        ] {
-            assert_eq!(json_size(&v), serde_json::to_vec(&v).unwrap().len(), "{v}");
-        }
-        let f = json!(1.0e-7);
-        assert!(json_size(&f) >= serde_json::to_vec(&f).unwrap().len());
     }
 }

@@ -69,27 +69,6 @@ fn write_string(out: &mut String, s: &str) {
     }
 }
 
-/// Counts bytes written, to size a payload without keeping its text.
-struct Counter(usize);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The size of `data` as compact JSON.
-pub(crate) fn json_size(data: &Value) -> usize {
-    let mut c = Counter(0);
-    // Writing to a counter cannot fail, and a Value always serialises.
-    let _ = serde_json::to_writer(&mut c, data);
-    c.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

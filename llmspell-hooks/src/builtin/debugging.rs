@@ -11,10 +11,10 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::canonical::json_size;
 use super::invalid;
 use super::redaction::Redactor;
 use crate::{Hook, HookContext, HookMetadata, HookPoint, HookResult, Priority};
+use llmspell_core::json_size;
 
 /// One context as [`DebuggingHook`] captured it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::decision::{Failure, Next, Stage, decide};
 use super::lifecycle::Phase;
 use super::{ForkReport, GuardOutcome, GuardSpec, GuardedRunner, OperationCall};
-use crate::{Decision, ForkOperation, HookContext};
+use crate::{Decision, ForkOperation, HookAction, HookContext};
 
 /// How one attempt ended.
 enum Settled {
@@ -65,7 +65,7 @@ pub(super) struct Sequence<'r, F> {
     pub(super) started: quanta::Instant,
     /// The input as given, for retries (made only when a hook could ask).
     original: Option<Value>,
-    /// Whether After or Error hooks exist (then they may redirect or retry).
+    /// Whether After or Error hooks may redirect or retry.
     later_hooks: bool,
     attempt: u32,
     target: Arc<str>,
@@ -88,9 +88,15 @@ where
     ) -> Self {
         let points = &spec.points;
         let registry = runner.executor.registry();
-        let later_hooks = registry.has_hooks(&points.after) || registry.has_hooks(&points.error);
-        let original =
-            (later_hooks || registry.has_hooks(&points.before)).then(|| ctx.data.clone());
+        // What the point's hooks declare they may return decides what is
+        // kept: the input as given, for another attempt or a redirect
+        // decided after the operation ran.
+        let later = registry
+            .may_return(&points.after)
+            .union(registry.may_return(&points.error));
+        let any = later.union(registry.may_return(&points.before));
+        let later_hooks = later.contains(HookAction::Retry) || later.contains(HookAction::Redirect);
+        let original = (later_hooks || any.contains(HookAction::Retry)).then(|| ctx.data.clone());
         Self {
             runner,
             spec,
@@ -136,7 +142,15 @@ where
         self.ctx.point = self.spec.points.before.clone();
         self.ctx.elapsed = None;
         if self.attempt > 1 {
-            self.ctx.data = self.original.clone().unwrap_or_default();
+            // Declarations are read when the operation starts; a retry asked
+            // by a hook registered since finds no input to run again.
+            let Some(original) = &self.original else {
+                return Err(Error::other(
+                    "a hook asked for a retry, but no hook of the operation declared retry when \
+                     it started, so its input was not kept",
+                ));
+            };
+            self.ctx.data = original.clone();
             self.ctx.attempt = self.attempt;
             // An earlier attempt's cache hit says nothing of this one.
             self.ctx.cache_hit = false;

@@ -3,7 +3,7 @@
 use regex::{Regex, RegexSet};
 use serde_json::Value;
 
-use crate::builtin::canonical::json_size;
+use llmspell_core::json_size;
 
 /// A rule that refused an input.
 #[derive(Debug, Clone, PartialEq, Eq)]
