@@ -9,17 +9,21 @@
 //!
 //! - [`measurement`]: the [`Measurement`] record, one per metric in
 //!   `llmspell bench --json`, and [`median`].
-//! - [`hooks`]: `hooks.*`: firing points with none, one and ten no-op hooks,
+//! - [`hooks`]: `hooks.*`: firing points with none, one and ten no-op hooks
+//!   and one `hook_fn` closure,
 //!   registration into a long list, the circuit breaker's trip;
 //!   [`hooks::NoopHook`], the unit of hook overhead.
 //! - [`events`]: `events.*`, `persist.sled_per_s`, `memory.stalled_sub_mb`:
 //!   publishing, delivery to one and four subscribers, routing among 1,000
 //!   patterns, persistence to sled, memory under a stalled subscriber.
-//! - [`tools`]: `tools.*`: a guarded tool call against a direct one.
+//! - [`tools`]: `tools.*`: the guard's fixed cost, its cost on a 64 KiB
+//!   payload with and without hooks, how it grows with the payload.
 //! - [`agents`]: `agents.lifecycle_overhead_pct`: an agent invocation with
 //!   no-op hooks on every agent point against one with none.
 //! - [`scripts`]: `lua.*`, `js.*`, `xlang.*`: script hooks and callbacks in
 //!   Lua and JavaScript, and events from Lua to JavaScript.
+//! - [`scale`]: `scale.*`: firing among 1,000 hooks, routing among 100,000
+//!   patterns, memory over 10 M events with subscriber churn.
 //! - [`suite`]: every metric in the order `llmspell bench` runs it, with the
 //!   workload size it uses.
 //!
@@ -59,6 +63,8 @@ pub mod agents;
 pub mod events;
 #[cfg(feature = "hooks")]
 pub mod hooks;
+#[cfg(all(feature = "hooks", feature = "events"))]
+pub mod scale;
 #[cfg(feature = "scripts")]
 pub mod scripts;
 #[cfg(feature = "tools")]
@@ -187,6 +193,16 @@ pub fn suite() -> Vec<Metric> {
     }
     #[cfg(feature = "hooks")]
     add("hooks.breaker_trip_calls", hooks::breaker_trip_calls);
+    #[cfg(all(feature = "hooks", feature = "events"))]
+    {
+        add("scale.hooks_per_point_1000_ns", || {
+            scale::hooks_per_point_1000(20_000)
+        });
+        add("scale.patterns_100k_route_ns", || {
+            scale::patterns_100k_route(200_000)
+        });
+        add("scale.soak_rss_mb", || scale::soak_rss(10_000_000));
+    }
     metrics
 }
 

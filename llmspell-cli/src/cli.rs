@@ -39,6 +39,10 @@ enum Command {
         /// Print the results as a JSON array
         #[arg(long)]
         json: bool,
+        /// Exit with a failure status when any target is missed (plain
+        /// `bench` only reports)
+        #[arg(long)]
+        check: bool,
         /// Run only the metrics whose id starts with one of these prefixes
         /// (`hooks.`, `events.one_sub_per_s`, ...); repeatable
         #[arg(long, value_name = "PREFIX")]
@@ -258,6 +262,8 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Events { command } => events::run(command),
-        Command::Bench { json, only } => crate::bench::run(json, &only),
+        Command::Bench { json, check, only } => {
+            crate::bench::run(&crate::bench::BenchArgs { json, check, only })
+        }
     }
 }

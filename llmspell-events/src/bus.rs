@@ -218,8 +218,8 @@ impl BusInner {
         let removed = {
             let mut subs = self.subs.lock();
             let removed = subs.remove(&id);
-            if removed.is_some() {
-                self.router.store(Arc::new(Router::build(subs.values())));
+            if let Some(q) = &removed {
+                self.router.store(Arc::new(self.router.load().without(q)));
                 self.live.store(subs.len(), Ordering::Release);
                 self.generation.fetch_add(1, Ordering::Release);
             }
@@ -249,7 +249,8 @@ impl BusInner {
         ));
         let mut subs = self.subs.lock();
         subs.insert(id, q.clone());
-        self.router.store(Arc::new(Router::build(subs.values())));
+        self.router
+            .store(Arc::new(self.router.load().with(q.clone())));
         self.live.store(subs.len(), Ordering::Release);
         self.generation.fetch_add(1, Ordering::Release);
         Ok(q)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::queue::SubscriberQueue;
+use crate::subscription::SubscriptionId;
 use crate::topic::{PatternSegment, SegmentGlob};
 
 /// The subscribers one event goes to, borrowed from the routing table (no
@@ -15,12 +16,16 @@ pub(crate) type Targets<'a> = SmallVec<[&'a Arc<SubscriberQueue>; 4]>;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-#[derive(Default)]
+/// A node of the trie. Children are shared (`Arc`): a change copies the
+/// nodes on its pattern's path and shares the rest with the table it
+/// replaces, so subscribing costs the length of the path, not the size of
+/// the table.
+#[derive(Default, Clone)]
 struct Node {
-    literal: FastMap<Box<str>, Node>,
-    one: Option<Box<Node>>,
-    deep: Option<Box<Node>>,
-    globs: Vec<(SegmentGlob, Node)>,
+    literal: FastMap<Box<str>, Arc<Node>>,
+    one: Option<Arc<Node>>,
+    deep: Option<Arc<Node>>,
+    globs: Vec<(SegmentGlob, Arc<Node>)>,
     subs: Vec<Arc<SubscriberQueue>>,
 }
 
@@ -32,20 +37,67 @@ impl Node {
         };
         let child = match seg {
             PatternSegment::Literal(l) => self.literal.entry(l.clone()).or_default(),
-            PatternSegment::One => self.one.get_or_insert_with(Box::default),
-            PatternSegment::Deep => self.deep.get_or_insert_with(Box::default),
+            PatternSegment::One => self.one.get_or_insert_with(Arc::default),
+            PatternSegment::Deep => self.deep.get_or_insert_with(Arc::default),
             PatternSegment::Glob(g) => {
                 match self.globs.iter().position(|(existing, _)| existing == g) {
                     Some(i) => &mut self.globs[i].1,
                     None => {
-                        self.globs.push((g.clone(), Node::default()));
+                        self.globs.push((g.clone(), Arc::default()));
                         let last = self.globs.len() - 1;
                         &mut self.globs[last].1
                     }
                 }
             }
         };
-        child.insert(rest, q);
+        Arc::make_mut(child).insert(rest, q);
+    }
+
+    /// Removes subscription `id` from the end of `pattern`'s path, and the
+    /// nodes left empty; returns whether it was there.
+    fn remove(&mut self, pattern: &[PatternSegment], id: SubscriptionId) -> bool {
+        let Some((seg, rest)) = pattern.split_first() else {
+            let before = self.subs.len();
+            self.subs.retain(|q| q.id != id);
+            return self.subs.len() != before;
+        };
+        let (removed, empty) = match seg {
+            PatternSegment::Literal(l) => match self.literal.get_mut(l) {
+                Some(child) => remove_below(child, rest, id),
+                None => (false, false),
+            },
+            PatternSegment::One => match &mut self.one {
+                Some(child) => remove_below(child, rest, id),
+                None => (false, false),
+            },
+            PatternSegment::Deep => match &mut self.deep {
+                Some(child) => remove_below(child, rest, id),
+                None => (false, false),
+            },
+            PatternSegment::Glob(g) => match self.globs.iter_mut().find(|(e, _)| e == g) {
+                Some((_, child)) => remove_below(child, rest, id),
+                None => (false, false),
+            },
+        };
+        if empty {
+            match seg {
+                PatternSegment::Literal(l) => {
+                    self.literal.remove(l);
+                }
+                PatternSegment::One => self.one = None,
+                PatternSegment::Deep => self.deep = None,
+                PatternSegment::Glob(g) => self.globs.retain(|(e, _)| e != g),
+            }
+        }
+        removed
+    }
+
+    fn is_empty(&self) -> bool {
+        self.subs.is_empty()
+            && self.literal.is_empty()
+            && self.one.is_none()
+            && self.deep.is_none()
+            && self.globs.is_empty()
     }
 
     /// Collects the subscriptions matching the remaining segments (`None`
@@ -106,6 +158,18 @@ impl Node {
     }
 }
 
+/// Removes `id` below `child` (copying it if shared); returns whether it
+/// was there and whether `child` is left empty.
+fn remove_below(
+    child: &mut Arc<Node>,
+    rest: &[PatternSegment],
+    id: SubscriptionId,
+) -> (bool, bool) {
+    let node = Arc::make_mut(child);
+    let removed = node.remove(rest, id);
+    (removed, node.is_empty())
+}
+
 /// Splits a topic's first segment from the rest. Topics are short and ASCII
 /// (validated), so a plain byte scan beats the general `memchr` search that
 /// `str::split_once` sets up for every call.
@@ -116,32 +180,48 @@ fn split_first(s: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// An immutable routing table, rebuilt (copy-on-write) when subscriptions
-/// change and loaded without locks by publishers.
-#[derive(Default)]
+/// An immutable routing table, replaced (copy-on-write) when subscriptions
+/// change and loaded without locks by publishers. A change copies only the
+/// nodes on its pattern's path ([`with`](Router::with),
+/// [`without`](Router::without)).
+#[derive(Default, Clone)]
 pub(crate) struct Router {
     root: Node,
     len: usize,
-    /// Whether some pattern has two or more `**`: only such a pattern can
+    /// How many patterns have two or more `**`: only such a pattern can
     /// reach its subscription along several paths (one `**` consumes the
     /// one number of segments that the rest of its pattern leaves).
-    multi_deep: bool,
+    multi_deep: usize,
+}
+
+fn is_multi_deep(pattern: &[PatternSegment]) -> bool {
+    pattern
+        .iter()
+        .filter(|s| matches!(s, PatternSegment::Deep))
+        .count()
+        > 1
 }
 
 impl Router {
-    pub(crate) fn build<'a>(subs: impl IntoIterator<Item = &'a Arc<SubscriberQueue>>) -> Self {
-        let mut router = Router::default();
-        for q in subs {
-            let compiled = q.pattern.compiled();
-            router.multi_deep |= compiled
-                .iter()
-                .filter(|s| matches!(s, PatternSegment::Deep))
-                .count()
-                > 1;
-            router.root.insert(compiled, q.clone());
-            router.len += 1;
+    /// This table with subscription `q` added.
+    pub(crate) fn with(&self, q: Arc<SubscriberQueue>) -> Self {
+        let mut next = self.clone();
+        let compiled = q.pattern.compiled();
+        next.multi_deep += usize::from(is_multi_deep(compiled));
+        next.root.insert(compiled, q.clone());
+        next.len += 1;
+        next
+    }
+
+    /// This table without subscription `q` (itself when `q` is not in it).
+    pub(crate) fn without(&self, q: &SubscriberQueue) -> Self {
+        let mut next = self.clone();
+        let compiled = q.pattern.compiled();
+        if next.root.remove(compiled, q.id) {
+            next.multi_deep -= usize::from(is_multi_deep(compiled));
+            next.len -= 1;
         }
-        router
+        next
     }
 
     /// Every subscription whose pattern matches `topic`, each once.
@@ -150,7 +230,7 @@ impl Router {
             return;
         }
         self.root.collect(Some(topic), out);
-        if self.multi_deep && out.len() > 1 {
+        if self.multi_deep > 0 && out.len() > 1 {
             // Two `**` in one pattern can reach its subscription twice.
             out.sort_unstable_by_key(|q| q.id);
             out.dedup_by_key(|q| q.id);

@@ -149,6 +149,41 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// The routing table is changed in place of being rebuilt: after some
+    /// subscriptions end (duplicates and shared prefixes included), exactly
+    /// the remaining ones still match.
+    #[test]
+    fn routing_stays_exact_as_subscriptions_end(
+        patterns in prop::collection::vec(pattern(), 1..24),
+        ending in prop::collection::vec(any::<bool>(), 24),
+        topics in prop::collection::vec(topic(), 1..8),
+    ) {
+        let bus = EventBus::new();
+        let mut subs: Vec<_> = patterns.iter().map(|p| Some(bus.subscribe(p).unwrap())).collect();
+        for (sub, end) in subs.iter_mut().zip(&ending) {
+            if *end {
+                *sub = None;
+            }
+        }
+        for t in &topics {
+            let want = patterns
+                .iter()
+                .zip(&subs)
+                .filter(|(p, s)| s.is_some() && reference(p, t))
+                .count();
+            prop_assert_eq!(bus.subscriber_count(t), want, "topic {} patterns {:?}", t, patterns);
+            prop_assert_eq!(bus.has_subscribers(t), want > 0);
+        }
+        drop(subs);
+        for t in &topics {
+            prop_assert_eq!(bus.subscriber_count(t), 0);
+        }
+    }
+}
+
 #[test]
 fn reference_agrees_with_the_documented_examples() {
     assert!(reference("tool.*.completed", "tool.calculator.completed"));

@@ -330,7 +330,16 @@ impl HookExecutor {
         let budget = self.budget(&ctx.point);
         // One clock read per hook: the end of one call starts the next.
         let mut clock = quanta::Instant::now();
+        // Hashed at the first hook limited to a component.
+        let mut component = None;
         for entry in snapshot.iter() {
+            if let Some(name) = &entry.component {
+                let hash = *component
+                    .get_or_insert_with(|| crate::registry::component_hash(&ctx.component.name));
+                if entry.component_hash != hash || **name != *ctx.component.name {
+                    continue;
+                }
+            }
             let Some(permit) = self.admit(entry, ctx, &mut outcome)? else {
                 continue;
             };
@@ -381,8 +390,9 @@ impl HookExecutor {
         Ok(outcome)
     }
 
-    /// Whether `entry` runs on `ctx` now: passed over when switched off,
-    /// limited to another component, or its `should_run` says no; then its
+    /// Whether `entry` (limited to no component or to `ctx`'s) runs on
+    /// `ctx` now: passed over when switched off or its `should_run` says no;
+    /// then its
     /// breaker's permit. A refusal is handled by the hook's fail mode
     /// (`Err` for a fail-closed hook); `None` means "go to the next hook".
     #[inline]
@@ -392,13 +402,7 @@ impl HookExecutor {
         ctx: &HookContext,
         outcome: &mut PointOutcome,
     ) -> llmspell_core::Result<Option<Permit>> {
-        if !entry.enabled.load(Ordering::Acquire)
-            || entry
-                .component
-                .as_ref()
-                .is_some_and(|c| **c != *ctx.component.name)
-            || !entry.hook.should_run(ctx)
-        {
+        if !entry.enabled.load(Ordering::Acquire) || !entry.hook.should_run(ctx) {
             return Ok(None);
         }
         let (permit, opened) = entry.breaker.try_acquire();

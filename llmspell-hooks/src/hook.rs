@@ -292,19 +292,55 @@ where
     }
 }
 
-/// A context lent to an async closure: moved into an `Arc` (a placeholder
-/// with the same small fields stands in its place) and put back when the
-/// loan ends, also when the closure panics. A closure that kept its `Arc`
-/// beyond its future gets a copy put back instead.
+/// A context lent to an async closure: its data and metadata move into an
+/// `Arc` beside copies of the small fields, and move back when the loan
+/// ends, also when the closure panics. A closure that kept its `Arc` beyond
+/// its future leaves copies of them behind instead. Each thread keeps the
+/// last returned `Arc` for the next loan, so a loan allocates nothing.
 struct Lent<'a> {
     slot: &'a mut HookContext,
     shared: Option<Arc<HookContext>>,
 }
 
+thread_local! {
+    /// The `Arc` of the last loan on this thread, free for the next one.
+    static SPARE: std::cell::Cell<Option<Arc<HookContext>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Moves `from`'s data and metadata into `to`, and copies the rest.
+fn lend_into(to: &mut HookContext, from: &mut HookContext) {
+    to.point.clone_from(&from.point);
+    to.component.clone_from(&from.component);
+    to.correlation_id.clone_from(&from.correlation_id);
+    to.parent_id.clone_from(&from.parent_id);
+    to.language = from.language;
+    to.data = std::mem::take(&mut from.data);
+    to.attempt = from.attempt;
+    to.cache_hit = from.cache_hit;
+    to.metadata = std::mem::take(&mut from.metadata);
+    to.timestamp = from.timestamp;
+    to.elapsed = from.elapsed;
+}
+
 impl<'a> Lent<'a> {
     /// Lends `slot`'s context; returns the loan and the closure's `Arc`.
     fn new(slot: &'a mut HookContext) -> (Self, Arc<HookContext>) {
-        let stand_in = HookContext {
+        let shared = Self::shared(slot);
+        let lent = Self {
+            slot,
+            shared: Some(shared.clone()),
+        };
+        (lent, shared)
+    }
+
+    fn shared(slot: &mut HookContext) -> Arc<HookContext> {
+        if let Some(mut spare) = SPARE.with(std::cell::Cell::take)
+            && let Some(ctx) = Arc::get_mut(&mut spare)
+        {
+            lend_into(ctx, slot);
+            return spare;
+        }
+        let mut fresh = HookContext {
             point: slot.point.clone(),
             component: slot.component.clone(),
             correlation_id: slot.correlation_id.clone(),
@@ -317,19 +353,26 @@ impl<'a> Lent<'a> {
             timestamp: slot.timestamp,
             elapsed: slot.elapsed,
         };
-        let shared = Arc::new(std::mem::replace(slot, stand_in));
-        let lent = Self {
-            slot,
-            shared: Some(shared.clone()),
-        };
-        (lent, shared)
+        lend_into(&mut fresh, slot);
+        Arc::new(fresh)
     }
 }
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
-            *self.slot = Arc::try_unwrap(shared).unwrap_or_else(|kept| (*kept).clone());
+        let Some(mut shared) = self.shared.take() else {
+            return;
+        };
+        match Arc::get_mut(&mut shared) {
+            Some(back) => {
+                self.slot.data = std::mem::take(&mut back.data);
+                self.slot.metadata = std::mem::take(&mut back.metadata);
+                SPARE.with(|spare| spare.set(Some(shared)));
+            }
+            None => {
+                self.slot.data = shared.data.clone();
+                self.slot.metadata = shared.metadata.clone();
+            }
         }
     }
 }

@@ -158,6 +158,9 @@ pub(crate) struct HookEntry {
     pub(crate) replay: Option<Arc<dyn ReplayableHook>>,
     pub(crate) meta: HookMetadata,
     pub(crate) component: Option<Arc<str>>,
+    /// [`component_hash`] of `component`: a firing compares hashes first,
+    /// so passing over hooks of other components costs no string compare.
+    pub(crate) component_hash: u64,
     pub(crate) timeout: Option<Duration>,
     pub(crate) fail_mode: FailMode,
     pub(crate) slow_budget: Option<Duration>,
@@ -290,6 +293,13 @@ impl HookFilter {
                 .is_none_or(|c| e.component.as_deref() == Some(c.as_str()))
             && self.priority.is_none_or(|p| p == e.meta.priority)
     }
+}
+
+/// The hash a hook limited to a component is filed under (fixed seed, so
+/// the same in every registry).
+pub(crate) fn component_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x6c6c_6d73_7065_6c6c).hash_one(name)
 }
 
 pub(crate) type List = HookList;
@@ -539,6 +549,7 @@ impl HookRegistry {
                 hook,
                 replay,
                 meta,
+                component_hash: options.component.as_deref().map_or(0, component_hash),
                 component: options.component.map(Arc::from),
                 timeout: options.timeout,
                 fail_mode: options.fail_mode,
