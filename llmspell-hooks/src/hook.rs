@@ -307,17 +307,26 @@ thread_local! {
     static SPARE: std::cell::Cell<Option<Arc<HookContext>>> = const { std::cell::Cell::new(None) };
 }
 
-/// Moves `from`'s data and metadata into `to`, and copies the rest.
+/// Moves `from`'s data and metadata into `to` (swapped with `to`'s, which
+/// are empty: nothing is dropped), and copies the rest where it differs.
 fn lend_into(to: &mut HookContext, from: &mut HookContext) {
-    to.point.clone_from(&from.point);
-    to.component.clone_from(&from.component);
-    to.correlation_id.clone_from(&from.correlation_id);
-    to.parent_id.clone_from(&from.parent_id);
+    if to.point != from.point {
+        to.point.clone_from(&from.point);
+    }
+    if to.component != from.component {
+        to.component.clone_from(&from.component);
+    }
+    if to.correlation_id != from.correlation_id {
+        to.correlation_id.clone_from(&from.correlation_id);
+    }
+    if to.parent_id != from.parent_id {
+        to.parent_id.clone_from(&from.parent_id);
+    }
     to.language = from.language;
-    to.data = std::mem::take(&mut from.data);
+    std::mem::swap(&mut to.data, &mut from.data);
     to.attempt = from.attempt;
     to.cache_hit = from.cache_hit;
-    to.metadata = std::mem::take(&mut from.metadata);
+    std::mem::swap(&mut to.metadata, &mut from.metadata);
     to.timestamp = from.timestamp;
     to.elapsed = from.elapsed;
 }
@@ -365,8 +374,9 @@ impl Drop for Lent<'_> {
         };
         match Arc::get_mut(&mut shared) {
             Some(back) => {
-                self.slot.data = std::mem::take(&mut back.data);
-                self.slot.metadata = std::mem::take(&mut back.metadata);
+                // The slot holds the empty values `lend_into` swapped in.
+                std::mem::swap(&mut self.slot.data, &mut back.data);
+                std::mem::swap(&mut self.slot.metadata, &mut back.metadata);
                 SPARE.with(|spare| spare.set(Some(shared)));
             }
             None => {
