@@ -18,10 +18,16 @@
 //!   patterns, persistence to sled, memory under a stalled subscriber.
 //! - [`tools`]: `tools.*`: the guard's fixed cost, its cost on a 64 KiB
 //!   payload with and without hooks, how it grows with the payload.
-//! - [`agents`]: `agents.lifecycle_overhead_pct`: an agent invocation with
-//!   no-op hooks on every agent point against one with none.
+//! - [`agents`]: `agents.lifecycle_overhead_pct` (reported only): an agent
+//!   invocation with no-op hooks on every agent point against one with none.
+//! - [`llm`]: `agents.llm_overhead_pct`: an LLM agent with cost tracking,
+//!   logging and two no-op hooks against the provider call alone, both
+//!   against a loopback OpenAI-protocol server.
 //! - [`scripts`]: `lua.*`, `js.*`, `xlang.*`: script hooks and callbacks in
 //!   Lua and JavaScript, and events from Lua to JavaScript.
+//! - [`script_tools`]: `lua.tool_*`, `js.tool_invoke_us`: `Tool.invoke`
+//!   from scripts against the direct call, a Lua hook's cost on it, and the
+//!   CPU a loop of calls burns per second of wall time.
 //! - [`scale`]: `scale.*`: firing among 1,000 hooks, routing among 100,000
 //!   patterns, memory over 10 M events with subscriber churn.
 //! - [`suite`]: every metric in the order `llmspell bench` runs it, with the
@@ -63,8 +69,12 @@ pub mod agents;
 pub mod events;
 #[cfg(feature = "hooks")]
 pub mod hooks;
+#[cfg(feature = "agents")]
+pub mod llm;
 #[cfg(all(feature = "hooks", feature = "events"))]
 pub mod scale;
+#[cfg(feature = "scripts")]
+pub mod script_tools;
 #[cfg(feature = "scripts")]
 pub mod scripts;
 #[cfg(feature = "tools")]
@@ -156,7 +166,10 @@ pub fn suite() -> Vec<Metric> {
         });
     }
     #[cfg(feature = "agents")]
-    add("agents.lifecycle_overhead_pct", agents::lifecycle_overhead);
+    {
+        add("agents.llm_overhead_pct", || llm::llm_overhead(300));
+        add("agents.lifecycle_overhead_pct", agents::lifecycle_overhead);
+    }
     #[cfg(feature = "hooks")]
     add("hooks.register_ns", || Ok(hooks::register(2_000)));
     #[cfg(feature = "events")]
@@ -182,6 +195,16 @@ pub fn suite() -> Vec<Metric> {
         add("js.hook_same_thread_ns", || {
             scripts::js_hook_same_thread(5_000)
         });
+        add("lua.tool_invoke_us", || {
+            script_tools::lua_tool_invoke(20_000)
+        });
+        add("lua.tool_invoke_cpu_ratio", || {
+            script_tools::lua_tool_invoke_cpu(20_000)
+        });
+        add("lua.tool_hook_added_us", || {
+            script_tools::lua_tool_hook_added(20_000)
+        });
+        add("js.tool_invoke_us", || script_tools::js_tool_invoke(5_000));
         add("xlang.lua_to_js_per_s", || scripts::xlang_lua_to_js(20_000));
     }
     #[cfg(feature = "events")]

@@ -13,3 +13,14 @@ fn the_metric_has_its_id_unit_and_baseline() {
     assert!(m.value.is_finite());
     assert!(m.target.contains("direct handler"), "{}", m.target);
 }
+
+#[test]
+fn the_llm_metric_calls_a_loopback_server_through_the_agent_and_the_provider() {
+    let m = llmspell_bench::llm::llm_overhead(3).unwrap();
+    assert_eq!(m.metric, "agents.llm_overhead_pct");
+    assert_eq!(m.unit, "pct");
+    // Both sides made real HTTP calls: each takes at least a microsecond.
+    assert!(m.baseline.is_some_and(|b| b > 1000.0), "{m:?}");
+    assert!(m.value.is_finite());
+    assert!(m.target.contains("provider call"), "{}", m.target);
+}

@@ -42,13 +42,17 @@ pub struct RuntimeConfig {
     pub script_args: Vec<String>,
     /// How long a thread that hands work to an engine keeps polling for the
     /// answer before it sleeps, and an engine that has just answered keeps
-    /// polling for its next command. Default 50 µs; zero turns it off.
+    /// polling for its next command. Default: zero (no polling: both
+    /// threads sleep until woken).
     ///
     /// Waking a sleeping thread costs little on bare metal but tens of
     /// microseconds on virtual machines whose idle CPUs halt, and a hook
-    /// call from another thread needs two such hand-offs. Polling briefly
-    /// keeps both threads awake across back-to-back calls; it costs at most
-    /// this much CPU time per hand-off and nothing while engines are idle.
+    /// call from another thread needs two such hand-offs. Polling keeps both
+    /// threads awake across back-to-back calls, which buys latency with a
+    /// second core's CPU time: up to this much per hand-off on each side.
+    /// Set it (`llmspell run --handoff-spin 50`) when cross-thread latency
+    /// matters more than CPU; calls that stay on one engine's thread never
+    /// hand off.
     pub handoff_spin: Duration,
     /// The session whose state scripts keep across runs (`State`): restored
     /// from storage at start, saved at each checkpoint and at shutdown.
@@ -81,7 +85,7 @@ impl Default for RuntimeConfig {
             callback_timeout: Duration::from_secs(5),
             handler_timeout: Duration::from_secs(300),
             script_args: Vec::new(),
-            handoff_spin: Duration::from_micros(50),
+            handoff_spin: Duration::ZERO,
             session: None,
             state_version: 1,
             operation_budget: None,

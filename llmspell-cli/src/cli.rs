@@ -105,6 +105,11 @@ pub(crate) struct RuntimeArgs {
     /// Fire MemoryUsageHigh when the process's resident memory passes this
     #[arg(long, value_name = "MB")]
     pub(crate) rss_high_water_mb: Option<u64>,
+    /// Keep a thread that hands a call to another engine's thread polling
+    /// this long for the answer before it sleeps (lower cross-thread latency
+    /// for up to this much CPU per call on each side; default 0, no polling)
+    #[arg(long, value_name = "MICROS", default_value_t = 0)]
+    pub(crate) handoff_spin: u64,
 }
 
 impl RuntimeArgs {
@@ -138,6 +143,7 @@ impl RuntimeArgs {
             state_version: self.state_version,
             operation_budget: self.slow_operation_ms.map(std::time::Duration::from_millis),
             rss_high_water: self.rss_high_water_mb.map(|mb| mb.saturating_mul(1 << 20)),
+            handoff_spin: std::time::Duration::from_micros(self.handoff_spin),
             ..defaults
         }
     }

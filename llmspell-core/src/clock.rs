@@ -43,10 +43,24 @@ fn system_nanos() -> u64 {
         .unwrap_or(0)
 }
 
+/// A monotonic instant from the TSC (through `quanta`), for measuring
+/// durations on hot paths: one load of the shared calibrated clock and a
+/// counter read, without the thread-local mock check of
+/// `quanta::Instant::now`.
+#[inline]
+pub fn instant() -> quanta::Instant {
+    CLOCK.get_or_init(quanta::Clock::new).now()
+}
+
+/// The time since `start`, an [`instant`] (zero if `start` is later).
+#[inline]
+pub fn since(start: quanta::Instant) -> Duration {
+    instant().saturating_duration_since(start)
+}
+
 /// Nanoseconds since the unix epoch, from the TSC anchored to the system clock.
 pub fn unix_nanos() -> u64 {
-    let clock = CLOCK.get_or_init(quanta::Clock::new);
-    let now = clock.now();
+    let now = instant();
     ANCHOR.with(|anchor| match anchor.get() {
         Some((wall, at)) => {
             let since = now.saturating_duration_since(at);

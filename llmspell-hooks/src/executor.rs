@@ -329,7 +329,7 @@ impl HookExecutor {
         let mut outcome = PointOutcome::CONTINUE;
         let budget = self.budget(&ctx.point);
         // One clock read per hook: the end of one call starts the next.
-        let mut clock = quanta::Instant::now();
+        let mut clock = llmspell_core::clock::instant();
         // Hashed at the first hook limited to a component.
         let mut component = None;
         for entry in snapshot.iter() {
@@ -350,7 +350,7 @@ impl HookExecutor {
             };
             let started = clock;
             let result = self.call(entry, ctx, started).await;
-            clock = quanta::Instant::now();
+            clock = llmspell_core::clock::instant();
             let elapsed = clock.saturating_duration_since(started);
             let hook_budget = entry.slow_budget.unwrap_or(budget);
             let slow = elapsed > hook_budget;

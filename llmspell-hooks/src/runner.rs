@@ -287,7 +287,7 @@ impl GuardedRunner {
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
     {
-        let started = quanta::Instant::now();
+        let started = llmspell_core::clock::instant();
         // Only with a budget and a hook to tell: the context of the
         // PerformanceThresholdExceeded firing.
         let watch = self.config.slow_operation.filter(|_| {
@@ -312,7 +312,7 @@ impl GuardedRunner {
                 fork: false,
             };
             op(call).await.map(|o| GuardOutcome {
-                elapsed: started.elapsed(),
+                elapsed: llmspell_core::clock::since(started),
                 ..GuardOutcome::direct(target, o)
             })
         } else {
@@ -321,8 +321,9 @@ impl GuardedRunner {
                 .await
         };
         match watch {
-            Some((budget, ctx)) if started.elapsed() > budget => {
-                Box::pin(self.too_slow(ctx, budget, started.elapsed(), result)).await
+            Some((budget, ctx)) if llmspell_core::clock::since(started) > budget => {
+                Box::pin(self.too_slow(ctx, budget, llmspell_core::clock::since(started), result))
+                    .await
             }
             _ => result,
         }

@@ -37,7 +37,7 @@ pub struct LazyTimeout<F> {
 impl<F> LazyTimeout<F> {
     /// Limits `fut` to `after` from now.
     pub fn new(fut: F, after: Duration) -> Self {
-        Self::started_at(fut, after, quanta::Instant::now())
+        Self::started_at(fut, after, llmspell_core::clock::instant())
     }
 
     /// Limits `fut` to `after` from `started`.
@@ -62,7 +62,9 @@ impl<F: Future + Unpin> Future for LazyTimeout<F> {
             if tokio::runtime::Handle::try_current().is_err() {
                 return Poll::Pending;
             }
-            let left = self.after.saturating_sub(self.started.elapsed());
+            let left = self
+                .after
+                .saturating_sub(llmspell_core::clock::since(self.started));
             self.sleep = Some(Box::pin(tokio::time::sleep(left)));
         }
         match self.sleep.as_mut().map(|s| s.as_mut().poll(cx)) {

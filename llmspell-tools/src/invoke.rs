@@ -101,7 +101,7 @@ impl ToolRegistry {
         };
 
         entry.counters.start(input_bytes);
-        let started = quanta::Instant::now();
+        let started = llmspell_core::clock::instant();
         // A `Cancel` here refuses the call; it still counts as a call that
         // failed, and `ToolResourceReleased` reports it.
         let refused = self
@@ -120,7 +120,7 @@ impl ToolRegistry {
                     .await
             }
         };
-        let elapsed = started.elapsed();
+        let elapsed = llmspell_core::clock::since(started);
         if let Ok(out) = &mut result {
             out.elapsed = elapsed;
         }

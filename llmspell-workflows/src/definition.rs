@@ -302,7 +302,7 @@ impl Definition {
         exec: &ExecutionContext,
         depth: u32,
     ) -> Result<WorkflowResult> {
-        let started = quanta::Instant::now();
+        let started = llmspell_core::clock::instant();
         let state = SharedState::new(
             WorkflowState {
                 input: Arc::new(input),
@@ -332,7 +332,7 @@ impl Definition {
             success: errors.is_empty(),
             outputs: state.outputs.clone(),
             state,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms: llmspell_core::clock::since(started).as_secs_f64() * 1000.0,
             errors,
             branch: report.branch,
             iterations: report.iterations,

@@ -260,7 +260,7 @@ where
         }
         self.ctx.point = self.spec.points.after.clone();
         self.ctx.data = value;
-        self.ctx.elapsed = Some(self.started.elapsed());
+        self.ctx.elapsed = Some(llmspell_core::clock::since(self.started));
         self.ctx.cache_hit = output.cache_hit;
         let decision = self.point().await?;
         let value = std::mem::take(&mut self.ctx.data);
@@ -296,7 +296,7 @@ where
     async fn on_error(&mut self, error: Error) -> Result<(Error, Next)> {
         self.ctx.point = self.spec.points.error.clone();
         self.ctx.data = error.to_json();
-        self.ctx.elapsed = Some(self.started.elapsed());
+        self.ctx.elapsed = Some(llmspell_core::clock::since(self.started));
         let outcome = match self.runner.executor.execute_point(&mut self.ctx).await {
             Ok(o) => o,
             Err(e) => return Err(self.fail(e, Phase::Failed).await),
@@ -341,7 +341,7 @@ where
             cache_hit,
             replaced,
             forks: self.forks.clone(),
-            elapsed: self.started.elapsed(),
+            elapsed: llmspell_core::clock::since(self.started),
             passthrough: false,
         }
     }
