@@ -126,35 +126,59 @@ fn config(url: &str) -> ProviderConfig {
         .with_timeout(Duration::from_secs(10))
 }
 
-/// A registry with cost tracking, logging at the agent and LLM points and
-/// two no-op `hook_fn` hooks (Before and After the LLM call).
-fn hooks() -> Result<HookRegistry> {
+/// The hooks of a measured agent, layer by layer.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Layer {
+    /// None: the lifecycle and the LLM call's points without hooks.
+    Bare,
+    /// Two no-op `hook_fn` hooks (Before and After the LLM call).
+    Noop,
+    /// And cost tracking.
+    Cost,
+    /// And a logging hook at the agent and LLM Before/After points.
+    Logging,
+}
+
+/// A registry with the hooks of `layer` and those below it.
+fn hooks(layer: Layer) -> Result<HookRegistry> {
     let registry = HookRegistry::new();
-    let cost = Arc::new(CostTrackingHook::builder().build()?);
-    for handle in cost.install(&registry)? {
-        handle.forget();
+    if layer >= Layer::Noop {
+        for point in [HookPoint::BeforeLlmCall, HookPoint::AfterLlmCall] {
+            let noop = |_ctx: Arc<HookContext>| async { Ok(HookResult::Continue) };
+            registry
+                .register(point, hook_fn(noop).returns(ActionSet::OBSERVE))
+                .forget();
+        }
     }
-    let logging = Arc::new(LoggingHook::builder().build()?);
-    for point in [
-        HookPoint::BeforeAgentExecution,
-        HookPoint::AfterAgentExecution,
-        HookPoint::BeforeLlmCall,
-        HookPoint::AfterLlmCall,
-    ] {
-        registry.register(point, logging.clone()).forget();
+    if layer >= Layer::Cost {
+        let cost = Arc::new(CostTrackingHook::builder().build()?);
+        for handle in cost.install(&registry)? {
+            handle.forget();
+        }
     }
-    for point in [HookPoint::BeforeLlmCall, HookPoint::AfterLlmCall] {
-        let noop = |_ctx: Arc<HookContext>| async { Ok(HookResult::Continue) };
-        registry
-            .register(point, hook_fn(noop).returns(ActionSet::OBSERVE))
-            .forget();
+    if layer >= Layer::Logging {
+        let logging = Arc::new(LoggingHook::builder().build()?);
+        for point in [
+            HookPoint::BeforeAgentExecution,
+            HookPoint::AfterAgentExecution,
+            HookPoint::BeforeLlmCall,
+            HookPoint::AfterLlmCall,
+        ] {
+            registry.register(point, logging.clone()).forget();
+        }
     }
     Ok(registry)
 }
 
-/// An initialised LLM agent calling the server at `url`, with [`hooks`].
-fn agent(url: &str, exec: &ExecutionContext, rt: &tokio::runtime::Runtime) -> Result<LlmAgent> {
-    let runner = GuardedRunner::new(HookExecutor::new(hooks()?));
+/// An initialised LLM agent calling the server at `url`, with the hooks of
+/// `layer`.
+fn agent(
+    url: &str,
+    layer: Layer,
+    exec: &ExecutionContext,
+    rt: &tokio::runtime::Runtime,
+) -> Result<LlmAgent> {
+    let runner = GuardedRunner::new(HookExecutor::new(hooks(layer)?));
     let runtime = AgentRuntime::builder()
         .runner(runner)
         .providers(ProviderSettings::new().with_config(ProviderKind::OpenAi, config(url)))
@@ -166,12 +190,13 @@ fn agent(url: &str, exec: &ExecutionContext, rt: &tokio::runtime::Runtime) -> Re
 }
 
 /// `agents.llm_overhead_pct`: an `LlmAgent` invocation (lifecycle, the
-/// guarded LLM call, cost tracking, logging to a subscriber that formats
-/// every line, two no-op hooks) against the provider's `complete` alone,
-/// both calling a loopback server with a fixed 50-token reply; interleaved
-/// over seven runs of `calls` calls each, the median of the runs' ratios.
-/// The target text adds the same agent with no log subscriber listening.
-/// Target ≤ 2%.
+/// guarded LLM call, two no-op hooks, cost tracking, logging to a
+/// subscriber that formats every line) against the provider's `complete`
+/// alone, both calling a loopback server with a fixed 50-token reply;
+/// interleaved over seven runs of `calls` calls each, the median of the
+/// runs' ratios. The target text gives the layers apart: the agent with no
+/// hooks, with the two no-op hooks, with cost tracking added, and with
+/// logging but no subscriber listening. Target ≤ 2%.
 ///
 /// # Errors
 /// When the server, the runtime, the agent or a call fails.
@@ -187,11 +212,15 @@ pub fn llm_overhead(calls: u32) -> Result<Measurement> {
     let request = LlmRequest::user(PROMPT)
         .with_model(MODEL)
         .with_max_tokens(50);
-    let agent = agent(&server.url, &exec, &rt)?;
+    let layers = [Layer::Bare, Layer::Noop, Layer::Cost, Layer::Logging];
+    let agents = layers
+        .iter()
+        .map(|layer| agent(&server.url, *layer, &exec, &rt))
+        .collect::<Result<Vec<_>>>()?;
     let input = json!({ "text": PROMPT });
     // With logging on, the logging hook's lines are formatted and written
-    // (to a sink); with it off, no subscriber listens and the hook only
-    // checks the level.
+    // (to a sink); otherwise no subscriber listens and the hook only checks
+    // the level.
     let logging_on = || {
         tracing::subscriber::set_default(
             tracing_subscriber::fmt()
@@ -200,58 +229,70 @@ pub fn llm_overhead(calls: u32) -> Result<Measurement> {
                 .finish(),
         )
     };
-    // Warm the connection pools of both clients.
-    rt.block_on(async {
-        provider.complete(&request).await?;
-        agent.invoke(input.clone(), &exec).await?;
-        Ok::<_, Error>(())
-    })?;
     let timed = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
         let started = Instant::now();
         f()?;
         Ok(started.elapsed().as_nanos() as f64 / f64::from(calls))
     };
-    let provider_calls = || {
+    let provider_calls = |n: u32| {
         rt.block_on(async {
-            for _ in 0..calls {
+            for _ in 0..n {
                 black_box(provider.complete(&request).await?);
             }
-            Ok(())
+            Ok::<_, Error>(())
         })
     };
-    let agent_calls = || {
+    let agent_calls = |agent: &LlmAgent, n: u32| {
         rt.block_on(async {
-            for _ in 0..calls {
+            for _ in 0..n {
                 black_box(agent.invoke(input.clone(), &exec).await?);
             }
-            Ok(())
+            Ok::<_, Error>(())
         })
     };
-    let (mut direct, mut guarded, mut quiet) = (Vec::new(), Vec::new(), Vec::new());
-    let mut pcts = Vec::new();
-    for _ in 0..RUNS {
-        let d = timed(&provider_calls)?;
-        let g = {
-            let _on = logging_on();
-            timed(&agent_calls)?
-        };
-        quiet.push(timed(&agent_calls)? / d);
-        direct.push(d);
-        guarded.push(g);
-        pcts.push((g / d - 1.0) * 100.0);
+    // Warm the connection pools of every client.
+    provider_calls(2)?;
+    for agent in &agents {
+        agent_calls(agent, 2)?;
     }
-    let pct = median(&mut pcts);
-    let quiet_pct = (median(&mut quiet) - 1.0) * 100.0;
+    // Per run: the provider call, then each layer's and the full agent's
+    // ratio to it.
+    let mut direct = Vec::new();
+    let mut full = Vec::new();
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); layers.len() + 1];
+    for _ in 0..RUNS {
+        let d = timed(&|| provider_calls(calls))?;
+        for (i, agent) in agents.iter().enumerate() {
+            ratios[i].push(timed(&|| agent_calls(agent, calls))? / d);
+        }
+        let f = {
+            let _on = logging_on();
+            timed(&|| agent_calls(&agents[layers.len() - 1], calls))?
+        };
+        ratios[layers.len()].push(f / d);
+        direct.push(d);
+        full.push(f);
+    }
+    let pcts: Vec<f64> = ratios
+        .iter_mut()
+        .map(|r| (median(r) - 1.0) * 100.0)
+        .collect();
+    let pct = pcts[layers.len()];
     let direct = median(&mut direct);
-    let guarded = median(&mut guarded);
+    let full = median(&mut full);
     Ok(Measurement::new("agents.llm_overhead_pct", pct, "pct")
         .with_baseline(direct)
         .with_target(
             format!(
-                "≤ 2% (provider call {:.1} µs, agent with cost tracking, logging and 2 no-op \
-                 hooks {:.1} µs; {quiet_pct:.1}% with no log subscriber listening)",
+                "≤ 2% (provider call {:.1} µs, agent with 2 no-op hooks, cost tracking and \
+                 logging {:.1} µs; by layer: no hooks {:.1}%, 2 no-op hooks {:.1}%, and cost \
+                 tracking {:.1}%, and logging with no subscriber listening {:.1}%)",
                 direct / 1000.0,
-                guarded / 1000.0
+                full / 1000.0,
+                pcts[0],
+                pcts[1],
+                pcts[2],
+                pcts[3]
             ),
             pct <= 2.0,
         ))

@@ -299,9 +299,12 @@ impl LoggingHook {
         self.fields.contains(&f)
     }
 
-    /// The data as it will be logged: filtered, redacted, truncated.
+    /// The data as it will be logged: filtered, redacted, truncated. Data
+    /// without secrets is not copied, and serialisation stops at the size
+    /// limit, so a large payload costs no more than the limit.
     fn data_text(&self, data: &Value) -> String {
-        let mut value = match (&self.data_keys, data) {
+        let filtered;
+        let value = match (&self.data_keys, data) {
             (Some(keys), Value::Object(map)) => {
                 let mut kept = Map::new();
                 for k in keys {
@@ -309,21 +312,19 @@ impl LoggingHook {
                         kept.insert(k.clone(), v.clone());
                     }
                 }
-                Value::Object(kept)
+                filtered = Value::Object(kept);
+                &filtered
             }
-            _ => data.clone(),
+            _ => data,
         };
-        self.redactor.redact_in_place(&mut value);
-        let mut text = value.to_string();
-        if text.len() > self.max_data_bytes {
-            let mut cut = self.max_data_bytes;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push_str("…(truncated)");
-        }
-        text
+        let redacted;
+        let value = if self.redactor.finds_secret(value) {
+            redacted = self.redactor.redact(value);
+            &redacted
+        } else {
+            value
+        };
+        bounded_json(value, self.max_data_bytes)
     }
 
     fn fields(&self, ctx: &HookContext) -> Fields {
@@ -391,6 +392,53 @@ impl LoggingHook {
     }
 }
 
+/// `value` as compact JSON, cut at `limit` bytes (on a character boundary)
+/// with `…(truncated)` appended when longer; serialisation stops there.
+fn bounded_json(value: &Value, limit: usize) -> String {
+    /// Keeps up to `limit` bytes, then refuses more.
+    struct Bounded {
+        buf: Vec<u8>,
+        limit: usize,
+        truncated: bool,
+    }
+    impl std::io::Write for Bounded {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let room = self.limit - self.buf.len();
+            if bytes.len() > room {
+                self.buf.extend_from_slice(&bytes[..room]);
+                self.truncated = true;
+                return Err(std::io::Error::other("the log limit is reached"));
+            }
+            self.buf.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Bounded {
+        buf: Vec::new(),
+        limit,
+        truncated: false,
+    };
+    // The only error is the one `Bounded` raises at the limit.
+    let _ = serde_json::to_writer(&mut out, value);
+    let mut text = match String::from_utf8(out.buf) {
+        Ok(text) => text,
+        // Cut inside a character: keep the whole characters before it.
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+    };
+    if out.truncated {
+        text.push_str("…(truncated)");
+    }
+    text
+}
+
 #[async_trait]
 impl Hook for LoggingHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
@@ -420,6 +468,29 @@ mod tests {
         let long = hook.data_text(&json!({ "keep": "é".repeat(100) }));
         assert!(long.ends_with("…(truncated)"), "{long}");
         assert!(long.len() <= 40 + "…(truncated)".len());
+    }
+
+    #[test]
+    fn data_at_the_limit_is_whole_and_nested_secrets_are_redacted() {
+        let hook = LoggingHook::builder().max_data_bytes(16).build().unwrap();
+        assert_eq!(
+            hook.data_text(&json!({ "a": "bcdefghi" })),
+            r#"{"a":"bcdefghi"}"#
+        );
+        assert_eq!(
+            hook.data_text(&json!({ "a": "bcdefghij" })),
+            r#"{"a":"bcdefghij"…(truncated)"#
+        );
+        let hook = LoggingHook::builder().build().unwrap();
+        let data = json!({ "calls": [{ "api_key": "sk-1" }], "note": "kept" });
+        assert_eq!(
+            hook.data_text(&data),
+            r#"{"calls":[{"api_key":"[REDACTED]"}],"note":"kept"}"#
+        );
+        assert_eq!(
+            data["calls"][0]["api_key"], "sk-1",
+            "the context is untouched"
+        );
     }
 
     #[test]

@@ -204,6 +204,19 @@ impl Redactor {
             && self.inner.value_patterns.is_empty()
     }
 
+    /// Whether `value` holds anything this redactor would replace (a walk
+    /// that copies nothing).
+    pub fn finds_secret(&self, value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| self.is_secret_key(k) || self.finds_secret(v)),
+            Value::Array(items) => items.iter().any(|v| self.finds_secret(v)),
+            Value::String(s) => self.inner.value_patterns.iter().any(|p| p.is_match(s)),
+            _ => false,
+        }
+    }
+
     /// A copy of `value` with secrets replaced.
     pub fn redact(&self, value: &Value) -> Value {
         let mut v = value.clone();
