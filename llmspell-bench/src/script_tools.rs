@@ -129,20 +129,40 @@ fn lua_runtime(hooks: Hooks) -> Result<ScriptRuntime> {
 /// When the runtime or the script fails.
 pub fn lua_tool_invoke(calls: u32) -> Result<Measurement> {
     let rt = lua_runtime(Hooks::None)?;
-    let source = lua_loop(calls);
+    against_direct(
+        &rt,
+        Language::Lua,
+        &lua_loop(calls),
+        calls,
+        ("lua.tool_invoke_us", 2.0, 2.0),
+    )
+}
+
+/// Wall µs per call of `source` (a loop of `calls` calculator calls in
+/// `language`) against a direct `Tool::execute`, interleaved run by run;
+/// met when the calls take at most `factor` × direct + `slack` µs.
+fn against_direct(
+    rt: &ScriptRuntime,
+    language: Language,
+    source: &str,
+    calls: u32,
+    (metric, factor, slack): (&'static str, f64, f64),
+) -> Result<Measurement> {
     let mut samples = Vec::with_capacity(RUNS);
     let mut direct = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
-        samples.push(timed(&rt, Language::Lua, &source, calls)?.0);
+        samples.push(timed(rt, language, source, calls)?.0);
         direct.push(direct_us(calls)?);
     }
     let value = median(&mut samples);
     let direct = median(&mut direct);
-    let allowed = 2.0 * direct + 2.0;
-    Ok(Measurement::new("lua.tool_invoke_us", value, "us")
+    let allowed = factor * direct + slack;
+    Ok(Measurement::new(metric, value, "us")
         .with_baseline(direct)
         .with_target(
-            format!("≤ 2× direct + 2 µs ({allowed:.1} µs here; direct {direct:.2} µs)"),
+            format!(
+                "≤ {factor}× direct + {slack} µs ({allowed:.1} µs here; direct {direct:.2} µs)"
+            ),
             value <= allowed,
         ))
 }
@@ -223,20 +243,11 @@ pub fn lua_tool_hook_added(calls: u32) -> Result<Measurement> {
 /// When the runtime or the script fails.
 pub fn js_tool_invoke(calls: u32) -> Result<Measurement> {
     let rt = ScriptRuntime::new(RuntimeConfig::default())?;
-    let source = js_loop(calls);
-    let mut samples = Vec::with_capacity(RUNS);
-    let mut direct = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        samples.push(timed(&rt, Language::Javascript, &source, calls)?.0);
-        direct.push(direct_us(calls)?);
-    }
-    let value = median(&mut samples);
-    let direct = median(&mut direct);
-    let allowed = 3.0 * direct + 5.0;
-    Ok(Measurement::new("js.tool_invoke_us", value, "us")
-        .with_baseline(direct)
-        .with_target(
-            format!("≤ 3× direct + 5 µs ({allowed:.1} µs here; direct {direct:.2} µs)"),
-            value <= allowed,
-        ))
+    against_direct(
+        &rt,
+        Language::Javascript,
+        &js_loop(calls),
+        calls,
+        ("js.tool_invoke_us", 3.0, 5.0),
+    )
 }
