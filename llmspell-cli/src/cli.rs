@@ -273,3 +273,30 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    fn run_config(args: &[&str]) -> Result<llmspell_bridge::RuntimeConfig, clap::Error> {
+        let cli = Cli::try_parse_from(args)?;
+        match cli.command {
+            Command::Run(run) => Ok(run.runtime.config()),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn handoff_spin_is_off_unless_asked_for() {
+        let config = run_config(&["llmspell", "run", "a.lua"]).unwrap();
+        assert_eq!(config.handoff_spin, Duration::ZERO);
+        let config = run_config(&["llmspell", "run", "--handoff-spin", "50", "a.lua"]).unwrap();
+        assert_eq!(config.handoff_spin, Duration::from_micros(50));
+        let err = run_config(&["llmspell", "run", "--handoff-spin", "fast", "a.lua"]).unwrap_err();
+        assert!(err.to_string().contains("--handoff-spin"), "{err}");
+    }
+}

@@ -393,3 +393,24 @@ fn bench_runs_only_the_selected_metrics() {
     assert!(err.contains("hooks.nope"), "{err}");
     assert!(err.contains("hooks.one_hook_ns"), "{err}");
 }
+
+#[test]
+fn bench_check_fails_when_a_target_is_missed_and_plain_bench_only_reports() {
+    let dir = TempDir::new().unwrap();
+    let out = llmspell(
+        &["bench", "--check", "--only", "hooks.breaker_trip_calls"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // An empty hook point costs far more than 10 ns in a debug build, so
+    // the target is missed there.
+    if cfg!(debug_assertions) {
+        let only = ["--only", "hooks.empty_point_ns"];
+        let plain = llmspell(&["bench", only[0], only[1]], dir.path());
+        assert!(plain.status.success(), "{}", text(&plain.stderr));
+        let checked = llmspell(&["bench", "--check", only[0], only[1]], dir.path());
+        assert_eq!(checked.status.code(), Some(1));
+        let err = text(&checked.stderr);
+        assert!(err.contains("missed hooks.empty_point_ns"), "{err}");
+    }
+}
