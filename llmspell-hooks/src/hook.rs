@@ -179,8 +179,10 @@ pub struct SyncFnHook<F> {
 
 /// Makes a hook from an async closure. The closure gets the context as a
 /// shared, read-only `Arc<HookContext>` (async code cannot borrow it across
-/// awaits): lending it costs one small allocation whatever the size of the
-/// data, and it comes back to the executor when the closure's future ends.
+/// awaits): the data and metadata are moved into it, not copied, and move
+/// back to the executor when the closure's future ends (each thread reuses
+/// one `Arc`, so a loan allocates nothing). A closure that keeps the `Arc`
+/// after its future ends leaves a copy behind instead.
 /// The closure reports changes through its result (`Modified`); for hooks
 /// that change the context in place without awaiting, use [`sync_hook_fn`].
 ///
