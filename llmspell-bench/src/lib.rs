@@ -9,6 +9,7 @@
 //!
 //! - [`measurement`]: the [`Measurement`] record, one per metric in
 //!   `llmspell bench --json`, and [`median`].
+//! - [`cpu`]: the process's and the calling thread's CPU time.
 //! - [`hooks`]: `hooks.*`: firing points with none, one and ten no-op hooks
 //!   and one `hook_fn` closure,
 //!   registration into a long list, the circuit breaker's trip;
@@ -61,6 +62,7 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+pub mod cpu;
 pub mod measurement;
 
 #[cfg(feature = "agents")]

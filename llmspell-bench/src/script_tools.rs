@@ -20,7 +20,7 @@ use llmspell_core::{ExecutionContext, Language, Tool};
 use llmspell_tools::utility::Calculator;
 use serde_json::json;
 
-use crate::{Error, Measurement, Result, current_thread_runtime, median};
+use crate::{Measurement, Result, current_thread_runtime, median};
 
 const RUNS: usize = 5;
 
@@ -60,32 +60,18 @@ fn direct_us(calls: u32) -> Result<f64> {
     Ok(median(&mut samples))
 }
 
-/// The process's CPU time so far (user + system, all threads), from
-/// `/proc/self/stat` (clock ticks of 10 ms); `None` where it cannot be
-/// read.
-pub fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which is in parentheses and may hold
-    // spaces: state is field 3, utime 14 and stime 15.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
-}
-
 /// One timed run of `source`: (µs per call, CPU time, wall time).
 fn timed(
     rt: &ScriptRuntime,
     language: Language,
     source: &str,
     calls: u32,
-) -> Result<(f64, Option<Duration>, Duration)> {
-    let cpu = process_cpu();
+) -> Result<(f64, Duration, Duration)> {
+    let cpu = crate::cpu::process();
     let started = Instant::now();
     rt.run_source(language, "bench_tools", source)?;
     let wall = started.elapsed();
-    let cpu = cpu.and_then(|before| Some(process_cpu()?.saturating_sub(before)));
+    let cpu = crate::cpu::process().saturating_sub(cpu);
     Ok((wall.as_secs_f64() * 1e6 / f64::from(calls), cpu, wall))
 }
 
@@ -173,7 +159,7 @@ fn against_direct(
 /// twice); the largest of the three. Target ≤ 1.2.
 ///
 /// # Errors
-/// When the runtime or the script fails, or CPU time cannot be read.
+/// When the runtime or the script fails.
 pub fn lua_tool_invoke_cpu(calls: u32) -> Result<Measurement> {
     let mut ratios = Vec::new();
     for hooks in [Hooks::None, Hooks::Lua, Hooks::Js] {
@@ -187,8 +173,7 @@ pub fn lua_tool_invoke_cpu(calls: u32) -> Result<Measurement> {
         let mut wall = Duration::ZERO;
         for _ in 0..RUNS {
             let (_, c, w) = timed(&rt, Language::Lua, &source, calls)?;
-            cpu +=
-                c.ok_or_else(|| Error::Workload("the process's CPU time cannot be read".into()))?;
+            cpu += c;
             wall += w;
         }
         ratios.push(cpu.as_secs_f64() / wall.as_secs_f64());
