@@ -333,7 +333,11 @@ impl HookExecutor {
         // Hashed at the first hook limited to a component.
         let mut component = None;
         for entry in snapshot.iter() {
-            if let Some(name) = &entry.component {
+            if let Some(glob) = &entry.component_glob {
+                if !glob.is_match(&*ctx.component.name) {
+                    continue;
+                }
+            } else if let Some(name) = &entry.component {
                 let hash = *component
                     .get_or_insert_with(|| crate::registry::component_hash(&ctx.component.name));
                 if entry.component_hash != hash || **name != *ctx.component.name {

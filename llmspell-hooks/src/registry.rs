@@ -89,7 +89,8 @@ pub struct HookOptions {
     pub timeout: Option<Duration>,
     /// What a failure of this hook does. Default `Open`.
     pub fail_mode: FailMode,
-    /// Only run for components with this name.
+    /// Only run for components with this name, or whose name matches this
+    /// glob when it holds `*`, `?`, `[` or `{` (`web_*`, `{calculator,hash_*}`).
     pub component: Option<String>,
     /// Breaker settings (default: [`BreakerConfig::default`]).
     pub breaker: Option<BreakerConfig>,
@@ -133,11 +134,39 @@ impl HookOptions {
         self.fail_mode = m;
         self
     }
-    /// Runs only for components named `name`.
+    /// Runs only for components named `name`, or matching it as a glob
+    /// (`web_*`) when it holds `*`, `?`, `[` or `{`.
     pub fn component(mut self, name: impl Into<String>) -> Self {
         self.component = Some(name.into());
         self
     }
+    /// Checks the options: breaker settings, and the component glob.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] naming the bad setting.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(b) = &self.breaker {
+            b.validate()?;
+        }
+        if let Some(c) = &self.component {
+            if c.is_empty() {
+                return Err(crate::Error::InvalidConfig {
+                    field: "component",
+                    message: "the component name is empty".into(),
+                });
+            }
+            if is_glob(c)
+                && let Err(e) = globset::Glob::new(c)
+            {
+                return Err(crate::Error::InvalidConfig {
+                    field: "component",
+                    message: format!("{c:?} is not a valid glob: {e}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the breaker settings.
     pub fn breaker(mut self, c: BreakerConfig) -> Self {
         self.breaker = Some(c);
@@ -161,6 +190,9 @@ pub(crate) struct HookEntry {
     /// [`component_hash`] of `component`: a firing compares hashes first,
     /// so passing over hooks of other components costs no string compare.
     pub(crate) component_hash: u64,
+    /// The matcher of `component` when it is a glob (checked at
+    /// registration, so a glob here always compiled).
+    pub(crate) component_glob: Option<globset::GlobMatcher>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) fail_mode: FailMode,
     pub(crate) slow_budget: Option<Duration>,
@@ -293,6 +325,20 @@ impl HookFilter {
                 .is_none_or(|c| e.component.as_deref() == Some(c.as_str()))
             && self.priority.is_none_or(|p| p == e.meta.priority)
     }
+}
+
+/// Whether a component filter is a glob rather than a name.
+fn is_glob(component: &str) -> bool {
+    component.contains(['*', '?', '[', '{'])
+}
+
+/// The matcher of a component glob; `None` for a plain name or a glob that
+/// does not compile (refused by [`HookOptions::validate`]).
+fn component_glob(component: &str) -> Option<globset::GlobMatcher> {
+    is_glob(component)
+        .then(|| globset::Glob::new(component).ok())
+        .flatten()
+        .map(|g| g.compile_matcher())
 }
 
 /// The hash a hook limited to a component is filed under (fixed seed, so
@@ -456,16 +502,15 @@ impl HookRegistry {
     /// Registers with options.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidConfig`] for invalid breaker settings.
+    /// [`crate::Error::InvalidConfig`] for invalid breaker settings or a
+    /// component glob that does not parse.
     pub fn register_with(
         &self,
         point: HookPoint,
         hook: Arc<dyn Hook>,
         options: HookOptions,
     ) -> Result<HookHandle> {
-        if let Some(b) = &options.breaker {
-            b.validate()?;
-        }
+        options.validate()?;
         Ok(self.register_arc(point, hook, options))
     }
 
@@ -479,9 +524,7 @@ impl HookRegistry {
         hook: Arc<dyn ReplayableHook>,
         options: HookOptions,
     ) -> Result<HookHandle> {
-        if let Some(b) = &options.breaker {
-            b.validate()?;
-        }
+        options.validate()?;
         let as_hook: Arc<dyn Hook> = hook.clone();
         let mut handles = self.insert(vec![(point, as_hook, Some(hook), options)]);
         Ok(handles.remove(0))
@@ -509,9 +552,7 @@ impl HookRegistry {
     ) -> Result<Vec<HookHandle>> {
         let items: Vec<_> = hooks.into_iter().map(|(p, h, o)| (p, h, None, o)).collect();
         for (_, _, _, o) in &items {
-            if let Some(b) = &o.breaker {
-                b.validate()?;
-            }
+            o.validate()?;
         }
         Ok(self.insert(items))
     }
@@ -550,6 +591,7 @@ impl HookRegistry {
                 replay,
                 meta,
                 component_hash: options.component.as_deref().map_or(0, component_hash),
+                component_glob: options.component.as_deref().and_then(component_glob),
                 component: options.component.map(Arc::from),
                 timeout: options.timeout,
                 fail_mode: options.fail_mode,

@@ -116,6 +116,47 @@ async fn component_filters_should_run_and_disabled_hooks_are_passed_over() {
 }
 
 #[tokio::test]
+async fn component_globs_select_components_by_pattern() {
+    let registry = HookRegistry::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let _a = registry
+        .register_with(
+            P,
+            recorder(&log, "wr*"),
+            HookOptions::new().component("wr*"),
+        )
+        .unwrap();
+    let _b = registry
+        .register_with(
+            P,
+            recorder(&log, "{reader,writer}"),
+            HookOptions::new().component("{reader,writer}"),
+        )
+        .unwrap();
+    let _c = registry
+        .register_with(
+            P,
+            recorder(&log, "web_*"),
+            HookOptions::new().component("web_*"),
+        )
+        .unwrap();
+    HookExecutor::new(registry.clone())
+        .execute_point(&mut ctx())
+        .await
+        .unwrap();
+    assert_eq!(*log.lock(), ["wr*", "{reader,writer}"]);
+    let bad = registry
+        .register_with(
+            P,
+            recorder(&log, "bad"),
+            HookOptions::new().component("web_[a"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("web_[a") && bad.contains("glob"), "{bad}");
+}
+
+#[tokio::test]
 async fn a_slow_async_hook_times_out_and_fails_open() {
     let registry = HookRegistry::new();
     let _slow = registry
