@@ -12,6 +12,10 @@
 //! | [`RetryHook`] | Error points | exponential backoff with jitter for retryable errors | `Retry` |
 //! | [`CostTrackingHook`] | `AfterLlmCall` (+ `BeforeLlmCall` for the guard) | token costs, budgets, alerts, budget guard | `Cancel` (guard) |
 //!
+//! [`BuiltinHook::build`] makes any of them by name from JSON options (the
+//! way scripts' `Hook.use` and the configuration file turn them on), with
+//! default points and a JSON report of the hook's figures.
+//!
 //! Every hook is built with a builder whose `build()` checks the settings
 //! and returns [`Error::InvalidConfig`](crate::Error::InvalidConfig) for bad
 //! ones. The hooks only *decide*; the [`GuardedRunner`](crate::GuardedRunner)
@@ -34,10 +38,12 @@
 
 mod caching;
 mod canonical;
+mod catalog;
 mod cost;
 mod debugging;
 mod logging;
 mod metrics;
+mod options;
 mod phase;
 mod rate_limit;
 mod redaction;
@@ -46,6 +52,7 @@ mod security;
 
 pub use caching::{CacheKeyFn, CachingHook, CachingHookBuilder};
 pub use canonical::{canonical_json, canonical_sha256};
+pub use catalog::{BUILTIN_NAMES, BuiltinEnv, BuiltinHook, Placement, PriorityOption};
 pub use cost::{
     BUDGET_ALERT_TOPIC, Budget, BudgetStatus, CostReport, CostTotals, CostTrackingHook,
     CostTrackingHookBuilder, ModelPrice, PricingTable, UnknownModelPolicy,

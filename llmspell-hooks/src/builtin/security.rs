@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use llmspell_core::ComponentType;
 use llmspell_events::{EventBus, Topic, UniversalEvent};
 use llmspell_storage::StorageBackend;
 use regex::{Regex, RegexSet};
@@ -42,6 +43,10 @@ pub const VIOLATION_TOPIC: &str = "security.violation";
 /// The two path rules look at every string, or only at strings under the
 /// keys named by [`path_fields`](SecurityHookBuilder::path_fields).
 ///
+/// Before the input rules, `denied_component` refuses every operation of a
+/// component named by [`deny_component`](SecurityHookBuilder::deny_component)
+/// (a name or a glob, optionally of one kind: a tool, an agent, a workflow).
+///
 /// **Audit** (with [`audit`](SecurityHookBuilder::audit)): every firing
 /// appends an [`AuditRecord`] (allowed or denied, with the rule) to the
 /// backend under the audit namespace, each hash-chained to the one before;
@@ -72,6 +77,7 @@ pub const VIOLATION_TOPIC: &str = "security.violation";
 /// # Ok::<(), llmspell_hooks::Error>(())
 /// ```
 pub struct SecurityHook {
+    denied_components: Vec<(Option<ComponentType>, String, globset::GlobMatcher)>,
     rules: Rules,
     audit: Option<AuditLog>,
     audit_data: bool,
@@ -89,6 +95,7 @@ pub struct SecurityHookBuilder {
     absolute_paths: bool,
     path_fields: Option<Vec<String>>,
     denied: Vec<(String, String)>,
+    denied_components: Vec<(Option<ComponentType>, String)>,
     audit: Option<Arc<dyn StorageBackend>>,
     namespace: String,
     audit_data: bool,
@@ -106,6 +113,7 @@ impl Default for SecurityHookBuilder {
             absolute_paths: false,
             path_fields: None,
             denied: Vec::new(),
+            denied_components: Vec::new(),
             audit: None,
             namespace: "audit".to_owned(),
             audit_data: false,
@@ -151,6 +159,14 @@ impl SecurityHookBuilder {
     /// is reported as `denied_pattern:<name>`.
     pub fn deny_pattern(mut self, name: impl Into<String>, pattern: impl Into<String>) -> Self {
         self.denied.push((name.into(), pattern.into()));
+        self
+    }
+
+    /// Refuses every operation of the components named `name` (a name or a
+    /// glob such as `process_*`), of kind `kind` or of any kind; the rule is
+    /// reported as `denied_component`.
+    pub fn deny_component(mut self, kind: Option<ComponentType>, name: impl Into<String>) -> Self {
+        self.denied_components.push((kind, name.into()));
         self
     }
 
@@ -236,6 +252,12 @@ impl SecurityHookBuilder {
                     .map_err(|e| invalid("deny_pattern", e.to_string()))?,
             )
         };
+        let mut denied_components = Vec::with_capacity(self.denied_components.len());
+        for (kind, name) in self.denied_components {
+            let glob = globset::Glob::new(&name)
+                .map_err(|e| invalid("deny_component", format!("{name:?}: {e}")))?;
+            denied_components.push((kind, name, glob.compile_matcher()));
+        }
         let audit = match self.audit {
             Some(backend) => Some(AuditLog::new(backend, &self.namespace)?),
             None => None,
@@ -248,6 +270,7 @@ impl SecurityHookBuilder {
             None => None,
         };
         Ok(SecurityHook {
+            denied_components,
             rules: Rules {
                 max_payload_bytes: self.max_payload_bytes,
                 path_traversal: self.path_traversal,
@@ -303,6 +326,18 @@ impl SecurityHook {
         Ok(log.records().await?)
     }
 
+    /// The `denied_component` violation of `ctx`'s component, if denied.
+    fn denied(&self, ctx: &HookContext) -> Option<Violation> {
+        let c = &ctx.component;
+        self.denied_components
+            .iter()
+            .find(|(kind, _, glob)| kind.is_none_or(|k| k == c.kind) && glob.is_match(&*c.name))
+            .map(|(_, name, _)| Violation {
+                rule: "denied_component".to_owned(),
+                detail: format!("{} {} is denied (rule {name:?})", c.kind.as_str(), c.name),
+            })
+    }
+
     fn audit_log(&self) -> crate::Result<&AuditLog> {
         self.audit
             .as_ref()
@@ -349,12 +384,15 @@ impl std::fmt::Debug for SecurityHook {
 impl Hook for SecurityHook {
     async fn execute(&self, ctx: &mut HookContext) -> llmspell_core::Result<HookResult> {
         let phase = PointPhase::of(&ctx.point);
-        let violation =
-            if matches!(phase, PointPhase::After | PointPhase::Error) || self.rules.is_empty() {
-                None
-            } else {
-                self.rules.check(&ctx.data)
-            };
+        let violation = if matches!(phase, PointPhase::After | PointPhase::Error) {
+            None
+        } else {
+            self.denied(ctx).or_else(|| {
+                (!self.rules.is_empty())
+                    .then(|| self.rules.check(&ctx.data))
+                    .flatten()
+            })
+        };
         if let Some(log) = &self.audit {
             let draft = Draft {
                 point: ctx.point.name().into_owned(),
