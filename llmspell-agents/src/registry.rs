@@ -103,12 +103,8 @@ impl AgentRegistry {
         if let Some(a) = agents.get(name) {
             return Ok(a.clone());
         }
-        let suggestion = agents
-            .keys()
-            .map(|k| (strsim::jaro_winkler(name, k), k))
-            .filter(|(score, _)| *score > 0.75)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, k)| k.to_string());
+        let suggestion = llmspell_core::suggest::closest(name, agents.keys().map(|k| k.as_ref()))
+            .map(str::to_owned);
         Err(Error::NotFound {
             name: name.to_owned(),
             suggestion,

@@ -3,8 +3,11 @@
 //! This crate is deliberately small and stable: the identity of components
 //! ([`ComponentId`], [`ComponentType`]), the context an operation runs in
 //! ([`ExecutionContext`], [`CorrelationId`], [`Language`]), the three component traits ([`Tool`],
-//! [`Agent`], [`Workflow`]) and the shared [`Error`] type. Machinery (hooks,
-//! events, registries, engines) lives in the crates above it.
+//! [`Agent`], [`Workflow`]) and the shared [`Error`] type, with [`params`]
+//! (JSON parameters and option tables read with errors naming the field),
+//! [`suggest`] (the closest valid name to a mistyped one) and [`clock`].
+//! Machinery (hooks, events, registries, engines) lives in the crates above
+//! it.
 //!
 //! # Example
 //!
@@ -43,6 +46,7 @@ mod error;
 mod language;
 pub mod params;
 mod size;
+pub mod suggest;
 mod tool;
 mod workflow;
 

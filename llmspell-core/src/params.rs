@@ -59,6 +59,63 @@ pub fn parse_operation<T: DeserializeOwned>(params: Value) -> Result<T> {
     })
 }
 
+/// The keys the options struct `T` accepts, in declaration order (its serde
+/// field names).
+pub fn keys<T: DeserializeOwned>() -> &'static [&'static str] {
+    serde_aux::serde_introspection::serde_introspect::<T>()
+}
+
+/// Reads an options table `v` of a `what` (`"hook option"`, `"option of the
+/// caching hook"`) into `T`, accepting only the keys in `valid`: `null`
+/// gives the defaults; an unknown key is refused naming it, the closest
+/// valid key and every valid one; a wrong value names its key (as
+/// [`parse`]).
+///
+/// # Errors
+/// [`Error::InvalidInput`]: ``unknown hook option `ttl` (did you mean
+/// `ttl_ms`?); valid: ttl_ms, …``, or a value that is not an object.
+pub fn options_with_keys<T: DeserializeOwned + Default>(
+    v: &Value,
+    what: &str,
+    valid: &[&str],
+) -> Result<T> {
+    let o = match v {
+        Value::Null => return Ok(T::default()),
+        Value::Object(o) => o,
+        other => {
+            return Err(Error::invalid_input(
+                "options",
+                format!("{what}s must be a table, got {}", json_type(other)),
+            ));
+        }
+    };
+    if let Some(key) = o.keys().find(|k| !valid.contains(&k.as_str())) {
+        return Err(Error::invalid_input(
+            key.clone(),
+            format!(
+                "unknown {what} `{key}`{}; valid: {}",
+                crate::suggest::did_you_mean(key, valid.iter().copied()),
+                valid.join(", ")
+            ),
+        ));
+    }
+    parse(v).map_err(|e| match e {
+        Error::InvalidInput { field, message } => Error::InvalidInput {
+            message: format!("{what} `{field}`: {message}"),
+            field,
+        },
+        other => other,
+    })
+}
+
+/// [`options_with_keys`] with the keys of `T` itself.
+///
+/// # Errors
+/// As [`options_with_keys`].
+pub fn options<T: DeserializeOwned + Default>(v: &Value, what: &str) -> Result<T> {
+    options_with_keys(v, what, keys::<T>())
+}
+
 /// The JSON type name of a value, as used in error messages.
 pub fn json_type(v: &Value) -> &'static str {
     match v {

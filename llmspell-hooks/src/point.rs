@@ -263,13 +263,7 @@ impl HookPoint {
 
     /// The built-in name closest to `name`, for error messages.
     pub fn closest(name: &str) -> Option<&'static str> {
-        let lower = name.to_ascii_lowercase();
-        BUILTIN
-            .iter()
-            .map(|(_, n, _)| (strsim::jaro_winkler(&lower, &n.to_ascii_lowercase()), *n))
-            .filter(|(score, _)| *score > 0.7)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, n)| n)
+        llmspell_core::suggest::closest(name, BUILTIN.iter().map(|(_, n, _)| *n))
     }
 }
 

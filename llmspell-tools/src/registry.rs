@@ -299,14 +299,8 @@ impl ToolRegistry {
     }
 
     fn closest(&self, name: &str) -> Option<String> {
-        self.inner
-            .tools
-            .load()
-            .keys()
-            .map(|k| (strsim::jaro_winkler(name, k), k))
-            .filter(|(s, _)| *s > 0.75)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, k)| k.to_string())
+        let tools = self.inner.tools.load();
+        llmspell_core::suggest::closest(name, tools.keys().map(|k| k.as_ref())).map(str::to_owned)
     }
 
     /// The tool named `name`.

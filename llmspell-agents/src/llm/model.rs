@@ -88,13 +88,10 @@ impl FromStr for ProviderKind {
         if let Some(kind) = ProviderKind::ALL.into_iter().find(|k| k.as_str() == s) {
             return Ok(kind);
         }
-        let closest = ProviderKind::ALL
-            .into_iter()
-            .map(|k| (strsim::jaro_winkler(s, k.as_str()), k))
-            .filter(|(score, _)| *score > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, k)| format!("; did you mean {:?}?", k.as_str()))
-            .unwrap_or_default();
+        let closest =
+            llmspell_core::suggest::closest(s, ProviderKind::ALL.into_iter().map(|k| k.as_str()))
+                .map(|k| format!("; did you mean {k:?}?"))
+                .unwrap_or_default();
         Err(Error::invalid_input(
             "provider",
             format!(

@@ -13,13 +13,13 @@ use super::HostError;
 
 /// The keys `T` accepts, in declaration order.
 pub(crate) fn keys<T: DeserializeOwned>() -> &'static [&'static str] {
-    serde_aux::serde_introspection::serde_introspect::<T>()
+    llmspell_core::params::keys::<T>()
 }
 
 /// Reads the option table `v` of a `what` (`"hook option"`,
 /// `"event option"`) into `T`. `null` gives the defaults; an unknown key is
-/// refused naming it and the valid ones; a wrong value names its key and
-/// what is valid.
+/// refused naming it, the closest valid key and the valid ones; a wrong
+/// value names its key and what is valid.
 ///
 /// # Errors
 /// `invalid_input`: ``unknown hook option `colour`; valid: priority, …``,
@@ -39,26 +39,10 @@ pub(crate) fn read_keys<T: DeserializeOwned + Default>(
     what: &str,
     valid: &[&str],
 ) -> Result<T, HostError> {
-    let o = match v {
-        Value::Null => return Ok(T::default()),
-        Value::Object(o) => o,
-        other => {
-            return Err(format!(
-                "{what}s must be a table, got {}",
-                llmspell_core::params::json_type(other)
-            )
-            .into());
-        }
-    };
-    if let Some(key) = o.keys().find(|k| !valid.contains(&k.as_str())) {
-        return Err(format!("unknown {what} `{key}`; valid: {}", valid.join(", ")).into());
-    }
-    llmspell_core::params::parse(v).map_err(|e| {
+    llmspell_core::params::options_with_keys(v, what, valid).map_err(|e| {
         let message = match &e {
-            llmspell_core::Error::InvalidInput { field, message } => {
-                format!("{what} `{field}`: {message}")
-            }
-            other => format!("{what}s: {other}"),
+            llmspell_core::Error::InvalidInput { message, .. } => message.clone(),
+            other => other.to_string(),
         };
         HostError::typed(e, message)
     })
@@ -84,6 +68,11 @@ mod tests {
         assert_eq!(
             e.message(),
             "unknown test option `colour`; valid: name, capacity"
+        );
+        let e = read::<Opts>(&json!({ "capacty": 1 }), "test option").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "unknown test option `capacty` (did you mean `capacity`?); valid: name, capacity"
         );
         assert_eq!(e.kind(), "invalid_input");
     }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::Level;
 
-use super::options::{self, Options};
+use super::options;
 use super::{
     Backoff, Budget, CachingHook, CostTrackingHook, DebuggingHook, LogField, LoggingHook,
     MetricsHook, ModelPrice, PricingTable, RateKey, RateLimitHook, RateLimitMode, RateQuota,
@@ -140,18 +140,6 @@ pub struct Placement {
     pub name: Option<String>,
 }
 
-impl Options for Placement {
-    const KEYS: &'static [&'static str] = &[
-        "points",
-        "component",
-        "priority",
-        "tags",
-        "fail",
-        "timeout_ms",
-        "name",
-    ];
-}
-
 impl Placement {
     /// The points: the configured ones, or `default` when none are.
     ///
@@ -266,9 +254,7 @@ impl BuiltinHook {
     /// something `env` lacks (`audit` without an audit store).
     pub fn build(name: &str, options: &Value, env: &BuiltinEnv) -> Result<Self> {
         let Some(kind) = BUILTIN_NAMES.iter().find(|n| **n == name).copied() else {
-            let hint = options::closest(name, &BUILTIN_NAMES)
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
+            let hint = llmspell_core::suggest::did_you_mean(name, BUILTIN_NAMES);
             return Err(Error::InvalidConfig {
                 field: "name",
                 message: format!(
@@ -278,14 +264,14 @@ impl BuiltinHook {
             });
         };
         let what = format!("the {kind} hook");
-        let (placement, own) = options::split(&what, options, Placement::KEYS)?;
-        let placement: Placement = options::read(&what, placement, &[])?;
-        let also = Placement::KEYS;
+        let also = llmspell_core::params::keys::<Placement>();
+        let (placement, own) = options::split(&what, options, also)?;
+        let placement: Placement = options::read(&what, &placement, &[])?;
         let mut always_closed = Vec::new();
         let (hook, concrete, points, default_fail): (Arc<dyn Hook>, _, Vec<HookPoint>, _) =
             match kind {
                 "logging" => {
-                    let o: LoggingOptions = options::read(&what, own, also)?;
+                    let o: LoggingOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build()?);
                     let all: Vec<HookPoint> = OPERATIONS_BEFORE
                         .into_iter()
@@ -294,7 +280,7 @@ impl BuiltinHook {
                     (hook, Concrete::Logging, all, FailMode::Open)
                 }
                 "metrics" => {
-                    let o: MetricsOptions = options::read(&what, own, also)?;
+                    let o: MetricsOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build()?);
                     let points = OPERATIONS_AFTER.to_vec();
                     (
@@ -305,7 +291,7 @@ impl BuiltinHook {
                     )
                 }
                 "debugging" => {
-                    let o: DebuggingOptions = options::read(&what, own, also)?;
+                    let o: DebuggingOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build()?);
                     let all: Vec<HookPoint> = OPERATIONS_BEFORE
                         .into_iter()
@@ -314,7 +300,7 @@ impl BuiltinHook {
                     (hook.clone(), Concrete::Debugging(hook), all, FailMode::Open)
                 }
                 "security" => {
-                    let o: SecurityOptions = options::read(&what, own, also)?;
+                    let o: SecurityOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build(env)?);
                     let points = OPERATIONS_BEFORE.to_vec();
                     (
@@ -325,7 +311,7 @@ impl BuiltinHook {
                     )
                 }
                 "caching" => {
-                    let o: CachingOptions = options::read(&what, own, also)?;
+                    let o: CachingOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build(env)?);
                     let points = vec![HookPoint::BeforeToolExecution];
                     (
@@ -336,7 +322,7 @@ impl BuiltinHook {
                     )
                 }
                 "rate_limit" => {
-                    let o: RateLimitOptions = options::read(&what, own, also)?;
+                    let o: RateLimitOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build()?);
                     let points = vec![HookPoint::BeforeToolExecution, HookPoint::BeforeLlmCall];
                     (
@@ -347,13 +333,13 @@ impl BuiltinHook {
                     )
                 }
                 "retry" => {
-                    let o: RetryOptions = options::read(&what, own, also)?;
+                    let o: RetryOptions = options::read(&what, &own, also)?;
                     let hook = Arc::new(o.build()?);
                     let points = vec![HookPoint::ToolError, HookPoint::LlmError];
                     (hook.clone(), Concrete::Retry(hook), points, FailMode::Open)
                 }
                 _ => {
-                    let o: CostOptions = options::read(&what, own, also)?;
+                    let o: CostOptions = options::read(&what, &own, also)?;
                     let guard = o.guard.unwrap_or(true);
                     let hook = Arc::new(o.build(env)?);
                     let mut points = vec![HookPoint::AfterLlmCall];
@@ -494,19 +480,6 @@ struct LoggingOptions {
     redact_value_pattern: Option<String>,
 }
 
-impl Options for LoggingOptions {
-    const KEYS: &'static [&'static str] = &[
-        "level",
-        "error_level",
-        "fields",
-        "data_keys",
-        "max_data_bytes",
-        "redact_keys",
-        "redact_key_pattern",
-        "redact_value_pattern",
-    ];
-}
-
 impl LoggingOptions {
     fn build(self) -> Result<LoggingHook> {
         let mut b = LoggingHook::builder();
@@ -575,10 +548,6 @@ struct MetricsOptions {
     max_series: Option<usize>,
 }
 
-impl Options for MetricsOptions {
-    const KEYS: &'static [&'static str] = &["namespace", "const_labels", "quantiles", "max_series"];
-}
-
 impl MetricsOptions {
     fn build(self) -> Result<MetricsHook> {
         let mut b = MetricsHook::builder();
@@ -605,10 +574,6 @@ struct DebuggingOptions {
     capacity: Option<usize>,
     capture_data: Option<bool>,
     max_data_bytes: Option<usize>,
-}
-
-impl Options for DebuggingOptions {
-    const KEYS: &'static [&'static str] = &["capacity", "capture_data", "max_data_bytes"];
 }
 
 impl DebuggingOptions {
@@ -650,20 +615,6 @@ struct SecurityOptions {
     audit: Option<bool>,
     audit_namespace: Option<String>,
     audit_data: Option<bool>,
-}
-
-impl Options for SecurityOptions {
-    const KEYS: &'static [&'static str] = &[
-        "deny",
-        "max_payload_bytes",
-        "deny_path_traversal",
-        "deny_absolute_paths",
-        "path_fields",
-        "deny_patterns",
-        "audit",
-        "audit_namespace",
-        "audit_data",
-    ];
 }
 
 impl SecurityOptions {
@@ -739,16 +690,6 @@ struct CachingOptions {
     key_metadata: Option<Vec<String>>,
 }
 
-impl Options for CachingOptions {
-    const KEYS: &'static [&'static str] = &[
-        "ttl_ms",
-        "ttl_ms_for",
-        "max_entries",
-        "key_prefix",
-        "key_metadata",
-    ];
-}
-
 impl CachingOptions {
     fn build(self, env: &BuiltinEnv) -> Result<CachingHook> {
         let mut b = CachingHook::builder();
@@ -820,20 +761,6 @@ struct RateLimitOptions {
     max_attempts: Option<u32>,
     max_wait_ms: Option<f64>,
     quotas: Option<BTreeMap<String, QuotaOptions>>,
-}
-
-impl Options for RateLimitOptions {
-    const KEYS: &'static [&'static str] = &[
-        "per_second",
-        "per_minute",
-        "per_hour",
-        "burst",
-        "key",
-        "mode",
-        "max_attempts",
-        "max_wait_ms",
-        "quotas",
-    ];
 }
 
 impl RateLimitOptions {
@@ -913,19 +840,6 @@ struct RetryOptions {
     never_on_message: Option<Vec<String>>,
 }
 
-impl Options for RetryOptions {
-    const KEYS: &'static [&'static str] = &[
-        "max_attempts",
-        "backoff_ms",
-        "multiplier",
-        "max_delay_ms",
-        "jitter",
-        "retry_on",
-        "retry_on_message",
-        "never_on_message",
-    ];
-}
-
 impl RetryOptions {
     fn build(self) -> Result<RetryHook> {
         let mut b = RetryHook::builder();
@@ -993,19 +907,6 @@ struct CostOptions {
     default_max_tokens: Option<u64>,
 }
 
-impl Options for CostOptions {
-    const KEYS: &'static [&'static str] = &[
-        "budget_usd",
-        "component_budgets_usd",
-        "thresholds",
-        "pricing",
-        "guard",
-        "unknown_model",
-        "chars_per_token",
-        "default_max_tokens",
-    ];
-}
-
 impl CostOptions {
     fn build(self, env: &BuiltinEnv) -> Result<CostTrackingHook> {
         let mut b = CostTrackingHook::builder();
@@ -1067,21 +968,7 @@ impl CostOptions {
 
 #[cfg(test)]
 mod tests {
-    use super::options::tests::keys_match_fields;
     use super::*;
-
-    #[test]
-    fn every_options_struct_lists_its_keys() {
-        keys_match_fields::<Placement>();
-        keys_match_fields::<LoggingOptions>();
-        keys_match_fields::<MetricsOptions>();
-        keys_match_fields::<DebuggingOptions>();
-        keys_match_fields::<SecurityOptions>();
-        keys_match_fields::<CachingOptions>();
-        keys_match_fields::<RateLimitOptions>();
-        keys_match_fields::<RetryOptions>();
-        keys_match_fields::<CostOptions>();
-    }
 
     #[test]
     fn every_builtin_builds_with_no_options() {

@@ -1,140 +1,76 @@
-//! Reading a hook's options from JSON: unknown keys are refused with the
-//! valid ones and the closest match, type errors name the key.
+//! Reading a configured hook's options from JSON: the placement options
+//! apart from the hook's own, unknown keys refused with the valid ones and
+//! the closest match, wrong values naming their key.
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::{Error, Result};
-
-/// An options struct read from a JSON object. `KEYS` lists its fields in
-/// the order the documentation gives them; a test per struct checks that
-/// they are exactly the fields serde accepts.
-pub trait Options: DeserializeOwned + Default {
-    /// The valid keys.
-    const KEYS: &'static [&'static str];
-}
-
-/// The closest of `valid` to `key`, when it is close enough to be a likely
-/// typo.
-pub fn closest<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
-    valid
-        .iter()
-        .map(|v| (strsim::jaro_winkler(key, v), *v))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, v)| v)
-}
-
-/// The error for an unknown key of `what`: names it, the closest valid key
-/// and every valid key.
-pub fn unknown_key(what: &str, key: &str, valid: &[&str]) -> Error {
-    let hint = closest(key, valid)
-        .map(|c| format!(" (did you mean `{c}`?)"))
-        .unwrap_or_default();
-    Error::InvalidConfig {
-        field: "options",
-        message: format!(
-            "unknown option `{key}` for {what}{hint}; valid options: {}",
-            valid.join(", ")
-        ),
-    }
-}
 
 /// Splits `value` (an object, or null for none) into the keys in `take`
 /// and the rest.
 ///
 /// # Errors
 /// When `value` is neither an object nor null.
-pub fn split(
-    what: &str,
-    value: &Value,
-    take: &[&str],
-) -> Result<(
-    serde_json::Map<String, Value>,
-    serde_json::Map<String, Value>,
-)> {
+pub(crate) fn split(what: &str, value: &Value, take: &[&str]) -> Result<(Value, Value)> {
     let map = match value {
-        Value::Null => return Ok(Default::default()),
+        Value::Null => return Ok((Value::Null, Value::Null)),
         Value::Object(map) => map,
         other => {
             return Err(Error::InvalidConfig {
                 field: "options",
-                message: format!("the options of {what} must be a table/object, got {other}"),
+                message: format!(
+                    "the options of {what} must be a table, got {}",
+                    llmspell_core::params::json_type(other)
+                ),
             });
         }
     };
-    let (mut taken, mut rest) = (serde_json::Map::new(), serde_json::Map::new());
+    let (mut taken, mut rest) = (Map::new(), Map::new());
     for (k, v) in map {
-        if take.contains(&k.as_str()) {
-            taken.insert(k.clone(), v.clone());
+        let side = if take.contains(&k.as_str()) {
+            &mut taken
         } else {
-            rest.insert(k.clone(), v.clone());
-        }
+            &mut rest
+        };
+        side.insert(k.clone(), v.clone());
     }
-    Ok((taken, rest))
+    Ok((Value::Object(taken), Value::Object(rest)))
 }
 
-/// Reads `T` from `map`, refusing keys outside `T::KEYS` and `also` (keys
-/// read elsewhere, listed as valid in the error).
+/// Reads `T` from `value`, refusing keys that are neither `T`'s nor in
+/// `also` (keys read elsewhere, listed as valid in the error).
 ///
 /// # Errors
 /// [`Error::InvalidConfig`] naming an unknown key (with the closest valid
-/// one) or a key whose value has the wrong type.
-pub fn read<T: Options>(
+/// one and every valid one) or a key whose value has the wrong type.
+pub(crate) fn read<T: DeserializeOwned + Default>(
     what: &str,
-    map: serde_json::Map<String, Value>,
+    value: &Value,
     also: &[&str],
 ) -> Result<T> {
-    let valid: Vec<&str> = T::KEYS.iter().chain(also).copied().collect();
-    if let Some(k) = map.keys().find(|k| !T::KEYS.contains(&k.as_str())) {
-        return Err(unknown_key(what, k, &valid));
+    let own = llmspell_core::params::keys::<T>();
+    let valid: Vec<&str> = own.iter().chain(also).copied().collect();
+    if let Value::Object(map) = value
+        && let Some(k) = map.keys().find(|k| !own.contains(&k.as_str()))
+    {
+        return Err(Error::InvalidConfig {
+            field: "options",
+            message: format!(
+                "unknown option `{k}` of {what}{}; valid: {}",
+                llmspell_core::suggest::did_you_mean(k, valid.iter().copied()),
+                valid.join(", ")
+            ),
+        });
     }
-    if map.is_empty() {
-        return Ok(T::default());
-    }
-    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
-        let path = e.path().to_string();
+    llmspell_core::params::options(value, &format!("option of {what}")).map_err(|e| {
+        let message = match e {
+            llmspell_core::Error::InvalidInput { message, .. } => message,
+            other => other.to_string(),
+        };
         Error::InvalidConfig {
             field: "options",
-            message: format!("option `{path}` of {what}: {}", e.inner()),
+            message,
         }
     })
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// Checks that `T::KEYS` are exactly the fields serde accepts: each
-    /// listed key is known to serde, and serde's own list of expected
-    /// fields has no other.
-    pub(crate) fn keys_match_fields<T: Options + std::fmt::Debug>() {
-        let err = serde_json::from_value::<T>(serde_json::json!({ "\u{1}unknown": 1 }))
-            .expect_err("an unknown field is refused")
-            .to_string();
-        for key in T::KEYS {
-            assert!(
-                err.contains(&format!("`{key}`")),
-                "{key} not a field: {err}"
-            );
-        }
-        let listed = err.matches('`').count() / 2 - 1;
-        assert_eq!(listed, T::KEYS.len(), "fields not in KEYS: {err}");
-    }
-
-    #[test]
-    fn closest_finds_typos_only() {
-        let valid = ["ttl_ms", "max_entries", "key_prefix"];
-        assert_eq!(closest("ttl", &valid), Some("ttl_ms"));
-        assert_eq!(closest("max_entry", &valid), Some("max_entries"));
-        assert_eq!(closest("colour", &valid), None);
-    }
-
-    #[test]
-    fn unknown_keys_are_named_with_the_valid_ones() {
-        let e = unknown_key("the caching hook", "ttl", &["ttl_ms", "points"]).to_string();
-        assert!(e.contains("`ttl`"), "{e}");
-        assert!(e.contains("did you mean `ttl_ms`"), "{e}");
-        assert!(e.contains("ttl_ms, points"), "{e}");
-    }
 }
