@@ -5,8 +5,9 @@
 //!
 //! This file holds the [`Host`] itself, [`CallOptions`] and the helpers the
 //! operations share; each global's operations have a file of their own:
-//! `hooks`, `events`, `tools`, `state`, `agents`, `workflows`, and `reports`
-//! for failures of script code the host called.
+//! `hooks`, `builtins` (`Hook.use`, `Hook.report`), `events`, `tools`,
+//! `state`, `agents`, `workflows`, and `reports` for failures of script code
+//! the host called.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 use crate::RuntimeConfig;
 
 mod agents;
+mod builtins;
 mod error;
 mod events;
 mod hooks;
@@ -28,6 +30,7 @@ mod state;
 mod tools;
 mod workflows;
 
+pub use builtins::UsedHook;
 pub use error::HostError;
 pub(crate) use hooks::Fired;
 pub(crate) use workflows::Components;
@@ -43,6 +46,12 @@ pub(crate) struct HostInner {
     pub(crate) hooks: HookRegistry,
     pub(crate) executor: HookExecutor,
     pub(crate) bus: EventBus,
+    /// The runner's cache, which the caching hook fills.
+    pub(crate) cache: Arc<dyn llmspell_hooks::HookCache>,
+    /// The runtime's store (events, state, the audit log).
+    pub(crate) storage: Arc<dyn llmspell_storage::StorageBackend>,
+    /// The built-in hooks turned on by scripts or the configuration.
+    pub(crate) builtins: parking_lot::Mutex<Vec<builtins::UsedBuiltin>>,
     pub(crate) tools: ToolRegistry,
     pub(crate) agents: llmspell_agents::AgentRuntime,
     pub(crate) workflows: llmspell_workflows::WorkflowEngine,

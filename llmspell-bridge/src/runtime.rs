@@ -149,6 +149,7 @@ impl ScriptRuntime {
             slow_operation: config.operation_budget,
             ..RunnerConfig::default()
         });
+        let cache = runner.cache().clone();
         let (tools, agents, components, workflows) = components(runner, &config)?;
         let events = EventStore::new(storage.clone());
         let persistence = {
@@ -166,6 +167,9 @@ impl ScriptRuntime {
                 hooks,
                 executor,
                 bus,
+                cache,
+                storage: storage.clone(),
+                builtins: Mutex::new(Vec::new()),
                 tools,
                 agents,
                 workflows,

@@ -215,6 +215,8 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("hookList", hook::list, 1),
     ("hookPoints", hook::points, 0),
     ("hookFire", hook::fire, 3),
+    ("hookUse", hook::use_builtin, 2),
+    ("hookReport", hook::report, 1),
     ("eventPublish", event::publish, 3),
     ("eventSubscribe", event::subscribe, 3),
     ("eventReceive", event::receive, 2),

@@ -26,12 +26,42 @@
     toString() { return `Hook(${this._id} at ${this._point})`; }
   }
 
+  // What Hook.use returns: like a HookHandle for its first registration,
+  // with every registration's ids and points, and the hook's report.
+  class BuiltinHandle {
+    constructor(r) {
+      hidden(this, "_name", r.kind);
+      hidden(this, "_ids", r.ids);
+      hidden(this, "_points", r.points);
+    }
+    id() { return this._ids[0]; }
+    point() { return this._points[0]; }
+    hook_point() { return this._points[0]; }
+    ids() { return this._ids.slice(); }
+    points() { return this._points.slice(); }
+    name() { return this._name; }
+    unregister() {
+      let any = false;
+      for (const id of this._ids) any = native.hookUnregister(id) || any;
+      return any;
+    }
+    report() { return native.hookReport(this._ids[0]); }
+    toString() { return `Hook(${this._name} ${this._ids.join(",")} at ${this._points.join(", ")})`; }
+  }
+
   const Hook = {
+    use(name, config) { return new BuiltinHandle(native.hookUse(name, config)); },
+    report(target) {
+      if (target instanceof BuiltinHandle) return native.hookReport(target._ids[0]);
+      if (target instanceof HookHandle) return native.hookReport(target._id);
+      return native.hookReport(target);
+    },
     register(point, fn, opts) {
       const r = native.hookRegister(point, fn, opts);
       return new HookHandle(r.id, r.point);
     },
     unregister(h) {
+      if (h instanceof BuiltinHandle) return h.unregister();
       return native.hookUnregister(h instanceof HookHandle ? h._id : h);
     },
     list(filter) { return native.hookList(filter === undefined ? null : filter); },

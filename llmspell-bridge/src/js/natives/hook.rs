@@ -52,6 +52,44 @@ pub(super) fn unregister(_: &JsValue, args: &[JsValue], _: &mut Context) -> Nati
         .into())
 }
 
+pub(super) fn use_builtin(
+    _: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> NativeResult<JsValue> {
+    let engine = engine()?;
+    let name = arg_string(
+        &arg(args, 0),
+        "Hook.use: argument 1 (the built-in hook's name)",
+    )?;
+    let opts = match arg(args, 1) {
+        v if v.is_undefined() => Value::Null,
+        v => arg_json(&v, "Hook.use: argument 2 (options)", ctx)?,
+    };
+    let used = engine
+        .host
+        .use_builtin(&name, &opts)
+        .map_err(|m| fail(m.context("Hook.use")))?;
+    to_js(&used.to_json(), ctx)
+}
+
+pub(super) fn report(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
+    let host = engine()?.host.clone();
+    let target = arg_string(
+        &arg(args, 0),
+        "Hook.report: argument 1 (a built-in hook's name or handle)",
+    )?;
+    promise_with(
+        ctx,
+        async move {
+            host.builtin_report(&target)
+                .await
+                .map_err(|m| m.context("Hook.report"))
+        },
+        |report, ctx| json_to_js(&report, ctx),
+    )
+}
+
 pub(super) fn list(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let filter = arg_json(&arg(args, 0), "Hook.list", ctx)?;

@@ -37,6 +37,48 @@ impl UserData for LuaHookHandle {
     }
 }
 
+/// `h = Hook.use(...)`: `h:id()` and `h:point()` (the first registration),
+/// `h:ids()`, `h:points()`, `h:unregister()` (every registration),
+/// `h:report()`. Dropping the handle does not unregister the hook.
+struct LuaBuiltinHandle {
+    used: crate::UsedHook,
+    host: Host,
+}
+
+impl UserData for LuaBuiltinHandle {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("id", |_, this, ()| Ok(this.used.ids[0].clone()));
+        methods.add_method("point", |_, this, ()| Ok(this.used.points[0].clone()));
+        methods.add_method("hook_point", |_, this, ()| Ok(this.used.points[0].clone()));
+        methods.add_method("ids", |_, this, ()| Ok(this.used.ids.clone()));
+        methods.add_method("points", |_, this, ()| Ok(this.used.points.clone()));
+        methods.add_method("name", |_, this, ()| Ok(this.used.kind));
+        methods.add_method("unregister", |_, this, ()| {
+            let mut any = false;
+            for id in &this.used.ids {
+                any |= this.host.unregister_hook(id);
+            }
+            Ok(any)
+        });
+        methods.add_async_method("report", |lua, this, ()| async move {
+            let report = this
+                .host
+                .builtin_report(&this.used.ids[0])
+                .await
+                .map_err(|m| fail(m.context("report")))?;
+            json_to_lua(&lua, &report)
+        });
+        methods.add_meta_method("__tostring", |_, this, ()| {
+            Ok(format!(
+                "Hook({} {} at {})",
+                this.used.kind,
+                this.used.ids.join(","),
+                this.used.points.join(", ")
+            ))
+        });
+    }
+}
+
 /// `Hook.fire`'s script-facing wrapper. The host answers `true` for the
 /// common outcome (every hook continued, the data unchanged), and the result
 /// table `{ action = "continue", data = <the caller's data> }` is built
@@ -76,6 +118,26 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
             json_to_lua(lua, &engine.host.points())
         })?,
     )?;
+    hook.set(
+        "use",
+        engine_function(
+            lua,
+            &weak,
+            |_, engine, (name, opts): (LuaValue, LuaValue)| {
+                let name = arg_string(&name, "Hook.use: argument 1 (the built-in hook's name)")?;
+                let opts = arg_json(&opts, "Hook.use: argument 2 (options)")?;
+                let used = engine
+                    .host
+                    .use_builtin(&name, &opts)
+                    .map_err(|m| fail(m.context("Hook.use")))?;
+                Ok(LuaBuiltinHandle {
+                    used,
+                    host: engine.host.clone(),
+                })
+            },
+        )?,
+    )?;
+    hook.set("report", report(lua, weak.clone())?)?;
     hook.set("fire", fire(lua, weak)?)?;
     lua.globals().set("Hook", hook)
 }
@@ -117,11 +179,20 @@ fn unregister(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
         let id = match &target {
             LuaValue::UserData(ud) => match ud.borrow::<LuaHookHandle>() {
                 Ok(h) => h.id.clone(),
-                Err(_) => {
-                    return Err(fail(
-                        "Hook.unregister expects a hook handle or a hook id string",
-                    ));
-                }
+                Err(_) => match ud.borrow::<LuaBuiltinHandle>() {
+                    Ok(h) => {
+                        let mut any = false;
+                        for id in &h.used.ids {
+                            any |= engine.host.unregister_hook(id);
+                        }
+                        return Ok(any);
+                    }
+                    Err(_) => {
+                        return Err(fail(
+                            "Hook.unregister expects a hook handle or a hook id string",
+                        ));
+                    }
+                },
             },
             LuaValue::String(s) => String::from(&*s.to_str()?),
             other => {
@@ -132,6 +203,40 @@ fn unregister(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
             }
         };
         Ok(engine.host.unregister_hook(&id))
+    })
+}
+
+/// `Hook.report(name, handle or id)`: the built-in hook's figures.
+fn report(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
+    super::async_function(lua, move |lua, target: LuaValue| {
+        let w = weak.clone();
+        async move {
+            let engine = engine(&w)?;
+            let target = match &target {
+                LuaValue::UserData(ud) => match ud.borrow::<LuaBuiltinHandle>() {
+                    Ok(h) => h.used.ids[0].clone(),
+                    Err(_) => match ud.borrow::<LuaHookHandle>() {
+                        Ok(h) => h.id.clone(),
+                        Err(_) => {
+                            return Err(fail(
+                                "Hook.report expects a built-in hook's name or handle",
+                            ));
+                        }
+                    },
+                },
+                other => arg_string(
+                    other,
+                    "Hook.report: argument 1 (a built-in hook's name or handle)",
+                )?,
+            };
+            let host = engine.host.clone();
+            drop(engine);
+            let report = host
+                .builtin_report(&target)
+                .await
+                .map_err(|m| fail(m.context("Hook.report")))?;
+            json_to_lua(&lua, &report)
+        }
     })
 }
 
