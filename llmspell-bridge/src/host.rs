@@ -33,6 +33,7 @@ mod workflows;
 pub use builtins::UsedHook;
 pub use error::HostError;
 pub(crate) use hooks::Fired;
+pub use hooks::HookBody;
 pub(crate) use workflows::Components;
 pub use workflows::WorkflowKind;
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use llmspell_core::{ComponentId, ComponentType, Language};
 use llmspell_hooks::{
-    FailMode, HookContext, HookFilter, HookId, HookMetadata, HookOptions, HookPoint, HookResult,
-    Priority,
+    CompositeHook, Composition, FailMode, Hook, HookContext, HookFilter, HookId, HookMetadata,
+    HookOptions, HookPoint, HookResult, Priority,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -52,36 +52,143 @@ fn same_json(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A hook as a script gives it to `Hook.register`: a function, or a
+/// composite (`Hook.sequential`, `Hook.first_match`, `Hook.parallel`,
+/// `Hook.voting`) of functions and composites.
+#[derive(Clone)]
+pub enum HookBody {
+    /// A script function.
+    Function(ScriptFunction),
+    /// Members combined by `composition`.
+    Composite {
+        /// How the members' results combine.
+        composition: Composition,
+        /// The members, in order.
+        members: Vec<HookBody>,
+    },
+}
+
+impl HookBody {
+    /// A composite of `kind` (`sequential`, `first_match`, `parallel`,
+    /// `voting`) over `members`; `threshold` is the voting share.
+    ///
+    /// # Errors
+    /// No members, an unknown kind, or a threshold outside (0, 1].
+    pub fn composite(
+        kind: &str,
+        members: Vec<HookBody>,
+        threshold: Option<f64>,
+    ) -> Result<Self, HostError> {
+        if members.is_empty() {
+            return Err(format!("Hook.{kind}: give at least one hook function").into());
+        }
+        let composition = match kind {
+            "sequential" => Composition::Sequential,
+            "first_match" => Composition::FirstMatch,
+            "parallel" => Composition::Parallel,
+            "voting" => {
+                let t = threshold.unwrap_or(0.5);
+                if !(t > 0.0 && t <= 1.0) {
+                    return Err(format!(
+                        "Hook.voting: `threshold` must be a share in (0, 1], got {t}"
+                    )
+                    .into());
+                }
+                Composition::Voting { threshold: t }
+            }
+            other => {
+                return Err(format!(
+                    "unknown composite {other:?}; valid: sequential, first_match, parallel, voting"
+                )
+                .into());
+            }
+        };
+        if threshold.is_some() && kind != "voting" {
+            return Err(format!("Hook.{kind} takes no threshold (only Hook.voting does)").into());
+        }
+        Ok(HookBody::Composite {
+            composition,
+            members,
+        })
+    }
+
+    /// The language of its functions (the first one's).
+    fn language(&self) -> Language {
+        match self {
+            HookBody::Function(f) => f.language(),
+            HookBody::Composite { members, .. } => {
+                members.first().map_or(Language::Native, HookBody::language)
+            }
+        }
+    }
+}
+
 impl Host {
     /// Parses a point name; the error names it and suggests the closest one.
     pub fn point(&self, name: &str) -> Result<HookPoint, HostError> {
         HookPoint::from_str(name).map_err(HostError::from)
     }
 
-    /// Registers `function` at `point` with script options (`priority`,
-    /// `name`, `tags`, `timeout_ms`, `fail`, `component`) or a bare priority
-    /// string. Returns the hook's id.
+    /// Registers `body` (a script function or a composite of them) at
+    /// `point` with script options (`priority`, `name`, `tags`,
+    /// `timeout_ms`, `fail`, `component`) or a bare priority string. Returns
+    /// the hook's id.
     pub fn register_hook(
         &self,
         point: &str,
-        function: ScriptFunction,
+        body: HookBody,
         options: &Value,
     ) -> Result<(HookId, HookPoint), HostError> {
         let point = self.point(point)?;
-        let language = function.language();
+        let language = body.language();
         let (opts, timeout, name) = self.hook_options(options, language)?;
-        let metadata = HookMetadata {
-            name: name.clone(),
-            language,
-            ..HookMetadata::default()
-        };
-        let hook = ScriptHook::new(function, timeout, metadata).reporting_to(self);
+        let hook = self.build_hook(body, timeout, name, language);
         let handle = self
             .inner
             .hooks
-            .register_with(point.clone(), Arc::new(hook), opts)
+            .register_with(point.clone(), hook, opts)
             .map_err(HostError::from)?;
         Ok((handle.forget(), point))
+    }
+
+    /// The hook of `body`: a [`ScriptHook`] for a function, a
+    /// [`CompositeHook`] of the members' hooks for a composite (members are
+    /// named `<name>[i]`).
+    fn build_hook(
+        &self,
+        body: HookBody,
+        timeout: Duration,
+        name: String,
+        language: Language,
+    ) -> Arc<dyn Hook> {
+        match body {
+            HookBody::Function(function) => {
+                let metadata = HookMetadata {
+                    name,
+                    language,
+                    ..HookMetadata::default()
+                };
+                Arc::new(ScriptHook::new(function, timeout, metadata).reporting_to(self))
+            }
+            HookBody::Composite {
+                composition,
+                members,
+            } => {
+                let hooks = members
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        self.build_hook(m, timeout, format!("{name}[{}]", i + 1), language)
+                    })
+                    .collect();
+                let metadata = HookMetadata {
+                    name: name.clone(),
+                    language,
+                    ..HookMetadata::default()
+                };
+                Arc::new(CompositeHook::new(name, composition, hooks).with_metadata(metadata))
+            }
+        }
     }
 
     fn hook_options(

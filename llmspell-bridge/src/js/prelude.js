@@ -49,7 +49,26 @@
     toString() { return `Hook(${this._name} ${this._ids.join(",")} at ${this._points.join(", ")})`; }
   }
 
+  // A composite hook: what Hook.sequential and the others return, and
+  // Hook.register takes in place of a function.
+  const composite = (kind) => (members, opts) => {
+    if (opts !== undefined && opts !== null) {
+      if (kindOf(opts) !== "object") throw fail(`Hook.${kind}: argument 2 must be an options object, got ${kindOf(opts)}`);
+      for (const k of Object.keys(opts)) {
+        if (k !== "threshold") throw fail(`Hook.${kind}: unknown option \`${k}\`; valid: threshold`);
+      }
+    }
+    const spec = { members };
+    hidden(spec, "__composite", kind);
+    if (opts && opts.threshold !== undefined) spec.threshold = opts.threshold;
+    return Object.freeze(spec);
+  };
+
   const Hook = {
+    sequential: composite("sequential"),
+    first_match: composite("first_match"),
+    parallel: composite("parallel"),
+    voting: composite("voting"),
     use(name, config) { return new BuiltinHandle(native.hookUse(name, config)); },
     report(target) {
       if (target instanceof BuiltinHandle) return native.hookReport(target._ids[0]);

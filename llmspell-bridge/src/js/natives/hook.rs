@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{
     JS, NativeResult, arg, arg_json, arg_string, engine, fail, promise_with, to_js, type_of,
 };
+use crate::HookBody;
 use crate::engine::ServedEngine;
 use crate::host::CallOptions;
 use crate::js::conversion::json_to_js;
@@ -13,28 +14,77 @@ use crate::js::conversion::json_to_js;
 pub(super) fn register(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let engine = engine()?;
     let point = arg_string(&arg(args, 0), "Hook.register: argument 1 (the hook point)")?;
-    let f = match arg(args, 1).as_callable() {
-        Some(f) => f,
-        None => {
-            return Err(fail(format!(
-                "Hook.register: argument 2 must be a function, got {}",
-                type_of(&arg(args, 1))
-            )));
-        }
-    };
+    let body = hook_body(&engine, &arg(args, 1), "Hook.register: argument 2", ctx)?;
     let opts = match arg(args, 2) {
         v if v.is_undefined() => Value::Null,
         v => arg_json(&v, "Hook.register: argument 3 (options)", ctx)?,
     };
-    let function = engine.keep(f);
     let (id, point) = engine
         .host
-        .register_hook(&point, function, &opts)
+        .register_hook(&point, body, &opts)
         .map_err(|m| fail(m.context("Hook.register")))?;
     to_js(
         &json!({ "id": id.to_string(), "point": point.to_string() }),
         ctx,
     )
+}
+
+/// A hook a script gives: a function, or a composite as the prelude's
+/// `Hook.sequential` and the others build it (`{ kind, members, threshold }`).
+fn hook_body(
+    engine: &crate::js::engine::JsEngine,
+    value: &JsValue,
+    what: &str,
+    ctx: &mut Context,
+) -> NativeResult<HookBody> {
+    if let Some(f) = value.as_callable() {
+        return Ok(HookBody::Function(engine.keep(f.clone())));
+    }
+    let invalid = || {
+        fail(format!(
+            "{what} must be a function or a composite hook (Hook.sequential, Hook.first_match, \
+             Hook.parallel, Hook.voting), got {}",
+            type_of(value)
+        ))
+    };
+    let Some(obj) = value.as_object() else {
+        return Err(invalid());
+    };
+    let kind = obj.get(js_string!("__composite"), ctx)?;
+    let Some(kind) = kind.as_string().map(|k| k.to_std_string_escaped()) else {
+        return Err(invalid());
+    };
+    let members = obj.get(js_string!("members"), ctx)?;
+    let members = members
+        .as_object()
+        .filter(|m| m.is_array())
+        .ok_or_else(|| {
+            fail(format!(
+                "Hook.{kind}: argument 1 must be a list of hook functions"
+            ))
+        })?;
+    let len = members.get(js_string!("length"), ctx)?.to_u32(ctx)?;
+    let mut bodies = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let m = members.get(i, ctx)?;
+        bodies.push(hook_body(
+            engine,
+            &m,
+            &format!("Hook.{kind}: hook {}", i + 1),
+            ctx,
+        )?);
+    }
+    let threshold = obj.get(js_string!("threshold"), ctx)?;
+    let threshold = if threshold.is_null_or_undefined() {
+        None
+    } else {
+        Some(
+            threshold
+                .as_number()
+                .ok_or_else(|| fail(format!("Hook.{kind}: `threshold` must be a number")))?,
+        )
+    };
+    HookBody::composite(&kind, bodies, threshold).map_err(fail)
 }
 
 pub(super) fn unregister(_: &JsValue, args: &[JsValue], _: &mut Context) -> NativeResult<JsValue> {

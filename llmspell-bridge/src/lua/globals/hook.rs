@@ -9,11 +9,11 @@ use super::{
     arg_json, arg_str, arg_string, async_function_settled_by, engine, engine_function, fail,
     type_of,
 };
-use crate::Host;
 use crate::engine::ServedEngine;
 use crate::host::CallOptions;
 use crate::lua::conversion::{fired_to_lua, json_to_lua};
 use crate::lua::engine::LuaEngine;
+use crate::{HookBody, Host};
 
 /// `h = Hook.register(...)`: `h:id()`, `h:point()`, `h:unregister()`.
 /// Dropping the handle does not unregister the hook.
@@ -138,6 +138,9 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
         )?,
     )?;
     hook.set("report", report(lua, weak.clone())?)?;
+    for kind in ["sequential", "first_match", "parallel", "voting"] {
+        hook.set(kind, composite(lua, &weak, kind)?)?;
+    }
     hook.set("fire", fire(lua, weak)?)?;
     lua.globals().set("Hook", hook)
 }
@@ -149,26 +152,102 @@ fn register(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
         weak,
         |_, engine, (point, f, opts): (LuaValue, LuaValue, LuaValue)| {
             let point = arg_string(&point, "Hook.register: argument 1 (the hook point)")?;
-            let f = match f {
-                LuaValue::Function(f) => f,
-                other => {
-                    return Err(fail(format!(
-                        "Hook.register: argument 2 must be a function, got {}",
-                        type_of(&other)
-                    )));
-                }
-            };
+            let body = hook_body(&engine, f, "Hook.register: argument 2")?;
             let opts = arg_json(&opts, "Hook.register: argument 3 (options)")?;
-            let function = engine.keep(f);
             let (id, point) = engine
                 .host
-                .register_hook(&point, function, &opts)
+                .register_hook(&point, body, &opts)
                 .map_err(|m| fail(m.context("Hook.register")))?;
             Ok(LuaHookHandle {
                 id: id.to_string(),
                 point: point.to_string(),
                 host: engine.host.clone(),
             })
+        },
+    )
+}
+
+/// What `Hook.sequential` and the other composite constructors return: a
+/// hook that `Hook.register` takes in place of a function.
+struct LuaComposite(HookBody);
+
+impl UserData for LuaComposite {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method("__tostring", |_, this, ()| {
+            Ok(match &this.0 {
+                HookBody::Composite {
+                    composition,
+                    members,
+                } => {
+                    format!("CompositeHook({composition:?}, {} hooks)", members.len())
+                }
+                HookBody::Function(_) => "CompositeHook".to_owned(),
+            })
+        });
+    }
+}
+
+/// A hook a script gives: a function or a composite.
+fn hook_body(engine: &LuaEngine, value: LuaValue, what: &str) -> mlua::Result<HookBody> {
+    match value {
+        LuaValue::Function(f) => Ok(HookBody::Function(engine.keep(f))),
+        LuaValue::UserData(ud) if ud.is::<LuaComposite>() => {
+            Ok(ud.borrow::<LuaComposite>()?.0.clone())
+        }
+        other => Err(fail(format!(
+            "{what} must be a function or a composite hook (Hook.sequential, Hook.first_match, \
+             Hook.parallel, Hook.voting), got {}",
+            type_of(&other)
+        ))),
+    }
+}
+
+/// `Hook.<kind>({ f1, f2, ... } [, { threshold = t }])`: a composite hook.
+fn composite(lua: &Lua, weak: &Weak<LuaEngine>, kind: &'static str) -> mlua::Result<Function> {
+    engine_function(
+        lua,
+        weak,
+        move |_, engine, (list, opts): (LuaValue, LuaValue)| {
+            let LuaValue::Table(list) = list else {
+                return Err(fail(format!(
+                    "Hook.{kind}: argument 1 must be a list of hook functions, got {}",
+                    type_of(&list)
+                )));
+            };
+            let mut members = Vec::new();
+            for (i, v) in list.sequence_values::<LuaValue>().enumerate() {
+                members.push(hook_body(
+                    &engine,
+                    v?,
+                    &format!("Hook.{kind}: hook {}", i + 1),
+                )?);
+            }
+            let threshold =
+                match opts {
+                    LuaValue::Nil => None,
+                    LuaValue::Table(t) => {
+                        for pair in t.pairs::<String, LuaValue>() {
+                            let (k, _) = pair?;
+                            if k != "threshold" {
+                                return Err(fail(format!(
+                                    "Hook.{kind}: unknown option `{k}`; valid: threshold"
+                                )));
+                            }
+                        }
+                        Some(t.get::<f64>("threshold").map_err(|_| {
+                            fail(format!("Hook.{kind}: `threshold` must be a number"))
+                        })?)
+                    }
+                    other => {
+                        return Err(fail(format!(
+                            "Hook.{kind}: argument 2 must be an options table, got {}",
+                            type_of(&other)
+                        )));
+                    }
+                };
+            HookBody::composite(kind, members, threshold)
+                .map(LuaComposite)
+                .map_err(fail)
         },
     )
 }
