@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Verify the security hook's audit log
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::AuditCommand,
+    },
     /// Run the performance suite
     Bench {
         /// Print the results as a JSON array
@@ -268,6 +273,7 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Events { command } => events::run(command),
+        Command::Audit { command } => crate::audit::run(command),
         Command::Bench { json, check, only } => {
             crate::bench::run(&crate::bench::BenchArgs { json, check, only })
         }

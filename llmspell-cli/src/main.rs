@@ -1,5 +1,5 @@
-//! The `llmspell` command: runs Lua and JavaScript scripts in one runtime
-//! and inspects hooks, tools and persisted events.
+//! The `llmspell` command: runs Lua and JavaScript scripts in one runtime,
+//! inspects hooks, tools and persisted events, and verifies the audit log.
 
 /// Prints a line to stdout; a closed pipe (`llmspell events query | head`)
 /// ends the process quietly instead of panicking.
@@ -17,6 +17,7 @@ macro_rules! out {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod audit;
 mod bench;
 mod cli;
 mod events;

@@ -67,8 +67,8 @@ pub use rate_limit::{
 pub use redaction::{REDACTED, Redactor, RedactorBuilder};
 pub use retry::{Backoff, RetryClassifier, RetryHook, RetryHookBuilder};
 pub use security::{
-    AuditProblem, AuditRecord, AuditVerification, SecurityHook, SecurityHookBuilder,
-    VIOLATION_TOPIC,
+    AuditProblem, AuditRecord, AuditVerification, DEFAULT_AUDIT_NAMESPACE, SecurityHook,
+    SecurityHookBuilder, VIOLATION_TOPIC,
 };
 
 /// An [`Error::InvalidConfig`](crate::Error::InvalidConfig) for `field`.

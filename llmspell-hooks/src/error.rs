@@ -50,6 +50,15 @@ pub enum Error {
     /// Storage failed (hook execution records).
     #[error("hook storage: {0}")]
     Storage(#[from] llmspell_storage::Error),
+    /// An audit log's head does not match its records, so appending would
+    /// overwrite or bury the evidence; nothing was written.
+    #[error(
+        "the audit log cannot be continued: {problem}; verify it and start a new log (another audit namespace or store)"
+    )]
+    AuditBroken {
+        /// What the first append found.
+        problem: crate::builtin::AuditProblem,
+    },
 }
 
 impl From<Error> for llmspell_core::Error {
@@ -68,6 +77,10 @@ impl From<Error> for llmspell_core::Error {
                 llmspell_core::Error::invalid_input(field, e.to_string())
             }
             Error::Storage(s) => s.into(),
+            // Not a storage error: retrying cannot help.
+            Error::AuditBroken { .. } => llmspell_core::Error::SecurityViolation {
+                message: e.to_string(),
+            },
         }
     }
 }

@@ -615,6 +615,7 @@ struct SecurityOptions {
     audit: Option<bool>,
     audit_namespace: Option<String>,
     audit_data: Option<bool>,
+    audit_seal_key_env: Option<String>,
 }
 
 impl SecurityOptions {
@@ -671,6 +672,15 @@ impl SecurityOptions {
         }
         if let Some(on) = self.audit_data {
             b = b.audit_data(on);
+        }
+        if let Some(var) = self.audit_seal_key_env {
+            let key = std::env::var(&var).map_err(|_| Error::InvalidConfig {
+                field: "audit_seal_key_env",
+                message: format!(
+                    "the environment variable {var:?} that should hold the audit seal key is not set"
+                ),
+            })?;
+            b = b.audit_seal_key(key.into_bytes());
         }
         if let Some(bus) = &env.bus {
             b = b.bus(bus.clone());

@@ -15,7 +15,7 @@ use serde_json::json;
 
 pub use audit::{AuditProblem, AuditRecord, AuditVerification};
 
-use self::audit::{AuditLog, Draft};
+use self::audit::{AuditLog, Draft, MIN_SEAL_KEY_BYTES, SealKey};
 use self::validation::{Rules, Violation};
 use super::canonical::canonical_sha256;
 use super::redaction::Redactor;
@@ -24,6 +24,10 @@ use crate::{Hook, HookContext, HookMetadata, HookResult, Priority};
 
 /// The topic of the events published when a rule refuses an input.
 pub const VIOLATION_TOPIC: &str = "security.violation";
+
+/// The storage namespace the audit log is written to unless
+/// [`audit_namespace`](SecurityHookBuilder::audit_namespace) names another.
+pub const DEFAULT_AUDIT_NAMESPACE: &str = "audit";
 
 /// Guards operations: validates inputs, keeps a tamper-evident audit log and
 /// reports violations.
@@ -49,10 +53,14 @@ pub const VIOLATION_TOPIC: &str = "security.violation";
 ///
 /// **Audit** (with [`audit`](SecurityHookBuilder::audit)): every firing
 /// appends an [`AuditRecord`] (allowed or denied, with the rule) to the
-/// backend under the audit namespace, each hash-chained to the one before;
-/// [`verify`](SecurityHook::verify) walks the chain and names the first
-/// tampered, missing or unreadable record. A storage failure is a hook
-/// failure: register the hook fail-closed
+/// backend under the audit namespace, each hash-chained to the one before,
+/// and moves the log's head (the newest record's sequence number and hash)
+/// in the same atomic batch. [`verify`](SecurityHook::verify) walks the
+/// chain, names the first tampered, missing or unreadable record, and
+/// compares the head with the end, which catches records removed from the
+/// tail; [`AuditVerification`] says what that proves and what it cannot. A
+/// storage failure, or a log whose head does not match its records, is a
+/// hook failure: register the hook fail-closed
 /// ([`FailMode::Closed`](crate::FailMode::Closed)) so nothing runs
 /// unaudited.
 ///
@@ -98,6 +106,7 @@ pub struct SecurityHookBuilder {
     denied_components: Vec<(Option<ComponentType>, String)>,
     audit: Option<Arc<dyn StorageBackend>>,
     namespace: String,
+    seal_key: Option<Vec<u8>>,
     audit_data: bool,
     redactor: Redactor,
     bus: Option<EventBus>,
@@ -115,7 +124,8 @@ impl Default for SecurityHookBuilder {
             denied: Vec::new(),
             denied_components: Vec::new(),
             audit: None,
-            namespace: "audit".to_owned(),
+            namespace: DEFAULT_AUDIT_NAMESPACE.to_owned(),
+            seal_key: None,
             audit_data: false,
             redactor: Redactor::default(),
             bus: None,
@@ -176,9 +186,21 @@ impl SecurityHookBuilder {
         self
     }
 
-    /// The audit namespace. Default `audit`; no `/`.
+    /// The audit namespace. Default [`DEFAULT_AUDIT_NAMESPACE`] (`audit`);
+    /// no `/`.
     pub fn audit_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
+        self
+    }
+
+    /// Seals the audit log's head with HMAC-SHA256 under `key` (at least 16
+    /// bytes; keep it outside the store), and checks the seal when
+    /// verifying and before the first append. A head cannot then be forged
+    /// by someone who can write the store but does not hold the key. Start
+    /// a new log (namespace or store) when turning this on: a log whose head
+    /// is not sealed under `key` is refused. Default: no seal.
+    pub fn audit_seal_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.seal_key = Some(key.into());
         self
     }
 
@@ -219,7 +241,9 @@ impl SecurityHookBuilder {
     /// # Errors
     /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a payload
     /// limit of 0, an empty or duplicate pattern name, a pattern that does
-    /// not compile, an empty path field list, or an invalid namespace.
+    /// not compile, an empty path field list, an invalid namespace, or a
+    /// seal key that is shorter than 16 bytes or set without an audit
+    /// backend.
     pub fn build(self) -> crate::Result<SecurityHook> {
         if self.max_payload_bytes == Some(0) {
             return Err(invalid("max_payload_bytes", "must be at least 1"));
@@ -258,9 +282,27 @@ impl SecurityHookBuilder {
                 .map_err(|e| invalid("deny_component", format!("{name:?}: {e}")))?;
             denied_components.push((kind, name, glob.compile_matcher()));
         }
-        let audit = match self.audit {
-            Some(backend) => Some(AuditLog::new(backend, &self.namespace)?),
+        let seal = match &self.seal_key {
+            Some(key) => Some(SealKey::new(key).ok_or_else(|| {
+                invalid(
+                    "audit_seal_key",
+                    format!(
+                        "the key must be at least {MIN_SEAL_KEY_BYTES} bytes, got {}",
+                        key.len()
+                    ),
+                )
+            })?),
             None => None,
+        };
+        let audit = match (self.audit, seal) {
+            (Some(backend), seal) => Some(AuditLog::new(backend, &self.namespace, seal)?),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "audit_seal_key",
+                    "a seal key needs an audit backend (set `audit`)",
+                ));
+            }
+            (None, None) => None,
         };
         let bus = match self.bus {
             Some(bus) => Some((
@@ -305,8 +347,10 @@ impl SecurityHook {
         self.violations.load(Ordering::Relaxed)
     }
 
-    /// Walks the audit chain and reports the first tampered, missing or
-    /// unreadable record.
+    /// Walks the audit chain, compares the head with its end, and reports
+    /// the first problem: a tampered, missing or unreadable record, records
+    /// missing from the tail, or a missing or mismatched head (see
+    /// [`AuditVerification`]).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) when no audit

@@ -150,7 +150,7 @@ async fn verify_names_the_record_edited_in_the_backend() {
     backend.delete("audit/00000000000000000001").await.unwrap();
     let report = security.verify().await.unwrap();
     assert_eq!(report.problem, Some(AuditProblem::Missing { seq: 1 }));
-    // Dropping the newest record is noticed too: this hook wrote it.
+    // Dropping the newest record is noticed too: the head still names it.
     backend
         .put(
             "audit/00000000000000000001",
@@ -160,7 +160,13 @@ async fn verify_names_the_record_edited_in_the_backend() {
         .unwrap();
     backend.delete("audit/00000000000000000005").await.unwrap();
     let report = security.verify().await.unwrap();
-    assert_eq!(report.problem, Some(AuditProblem::Missing { seq: 5 }));
+    assert_eq!(
+        report.problem,
+        Some(AuditProblem::Truncated {
+            head: 5,
+            last: Some(4)
+        })
+    );
     // Garbage in place of a record is unreadable, named by key.
     backend
         .put("audit/00000000000000000002", b"{not json".to_vec())
@@ -192,6 +198,69 @@ async fn a_new_hook_continues_the_stored_chain() {
     assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1]);
     assert_eq!(records[1].prev_hash, records[0].hash);
     assert!(reader.verify().await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn a_truncated_log_is_not_continued_and_the_firing_fails() {
+    let backend: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
+    let writer = SecurityHook::builder()
+        .audit(backend.clone())
+        .build()
+        .unwrap();
+    let f = Fixture::tool("t").hook(HookPoint::BeforeToolExecution, writer);
+    for i in 0..3 {
+        f.run(json!({ "i": i })).await.unwrap();
+    }
+    backend.delete("audit/00000000000000000002").await.unwrap();
+
+    // A hook started on the cut log refuses to write past the gap.
+    let security = SecurityHook::builder()
+        .audit(backend.clone())
+        .build()
+        .unwrap();
+    let f = Fixture::tool("t");
+    let h = f
+        .registry
+        .register_with(
+            HookPoint::BeforeToolExecution,
+            Arc::new(security),
+            HookOptions::default().fail_mode(FailMode::Closed),
+        )
+        .unwrap();
+    let f = f.keep(vec![h]);
+    let err = f.run(json!({})).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::HookFailed { message, .. } if message.contains("audit record 2 is missing from the tail")),
+        "{err:?}"
+    );
+    assert_eq!(f.calls(), 0);
+    assert!(!backend.exists("audit/00000000000000000002").await.unwrap());
+}
+
+#[test]
+fn a_seal_key_is_long_enough_and_has_a_log_to_seal() {
+    let backend: Arc<dyn StorageBackend> = Arc::new(MemoryBackend::new());
+    let err = SecurityHook::builder()
+        .audit(backend.clone())
+        .audit_seal_key("short")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("at least 16 bytes, got 5"),
+        "{err}"
+    );
+    let err = SecurityHook::builder()
+        .audit_seal_key("a key of more than sixteen bytes")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("audit backend"), "{err}");
+    assert!(
+        SecurityHook::builder()
+            .audit(backend)
+            .audit_seal_key("a key of more than sixteen bytes")
+            .build()
+            .is_ok()
+    );
 }
 
 #[tokio::test]
