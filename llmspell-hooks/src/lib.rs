@@ -21,6 +21,8 @@
 //! - [`HookExecutor::fire`] / [`Fired`]: firing a point outside the guarded
 //!   runner (state, session, event and performance points) and reading the
 //!   decision.
+//! - [`CommandHook`]: a hook that runs an external program (any language)
+//!   with a JSON decision protocol; [`CommandHookConfig`]: its settings.
 //! - [`HookAdapter`] / [`JsonHookAdapter`]: the one result parser every
 //!   script engine uses; [`ReplayableHook`] / [`HookRecorder`]: recorded
 //!   executions; [`DistributedHookContext`]: a context that crosses
@@ -62,6 +64,7 @@ mod adapter;
 mod breaker;
 pub mod builtin;
 mod cache;
+mod command;
 mod composite;
 mod context;
 mod distributed;
@@ -89,6 +92,7 @@ pub use builtin::{
     RetryHook, SecurityHook,
 };
 pub use cache::{CacheStats, HookCache, MemoryHookCache};
+pub use command::{CommandHook, CommandHookConfig};
 pub use composite::{CompositeHook, Composition, precedence};
 pub use context::HookContext;
 pub use distributed::{DistributedHookContext, PropagationFlags};
