@@ -52,7 +52,9 @@ mod security;
 
 pub use caching::{CacheKeyFn, CachingHook, CachingHookBuilder};
 pub use canonical::{canonical_json, canonical_sha256};
-pub use catalog::{BUILTIN_NAMES, BuiltinEnv, BuiltinHook, Placement, PriorityOption};
+pub use catalog::{
+    BUILTIN_NAMES, BuiltinEnv, BuiltinHook, Placement, PriorityOption, command_hook,
+};
 pub use cost::{
     BUDGET_ALERT_TOPIC, Budget, BudgetStatus, CostReport, CostTotals, CostTrackingHook,
     CostTrackingHookBuilder, ModelPrice, PricingTable, UnknownModelPolicy,

@@ -1,8 +1,8 @@
-//! The operations behind `Hook.use` and `Hook.report`: built-in hooks
-//! turned on by name, and their figures.
+//! The operations behind `Hook.use`, `Hook.report` and `Hook.command`:
+//! built-in hooks turned on by name, their figures, and command hooks.
 
-use llmspell_hooks::HookId;
-use llmspell_hooks::builtin::{BUILTIN_NAMES, BuiltinEnv, BuiltinHook};
+use llmspell_hooks::builtin::{BUILTIN_NAMES, BuiltinEnv, BuiltinHook, command_hook};
+use llmspell_hooks::{FailMode, HookId, HookPoint};
 use serde_json::{Value, json};
 
 use super::{Host, HostError};
@@ -68,6 +68,49 @@ impl Host {
         };
         self.inner.builtins.lock().push(UsedBuiltin { hook, ids });
         Ok(used)
+    }
+
+    /// `Hook.command(point, argv, options)`: registers a command hook (a
+    /// program answering with the JSON decision protocol) at `point`.
+    /// `options` holds the command's options and the placement options
+    /// (except `points`: the point is given).
+    ///
+    /// # Errors
+    /// A bad point, argv or option (naming the valid ones).
+    pub fn register_command(
+        &self,
+        point: &str,
+        argv: Vec<String>,
+        options: &Value,
+    ) -> Result<(HookId, HookPoint), HostError> {
+        let point = self.point(point)?;
+        let mut table = match options {
+            Value::Null => serde_json::Map::new(),
+            Value::Object(o) => o.clone(),
+            other => {
+                return Err(format!(
+                    "Hook.command: argument 3 (options) must be a table, got {}",
+                    llmspell_core::params::json_type(other)
+                )
+                .into());
+            }
+        };
+        for key in ["argv", "points"] {
+            if table.contains_key(key) {
+                return Err(format!(
+                    "Hook.command: `{key}` is given by the arguments, not the options"
+                )
+                .into());
+            }
+        }
+        table.insert("argv".into(), json!(argv));
+        let (hook, placement) = command_hook(&Value::Object(table))?;
+        let options = placement.hook_options(FailMode::Open)?;
+        let handle =
+            self.inner
+                .hooks
+                .register_with(point.clone(), std::sync::Arc::new(hook), options)?;
+        Ok((handle.forget(), point))
     }
 
     /// `Hook.report(name or id)`: the figures of the built-in hook

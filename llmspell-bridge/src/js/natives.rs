@@ -217,6 +217,7 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("hookFire", hook::fire, 3),
     ("hookUse", hook::use_builtin, 2),
     ("hookReport", hook::report, 1),
+    ("hookCommand", hook::command, 3),
     ("eventPublish", event::publish, 3),
     ("eventSubscribe", event::subscribe, 3),
     ("eventReceive", event::receive, 2),

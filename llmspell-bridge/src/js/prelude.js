@@ -70,6 +70,10 @@
     parallel: composite("parallel"),
     voting: composite("voting"),
     use(name, config) { return new BuiltinHandle(native.hookUse(name, config)); },
+    command(point, argv, opts) {
+      const r = native.hookCommand(point, argv, opts);
+      return new HookHandle(r.id, r.point);
+    },
     report(target) {
       if (target instanceof BuiltinHandle) return native.hookReport(target._ids[0]);
       if (target instanceof HookHandle) return native.hookReport(target._id);

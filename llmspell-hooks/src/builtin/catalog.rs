@@ -27,8 +27,8 @@ use super::{
     RetryHook, SecurityHook, UnknownModelPolicy,
 };
 use crate::{
-    Error, FailMode, Hook, HookCache, HookHandle, HookOptions, HookPoint, HookRegistry, Priority,
-    Result,
+    CommandHook, CommandHookConfig, Error, FailMode, Hook, HookCache, HookHandle, HookOptions,
+    HookPoint, HookRegistry, Priority, Result,
 };
 
 /// The names of the built-in hooks, as scripts and the configuration file
@@ -446,6 +446,47 @@ impl BuiltinHook {
         }
         report
     }
+}
+
+/// A command hook as configured: one table of the command's options
+/// (`argv`, `timeout_ms`, `env`, `set_env`, `cwd`, `max_stdout_bytes`,
+/// `max_stderr_bytes`) and the placement options. `timeout_ms` is the
+/// command's: the registration's own limit is one second more, so the
+/// command's timeout (which kills its process group) decides.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for an unknown key (naming the valid ones and
+/// the closest match), a wrong value or an invalid command setting.
+pub fn command_hook(options: &Value) -> Result<(CommandHook, Placement)> {
+    let what = "a command hook";
+    let placement_keys: Vec<&str> = llmspell_core::params::keys::<Placement>()
+        .iter()
+        .copied()
+        .filter(|k| *k != "timeout_ms")
+        .collect();
+    let (placement, own) = options::split(what, options, &placement_keys)?;
+    let mut placement: Placement = options::read(what, &placement, &[])?;
+    let own_keys = llmspell_core::params::keys::<CommandHookConfig>();
+    let valid: Vec<&str> = own_keys.iter().chain(&placement_keys).copied().collect();
+    if let Value::Object(map) = &own
+        && let Some(k) = map.keys().find(|k| !own_keys.contains(&k.as_str()))
+    {
+        return Err(Error::InvalidConfig {
+            field: "options",
+            message: format!(
+                "unknown option `{k}` of {what}{}; valid: {}",
+                llmspell_core::suggest::did_you_mean(k, valid.iter().copied()),
+                valid.join(", ")
+            ),
+        });
+    }
+    let config: CommandHookConfig =
+        llmspell_core::params::parse(&own).map_err(|e| Error::InvalidConfig {
+            field: "options",
+            message: format!("{what}: {e}"),
+        })?;
+    placement.timeout_ms = Some(config.timeout_ms as f64 + 1000.0);
+    Ok((CommandHook::new(config)?, placement))
 }
 
 fn millis(field: &'static str, ms: f64) -> Result<Duration> {
@@ -1093,5 +1134,28 @@ mod tests {
         let report = security.report().await;
         assert_eq!(report["violations"], 1);
         assert_eq!(report["hook"], "security");
+    }
+
+    #[test]
+    fn command_hooks_read_their_options_and_placement_from_one_table() {
+        let (hook, placement) = command_hook(&json!({
+            "argv": ["python3", "policy.py"],
+            "timeout_ms": 2000,
+            "points": ["BeforeToolExecution"],
+            "component": "web_*",
+            "fail": "closed",
+        }))
+        .unwrap();
+        assert_eq!(hook.config().argv, ["python3", "policy.py"]);
+        assert_eq!(placement.timeout_ms, Some(3000.0));
+        assert_eq!(placement.fail, Some(FailMode::Closed));
+        let e = command_hook(&json!({ "argv": ["x"], "timout_ms": 1 }))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `timeout_ms`"), "{e}");
+        let e = command_hook(&json!({ "points": ["BeforeToolExecution"] }))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("argv"), "{e}");
     }
 }

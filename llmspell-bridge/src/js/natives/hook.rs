@@ -123,6 +123,31 @@ pub(super) fn use_builtin(
     to_js(&used.to_json(), ctx)
 }
 
+pub(super) fn command(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
+    let engine = engine()?;
+    let point = arg_string(&arg(args, 0), "Hook.command: argument 1 (the hook point)")?;
+    let argv = arg_json(
+        &arg(args, 1),
+        "Hook.command: argument 2 (the program and its arguments)",
+        ctx,
+    )?;
+    let argv: Vec<String> = serde_json::from_value(argv).map_err(|_| {
+        fail("Hook.command: argument 2 must be a list of strings: the program and its arguments (no shell)")
+    })?;
+    let opts = match arg(args, 2) {
+        v if v.is_undefined() => Value::Null,
+        v => arg_json(&v, "Hook.command: argument 3 (options)", ctx)?,
+    };
+    let (id, point) = engine
+        .host
+        .register_command(&point, argv, &opts)
+        .map_err(|m| fail(m.context("Hook.command")))?;
+    to_js(
+        &json!({ "id": id.to_string(), "point": point.to_string() }),
+        ctx,
+    )
+}
+
 pub(super) fn report(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let host = engine()?.host.clone();
     let target = arg_string(

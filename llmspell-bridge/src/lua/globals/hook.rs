@@ -138,6 +138,31 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
         )?,
     )?;
     hook.set("report", report(lua, weak.clone())?)?;
+    hook.set(
+        "command",
+        engine_function(
+            lua,
+            &weak,
+            |_, engine, (point, argv, opts): (LuaValue, LuaValue, LuaValue)| {
+                let point = arg_string(&point, "Hook.command: argument 1 (the hook point)")?;
+                let argv = arg_json(
+                    &argv,
+                    "Hook.command: argument 2 (the program and its arguments)",
+                )?;
+                let argv = command_argv(&argv)?;
+                let opts = arg_json(&opts, "Hook.command: argument 3 (options)")?;
+                let (id, point) = engine
+                    .host
+                    .register_command(&point, argv, &opts)
+                    .map_err(|m| fail(m.context("Hook.command")))?;
+                Ok(LuaHookHandle {
+                    id: id.to_string(),
+                    point: point.to_string(),
+                    host: engine.host.clone(),
+                })
+            },
+        )?,
+    )?;
     for kind in ["sequential", "first_match", "parallel", "voting"] {
         hook.set(kind, composite(lua, &weak, kind)?)?;
     }
@@ -282,6 +307,13 @@ fn unregister(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
             }
         };
         Ok(engine.host.unregister_hook(&id))
+    })
+}
+
+/// A command's argv as a script gives it: a list of strings.
+pub(crate) fn command_argv(argv: &serde_json::Value) -> mlua::Result<Vec<String>> {
+    serde_json::from_value(argv.clone()).map_err(|_| {
+        fail("Hook.command: argument 2 must be a list of strings: the program and its arguments (no shell)")
     })
 }
 
