@@ -1,0 +1,156 @@
+//! The sections of `llmspell.toml`, as serde reads them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole file. Every section is optional; a missing one takes the
+/// defaults of the command line.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// How scripts run.
+    #[serde(default, skip_serializing_if = "RuntimeSection::is_default")]
+    pub runtime: RuntimeSection,
+    /// Where events, state and the audit log are kept.
+    #[serde(default, skip_serializing_if = "StorageSection::is_default")]
+    pub storage: StorageSection,
+    /// What the built-in tools may touch.
+    #[serde(default, skip_serializing_if = "SandboxSection::is_default")]
+    pub sandbox: SandboxSection,
+    /// LLM providers by kind (`openai`, `anthropic`, `ollama`,
+    /// `openai-compatible`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderSection>,
+    /// Hooks: built-ins, command hooks and script hook files, each a
+    /// `[[hooks]]` table (read by [`crate::HookEntry`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<toml::Spanned<toml::Table>>,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    /// Give scripts the full standard library.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unsafe: Option<bool>,
+    /// Let scripts call privileged tools.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_privileged: Option<bool>,
+    /// Keep the scripts' `State` across runs under this session name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The version of the session state the scripts expect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_version: Option<u32>,
+    /// Operations slower than this fire `PerformanceThresholdExceeded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_operation_ms: Option<u64>,
+    /// Fire `MemoryUsageHigh` past this resident memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_high_water_mb: Option<u64>,
+    /// Hand-off polling, in microseconds (see `llmspell run --handoff-spin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff_spin_us: Option<u64>,
+    /// Time limit of a hook or callback that sets none, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_timeout_ms: Option<u64>,
+}
+
+impl RuntimeSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// `"sled"` (under `data_dir`, durable) or `"memory"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+    /// The data directory (the sled store is `<data_dir>/db`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Topic patterns to persist; `[]` persists nothing. Default: every
+    /// event (`["**"]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persist: Option<Vec<String>>,
+    /// How much event history to keep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionSection>,
+}
+
+impl StorageSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// sled under the data directory.
+    Sled,
+    /// In memory: nothing is kept.
+    Memory,
+}
+
+/// `[storage.retention]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Keep at most this many events (the newest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<usize>,
+    /// Drop events older than this many seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age_secs: Option<u64>,
+}
+
+/// `[sandbox]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSection {
+    /// Directories the file-system tools may use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fs_roots: Option<Vec<PathBuf>>,
+    /// Hosts the network tools may contact (`*.example.com`, `*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Programs `process_executor` may run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<String>>,
+    /// Environment variables the tools may read or pass on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
+}
+
+impl SandboxSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `[providers.<kind>]`. The API key is never written in the file: name
+/// the environment variable that holds it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSection {
+    /// The API's base URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// Time limit per attempt, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Extra attempts after retryable failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+}
