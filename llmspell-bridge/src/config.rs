@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use llmspell_agents::ProviderSettings;
+use llmspell_config::HookEntry;
 use llmspell_core::SecurityLevel;
+use llmspell_events::Retention;
 use llmspell_tools::BuiltinToolsConfig;
 
 /// Where the runtime keeps persisted events and hook records.
@@ -23,6 +26,16 @@ pub struct RuntimeConfig {
     pub storage: StorageChoice,
     /// Topic patterns persisted to storage. Default: none.
     pub persist: Vec<String>,
+    /// How much persisted history to keep. Default: all.
+    pub retention: Option<Retention>,
+    /// The LLM providers' settings (base URLs, keys, time limits). Default:
+    /// from the environment.
+    pub providers: ProviderSettings,
+    /// Hooks declared by a configuration file: built-in and command hooks
+    /// are loaded at start under their features (see
+    /// [`crate::ScriptRuntime::hook_features`]); script hook files are run
+    /// by [`crate::ScriptRuntime::preload_configured`].
+    pub hooks: Vec<HookEntry>,
     /// Give scripts the full standard library (file and process access).
     /// Default: sandboxed.
     pub allow_unsafe: bool,
@@ -78,6 +91,9 @@ impl Default for RuntimeConfig {
         Self {
             storage: StorageChoice::Memory,
             persist: Vec::new(),
+            retention: None,
+            providers: ProviderSettings::new(),
+            hooks: Vec::new(),
             allow_unsafe: false,
             allowed_level: SecurityLevel::Restricted,
             tools: BuiltinToolsConfig::default(),

@@ -29,6 +29,7 @@
 //! ```
 
 mod config;
+mod configured;
 mod convert_error;
 mod engine;
 mod error;

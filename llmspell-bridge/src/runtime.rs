@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use llmspell_core::Language;
 use llmspell_events::{EventBus, EventStore, Persistence, PersistenceConfig};
-use llmspell_hooks::{EmitHooks, GuardedRunner, HookExecutor, HookRegistry, RunnerConfig};
+use llmspell_hooks::{
+    EmitHooks, GuardedRunner, HookExecutor, HookRegistry, RunnerConfig, SelectiveHookRegistry,
+};
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, builtin_tools};
 use parking_lot::Mutex;
@@ -48,6 +50,8 @@ pub struct ScriptRuntime {
     started: Mutex<Option<llmspell_core::Result<()>>>,
     /// The process memory watch, while it runs.
     monitor: Mutex<Option<crate::memory::ProcessWatch>>,
+    /// The configured hooks' features.
+    features: SelectiveHookRegistry,
 }
 
 /// Checks the settings `new` cannot catch by type.
@@ -81,6 +85,7 @@ fn components(
     let agents = AgentRuntime::builder()
         .runner(runner.clone())
         .tools(tools.clone())
+        .providers(config.providers.clone())
         .build()
         .map_err(|e| Error::Config {
             field: "agents",
@@ -105,6 +110,7 @@ fn persist(
     bus: &EventBus,
     events: &EventStore,
     patterns: &[String],
+    retention: Option<llmspell_events::Retention>,
 ) -> Result<Option<Persistence>> {
     if patterns.is_empty() {
         return Ok(None);
@@ -113,7 +119,8 @@ fn persist(
         field: "persist",
         message: e.to_string(),
     };
-    let pc = PersistenceConfig::new(patterns).map_err(invalid)?;
+    let mut pc = PersistenceConfig::new(patterns).map_err(invalid)?;
+    pc.retention = retention;
     bus.persist(events.clone(), pc).map(Some).map_err(invalid)
 }
 
@@ -154,7 +161,7 @@ impl ScriptRuntime {
         let events = EventStore::new(storage.clone());
         let persistence = {
             let _guard = background.enter();
-            persist(&bus, &events, &config.persist)?
+            persist(&bus, &events, &config.persist, config.retention.clone())?
         };
         let session = crate::session::Session::new(
             config.session.clone(),
@@ -181,7 +188,10 @@ impl ScriptRuntime {
                 config,
             }),
         };
+        let features = SelectiveHookRegistry::new(host.inner.hooks.clone());
+        crate::configured::install(&host, &features, &host.inner.config.hooks)?;
         Ok(Self {
+            features,
             host,
             storage,
             events,
@@ -370,6 +380,31 @@ impl ScriptRuntime {
     pub fn preload_source(&self, language: Language, name: &str, source: &str) -> Result<()> {
         self.not_started()?;
         self.run_source_unstarted(language, name, source)
+    }
+
+    /// The features of the hooks a configuration file declared: turn a
+    /// group of configured hooks on and off while the runtime runs.
+    pub fn hook_features(&self) -> &SelectiveHookRegistry {
+        &self.features
+    }
+
+    /// Runs the script hook files of the configuration
+    /// ([`RuntimeConfig::hooks`](crate::RuntimeConfig::hooks)) whose entry is
+    /// enabled, before the runtime starts (as
+    /// [`preload_file`](ScriptRuntime::preload_file)).
+    ///
+    /// # Errors
+    /// As [`preload_file`](ScriptRuntime::preload_file), for the first file
+    /// that fails.
+    pub fn preload_configured(&self) -> Result<()> {
+        for entry in &self.host.inner.config.hooks {
+            if let llmspell_config::HookKind::Script(path) = &entry.kind
+                && entry.enabled
+            {
+                self.preload_file(path)?;
+            }
+        }
+        Ok(())
     }
 
     fn not_started(&self) -> Result<()> {

@@ -44,7 +44,7 @@ pub(crate) enum AuditCommand {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Where the store is kept: it is DIR/db, as for `llmspell run`
-    #[arg(long, value_name = "DIR", default_value = ".llmspell")]
+    #[arg(long, value_name = "DIR", default_value = crate::config::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// The audit namespace the security hook writes to
     #[arg(long, value_name = "NS", default_value = DEFAULT_AUDIT_NAMESPACE)]

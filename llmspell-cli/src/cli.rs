@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use llmspell_bridge::{RuntimeConfig, StorageChoice};
-use llmspell_core::SecurityLevel;
+use llmspell_bridge::RuntimeConfig;
 
 /// llmspell: hooks and events for LLM applications, scriptable from Lua and JavaScript.
 #[derive(Debug, Parser)]
@@ -33,6 +32,11 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: EventsCommand,
+    },
+    /// Show the effective configuration (llmspell.toml with the flags over it)
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Verify the security hook's audit log
     Audit {
@@ -63,21 +67,26 @@ pub(crate) enum StorageKind {
     Memory,
 }
 
-/// Settings shared by every command that builds a runtime.
-#[derive(Debug, Args, Clone)]
+/// Settings shared by every command that builds a runtime. Each overrides
+/// the configuration file's value; unset, the file's (or the default) holds.
+#[derive(Debug, Args, Clone, Default)]
 pub(crate) struct RuntimeArgs {
+    /// The configuration file (default: llmspell.toml in the working
+    /// directory, if there is one)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
     /// Give scripts the full standard library (file and process access)
     #[arg(long)]
     pub(crate) allow_unsafe: bool,
     /// Let scripts call privileged tools (process_executor, environment_reader)
     #[arg(long)]
     pub(crate) allow_privileged: bool,
-    /// Where persisted events are kept
-    #[arg(long, default_value = ".llmspell")]
-    pub(crate) data_dir: PathBuf,
-    /// Storage backend
-    #[arg(long, value_enum, default_value_t = StorageKind::Sled)]
-    pub(crate) storage: StorageKind,
+    /// Where persisted events are kept [default: .llmspell]
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Storage backend [default: sled]
+    #[arg(long, value_enum)]
+    pub(crate) storage: Option<StorageKind>,
     /// Topic patterns to persist (default: every event)
     #[arg(long = "persist", value_name = "PATTERN")]
     pub(crate) persist: Vec<String>,
@@ -100,9 +109,9 @@ pub(crate) struct RuntimeArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) session: Option<String>,
     /// The version of the session state the scripts expect (older saved
-    /// state passes the StateMigration hooks)
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub(crate) state_version: u32,
+    /// state passes the StateMigration hooks) [default: 1]
+    #[arg(long, value_name = "N")]
+    pub(crate) state_version: Option<u32>,
     /// Operations (tools, agents, workflows, LLM calls) slower than this fire
     /// PerformanceThresholdExceeded
     #[arg(long, value_name = "MS")]
@@ -112,46 +121,9 @@ pub(crate) struct RuntimeArgs {
     pub(crate) rss_high_water_mb: Option<u64>,
     /// Keep a thread that hands a call to another engine's thread polling
     /// this long for the answer before it sleeps (lower cross-thread latency
-    /// for up to this much CPU per call on each side; default 0, no polling)
-    #[arg(long, value_name = "MICROS", default_value_t = 0)]
-    pub(crate) handoff_spin: u64,
-}
-
-impl RuntimeArgs {
-    pub(crate) fn config(&self) -> RuntimeConfig {
-        let defaults = RuntimeConfig::default();
-        let mut tools = defaults.tools.clone();
-        tools.fs_roots = self.fs_roots.clone();
-        tools.allowed_commands = self.allow_commands.clone();
-        tools.allowed_env_vars = self.allow_env.clone();
-        tools.allowed_hosts = self.allow_hosts.clone();
-        RuntimeConfig {
-            storage: match self.storage {
-                StorageKind::Sled => StorageChoice::Sled(self.data_dir.join("db")),
-                StorageKind::Memory => StorageChoice::Memory,
-            },
-            persist: if self.no_persist {
-                Vec::new()
-            } else if self.persist.is_empty() {
-                vec!["**".to_owned()]
-            } else {
-                self.persist.clone()
-            },
-            allow_unsafe: self.allow_unsafe,
-            allowed_level: if self.allow_privileged {
-                SecurityLevel::Privileged
-            } else {
-                defaults.allowed_level
-            },
-            tools,
-            session: self.session.clone(),
-            state_version: self.state_version,
-            operation_budget: self.slow_operation_ms.map(std::time::Duration::from_millis),
-            rss_high_water: self.rss_high_water_mb.map(|mb| mb.saturating_mul(1 << 20)),
-            handoff_spin: std::time::Duration::from_micros(self.handoff_spin),
-            ..defaults
-        }
-    }
+    /// for up to this much CPU per call on each side) [default: 0, no polling]
+    #[arg(long, value_name = "MICROS")]
+    pub(crate) handoff_spin: Option<u64>,
 }
 
 /// `llmspell run`.
@@ -184,6 +156,15 @@ enum HooksCommand {
     List {
         /// Script files
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration as TOML
+    Show {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -273,6 +254,9 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Events { command } => events::run(command),
+        Command::Config {
+            command: ConfigCommand::Show { runtime },
+        } => crate::config::show(&runtime),
         Command::Audit { command } => crate::audit::run(command),
         Command::Bench { json, check, only } => {
             crate::bench::run(&crate::bench::BenchArgs { json, check, only })
@@ -291,7 +275,7 @@ mod tests {
     fn run_config(args: &[&str]) -> Result<llmspell_bridge::RuntimeConfig, clap::Error> {
         let cli = Cli::try_parse_from(args)?;
         match cli.command {
-            Command::Run(run) => Ok(run.runtime.config()),
+            Command::Run(run) => Ok(run.runtime.config().expect("no configuration file")),
             other => panic!("not a run: {other:?}"),
         }
     }

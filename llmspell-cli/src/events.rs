@@ -37,7 +37,7 @@ pub(crate) struct Filter {
     #[arg(long)]
     json: bool,
     /// Where the events are kept
-    #[arg(long, default_value = ".llmspell")]
+    #[arg(long, default_value = crate::config::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
 }
 

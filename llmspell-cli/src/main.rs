@@ -1,5 +1,6 @@
-//! The `llmspell` command: runs Lua and JavaScript scripts in one runtime,
-//! inspects hooks, tools and persisted events, and verifies the audit log.
+//! The `llmspell` command: runs Lua and JavaScript scripts in one runtime
+//! configured by `llmspell.toml` and flags, inspects hooks, tools and
+//! persisted events, and verifies the audit log.
 
 /// Prints a line to stdout; a closed pipe (`llmspell events query | head`)
 /// ends the process quietly instead of panicking.
@@ -20,6 +21,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod audit;
 mod bench;
 mod cli;
+mod config;
 mod events;
 mod run;
 

@@ -18,7 +18,7 @@ fn report(e: &Error) {
 /// Runs the files in one runtime, waits for callbacks to settle, and exits
 /// non-zero when any script had an uncaught error.
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.runtime.config();
+    let mut config = args.runtime.config()?;
     config.script_args = args.args.clone();
     let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;
     let timeout = args
@@ -26,6 +26,10 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .filter(|t| t.is_finite() && *t > 0.0)
         .map(Duration::from_secs_f64);
     let mut failed = false;
+    if let Err(e) = runtime.preload_configured() {
+        report(&e);
+        failed = true;
+    }
     for file in &args.hooks {
         if let Err(e) = runtime.preload_file(file) {
             report(&e);
@@ -60,11 +64,15 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs scripts, then prints the hooks they registered.
 pub(crate) fn list_hooks(files: &[PathBuf], args: &RuntimeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.config();
+    let mut config = args.config()?;
     config.persist.clear();
     config.storage = llmspell_bridge::StorageChoice::Memory;
     let runtime = ScriptRuntime::new(config)?;
     let mut failed = false;
+    if let Err(e) = runtime.preload_configured() {
+        report(&e);
+        failed = true;
+    }
     for f in files {
         if let Err(e) = runtime.run_file(f) {
             report(&e);

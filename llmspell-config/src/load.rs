@@ -19,7 +19,8 @@ pub const FILE_NAME: &str = "llmspell.toml";
 pub enum HookKind {
     /// A built-in hook by name (`builtin = "caching"`).
     Builtin(String),
-    /// A command hook (`command = ["python3", "policy.py"]`).
+    /// A command hook (`command = ["python3", "policy.py"]`), run in the
+    /// file's directory unless the entry sets `cwd`.
     Command(Vec<String>),
     /// A script file whose code registers hooks (`script =
     /// "hooks/audit.lua"`), resolved against the file's directory.
@@ -86,7 +87,10 @@ impl Config {
     /// not build; each names file:line:column.
     pub fn parse(source: &str, path: &Path) -> Result<Self, ConfigError> {
         let file: FileConfig = toml::from_str(source).map_err(|e| toml_error(&e, source, path))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
         let hooks = file
             .hooks
             .iter()
@@ -162,7 +166,7 @@ fn hook_entry(
             options.insert(k.clone(), v);
         }
     }
-    let options = Value::Object(options);
+    let mut options = Value::Object(options);
     // The key a hook's error names, to point at its line.
     let key_of = |message: &str| -> Option<String> {
         let start = message.find('`')? + 1;
@@ -202,6 +206,15 @@ fn hook_entry(
                             .into(),
                     )
                 })?;
+            // A command runs in the configuration file's directory unless
+            // the entry sets `cwd` (relative to that directory too).
+            if let Value::Object(o) = &mut options {
+                let cwd = match o.get("cwd").and_then(Value::as_str) {
+                    Some(dir) => base.join(dir),
+                    None => base.to_path_buf(),
+                };
+                o.insert("cwd".into(), serde_json::json!(cwd));
+            }
             let mut with_argv = options.clone();
             if let Value::Object(o) = &mut with_argv {
                 o.insert("argv".into(), serde_json::json!(argv));
@@ -292,11 +305,7 @@ fn toml_error(e: &toml::de::Error, source: &str, path: &Path) -> ConfigError {
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some((key, expected)) = rest.split_once('`')
     {
-        let valid: Vec<&str> = expected
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .collect();
+        let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
         return ConfigError {
             location,
             key: Some(key.to_owned()),
@@ -326,11 +335,18 @@ mod tests {
 
     #[test]
     fn hook_option_errors_point_at_the_key() {
-        let e = err("[storage]\nbackend = \"memory\"\n\n[[hooks]]\nbuiltin = \"caching\"\nttl = 5\n");
+        let e =
+            err("[storage]\nbackend = \"memory\"\n\n[[hooks]]\nbuiltin = \"caching\"\nttl = 5\n");
         assert!(e.starts_with("llmspell.toml:6:1: `hooks[1].ttl`: "), "{e}");
-        assert!(e.contains("did you mean `ttl_ms`") && e.contains("points"), "{e}");
+        assert!(
+            e.contains("did you mean `ttl_ms`") && e.contains("points"),
+            "{e}"
+        );
         let e = err("[[hooks]]\nbuiltin = \"cache\"\n");
-        assert!(e.starts_with("llmspell.toml:2:1: `hooks[1].builtin`"), "{e}");
+        assert!(
+            e.starts_with("llmspell.toml:2:1: `hooks[1].builtin`"),
+            "{e}"
+        );
         assert!(e.contains("did you mean `caching`"), "{e}");
         let e = err("[[hooks]]\nbuiltin = \"retry\"\npoints = [\"ToolEror\"]\n");
         assert!(e.contains("ToolError"), "{e}");
@@ -341,18 +357,27 @@ mod tests {
         let e = err("[[hooks]]\nscript = \"missing.lua\"\n");
         assert!(e.contains("does not exist"), "{e}");
         let e = err("[[hooks]]\ncommand = [\"python3\", \"p.py\"]\ntimout_ms = 5\n");
-        assert!(e.contains(":3:1") && e.contains("did you mean `timeout_ms`"), "{e}");
+        assert!(
+            e.contains(":3:1") && e.contains("did you mean `timeout_ms`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn section_errors_name_the_valid_keys() {
         let e = err("[storage]\nbackend = \"memory\"\npersits = []\n");
         assert!(e.starts_with("llmspell.toml:3:1: `persits`"), "{e}");
-        assert!(e.contains("did you mean `persist`") && e.contains("retention"), "{e}");
+        assert!(
+            e.contains("did you mean `persist`") && e.contains("retention"),
+            "{e}"
+        );
         let e = err("[sandbx]\n");
         assert!(e.contains("did you mean `sandbox`"), "{e}");
         let e = err("[storage]\nbackend = \"disk\"\n");
-        assert!(e.contains(":2:") && e.contains("sled") && e.contains("memory"), "{e}");
+        assert!(
+            e.contains(":2:") && e.contains("sled") && e.contains("memory"),
+            "{e}"
+        );
         let e = err("[storage\n");
         assert!(e.starts_with("llmspell.toml:1:"), "{e}");
     }
@@ -404,10 +429,16 @@ script = "audit.lua"
         assert_eq!(c.hooks.len(), 3);
         assert_eq!(c.hooks[1].feature, "policy");
         assert!(!c.hooks[1].enabled);
-        assert_eq!(c.hooks[2].kind, HookKind::Script(dir.path().join("audit.lua")));
+        assert_eq!(
+            c.hooks[2].kind,
+            HookKind::Script(dir.path().join("audit.lua"))
+        );
         assert_eq!(c.hooks[0].location.line, 18);
         let shown = c.to_toml().unwrap();
-        assert!(shown.contains("per_second = 5") && shown.contains("max_events = 100000"), "{shown}");
+        assert!(
+            shown.contains("per_second = 5") && shown.contains("max_events = 100000"),
+            "{shown}"
+        );
         assert!(crate::providers(&c.file).is_ok());
     }
 }

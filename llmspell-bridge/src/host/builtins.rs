@@ -70,6 +70,15 @@ impl Host {
         Ok(used)
     }
 
+    /// Keeps a built-in hook loaded by the configuration for
+    /// [`builtin_report`](Host::builtin_report) (found by its name).
+    pub(crate) fn keep_builtin(&self, hook: BuiltinHook) {
+        self.inner.builtins.lock().push(UsedBuiltin {
+            hook,
+            ids: Vec::new(),
+        });
+    }
+
     /// `Hook.command(point, argv, options)`: registers a command hook (a
     /// program answering with the JSON decision protocol) at `point`.
     /// `options` holds the command's options and the placement options

@@ -389,14 +389,28 @@ impl BuiltinHook {
     /// # Errors
     /// As [`HookRegistry::register_all`]; nothing is registered then.
     pub fn install(&self, registry: &HookRegistry) -> Result<Vec<HookHandle>> {
+        registry.register_all(self.registrations()?)
+    }
+
+    /// What [`install`](Self::install) registers: the hook at each point,
+    /// with its options (for a loader of its own, such as
+    /// [`SelectiveHookRegistry`](crate::SelectiveHookRegistry)).
+    ///
+    /// # Errors
+    /// As [`Placement::hook_options`].
+    pub fn registrations(&self) -> Result<Vec<(HookPoint, Arc<dyn Hook>, HookOptions)>> {
         let options = self.placement.hook_options(self.default_fail)?;
-        registry.register_all(self.points.iter().map(|p| {
-            let mut o = options.clone();
-            if self.always_closed.contains(p) {
-                o = o.fail_mode(FailMode::Closed);
-            }
-            (p.clone(), self.hook.clone(), o)
-        }))
+        Ok(self
+            .points
+            .iter()
+            .map(|p| {
+                let mut o = options.clone();
+                if self.always_closed.contains(p) {
+                    o = o.fail_mode(FailMode::Closed);
+                }
+                (p.clone(), self.hook.clone(), o)
+            })
+            .collect())
     }
 
     /// The hook's own figures as JSON: cache hits and misses, cost so far,

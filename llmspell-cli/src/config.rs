@@ -1,0 +1,175 @@
+//! The effective configuration: `llmspell.toml` (or `--config FILE`) with
+//! the command line's flags over it, and the runtime it describes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use llmspell_bridge::{RuntimeConfig, StorageChoice};
+use llmspell_config::schema::{Backend, RetentionSection};
+use llmspell_config::{Config, FILE_NAME};
+use llmspell_core::SecurityLevel;
+
+use crate::cli::{RuntimeArgs, StorageKind};
+
+/// The default data directory.
+pub(crate) const DEFAULT_DATA_DIR: &str = ".llmspell";
+
+impl RuntimeArgs {
+    /// The configuration file these arguments name, or `llmspell.toml` in
+    /// the working directory; `None` when there is neither.
+    ///
+    /// # Errors
+    /// A file given with `--config` that cannot be read or is invalid, or
+    /// an invalid `llmspell.toml` (located at file:line:column).
+    pub(crate) fn file(&self) -> anyhow::Result<Option<Config>> {
+        let path = match &self.config {
+            Some(p) => Some(p.clone()),
+            None => Config::discover(Path::new(".")),
+        };
+        match path {
+            None => Ok(None),
+            Some(p) => Config::load(&p)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("{e}")),
+        }
+    }
+
+    /// The file's configuration with these flags over it.
+    ///
+    /// # Errors
+    /// As [`file`](Self::file).
+    pub(crate) fn effective(&self) -> anyhow::Result<Config> {
+        let mut c = self.file()?.unwrap_or_default();
+        let f = &mut c.file;
+        let r = &mut f.runtime;
+        if self.allow_unsafe {
+            r.allow_unsafe = Some(true);
+        }
+        if self.allow_privileged {
+            r.allow_privileged = Some(true);
+        }
+        set(&mut r.session, self.session.clone());
+        set(&mut r.state_version, self.state_version);
+        set(&mut r.slow_operation_ms, self.slow_operation_ms);
+        set(&mut r.rss_high_water_mb, self.rss_high_water_mb);
+        set(&mut r.handoff_spin_us, self.handoff_spin);
+        let s = &mut f.storage;
+        set(&mut s.data_dir, self.data_dir.clone());
+        set(
+            &mut s.backend,
+            self.storage.map(|k| match k {
+                StorageKind::Sled => Backend::Sled,
+                StorageKind::Memory => Backend::Memory,
+            }),
+        );
+        if self.no_persist {
+            s.persist = Some(Vec::new());
+        } else if !self.persist.is_empty() {
+            s.persist = Some(self.persist.clone());
+        }
+        let sb = &mut f.sandbox;
+        list(&mut sb.fs_roots, &self.fs_roots);
+        list(&mut sb.commands, &self.allow_commands);
+        list(&mut sb.env, &self.allow_env);
+        list(&mut sb.allowed_hosts, &self.allow_hosts);
+        Ok(c)
+    }
+
+    /// The runtime the effective configuration describes.
+    ///
+    /// # Errors
+    /// As [`effective`](Self::effective), and an unknown provider kind.
+    pub(crate) fn config(&self) -> anyhow::Result<RuntimeConfig> {
+        runtime_config(&self.effective()?)
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, flag: Option<T>) {
+    if flag.is_some() {
+        *slot = flag;
+    }
+}
+
+fn list<T: Clone>(slot: &mut Option<Vec<T>>, flag: &[T]) {
+    if !flag.is_empty() {
+        *slot = Some(flag.to_vec());
+    }
+}
+
+/// The runtime settings of `c` (defaults for what it leaves out).
+///
+/// # Errors
+/// An unknown provider kind.
+pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
+    let defaults = RuntimeConfig::default();
+    let f = &c.file;
+    let mut tools = defaults.tools.clone();
+    let sb = &f.sandbox;
+    tools.fs_roots = sb.fs_roots.clone().unwrap_or_default();
+    tools.allowed_commands = sb.commands.clone().unwrap_or_default();
+    tools.allowed_env_vars = sb.env.clone().unwrap_or_default();
+    tools.allowed_hosts = sb.allowed_hosts.clone().unwrap_or_default();
+    let data_dir = f
+        .storage
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let r = &f.runtime;
+    Ok(RuntimeConfig {
+        storage: match f.storage.backend.unwrap_or(Backend::Sled) {
+            Backend::Sled => StorageChoice::Sled(data_dir.join("db")),
+            Backend::Memory => StorageChoice::Memory,
+        },
+        persist: f
+            .storage
+            .persist
+            .clone()
+            .unwrap_or_else(|| vec!["**".to_owned()]),
+        retention: f.storage.retention.as_ref().map(retention),
+        providers: llmspell_config::providers(f).map_err(|e| anyhow::anyhow!("{e}"))?,
+        hooks: c.hooks.clone(),
+        allow_unsafe: r.allow_unsafe.unwrap_or(false),
+        allowed_level: if r.allow_privileged.unwrap_or(false) {
+            SecurityLevel::Privileged
+        } else {
+            defaults.allowed_level
+        },
+        tools,
+        session: r.session.clone(),
+        state_version: r.state_version.unwrap_or(1),
+        operation_budget: r.slow_operation_ms.map(Duration::from_millis),
+        rss_high_water: r.rss_high_water_mb.map(|mb| mb.saturating_mul(1 << 20)),
+        handoff_spin: Duration::from_micros(r.handoff_spin_us.unwrap_or(0)),
+        callback_timeout: r
+            .callback_timeout_ms
+            .map_or(defaults.callback_timeout, Duration::from_millis),
+        ..defaults
+    })
+}
+
+fn retention(r: &RetentionSection) -> llmspell_events::Retention {
+    let mut out = llmspell_events::Retention::default();
+    if let Some(n) = r.max_events {
+        out = out.max_events(n);
+    }
+    if let Some(s) = r.max_age_secs {
+        out = out.max_age(Duration::from_secs(s));
+    }
+    out
+}
+
+/// `llmspell config show`: the effective configuration as TOML, and where
+/// it came from.
+pub(crate) fn show(args: &RuntimeArgs) -> anyhow::Result<ExitCode> {
+    let c = args.effective()?;
+    // Checks it the way `run` would, without starting anything.
+    let _checked = runtime_config(&c)?;
+    match &c.path {
+        Some(p) => out!("# from {} and the command line", p.display()),
+        None => out!("# no {FILE_NAME}: defaults and the command line"),
+    }
+    out!("{}", c.to_toml().context("cannot print the configuration")?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,153 @@
+//! `llmspell.toml` as a user writes it: built-in, command and script hooks
+//! turned on from the file change what `llmspell run` does; flags override
+//! the file; `config show` prints the effective configuration; a bad file
+//! is an error at file:line:column.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+fn llmspell(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_llmspell"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the llmspell binary runs")
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    std::fs::write(dir.join(name), body).unwrap();
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const CONFIG: &str = r#"
+[storage]
+backend = "memory"
+
+[[hooks]]
+builtin = "rate_limit"
+per_minute = 1
+burst = 1
+component = "calculator"
+mode = "cancel"
+
+[[hooks]]
+command = ["python3", "policy.py"]
+points = ["BeforeToolExecution"]
+component = "text_*"
+fail = "closed"
+
+[[hooks]]
+script = "hooks/tag.lua"
+"#;
+
+/// Refuses text tools asked to shout.
+const POLICY: &str = r#"
+import json, sys
+ctx = json.load(sys.stdin)
+if ctx["data"].get("operation") == "uppercase":
+    print(json.dumps({"action": "cancel", "reason": "policy: no shouting"}))
+"#;
+
+const TAG_HOOK: &str = r#"
+tagged = 0
+Hook.register("AfterToolExecution", function(ctx) tagged = tagged + 1 end, { name = "tagger" })
+"#;
+
+const SCRIPT: &str = r#"
+assert(Tool.invoke("calculator", { expression = "1+1" }).result == 2)
+local ok, err = pcall(Tool.invoke, "calculator", { expression = "2+2" })
+assert(not ok and err.kind == "cancelled", "rate limit from the file: " .. tostring(err))
+assert(Hook.report("rate_limit").limited == 1)
+local ok2, err2 = pcall(Tool.invoke, "text_manipulator", { operation = "uppercase", text = "hi" })
+assert(not ok2 and tostring(err2):find("no shouting"), "command hook from the file: " .. tostring(err2))
+assert(Tool.invoke("text_manipulator", { operation = "lowercase", text = "HI" }).result == "hi")
+assert(tagged == 2, "script hook file from the file ran: " .. tagged)
+print("ok")
+"#;
+
+fn project() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("hooks")).unwrap();
+    write(dir.path(), "llmspell.toml", CONFIG);
+    write(dir.path(), "policy.py", POLICY);
+    write(dir.path(), "hooks/tag.lua", TAG_HOOK);
+    write(dir.path(), "main.lua", SCRIPT);
+    dir
+}
+
+#[test]
+fn hooks_declared_in_the_file_change_what_scripts_do() {
+    let dir = project();
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout).trim(), "ok");
+    // The same file given with --config from elsewhere.
+    let elsewhere = TempDir::new().unwrap();
+    let config = dir.path().join("llmspell.toml");
+    let script = dir.path().join("main.lua");
+    let out = llmspell(
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            script.to_str().unwrap(),
+        ],
+        elsewhere.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn config_show_prints_the_file_with_the_flags_over_it() {
+    let dir = project();
+    let out = llmspell(
+        &["config", "show", "--storage", "sled", "--data-dir", "state"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("llmspell.toml and the command line"),
+        "{shown}"
+    );
+    assert!(shown.contains("backend = \"sled\""), "{shown}");
+    assert!(shown.contains("data_dir = \"state\""), "{shown}");
+    assert!(shown.contains("builtin = \"rate_limit\""), "{shown}");
+}
+
+#[test]
+fn a_bad_file_is_an_error_at_its_line() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[storage]\nbackend = \"memory\"\n\n[[hooks]]\nbuiltin = \"caching\"\nttl = 60000\n",
+    );
+    write(dir.path(), "main.lua", "print('never')");
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("llmspell.toml:6:1") && err.contains("did you mean `ttl_ms`"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).is_empty());
+    let out = llmspell(&["run", "--config", "missing.toml", "main.lua"], dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("missing.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
