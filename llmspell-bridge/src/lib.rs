@@ -46,7 +46,7 @@ mod session;
 pub use config::{RuntimeConfig, StorageChoice};
 pub use engine::{CallArgs, EngineHandle, ScriptFunction};
 pub use error::{Error, Result, ScriptError};
-pub use host::{HookBody, Host, HostError, UsedHook, WorkflowKind};
+pub use host::{CallOptions, HookBody, Host, HostError, UsedHook, WorkflowKind};
 pub use live::RuntimeUpdate;
 pub use runtime::{ScriptRuntime, language_of};
 pub use script_hook::ScriptHook;

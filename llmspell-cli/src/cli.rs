@@ -152,6 +152,10 @@ pub(crate) struct RunArgs {
 enum HooksCommand {
     /// Every hook point name
     Points,
+    /// Fire one point against the hooks of some files and print the
+    /// decision as JSON (exit 0: fired and as expected; 1: not the expected
+    /// action, or a fixture failed; 2: bad usage)
+    Test(crate::hooks_test::HooksTestArgs),
     /// Run scripts, then list the hooks they registered
     List {
         /// Script files
@@ -220,6 +224,9 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hooks {
             command: HooksCommand::List { files, runtime },
         } => crate::run::list_hooks(&files, &runtime),
+        Command::Hooks {
+            command: HooksCommand::Test(args),
+        } => crate::hooks_test::run(&args),
         Command::Tools { command } => {
             let runtime = llmspell_bridge::ScriptRuntime::new(RuntimeConfig::default())?;
             match command {

@@ -23,6 +23,7 @@ mod bench;
 mod cli;
 mod config;
 mod events;
+mod hooks_test;
 mod run;
 
 use std::process::ExitCode;
