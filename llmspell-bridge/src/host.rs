@@ -6,8 +6,8 @@
 //! This file holds the [`Host`] itself, [`CallOptions`] and the helpers the
 //! operations share; each global's operations have a file of their own:
 //! `hooks`, `builtins` (`Hook.use`, `Hook.report`), `events`, `tools`,
-//! `state`, `agents`, `workflows`, and `reports` for failures of script code
-//! the host called.
+//! `state`, `agents`, `workflows`, `prometheus` (the runtime's figures for
+//! a scrape), and `reports` for failures of script code the host called.
 
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod hooks;
 mod options;
+mod prometheus;
 mod reports;
 mod state;
 mod tools;

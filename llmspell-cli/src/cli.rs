@@ -138,6 +138,11 @@ pub(crate) struct RunArgs {
     pub(crate) hooks: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) runtime: RuntimeArgs,
+    /// Serve the runtime's figures (metrics hooks, the event bus, each hook's
+    /// calls and latency) as Prometheus text at http://ADDR/metrics while
+    /// the scripts run; a metrics hook is turned on if none is
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_addr: Option<String>,
     /// Give up waiting for callbacks after this many seconds (default: wait until quiet)
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,

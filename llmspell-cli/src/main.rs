@@ -24,6 +24,7 @@ mod cli;
 mod config;
 mod events;
 mod hooks_test;
+mod metrics_server;
 mod run;
 
 use std::process::ExitCode;

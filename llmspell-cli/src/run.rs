@@ -18,9 +18,26 @@ fn report(e: &Error) {
 /// Runs the files in one runtime, waits for callbacks to settle, and exits
 /// non-zero when any script had an uncaught error.
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.runtime.config()?;
+    let effective = args.runtime.effective()?;
+    let mut config = crate::config::runtime_config(&effective)?;
     config.script_args = args.args.clone();
     let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;
+    let metrics_addr = args
+        .metrics_addr
+        .clone()
+        .or_else(|| effective.file.runtime.metrics_addr.clone());
+    let _metrics = match metrics_addr {
+        Some(addr) => {
+            let host = runtime.host();
+            if !host.builtin_in_use("metrics") {
+                host.use_builtin("metrics", &serde_json::Value::Null)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let server = crate::metrics_server::MetricsServer::start(&addr, host.clone())?;
+            Some(server)
+        }
+        None => None,
+    };
     let timeout = args
         .timeout
         .filter(|t| t.is_finite() && *t > 0.0)

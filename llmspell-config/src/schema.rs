@@ -54,6 +54,10 @@ pub struct RuntimeSection {
     /// Hand-off polling, in microseconds (see `llmspell run --handoff-spin`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handoff_spin_us: Option<u64>,
+    /// Serve Prometheus text at `http://<addr>/metrics` while scripts run
+    /// (`127.0.0.1:9464`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<String>,
     /// Time limit of a hook or callback that sets none, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_timeout_ms: Option<u64>,

@@ -70,6 +70,15 @@ impl Host {
         Ok(used)
     }
 
+    /// Whether a built-in hook named `kind` is in use.
+    pub fn builtin_in_use(&self, kind: &str) -> bool {
+        self.inner
+            .builtins
+            .lock()
+            .iter()
+            .any(|u| u.hook.kind() == kind)
+    }
+
     /// Keeps a built-in hook loaded by the configuration for
     /// [`builtin_report`](Host::builtin_report) (found by its name).
     pub(crate) fn keep_builtin(&self, hook: BuiltinHook) {
