@@ -59,11 +59,12 @@ fn a_scrape_during_a_run_sees_the_runs_figures() {
     let mut scraped = None;
     while started.elapsed() < Duration::from_secs(20) {
         if let Some(body) = get(port, "/metrics")
-            && body.contains("llmspell_hook_calls_total{hook=\"noop\"")
-            && body.contains("llmspell_hook_calls_total{hook=\"noop\",id=\"")
+            && body.contains("llmspell_executor_hook_calls_total{hook=\"noop\"")
+            && body.contains("llmspell_executor_hook_calls_total{hook=\"noop\",id=\"")
         {
             let done = body.lines().any(|l| {
-                l.starts_with("llmspell_hook_calls_total{hook=\"noop\"") && l.ends_with(" 3")
+                l.starts_with("llmspell_executor_hook_calls_total{hook=\"noop\"")
+                    && l.ends_with(" 3")
             });
             if done {
                 scraped = Some(body);

@@ -11,7 +11,7 @@ use super::Host;
 impl Host {
     /// The Prometheus text of the runtime: the series of each `metrics`
     /// built-in hook in use, then `llmspell_bus_*` (published, delivered,
-    /// dropped, rate limited, subscriptions) and `llmspell_hook_*` (calls,
+    /// dropped, rate limited, subscriptions) and `llmspell_executor_hook_*` (calls,
     /// errors, timeouts, breaker skips and latency quantiles per hook, with
     /// labels `hook`, `id` and `point`).
     pub async fn prometheus(&self) -> String {
@@ -74,32 +74,32 @@ impl Host {
             ),
         ];
         for (i, (name, kind, help)) in series.iter().enumerate() {
-            let _ = writeln!(out, "# HELP llmspell_hook_{name} {help}");
-            let _ = writeln!(out, "# TYPE llmspell_hook_{name} {kind}");
+            let _ = writeln!(out, "# HELP llmspell_executor_hook_{name} {help}");
+            let _ = writeln!(out, "# TYPE llmspell_executor_hook_{name} {kind}");
             for h in &hooks {
                 let l = &h.latency;
                 let v = [l.calls, l.errors, l.timeouts, l.skips][i];
-                let _ = writeln!(out, "llmspell_hook_{name}{{{}}} {v}", labels(h));
+                let _ = writeln!(out, "llmspell_executor_hook_{name}{{{}}} {v}", labels(h));
             }
         }
         let _ = writeln!(
             out,
-            "# HELP llmspell_hook_latency_seconds Hook call latency."
+            "# HELP llmspell_executor_hook_latency_seconds Hook call latency."
         );
-        let _ = writeln!(out, "# TYPE llmspell_hook_latency_seconds summary");
+        let _ = writeln!(out, "# TYPE llmspell_executor_hook_latency_seconds summary");
         for h in &hooks {
             let l = &h.latency;
             for (q, ns) in [("0.5", l.p50_ns), ("0.95", l.p95_ns), ("0.99", l.p99_ns)] {
                 let _ = writeln!(
                     out,
-                    "llmspell_hook_latency_seconds{{{},quantile=\"{q}\"}} {}",
+                    "llmspell_executor_hook_latency_seconds{{{},quantile=\"{q}\"}} {}",
                     labels(h),
                     ns as f64 / 1e9
                 );
             }
             let _ = writeln!(
                 out,
-                "llmspell_hook_latency_seconds_count{{{}}} {}",
+                "llmspell_executor_hook_latency_seconds_count{{{}}} {}",
                 labels(h),
                 l.calls
             );
