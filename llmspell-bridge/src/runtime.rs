@@ -161,7 +161,7 @@ impl ScriptRuntime {
         let events = EventStore::new(storage.clone());
         let persistence = {
             let _guard = background.enter();
-            persist(&bus, &events, &config.persist, config.retention.clone())?
+            persist(&bus, &events, &config.persist, config.retention)?
         };
         let session = crate::session::Session::new(
             config.session.clone(),

@@ -130,10 +130,10 @@ fn matches(result: &Value, want: &str) -> bool {
     norm(got) == norm(want)
 }
 
-fn fixtures(
-    dir: &Path,
-    fire: &dyn Fn(&str, Value, Option<String>) -> anyhow::Result<Value>,
-) -> anyhow::Result<ExitCode> {
+/// Fires a point with data for a component; the decision as JSON.
+type Fire<'a> = &'a dyn Fn(&str, Value, Option<String>) -> anyhow::Result<Value>;
+
+fn fixtures(dir: &Path, fire: Fire<'_>) -> anyhow::Result<ExitCode> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the fixtures directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

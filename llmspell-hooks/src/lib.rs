@@ -108,6 +108,7 @@ pub use point::{CUSTOM_PREFIX, HookGroup, HookPoint};
 pub use priority::Priority;
 pub use registry::{
     BreakerControl, FailMode, HookFilter, HookHandle, HookId, HookInfo, HookOptions, HookRegistry,
+    Registration,
 };
 pub use replay::{
     HookExecutionRecord, HookRecorder, RecordedResult, ReplayOutcome, ReplayableHook,

@@ -72,6 +72,10 @@ impl std::str::FromStr for FailMode {
     }
 }
 
+/// One registration: a hook, the point it runs at, and its options (what
+/// [`HookRegistry::register_all`] takes).
+pub type Registration = (HookPoint, Arc<dyn Hook>, HookOptions);
+
 /// Per-registration settings; anything unset falls back to the hook's own
 /// metadata or the executor's defaults.
 #[derive(Debug, Clone, Default)]
@@ -548,7 +552,7 @@ impl HookRegistry {
     /// is registered then.
     pub fn register_all(
         &self,
-        hooks: impl IntoIterator<Item = (HookPoint, Arc<dyn Hook>, HookOptions)>,
+        hooks: impl IntoIterator<Item = Registration>,
     ) -> Result<Vec<HookHandle>> {
         let items: Vec<_> = hooks.into_iter().map(|(p, h, o)| (p, h, None, o)).collect();
         for (_, _, _, o) in &items {

@@ -28,7 +28,7 @@ use super::{
 };
 use crate::{
     CommandHook, CommandHookConfig, Error, FailMode, Hook, HookCache, HookHandle, HookOptions,
-    HookPoint, HookRegistry, Priority, Result,
+    HookPoint, HookRegistry, Priority, Registration, Result,
 };
 
 /// The names of the built-in hooks, as scripts and the configuration file
@@ -398,7 +398,7 @@ impl BuiltinHook {
     ///
     /// # Errors
     /// As [`Placement::hook_options`].
-    pub fn registrations(&self) -> Result<Vec<(HookPoint, Arc<dyn Hook>, HookOptions)>> {
+    pub fn registrations(&self) -> Result<Vec<Registration>> {
         let options = self.placement.hook_options(self.default_fail)?;
         Ok(self
             .points

@@ -177,7 +177,7 @@ fn register(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
         weak,
         |_, engine, (point, f, opts): (LuaValue, LuaValue, LuaValue)| {
             let point = arg_string(&point, "Hook.register: argument 1 (the hook point)")?;
-            let body = hook_body(&engine, f, "Hook.register: argument 2")?;
+            let body = hook_body(engine, f, "Hook.register: argument 2")?;
             let opts = arg_json(&opts, "Hook.register: argument 3 (options)")?;
             let (id, point) = engine
                 .host
@@ -242,7 +242,7 @@ fn composite(lua: &Lua, weak: &Weak<LuaEngine>, kind: &'static str) -> mlua::Res
             let mut members = Vec::new();
             for (i, v) in list.sequence_values::<LuaValue>().enumerate() {
                 members.push(hook_body(
-                    &engine,
+                    engine,
                     v?,
                     &format!("Hook.{kind}: hook {}", i + 1),
                 )?);
