@@ -313,7 +313,7 @@ fn javascript_calls_take_chosen_ids_as_their_last_argument() {
         }
         let err = null;
         try { await Tool.invoke("calculator", { expression: "1" }, { correlation: "x" }); } catch (e) { err = String(e); }
-        assert(err && err.includes("unknown call option `correlation`; valid: correlation_id, parent_id"), err);
+        assert(err && err.includes("unknown call option `correlation` (did you mean `correlation_id`?); valid: correlation_id, parent_id"), err);
     "#
         ),
     );

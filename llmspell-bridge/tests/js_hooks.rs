@@ -44,7 +44,7 @@ fn bad_arguments_name_the_bad_value_and_the_valid_ones() {
     );
     let e = js_err(&rt, "\n\nHook.register('BeforeToolExecution', 42)");
     assert!(
-        e.starts_with("test.js:3:") && e.contains("argument 2 must be a function, got number"),
+        e.starts_with("test.js:3:") && e.contains("argument 2 must be a function or a composite hook (Hook.sequential, Hook.first_match, Hook.parallel, Hook.voting), got number"),
         "{e}"
     );
     let e = js_err(

@@ -48,7 +48,7 @@ fn bad_arguments_name_the_bad_value_and_the_valid_ones() {
     );
     let e = lua_err(&rt, "Hook.register('BeforeToolExecution', 42)");
     assert!(
-        e.contains("argument 2 must be a function, got number"),
+        e.contains("argument 2 must be a function or a composite hook (Hook.sequential, Hook.first_match, Hook.parallel, Hook.voting), got number"),
         "{e}"
     );
     let e = lua_err(
