@@ -132,6 +132,7 @@ where
                 Settled::Retry(delay) => {
                     runner.wait(delay).await?;
                     self.attempt += 1;
+                    crate::telemetry::record_attempt(self.attempt);
                 }
             }
         }
