@@ -311,15 +311,21 @@ impl GuardedRunner {
         });
         let run = self.guard(spec, ctx, op);
         let Some(trace) = trace else {
-            return run.await;
+            return run.await.0;
         };
-        let result = run.instrument(trace.span().clone()).await;
-        trace.finish(&result);
+        let (result, attempts) = run.instrument(trace.span().clone()).await;
+        trace.finish(&result, attempts);
         result
     }
 
-    /// [`run_context`](Self::run_context) without its span.
-    async fn guard<F, Fut>(&self, spec: &GuardSpec, ctx: HookContext, op: F) -> Result<GuardOutcome>
+    /// [`run_context`](Self::run_context) without its span; also returns
+    /// the attempts made.
+    async fn guard<F, Fut>(
+        &self,
+        spec: &GuardSpec,
+        ctx: HookContext,
+        op: F,
+    ) -> (Result<GuardOutcome>, u32)
     where
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
@@ -340,7 +346,7 @@ impl GuardedRunner {
             );
             (budget, ctx)
         });
-        let result = if self.hookless(spec) {
+        let (result, attempts) = if self.hookless(spec) {
             let target = spec.component.name.clone();
             let call = OperationCall {
                 target: target.clone(),
@@ -348,22 +354,24 @@ impl GuardedRunner {
                 attempt: ctx.attempt,
                 fork: false,
             };
-            op(call).await.map(|o| GuardOutcome {
+            let result = op(call).await.map(|o| GuardOutcome {
                 elapsed: llmspell_core::clock::since(started),
                 ..GuardOutcome::direct(target, o)
-            })
+            });
+            (result, 1)
         } else {
             sequence::Sequence::new(self, spec, op, ctx, started)
                 .run()
                 .await
         };
-        match watch {
+        let result = match watch {
             Some((budget, ctx)) if llmspell_core::clock::since(started) > budget => {
                 Box::pin(self.too_slow(ctx, budget, llmspell_core::clock::since(started), result))
                     .await
             }
             _ => result,
-        }
+        };
+        (result, attempts)
     }
 
     /// Fires `PerformanceThresholdExceeded` for an operation that ran past

@@ -33,7 +33,10 @@ use crate::{GuardOutcome, GuardSpec, HookAction, HookContext};
 /// `cancel`, …), `latency_us`, `failed` (the call failed: an error, a panic,
 /// a timeout or an undeclared result), `skipped` (the point went on without
 /// it: a fail-open hook that failed or whose breaker refused the call) and
-/// `error`.
+/// `error`. An operation that failed (not one a hook cancelled) and a hook
+/// that gave no result also set `otel.status_code = "error"`, which
+/// OpenTelemetry layers take as the span's status. Each field is recorded
+/// once.
 ///
 /// **Nothing is built unless a subscriber wants this target.** Each path
 /// starts with tracing's cached callsite check (one atomic load when no
@@ -64,9 +67,6 @@ use crate::{GuardOutcome, GuardSpec, HookAction, HookContext};
 /// one that starts past that is still traced, and what it starts falls back
 /// to the current span.
 pub const TELEMETRY_TARGET: &str = "llmspell::otel";
-
-/// The name of an operation's span.
-const OPERATION: &str = "llmspell.operation";
 
 /// Whether a subscriber wants the spans of [`TELEMETRY_TARGET`]. Cheap: a
 /// cached callsite check.
@@ -231,7 +231,7 @@ impl<'a> OperationTrace<'a> {
             correlation_id = %id,
             parent_id = parent_id.map(display),
             outcome = Empty,
-            attempts = 1_u32,
+            attempts = Empty,
             error = Empty,
             otel.status_code = Empty,
         );
@@ -249,16 +249,17 @@ impl<'a> OperationTrace<'a> {
         &self.span
     }
 
-    /// Records how the operation ended: `outcome` is `ok`, `cached`,
-    /// `cancelled` or `error`; an error also sets `error` and, unless a hook
-    /// cancelled, the span's error status.
-    pub(crate) fn finish(self, result: &Result<GuardOutcome>) {
+    /// Records how the operation ended, after `attempts`: `outcome` is
+    /// `ok`, `cached`, `cancelled` or `error`; an error also sets `error`
+    /// and, unless a hook cancelled, the span's error status. (Each field is
+    /// recorded once: an exporter may keep every value recorded.)
+    pub(crate) fn finish(self, result: &Result<GuardOutcome>, attempts: u32) {
         let span = &self.span;
+        span.record("attempts", attempts);
         match result {
             Ok(outcome) => {
                 let how = if outcome.cache_hit { "cached" } else { "ok" };
                 span.record("outcome", how);
-                span.record("attempts", outcome.attempts);
             }
             Err(e @ Error::Cancelled { .. }) => {
                 span.record("outcome", "cancelled");
@@ -270,21 +271,6 @@ impl<'a> OperationTrace<'a> {
                 span.record("otel.status_code", "error");
             }
         }
-    }
-}
-
-/// Records the attempt a guarded operation is on, when a hook asked for
-/// another; on the current span, which is the operation's while it runs.
-pub(crate) fn record_attempt(attempt: u32) {
-    if !enabled() {
-        return;
-    }
-    let span = Span::current();
-    if span
-        .metadata()
-        .is_some_and(|m| m.target() == TELEMETRY_TARGET && m.name() == OPERATION)
-    {
-        span.record("attempts", attempt);
     }
 }
 
@@ -309,8 +295,8 @@ pub(crate) fn hook_span(index: &SpanIndex, entry: &HookEntry, ctx: &HookContext)
         correlation_id = %ctx.correlation_id,
         action = Empty,
         latency_us = Empty,
-        failed = false,
-        skipped = false,
+        failed = Empty,
+        skipped = Empty,
         error = Empty,
         otel.status_code = Empty,
     )
