@@ -21,6 +21,7 @@ mod bench;
 mod cli;
 mod events;
 mod run;
+mod telemetry;
 
 use std::process::ExitCode;
 

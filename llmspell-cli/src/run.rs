@@ -18,6 +18,12 @@ fn report(e: &Error) {
 /// Runs the files in one runtime, waits for callbacks to settle, and exits
 /// non-zero when any script had an uncaught error.
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // Dropped last: the spans still buffered are sent before the process ends.
+    let _telemetry = args
+        .otel_endpoint
+        .as_ref()
+        .map(crate::telemetry::install)
+        .transpose()?;
     let mut config = args.runtime.config();
     config.script_args = args.args.clone();
     let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;
