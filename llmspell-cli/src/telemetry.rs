@@ -7,13 +7,17 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use llmspell_hooks::TELEMETRY_TARGET;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
@@ -81,10 +85,54 @@ impl fmt::Display for OtlpEndpoint {
 
 /// The installed export. Dropping it shuts the tracer provider down, which
 /// sends the spans still buffered, so a short script's spans arrive before
-/// the process ends.
+/// the process ends; spans that could not be sent are then reported on
+/// stderr (the run's exit status does not change).
 #[must_use = "dropping it ends the export"]
 pub(crate) struct Telemetry {
     provider: SdkTracerProvider,
+    endpoint: OtlpEndpoint,
+    undelivered: Arc<Undelivered>,
+}
+
+/// The spans the exporter could not send, and the last reason.
+#[derive(Debug, Default)]
+struct Undelivered {
+    spans: AtomicUsize,
+    last_error: Mutex<Option<String>>,
+}
+
+/// The OTLP exporter, keeping count of what it could not send: the SDK
+/// itself drops failed batches without a word.
+#[derive(Debug)]
+struct ReportingExporter {
+    inner: SpanExporter,
+    undelivered: Arc<Undelivered>,
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for ReportingExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len();
+        let result = self.inner.export(batch).await;
+        if let Err(e) = &result {
+            self.undelivered.spans.fetch_add(spans, Ordering::Relaxed);
+            if let Ok(mut last) = self.undelivered.last_error.lock() {
+                *last = Some(e.to_string());
+            }
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
 }
 
 /// Installs the process's tracing subscriber: one OpenTelemetry layer that
@@ -95,12 +143,17 @@ pub(crate) struct Telemetry {
 /// # Errors
 /// A URL the exporter refuses, or a subscriber already installed.
 pub(crate) fn install(endpoint: &OtlpEndpoint) -> anyhow::Result<Telemetry> {
-    let exporter = SpanExporter::builder()
+    let inner = SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(endpoint.traces_url())
         .build()
         .with_context(|| format!("--otel-endpoint {endpoint}"))?;
+    let undelivered = Arc::new(Undelivered::default());
+    let exporter = ReportingExporter {
+        inner,
+        undelivered: undelivered.clone(),
+    };
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(Resource::builder().with_service_name(SERVICE_NAME).build())
@@ -117,13 +170,34 @@ pub(crate) fn install(endpoint: &OtlpEndpoint) -> anyhow::Result<Telemetry> {
         .with_filter(Targets::new().with_target(TELEMETRY_TARGET, Level::TRACE));
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
         .context("cannot install the OpenTelemetry export: a tracing subscriber is already set")?;
-    Ok(Telemetry { provider })
+    Ok(Telemetry {
+        provider,
+        endpoint: endpoint.clone(),
+        undelivered,
+    })
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Err(e) = self.provider.shutdown() {
-            eprintln!("llmspell: could not send every span to the OTLP endpoint: {e}");
+        let ended = self.provider.shutdown();
+        let lost = self.undelivered.spans.load(Ordering::Relaxed);
+        if lost > 0 {
+            let why = self
+                .undelivered
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_default();
+            eprintln!(
+                "llmspell: {lost} span(s) could not be sent to {}: {why}",
+                self.endpoint
+            );
+        } else if let Err(e) = ended {
+            eprintln!(
+                "llmspell: the span export to {} did not end cleanly: {e}",
+                self.endpoint
+            );
         }
     }
 }

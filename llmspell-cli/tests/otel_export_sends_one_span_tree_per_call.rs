@@ -287,3 +287,37 @@ fn an_endpoint_that_is_not_an_http_url_is_refused_before_anything_runs() {
         "{err}"
     );
 }
+
+#[test]
+fn spans_a_collector_does_not_take_are_reported_and_the_run_still_succeeds() {
+    // A loopback port nobody listens on: connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("tool.lua"),
+        r#"print(Tool.invoke("calculator", { expression = "1+1" }).result)"#,
+    )
+    .unwrap();
+    let out = llmspell(
+        &[
+            "run",
+            "--storage",
+            "memory",
+            "--no-persist",
+            "--otel-endpoint",
+            &url,
+            "tool.lua",
+        ],
+        dir.path(),
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    assert!(
+        err.contains("span(s) could not be sent to") && err.contains(&url),
+        "{err}"
+    );
+}
