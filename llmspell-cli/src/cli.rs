@@ -146,6 +146,10 @@ pub(crate) struct RunArgs {
     /// Give up waiting for callbacks after this many seconds (default: wait until quiet)
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
+    /// Export each operation and hook firing as an OpenTelemetry span to
+    /// this OTLP/HTTP collector (http://127.0.0.1:4318; /v1/traces is added)
+    #[arg(long, value_name = "URL")]
+    pub(crate) otel_endpoint: Option<crate::telemetry::OtlpEndpoint>,
     /// Arguments for the scripts, after `--` (scripts read them as `llmspell.args`)
     #[arg(last = true, value_name = "ARGS")]
     pub(crate) args: Vec<String>,

@@ -26,6 +26,7 @@ mod events;
 mod hooks_test;
 mod metrics_server;
 mod run;
+mod telemetry;
 
 use std::process::ExitCode;
 

@@ -19,6 +19,19 @@ fn report(e: &Error) {
 /// non-zero when any script had an uncaught error.
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let effective = args.runtime.effective()?;
+    // Dropped last: the spans still buffered are sent before the process ends.
+    let endpoint = match (&args.otel_endpoint, &effective.file.runtime.otel_endpoint) {
+        (Some(flag), _) => Some(flag.clone()),
+        (None, Some(url)) => Some(
+            url.parse::<crate::telemetry::OtlpEndpoint>()
+                .map_err(|e| anyhow::anyhow!("[runtime] otel_endpoint: {e}"))?,
+        ),
+        (None, None) => None,
+    };
+    let _telemetry = endpoint
+        .as_ref()
+        .map(crate::telemetry::install)
+        .transpose()?;
     let mut config = crate::config::runtime_config(&effective)?;
     config.script_args = args.args.clone();
     let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;

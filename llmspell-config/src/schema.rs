@@ -58,6 +58,10 @@ pub struct RuntimeSection {
     /// (`127.0.0.1:9464`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<String>,
+    /// Export OpenTelemetry traces to this OTLP/HTTP collector
+    /// (`http://127.0.0.1:4318`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otel_endpoint: Option<String>,
     /// Time limit of a hook or callback that sets none, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_timeout_ms: Option<u64>,

@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::breaker::{BreakerState, CallOutcome, Permit, Transition};
 use crate::monitor::Recorded;
 use crate::registry::{FailMode, HookEntry};
+use crate::telemetry::{self, HookRun, SpanIndex};
 use crate::{
     HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, LazyTimeout, PerformanceMonitor,
 };
@@ -191,6 +192,7 @@ impl HookExecutorBuilder {
                     topic("hook.breaker.closed"),
                 ],
                 skipped_topic: topic(SKIPPED_TOPIC),
+                spans: SpanIndex::new(),
             }),
         }
     }
@@ -207,6 +209,8 @@ struct Inner {
     recorder: Option<HookRecorder>,
     topics: [Option<Topic>; 3],
     skipped_topic: Option<Topic>,
+    /// The open operation spans, while spans are recorded.
+    spans: SpanIndex,
 }
 
 /// A hook that ran past its slow budget, or whose breaker just opened.
@@ -276,6 +280,11 @@ impl HookExecutor {
         &self.inner.registry
     }
 
+    /// The open operation spans (see `telemetry.rs`).
+    pub(crate) fn spans(&self) -> &SpanIndex {
+        &self.inner.spans
+    }
+
     /// The bus transitions are published on.
     pub fn bus(&self) -> Option<&EventBus> {
         self.inner.bus.as_ref()
@@ -332,6 +341,7 @@ impl HookExecutor {
         let mut clock = llmspell_core::clock::instant();
         // Hashed at the first hook limited to a component.
         let mut component = None;
+        let traced = telemetry::enabled();
         for entry in snapshot.iter() {
             if let Some(glob) = &entry.component_glob {
                 if !glob.is_match(&*ctx.component.name) {
@@ -352,10 +362,14 @@ impl HookExecutor {
                 (Some(_), Some(_)) => Some(Box::new(ctx.clone())),
                 _ => None,
             };
+            let span = traced.then(|| telemetry::hook_span(&self.inner.spans, entry, ctx));
             let started = clock;
             let result = self.call(entry, ctx, started).await;
             clock = llmspell_core::clock::instant();
             let elapsed = clock.saturating_duration_since(started);
+            if let Some(span) = span {
+                traced_call(span, entry, &result, elapsed);
+            }
             let hook_budget = entry.slow_budget.unwrap_or(budget);
             let slow = elapsed > hook_budget;
             let opened = self.account(entry, permit, &result, elapsed, slow);
@@ -422,7 +436,19 @@ impl HookExecutor {
             }
             Permit::Rejected => {
                 entry.stats.skip();
-                self.hook_cannot_run(entry, ctx, entry.breaker.rejection())?;
+                let why = entry.breaker.rejection();
+                if telemetry::enabled() {
+                    let span = telemetry::hook_span(&self.inner.spans, entry, ctx);
+                    let run = HookRun {
+                        action: None,
+                        error: Some(&why),
+                        failed: false,
+                        skipped: entry.fail_mode == FailMode::Open,
+                        elapsed: Duration::ZERO,
+                    };
+                    telemetry::hook_ran(span, &run);
+                }
+                self.hook_cannot_run(entry, ctx, why)?;
                 outcome.skipped += 1;
                 Ok(None)
             }
@@ -628,6 +654,24 @@ impl std::fmt::Debug for HookExecutor {
             .field("registry", &self.inner.registry)
             .finish()
     }
+}
+
+/// Records a hook call on its span and closes it.
+fn traced_call(
+    span: tracing::Span,
+    entry: &HookEntry,
+    result: &Result<HookResult, Failure>,
+    elapsed: Duration,
+) {
+    let message = result.as_ref().err().map(Failure::message);
+    let run = HookRun {
+        action: result.as_ref().ok().map(HookResult::action),
+        error: message.as_deref(),
+        failed: result.is_err(),
+        skipped: result.is_err() && entry.fail_mode == FailMode::Open,
+        elapsed,
+    };
+    telemetry::hook_ran(span, &run);
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

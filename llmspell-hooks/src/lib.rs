@@ -27,6 +27,9 @@
 //!   script engine uses; [`ReplayableHook`] / [`HookRecorder`]: recorded
 //!   executions; [`DistributedHookContext`]: a context that crosses
 //!   machines (the NATS bridge's contract).
+//! - [`TELEMETRY_TARGET`]: each guarded operation and each hook firing is a
+//!   tracing span under this target, parented by correlation ids, for an
+//!   OpenTelemetry exporter; nothing is built while no subscriber wants it.
 //!
 //! # Example
 //!
@@ -82,6 +85,7 @@ mod replay;
 mod result;
 mod runner;
 mod selective;
+mod telemetry;
 mod timeout;
 
 pub use actions::ActionSet;
@@ -120,6 +124,7 @@ pub use runner::{
     ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
 };
 pub use selective::{HookFactory, SelectiveHookRegistry};
+pub use telemetry::TELEMETRY_TARGET;
 pub use timeout::{Elapsed, LazyTimeout};
 
 /// The hooks guide's examples, compiled and run as doctests.

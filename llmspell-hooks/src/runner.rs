@@ -16,9 +16,11 @@ use std::time::Duration;
 use llmspell_core::{ExecutionContext, Result};
 use serde::Serialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 pub use spec::{GuardPoints, GuardSpec};
 
+use crate::telemetry::{self, OperationTrace};
 use crate::{HookCache, HookContext, HookExecutor, HookPoint, MemoryHookCache};
 
 /// One run of the guarded operation, as the runner asks for it.
@@ -196,11 +198,19 @@ impl GuardedRunner {
         spec.topics.is_some() && self.executor.bus().is_some_and(|b| !b.is_idle())
     }
 
-    /// Whether a run of `spec` would do anything besides calling the
-    /// operation: a hook on one of its points, a listener for its events, or
-    /// a slow-operation budget with a `PerformanceThresholdExceeded` hook.
-    /// [`run`](Self::run) checks it itself and then builds no context.
+    /// Whether a run of `spec` would do nothing besides calling the
+    /// operation: no hook on one of its points, no listener for its events,
+    /// no slow-operation budget with a `PerformanceThresholdExceeded` hook,
+    /// and no subscriber recording operation spans (see
+    /// [`TELEMETRY_TARGET`](crate::TELEMETRY_TARGET)). [`run`](Self::run)
+    /// checks it itself and then builds no context.
     pub fn is_passthrough(&self, spec: &GuardSpec) -> bool {
+        !telemetry::enabled() && self.hookless(spec)
+    }
+
+    /// Whether a run of `spec` has no hook or listener to run: the operation
+    /// alone is called (within its span, when spans are recorded).
+    fn hookless(&self, spec: &GuardSpec) -> bool {
         let registry = self.executor.registry();
         !registry.has_hooks(&spec.points.before)
             && !registry.has_hooks(&spec.points.after)
@@ -275,6 +285,10 @@ impl GuardedRunner {
     /// parent, language and metadata are the operation's. The context is
     /// used even when no hook would need it (see [`run`](Self::run)).
     ///
+    /// While a subscriber records [`TELEMETRY_TARGET`](crate::TELEMETRY_TARGET)
+    /// the run is an `llmspell.operation` span, the child of the operation
+    /// that encloses it by correlation id.
+    ///
     /// # Errors
     /// As [`run`](Self::run).
     pub async fn run_context<F, Fut>(
@@ -283,6 +297,35 @@ impl GuardedRunner {
         ctx: HookContext,
         op: F,
     ) -> Result<GuardOutcome>
+    where
+        F: Fn(OperationCall) -> Fut,
+        Fut: std::future::Future<Output = Result<Value>>,
+    {
+        let trace = telemetry::enabled().then(|| {
+            OperationTrace::start(
+                self.executor.spans(),
+                spec,
+                &ctx.correlation_id,
+                ctx.parent_id.as_ref(),
+            )
+        });
+        let run = self.guard(spec, ctx, op);
+        let Some(trace) = trace else {
+            return run.await.0;
+        };
+        let (result, attempts) = run.instrument(trace.span().clone()).await;
+        trace.finish(&result, attempts);
+        result
+    }
+
+    /// [`run_context`](Self::run_context) without its span; also returns
+    /// the attempts made.
+    async fn guard<F, Fut>(
+        &self,
+        spec: &GuardSpec,
+        ctx: HookContext,
+        op: F,
+    ) -> (Result<GuardOutcome>, u32)
     where
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
@@ -303,7 +346,7 @@ impl GuardedRunner {
             );
             (budget, ctx)
         });
-        let result = if self.is_passthrough(spec) {
+        let (result, attempts) = if self.hookless(spec) {
             let target = spec.component.name.clone();
             let call = OperationCall {
                 target: target.clone(),
@@ -311,22 +354,24 @@ impl GuardedRunner {
                 attempt: ctx.attempt,
                 fork: false,
             };
-            op(call).await.map(|o| GuardOutcome {
+            let result = op(call).await.map(|o| GuardOutcome {
                 elapsed: llmspell_core::clock::since(started),
                 ..GuardOutcome::direct(target, o)
-            })
+            });
+            (result, 1)
         } else {
             sequence::Sequence::new(self, spec, op, ctx, started)
                 .run()
                 .await
         };
-        match watch {
+        let result = match watch {
             Some((budget, ctx)) if llmspell_core::clock::since(started) > budget => {
                 Box::pin(self.too_slow(ctx, budget, llmspell_core::clock::since(started), result))
                     .await
             }
             _ => result,
-        }
+        };
+        (result, attempts)
     }
 
     /// Fires `PerformanceThresholdExceeded` for an operation that ran past

@@ -113,8 +113,14 @@ where
     }
 
     /// Runs attempts until one settles; publishes `started` and `completed`
-    /// (`failed` and `cancelled` on the way out of a failure).
-    pub(super) async fn run(mut self) -> Result<GuardOutcome> {
+    /// (`failed` and `cancelled` on the way out of a failure). Also returns
+    /// the attempts made, which an error does not carry.
+    pub(super) async fn run(mut self) -> (Result<GuardOutcome>, u32) {
+        let result = self.attempts().await;
+        (result, self.attempt)
+    }
+
+    async fn attempts(&mut self) -> Result<GuardOutcome> {
         let (runner, spec) = (self.runner, self.spec);
         runner
             .emit(

@@ -60,6 +60,19 @@ impl GuardPoints {
             error: HookPoint::LlmError,
         }
     }
+
+    /// The kind of operation, by its Before point: `tool`, `agent`,
+    /// `workflow`, `workflow_step`, `llm`, or `custom` for any other.
+    pub(crate) fn family(&self) -> &'static str {
+        match self.before {
+            HookPoint::BeforeToolExecution => "tool",
+            HookPoint::BeforeAgentExecution => "agent",
+            HookPoint::BeforeWorkflowStart => "workflow",
+            HookPoint::BeforeWorkflowStage => "workflow_step",
+            HookPoint::BeforeLlmCall => "llm",
+            _ => "custom",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +92,9 @@ pub struct GuardSpec {
     pub(crate) component: ComponentId,
     pub(crate) points: GuardPoints,
     pub(crate) topics: Option<Arc<Topics>>,
+    /// The part of the component the operation is (`step.fetch`), when
+    /// it is one.
+    pub(crate) part: Option<Arc<str>>,
 }
 
 impl GuardSpec {
@@ -119,6 +135,7 @@ impl GuardSpec {
             component,
             points,
             topics,
+            part: (!extra.is_empty()).then(|| Arc::from(extra)),
         }
     }
 

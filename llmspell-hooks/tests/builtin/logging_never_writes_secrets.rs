@@ -5,11 +5,14 @@ use std::io::Write;
 use std::sync::Arc;
 
 use llmspell_core::Error;
-use llmspell_hooks::HookPoint;
 use llmspell_hooks::builtin::{LogField, LoggingHook};
+use llmspell_hooks::{HookPoint, TELEMETRY_TARGET};
 use parking_lot::Mutex;
 use serde_json::json;
 use tracing::Level;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 use crate::fixture::Fixture;
 
@@ -32,15 +35,21 @@ impl Capture {
     }
 }
 
-/// Installs a capturing subscriber for this thread at `max` level.
+/// Installs a capturing subscriber for this thread at `max` level. It
+/// leaves out the operation and hook spans (`TELEMETRY_TARGET`), whose
+/// fields are the runner's, so that what it captures is what the hook wrote.
 fn capture(max: Level) -> (Capture, tracing::subscriber::DefaultGuard) {
     let cap = Capture::default();
     let writer = cap.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(max)
-        .with_ansi(false)
-        .finish();
+    let filter = Targets::new()
+        .with_default(max)
+        .with_target(TELEMETRY_TARGET, LevelFilter::OFF);
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_filter(filter),
+    );
     let guard = tracing::subscriber::set_default(subscriber);
     (cap, guard)
 }
