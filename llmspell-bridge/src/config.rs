@@ -71,6 +71,9 @@ pub struct RuntimeConfig {
     /// from storage at start, saved at each checkpoint and at shutdown.
     /// Default: none (an unnamed session, kept in memory).
     pub session: Option<String>,
+    /// Record every execution of script hooks in storage (namespace
+    /// `hooks`), for `Hook.replay` and `llmspell replay`. Default: off.
+    pub record_hooks: bool,
     /// The version of the state the scripts expect. State saved with an
     /// older version passes `StateMigration` when it is restored; state saved
     /// with a newer one is refused. Default 1.
@@ -104,6 +107,7 @@ impl Default for RuntimeConfig {
             handoff_spin: Duration::ZERO,
             session: None,
             state_version: 1,
+            record_hooks: false,
             operation_budget: None,
             memory_high_water: 0.8,
             rss_high_water: None,

@@ -50,6 +50,9 @@ pub(crate) struct HostInner {
     pub(crate) bus: EventBus,
     /// The runner's cache, which the caching hook fills.
     pub(crate) cache: Arc<dyn llmspell_hooks::HookCache>,
+    /// Reads (and, with `record_hooks`, the executor writes) recorded hook
+    /// executions.
+    pub(crate) recorder: llmspell_hooks::HookRecorder,
     /// The runtime's store (events, state, the audit log).
     pub(crate) storage: Arc<dyn llmspell_storage::StorageBackend>,
     /// The built-in hooks turned on by scripts or the configuration.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use llmspell_core::Language;
 use llmspell_events::{EventBus, EventStore, Persistence, PersistenceConfig};
 use llmspell_hooks::{
-    EmitHooks, GuardedRunner, HookExecutor, HookRegistry, RunnerConfig, SelectiveHookRegistry,
+    EmitHooks, GuardedRunner, HookExecutor, HookRecorder, HookRegistry, RunnerConfig,
+    SelectiveHookRegistry,
 };
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
 use llmspell_tools::{ToolRegistry, builtin_tools};
@@ -148,9 +149,12 @@ impl ScriptRuntime {
             })?;
         let bus = EventBus::new();
         let hooks = HookRegistry::new();
-        let executor = HookExecutor::builder(hooks.clone())
-            .bus(bus.clone())
-            .build();
+        let recorder = HookRecorder::new(storage.clone()).map_err(llmspell_core::Error::from)?;
+        let mut executor = HookExecutor::builder(hooks.clone()).bus(bus.clone());
+        if config.record_hooks {
+            executor = executor.recorder(recorder.clone());
+        }
+        let executor = executor.build();
         EmitHooks::install(&executor)?;
         let runner = GuardedRunner::new(executor.clone()).with_config(RunnerConfig {
             slow_operation: config.operation_budget,
@@ -175,6 +179,7 @@ impl ScriptRuntime {
                 executor,
                 bus,
                 cache,
+                recorder,
                 storage: storage.clone(),
                 builtins: Mutex::new(Vec::new()),
                 tools,

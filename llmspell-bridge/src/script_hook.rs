@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use llmspell_hooks::{Hook, HookAdapter, HookContext, HookMetadata, HookResult, JsonHookAdapter};
+use llmspell_hooks::{
+    Hook, HookAdapter, HookContext, HookMetadata, HookResult, JsonHookAdapter, ReplayableHook,
+};
 use serde_json::Value;
 
 use crate::engine::CallArgs;
@@ -97,4 +99,12 @@ pub(crate) async fn call_tool_handler(
         .call(vec![params], Some(timeout))
         .await
         .map_err(|e| e.failed_in(format!("tool:{tool}")))
+}
+
+/// Recorded by name: a recorded execution is replayed against the script
+/// hook registered now under the same name (`name` in the hook's options).
+impl ReplayableHook for ScriptHook {
+    fn replay_id(&self) -> String {
+        self.metadata.name.clone()
+    }
 }

@@ -43,6 +43,10 @@ enum Command {
         #[command(subcommand)]
         command: crate::audit::AuditCommand,
     },
+    /// Run scripts (which register the current hooks), then replay the hook
+    /// executions recorded with --record-hooks against them and report
+    /// differences (exit 1 when any differs or cannot be replayed)
+    Replay(crate::replay::ReplayArgs),
     /// Run the performance suite
     Bench {
         /// Print the results as a JSON array
@@ -105,6 +109,9 @@ pub(crate) struct RuntimeArgs {
     /// Hosts service_checker may contact
     #[arg(long = "allow-host", value_name = "HOST")]
     pub(crate) allow_hosts: Vec<String>,
+    /// Record every execution of script hooks in storage, for `llmspell replay`
+    #[arg(long)]
+    pub(crate) record_hooks: bool,
     /// Keep the scripts' `State` across runs under this session name
     #[arg(long, value_name = "NAME")]
     pub(crate) session: Option<String>,
@@ -274,6 +281,7 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             command: ConfigCommand::Show { runtime },
         } => crate::config::show(&runtime),
         Command::Audit { command } => crate::audit::run(command),
+        Command::Replay(args) => crate::replay::run(&args),
         Command::Bench { json, check, only } => {
             crate::bench::run(&crate::bench::BenchArgs { json, check, only })
         }

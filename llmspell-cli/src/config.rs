@@ -50,6 +50,9 @@ impl RuntimeArgs {
         if self.allow_privileged {
             r.allow_privileged = Some(true);
         }
+        if self.record_hooks {
+            r.record_hooks = Some(true);
+        }
         set(&mut r.session, self.session.clone());
         set(&mut r.state_version, self.state_version);
         set(&mut r.slow_operation_ms, self.slow_operation_ms);
@@ -139,6 +142,7 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
         tools,
         session: r.session.clone(),
         state_version: r.state_version.unwrap_or(1),
+        record_hooks: r.record_hooks.unwrap_or(false),
         operation_budget: r.slow_operation_ms.map(Duration::from_millis),
         rss_high_water: r.rss_high_water_mb.map(|mb| mb.saturating_mul(1 << 20)),
         handoff_spin: Duration::from_micros(r.handoff_spin_us.unwrap_or(0)),

@@ -58,6 +58,9 @@ pub struct RuntimeSection {
     /// (`127.0.0.1:9464`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<String>,
+    /// Record every execution of script hooks, for `llmspell replay`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_hooks: Option<bool>,
     /// Export OpenTelemetry traces to this OTLP/HTTP collector
     /// (`http://127.0.0.1:4318`).
     #[serde(skip_serializing_if = "Option::is_none")]

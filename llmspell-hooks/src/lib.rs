@@ -115,7 +115,7 @@ pub use registry::{
     Registration,
 };
 pub use replay::{
-    HookExecutionRecord, HookRecorder, RecordedResult, ReplayOutcome, ReplayableHook,
+    HookExecutionRecord, HookRecorder, RecordedResult, ReplayOutcome, ReplayReport, ReplayableHook,
 };
 pub use result::{
     DEFAULT_CACHE_TTL, DEFAULT_RETRY_ATTEMPTS, ForkOperation, HookAction, HookResult,

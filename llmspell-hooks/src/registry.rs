@@ -668,6 +668,15 @@ impl HookRegistry {
         self.entry(id).map(|e| e.info())
     }
 
+    /// The registered replayable hook whose replay id is `replay_id` (the
+    /// first registered, if several share it).
+    pub fn replayable(&self, replay_id: &str) -> Option<Arc<dyn ReplayableHook>> {
+        self.entries()
+            .iter()
+            .filter_map(|e| e.replay.clone())
+            .find(|h| h.replay_id() == replay_id)
+    }
+
     pub(crate) fn entry(&self, id: HookId) -> Option<Arc<HookEntry>> {
         let point = self.shared.writer.lock().points.get(&id).cloned()?;
         self.snapshot(&point).iter().find(|e| e.id == id).cloned()

@@ -102,6 +102,28 @@ pub struct ReplayOutcome {
     pub context: HookContext,
 }
 
+/// One recorded execution replayed against the hooks registered now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplayReport {
+    /// The hook's replay id.
+    pub replay_id: String,
+    /// The point it ran at.
+    pub point: HookPoint,
+    /// The recorded operation's correlation id.
+    pub correlation_id: CorrelationId,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// What it returned then.
+    pub recorded: RecordedResult,
+    /// What the current hook returned; `None` when no hook with this replay
+    /// id is registered now, or the record could not be replayed.
+    pub replayed: Option<RecordedResult>,
+    /// Whether both agree.
+    pub matches: bool,
+    /// Why it was not replayed, if it was not.
+    pub problem: Option<String>,
+}
+
 /// Stores executions of replayable hooks in a [`StorageBackend`] (namespace
 /// `hooks`) and replays them. Give it to the executor with
 /// [`crate::HookExecutorBuilder::recorder`].
@@ -177,6 +199,50 @@ impl HookRecorder {
             .filter(|r| replay_id.is_none_or(|id| r.replay_id == id))
             .filter(|r| correlation_id.is_none_or(|c| r.correlation_id == *c))
             .collect())
+    }
+
+    /// Replays every stored execution (of one hook, or of one operation)
+    /// against the replayable hook registered now in `registry` under the
+    /// same replay id, oldest first.
+    ///
+    /// # Errors
+    /// Storage errors reading the records.
+    pub async fn replay_all(
+        &self,
+        registry: &crate::HookRegistry,
+        replay_id: Option<&str>,
+        correlation_id: Option<&CorrelationId>,
+    ) -> crate::Result<Vec<ReplayReport>> {
+        let mut reports = Vec::new();
+        for record in self.records(replay_id, correlation_id).await? {
+            let mut report = ReplayReport {
+                replay_id: record.replay_id.clone(),
+                point: record.point.clone(),
+                correlation_id: record.correlation_id.clone(),
+                recorded_at: record.recorded_at,
+                recorded: record.result.clone(),
+                replayed: None,
+                matches: false,
+                problem: None,
+            };
+            match registry.replayable(&record.replay_id) {
+                None => {
+                    report.problem = Some(format!(
+                        "no hook named {:?} is registered now",
+                        record.replay_id
+                    ));
+                }
+                Some(hook) => match self.replay(&record, hook.as_ref()).await {
+                    Ok(outcome) => {
+                        report.matches = outcome.matches;
+                        report.replayed = Some(outcome.replayed);
+                    }
+                    Err(e) => report.problem = Some(e.to_string()),
+                },
+            }
+            reports.push(report);
+        }
+        Ok(reports)
     }
 
     /// Runs `hook` again on a recorded context and compares the results.

@@ -142,13 +142,60 @@ impl Host {
         let point = self.point(point)?;
         let language = body.language();
         let (opts, timeout, name) = self.hook_options(options, language)?;
-        let hook = self.build_hook(body, timeout, name, language);
-        let handle = self
-            .inner
-            .hooks
-            .register_with(point.clone(), hook, opts)
-            .map_err(HostError::from)?;
+        let handle = match body {
+            // Replayable by name: with `record_hooks` its executions are
+            // recorded, and `Hook.replay` finds it (costs nothing otherwise).
+            HookBody::Function(function) => {
+                let hook = Arc::new(self.script_hook(function, timeout, name, language));
+                self.inner
+                    .hooks
+                    .register_replayable(point.clone(), hook, opts)
+            }
+            body => {
+                let hook = self.build_hook(body, timeout, name, language);
+                self.inner.hooks.register_with(point.clone(), hook, opts)
+            }
+        }
+        .map_err(HostError::from)?;
         Ok((handle.forget(), point))
+    }
+
+    /// The hook of a script function.
+    fn script_hook(
+        &self,
+        function: ScriptFunction,
+        timeout: Duration,
+        name: String,
+        language: Language,
+    ) -> ScriptHook {
+        let metadata = HookMetadata {
+            name,
+            language,
+            ..HookMetadata::default()
+        };
+        ScriptHook::new(function, timeout, metadata).reporting_to(self)
+    }
+
+    /// `Hook.replay(filter)`: every recorded execution (of hook `hook`, or of
+    /// operation `correlation_id`) run again against the hook registered
+    /// now under the same name, with both results and whether they agree.
+    ///
+    /// # Errors
+    /// A bad filter, or a storage error reading the records.
+    pub async fn replay(&self, filter: &Value) -> Result<Value, HostError> {
+        let f: ReplayFilter = options::read(filter, "replay option")?;
+        let correlation = f
+            .correlation_id
+            .as_deref()
+            .map(|c| llmspell_core::CorrelationId::from_str(c))
+            .transpose()
+            .map_err(|e| HostError::invalid(format!("replay option `correlation_id`: {e}")))?;
+        let reports = self
+            .inner
+            .recorder
+            .replay_all(&self.inner.hooks, f.hook.as_deref(), correlation.as_ref())
+            .await?;
+        serde_json::to_value(reports).map_err(|e| HostError::new("other", e.to_string()))
     }
 
     /// The hook of `body`: a [`ScriptHook`] for a function, a
@@ -163,12 +210,7 @@ impl Host {
     ) -> Arc<dyn Hook> {
         match body {
             HookBody::Function(function) => {
-                let metadata = HookMetadata {
-                    name,
-                    language,
-                    ..HookMetadata::default()
-                };
-                Arc::new(ScriptHook::new(function, timeout, metadata).reporting_to(self))
+                Arc::new(self.script_hook(function, timeout, name, language))
             }
             HookBody::Composite {
                 composition,
@@ -344,6 +386,16 @@ struct RegisterOptions {
     fail: Option<String>,
     /// Only operations of this component.
     component: Option<String>,
+}
+
+/// The filter table of `Hook.replay`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayFilter {
+    /// Only the executions of the hook of this name.
+    hook: Option<String>,
+    /// Only the executions within this operation.
+    correlation_id: Option<String>,
 }
 
 /// The filter table of `Hook.list`.

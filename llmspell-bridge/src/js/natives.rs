@@ -218,6 +218,7 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("hookUse", hook::use_builtin, 2),
     ("hookReport", hook::report, 1),
     ("hookCommand", hook::command, 3),
+    ("hookReplay", hook::replay, 1),
     ("eventPublish", event::publish, 3),
     ("eventSubscribe", event::subscribe, 3),
     ("eventReceive", event::receive, 2),

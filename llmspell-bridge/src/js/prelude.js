@@ -70,6 +70,7 @@
     parallel: composite("parallel"),
     voting: composite("voting"),
     use(name, config) { return new BuiltinHandle(native.hookUse(name, config)); },
+    replay(filter) { return native.hookReplay(filter === undefined ? null : filter); },
     command(point, argv, opts) {
       const r = native.hookCommand(point, argv, opts);
       return new HookHandle(r.id, r.point);

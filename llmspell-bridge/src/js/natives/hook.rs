@@ -148,6 +148,23 @@ pub(super) fn command(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> Nativ
     )
 }
 
+pub(super) fn replay(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
+    let host = engine()?.host.clone();
+    let filter = match arg(args, 0) {
+        v if v.is_undefined() => Value::Null,
+        v => arg_json(&v, "Hook.replay: argument 1 (filter)", ctx)?,
+    };
+    promise_with(
+        ctx,
+        async move {
+            host.replay(&filter)
+                .await
+                .map_err(|m| m.context("Hook.replay"))
+        },
+        |reports, ctx| json_to_js(&reports, ctx),
+    )
+}
+
 pub(super) fn report(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let host = engine()?.host.clone();
     let target = arg_string(

@@ -138,6 +138,7 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
         )?,
     )?;
     hook.set("report", report(lua, weak.clone())?)?;
+    hook.set("replay", replay(lua, weak.clone())?)?;
     hook.set(
         "command",
         engine_function(
@@ -307,6 +308,25 @@ fn unregister(lua: &Lua, weak: &Weak<LuaEngine>) -> mlua::Result<Function> {
             }
         };
         Ok(engine.host.unregister_hook(&id))
+    })
+}
+
+/// `Hook.replay({ hook =, correlation_id = })`: recorded executions run
+/// again against the current hooks.
+fn replay(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<Function> {
+    super::async_function(lua, move |lua, filter: LuaValue| {
+        let w = weak.clone();
+        async move {
+            let engine = engine(&w)?;
+            let filter = arg_json(&filter, "Hook.replay: argument 1 (filter)")?;
+            let host = engine.host.clone();
+            drop(engine);
+            let reports = host
+                .replay(&filter)
+                .await
+                .map_err(|m| fail(m.context("Hook.replay")))?;
+            json_to_lua(&lua, &reports)
+        }
     })
 }
 
