@@ -187,7 +187,7 @@ impl Host {
         let correlation = f
             .correlation_id
             .as_deref()
-            .map(|c| llmspell_core::CorrelationId::from_str(c))
+            .map(llmspell_core::CorrelationId::from_str)
             .transpose()
             .map_err(|e| HostError::invalid(format!("replay option `correlation_id`: {e}")))?;
         let reports = self
