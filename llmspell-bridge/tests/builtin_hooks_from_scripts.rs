@@ -17,13 +17,17 @@ Tool.register({ name = "counted", description = "counts its runs",
     end })
 "#;
 
+/// `src` after [`COUNTING_TOOL_LUA`].
+fn with_counting_tool(src: &str) -> String {
+    format!("{COUNTING_TOOL_LUA}{src}")
+}
+
 #[test]
 fn lua_caching_serves_the_second_call_without_running_the_tool() {
     let rt = runtime();
     lua(
         &rt,
-        &format!(
-            "{COUNTING_TOOL_LUA}{}",
+        &with_counting_tool(
             r#"
         local h = Hook.use("caching", { ttl_ms = 60000, component = "counted" })
         assert(h:name() == "caching" and h:point() == "BeforeToolExecution")
@@ -37,7 +41,7 @@ fn lua_caching_serves_the_second_call_without_running_the_tool() {
         assert(h:unregister() == true)
         Tool.invoke("counted", { n = 1 })
         assert(runs == 3, "no cache once unregistered")
-    "#
+    "#,
         ),
     );
 }
@@ -47,8 +51,7 @@ fn lua_rate_limit_cancels_the_call_over_quota() {
     let rt = runtime();
     lua(
         &rt,
-        &format!(
-            "{COUNTING_TOOL_LUA}{}",
+        &with_counting_tool(
             r#"
         Hook.use("rate_limit", { per_minute = 1, burst = 1, component = "counted", mode = "cancel" })
         Tool.invoke("counted", { n = 1 })
@@ -58,7 +61,7 @@ fn lua_rate_limit_cancels_the_call_over_quota() {
         assert(Hook.report("rate_limit").limited == 1)
         -- Other tools have their own quota.
         Tool.invoke("calculator", { expression = "1+1" })
-    "#
+    "#,
         ),
     );
 }
@@ -68,15 +71,14 @@ fn lua_retry_really_re_runs_a_failing_tool() {
     let rt = runtime();
     lua(
         &rt,
-        &format!(
-            "{COUNTING_TOOL_LUA}{}",
+        &with_counting_tool(
             r#"
         Hook.use("retry", { max_attempts = 3, backoff_ms = 1, retry_on = { "tool_failed" } })
         local out = Tool.invoke("counted", { n = 1, fail_until = 3 })
         assert(out.runs == 3 and runs == 3, "ran " .. runs .. " times")
         local r = Hook.report("retry")
         assert(r.retries == 2, "retries " .. r.retries)
-    "#
+    "#,
         ),
     );
 }
@@ -86,8 +88,7 @@ fn lua_security_denies_a_tool_and_keeps_an_intact_audit_log() {
     let rt = runtime();
     lua(
         &rt,
-        &format!(
-            "{COUNTING_TOOL_LUA}{}",
+        &with_counting_tool(
             r#"
         local h = Hook.use("security", { audit = true, deny = { { tool = "count*" } } })
         local ok, err = pcall(Tool.invoke, "counted", { n = 1 })
@@ -98,7 +99,7 @@ fn lua_security_denies_a_tool_and_keeps_an_intact_audit_log() {
         local r = h:report()
         assert(r.violations == 1)
         assert(r.audit.verified == 2 and r.audit.problem == nil, "audit " .. tostring(r.audit.verified))
-    "#
+    "#,
         ),
     );
 }

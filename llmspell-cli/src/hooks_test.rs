@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use llmspell_bridge::{CallOptions, ScriptRuntime, StorageChoice};
+use llmspell_bridge::{CallOptions, StorageChoice};
 use llmspell_core::Language;
 use serde::Deserialize;
 use serde_json::Value;
@@ -57,27 +57,14 @@ struct Fixture {
 /// passed); 1 an expectation was not met; 2 bad usage (an unknown point,
 /// data that is not JSON, a script that fails to load, a bad fixture).
 pub(crate) fn run(args: &HooksTestArgs) -> anyhow::Result<ExitCode> {
-    match try_run(args) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("llmspell hooks test: {e:#}");
-            Ok(ExitCode::from(2))
-        }
-    }
+    crate::scripted::usage_errors("hooks test", || try_run(args))
 }
 
 fn try_run(args: &HooksTestArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.runtime.config()?;
     config.persist.clear();
     config.storage = StorageChoice::Memory;
-    let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;
-    runtime
-        .preload_configured()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for f in &args.files {
-        runtime.run_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    runtime.wait_quiescent(Some(std::time::Duration::from_secs(10)));
+    let runtime = crate::scripted::runtime_with_hooks(config, &args.files)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

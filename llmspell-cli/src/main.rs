@@ -27,6 +27,7 @@ mod hooks_test;
 mod metrics_server;
 mod replay;
 mod run;
+mod scripted;
 mod telemetry;
 
 use std::process::ExitCode;

@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
-use llmspell_bridge::ScriptRuntime;
 use serde_json::{Value, json};
 
 use crate::cli::RuntimeArgs;
@@ -33,13 +31,7 @@ pub(crate) struct ReplayArgs {
 /// Exit codes: 0 every recorded execution replayed with the same result;
 /// 1 one differed or had no current hook; 2 bad usage or storage.
 pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    match replay(args) {
-        Ok(code) => Ok(code),
-        Err(e) => {
-            eprintln!("llmspell replay: {e:#}");
-            Ok(ExitCode::from(2))
-        }
-    }
+    crate::scripted::usage_errors("replay", || replay(args))
 }
 
 fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -47,14 +39,7 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     // Replaying records nothing new and persists nothing.
     config.record_hooks = false;
     config.persist.clear();
-    let runtime = ScriptRuntime::new(config).context("cannot open the runtime's store")?;
-    runtime
-        .preload_configured()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for f in &args.files {
-        runtime.run_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    runtime.wait_quiescent(Some(std::time::Duration::from_secs(10)));
+    let runtime = crate::scripted::runtime_with_hooks(config, &args.files)?;
     let filter = json!({ "hook": args.hook, "correlation_id": args.correlation_id });
     let filter = match filter {
         Value::Object(o) => Value::Object(o.into_iter().filter(|(_, v)| !v.is_null()).collect()),

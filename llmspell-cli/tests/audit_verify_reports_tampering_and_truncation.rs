@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use llmspell_core::ComponentId;
@@ -14,17 +13,8 @@ use llmspell_storage::{Namespaced, SledBackend, StorageBackend};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-fn llmspell(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the llmspell binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{llmspell, text};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -3,28 +3,10 @@
 //! the inspection commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use tempfile::TempDir;
 
-fn llmspell(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the llmspell binary runs")
-}
-
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{llmspell, text, write};
 
 #[test]
 fn a_good_script_exits_zero_and_prints() {

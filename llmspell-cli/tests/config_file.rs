@@ -4,26 +4,10 @@
 //! is an error at file:line:column.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use tempfile::TempDir;
 
-fn llmspell(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the llmspell binary runs")
-}
-
-fn write(dir: &Path, name: &str, body: &str) {
-    std::fs::write(dir.join(name), body).unwrap();
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{llmspell, text, write};
 
 const CONFIG: &str = r#"
 [storage]

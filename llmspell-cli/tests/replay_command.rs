@@ -2,22 +2,10 @@
 //! `llmspell replay` and `Hook.replay` against changed hooks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use tempfile::TempDir;
 
-fn llmspell(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmspell"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the llmspell binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{llmspell, text};
 
 /// The policy as recorded: no multiplication.
 const POLICY_V1: &str = r#"
