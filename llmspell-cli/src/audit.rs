@@ -44,8 +44,9 @@ pub(crate) enum AuditCommand {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Where the store is kept: it is DIR/db, as for `llmspell run`
-    #[arg(long, value_name = "DIR", default_value = crate::config::DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    /// [default: `[storage] data_dir` of llmspell.toml, or .llmspell]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// The audit namespace the security hook writes to
     #[arg(long, value_name = "NS", default_value = DEFAULT_AUDIT_NAMESPACE)]
     namespace: String,
@@ -90,7 +91,7 @@ fn open_store(path: &Path) -> anyhow::Result<SledBackend> {
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let path = args.data_dir.join("db");
+    let path = crate::config::data_dir(args.data_dir.as_deref())?.join("db");
     let backend = open_store(&path)?;
     let mut builder = SecurityHook::builder()
         .audit(Arc::new(backend))

@@ -164,6 +164,29 @@ fn retention(r: &RetentionSection) -> llmspell_events::Retention {
     out
 }
 
+/// The data directory of the commands that read a store (`events`, `audit
+/// verify`): the flag's, else `[storage] data_dir` of `llmspell.toml` in
+/// the working directory, else the default.
+///
+/// # Errors
+/// An invalid `llmspell.toml`.
+pub(crate) fn data_dir(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    let from_file = match Config::discover(Path::new(".")) {
+        Some(p) => {
+            Config::load(&p)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .file
+                .storage
+                .data_dir
+        }
+        None => None,
+    };
+    Ok(from_file.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
+}
+
 /// `llmspell config show`: the effective configuration as TOML, and where
 /// it came from.
 pub(crate) fn show(args: &RuntimeArgs) -> anyhow::Result<ExitCode> {

@@ -36,9 +36,10 @@ pub(crate) struct Filter {
     /// One JSON object per line
     #[arg(long)]
     json: bool,
-    /// Where the events are kept
-    #[arg(long, default_value = crate::config::DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    /// Where the events are kept [default: `[storage] data_dir` of
+    /// llmspell.toml, or .llmspell]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 fn when(text: &str) -> anyhow::Result<DateTime<Utc>> {
@@ -81,7 +82,7 @@ impl Filter {
     }
 
     fn store(&self) -> anyhow::Result<EventStore> {
-        let path = self.data_dir.join("db");
+        let path = crate::config::data_dir(self.data_dir.as_deref())?.join("db");
         if !path.exists() {
             bail!(
                 "no persisted events at {} (run scripts with `llmspell run` first)",
@@ -132,7 +133,9 @@ pub(crate) fn run(command: EventsCommand) -> anyhow::Result<ExitCode> {
         EventsCommand::Replay { filter, files } => {
             let query = filter.query()?;
             let config = RuntimeConfig {
-                storage: StorageChoice::Sled(filter.data_dir.join("db")),
+                storage: StorageChoice::Sled(
+                    crate::config::data_dir(filter.data_dir.as_deref())?.join("db"),
+                ),
                 ..RuntimeConfig::default()
             };
             let rt = ScriptRuntime::new(config)?;

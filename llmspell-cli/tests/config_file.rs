@@ -135,3 +135,28 @@ fn a_bad_file_is_an_error_at_its_line() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_store_commands_read_the_files_data_dir() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[storage]\ndata_dir = \"state\"\n",
+    );
+    write(
+        dir.path(),
+        "pub.lua",
+        "Event.publish('order.placed', { id = 7 })",
+    );
+    let out = llmspell(&["run", "pub.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("state/db").exists());
+    let out = llmspell(&["events", "tail", "--limit", "1"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("order.placed"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -481,19 +481,7 @@ pub fn command_hook(options: &Value) -> Result<(CommandHook, Placement)> {
     let (placement, own) = options::split(what, options, &placement_keys)?;
     let mut placement: Placement = options::read(what, &placement, &[])?;
     let own_keys = llmspell_core::params::keys::<CommandHookConfig>();
-    let valid: Vec<&str> = own_keys.iter().chain(&placement_keys).copied().collect();
-    if let Value::Object(map) = &own
-        && let Some(k) = map.keys().find(|k| !own_keys.contains(&k.as_str()))
-    {
-        return Err(Error::InvalidConfig {
-            field: "options",
-            message: format!(
-                "unknown option `{k}` of {what}{}; valid: {}",
-                llmspell_core::suggest::did_you_mean(k, valid.iter().copied()),
-                valid.join(", ")
-            ),
-        });
-    }
+    options::check_keys(what, &own, own_keys, &placement_keys)?;
     let config: CommandHookConfig =
         llmspell_core::params::parse(&own).map_err(|e| Error::InvalidConfig {
             field: "options",

@@ -38,6 +38,29 @@ pub(crate) fn split(what: &str, value: &Value, take: &[&str]) -> Result<(Value, 
     Ok((Value::Object(taken), Value::Object(rest)))
 }
 
+/// Refuses a key of `value` outside `own` (the struct's keys), naming it,
+/// the closest valid key and every valid one (`own` and `also`, keys read
+/// elsewhere).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for the first unknown key.
+pub(crate) fn check_keys(what: &str, value: &Value, own: &[&str], also: &[&str]) -> Result<()> {
+    if let Value::Object(map) = value
+        && let Some(k) = map.keys().find(|k| !own.contains(&k.as_str()))
+    {
+        let valid: Vec<&str> = own.iter().chain(also).copied().collect();
+        return Err(Error::InvalidConfig {
+            field: "options",
+            message: format!(
+                "unknown option `{k}` of {what}{}; valid: {}",
+                llmspell_core::suggest::did_you_mean(k, valid.iter().copied()),
+                valid.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Reads `T` from `value`, refusing keys that are neither `T`'s nor in
 /// `also` (keys read elsewhere, listed as valid in the error).
 ///
@@ -49,20 +72,7 @@ pub(crate) fn read<T: DeserializeOwned + Default>(
     value: &Value,
     also: &[&str],
 ) -> Result<T> {
-    let own = llmspell_core::params::keys::<T>();
-    let valid: Vec<&str> = own.iter().chain(also).copied().collect();
-    if let Value::Object(map) = value
-        && let Some(k) = map.keys().find(|k| !own.contains(&k.as_str()))
-    {
-        return Err(Error::InvalidConfig {
-            field: "options",
-            message: format!(
-                "unknown option `{k}` of {what}{}; valid: {}",
-                llmspell_core::suggest::did_you_mean(k, valid.iter().copied()),
-                valid.join(", ")
-            ),
-        });
-    }
+    check_keys(what, value, llmspell_core::params::keys::<T>(), also)?;
     llmspell_core::params::options(value, &format!("option of {what}")).map_err(|e| {
         let message = match e {
             llmspell_core::Error::InvalidInput { message, .. } => message,
