@@ -75,6 +75,29 @@ impl HookList {
         self.len += 1;
     }
 
+    /// A list of `entries` in the given order (chunked as inserts would).
+    pub(crate) fn from_ordered(entries: Vec<Arc<HookEntry>>) -> Self {
+        let len = entries.len();
+        let returns = entries
+            .iter()
+            .fold(ActionSet::NONE, |set, e| set.union(e.meta.returns));
+        let chunks = entries
+            .chunks(CHUNK)
+            .map(|c| Arc::new(c.to_vec()))
+            .collect();
+        Self {
+            chunks,
+            len,
+            returns,
+        }
+    }
+
+    /// Whether any entry declares dependencies (so the order is not by
+    /// priority alone).
+    pub(crate) fn has_dependencies(&self) -> bool {
+        self.iter().any(|e| !e.dependencies.is_empty())
+    }
+
     /// Removes the entry with `id`; returns whether it was there.
     pub(crate) fn remove(&mut self, id: crate::HookId) -> bool {
         let Some((ci, i)) = self

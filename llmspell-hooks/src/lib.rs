@@ -70,6 +70,7 @@ mod cache;
 mod command;
 mod composite;
 mod context;
+mod dependencies;
 mod distributed;
 mod emit;
 mod error;

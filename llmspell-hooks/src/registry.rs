@@ -101,6 +101,14 @@ pub struct HookOptions {
     /// Calls slower than this count as slow for the breaker (default: the
     /// executor's budget for the point).
     pub slow_budget: Option<Duration>,
+    /// Names of hooks at the same point this one runs after.
+    pub after: Vec<String>,
+    /// Names of hooks at the same point this one runs before.
+    pub before: Vec<String>,
+    /// Whether `after` and `before` may name hooks that are not registered
+    /// (the dependency then does nothing). Default: a missing hook is an
+    /// error.
+    pub optional_dependencies: bool,
 }
 
 impl HookOptions {
@@ -171,6 +179,26 @@ impl HookOptions {
         Ok(())
     }
 
+    /// Runs after the hooks named `name` at the same point (whatever their
+    /// priority). Hooks are ordered by dependencies, then priority, then
+    /// registration; a cycle or a missing hook is refused at registration.
+    pub fn after(mut self, name: impl Into<String>) -> Self {
+        self.after.push(name.into());
+        self
+    }
+
+    /// Runs before the hooks named `name` at the same point.
+    pub fn before(mut self, name: impl Into<String>) -> Self {
+        self.before.push(name.into());
+        self
+    }
+
+    /// Lets `after` and `before` name hooks that are not registered.
+    pub fn optional_dependencies(mut self, on: bool) -> Self {
+        self.optional_dependencies = on;
+        self
+    }
+
     /// Sets the breaker settings.
     pub fn breaker(mut self, c: BreakerConfig) -> Self {
         self.breaker = Some(c);
@@ -204,6 +232,8 @@ pub(crate) struct HookEntry {
     pub(crate) stats: HookStats,
     pub(crate) enabled: AtomicBool,
     pub(crate) seq: u64,
+    /// The hooks it runs after and before, by name.
+    pub(crate) dependencies: crate::dependencies::Dependencies,
 }
 
 impl HookEntry {
@@ -515,7 +545,8 @@ impl HookRegistry {
         options: HookOptions,
     ) -> Result<HookHandle> {
         options.validate()?;
-        Ok(self.register_arc(point, hook, options))
+        let mut handles = self.insert(vec![(point, hook, None, options)], true)?;
+        Ok(handles.remove(0))
     }
 
     /// Registers a replayable hook: its executions can be recorded and replayed.
@@ -530,7 +561,7 @@ impl HookRegistry {
     ) -> Result<HookHandle> {
         options.validate()?;
         let as_hook: Arc<dyn Hook> = hook.clone();
-        let mut handles = self.insert(vec![(point, as_hook, Some(hook), options)]);
+        let mut handles = self.insert(vec![(point, as_hook, Some(hook), options)], true)?;
         Ok(handles.remove(0))
     }
 
@@ -540,7 +571,8 @@ impl HookRegistry {
         hook: Arc<dyn Hook>,
         options: HookOptions,
     ) -> HookHandle {
-        let mut handles = self.insert(vec![(point, hook, None, options)]);
+        // Unchecked: ordering never refuses it (see `insert`).
+        let (mut handles, _) = self.insert_with(vec![(point, hook, None, options)], false);
         handles.remove(0)
     }
 
@@ -558,7 +590,7 @@ impl HookRegistry {
         for (_, _, _, o) in &items {
             o.validate()?;
         }
-        Ok(self.insert(items))
+        self.insert(items, true)
     }
 
     #[allow(clippy::type_complexity)]
@@ -570,10 +602,34 @@ impl HookRegistry {
             Option<Arc<dyn ReplayableHook>>,
             HookOptions,
         )>,
-    ) -> Vec<HookHandle> {
+        checked: bool,
+    ) -> Result<Vec<HookHandle>> {
+        match self.insert_with(items, checked) {
+            (_, Some(e)) => Err(e),
+            (handles, None) => Ok(handles),
+        }
+    }
+
+    /// Registers `items`. `checked`: dependencies that cannot be met refuse
+    /// the whole batch (no handles, the error). Unchecked (a hook that
+    /// declares nothing): missing hooks and optional edges that would close
+    /// a cycle are ignored, and should an order still not exist the point
+    /// keeps its priority order and the failure is logged; every item is
+    /// registered.
+    #[allow(clippy::type_complexity)]
+    fn insert_with(
+        &self,
+        items: Vec<(
+            HookPoint,
+            Arc<dyn Hook>,
+            Option<Arc<dyn ReplayableHook>>,
+            HookOptions,
+        )>,
+        checked: bool,
+    ) -> (Vec<HookHandle>, Option<crate::Error>) {
         let mut writer = self.shared.writer.lock();
-        let mut by_point: Vec<(HookPoint, List)> = Vec::new();
-        let mut handles = Vec::with_capacity(items.len());
+        let mut by_point: Vec<(HookPoint, List, bool)> = Vec::new();
+        let mut added = Vec::with_capacity(items.len());
         for (point, hook, replay, options) in items {
             let mut meta = hook.metadata();
             if let Some(n) = options.name {
@@ -588,6 +644,20 @@ impl HookRegistry {
             meta.tags.extend(options.tags);
             writer.seq += 1;
             let id = HookId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+            let dependencies = crate::dependencies::Dependencies {
+                after: options
+                    .after
+                    .iter()
+                    .map(|n| Arc::from(n.as_str()))
+                    .collect(),
+                before: options
+                    .before
+                    .iter()
+                    .map(|n| Arc::from(n.as_str()))
+                    .collect(),
+                optional: options.optional_dependencies,
+            };
+            let declares = !dependencies.is_empty();
             let entry = Arc::new(HookEntry {
                 id,
                 point: point.clone(),
@@ -604,29 +674,61 @@ impl HookRegistry {
                 stats: HookStats::new(),
                 enabled: AtomicBool::new(true),
                 seq: writer.seq,
+                dependencies,
             });
-            writer.points.insert(id, point.clone());
-            let list = match by_point.iter_mut().find(|(p, _)| *p == point) {
-                Some((_, list)) => list,
+            let (list, strict) = match by_point.iter_mut().find(|(p, _, _)| *p == point) {
+                Some((_, list, strict)) => (list, strict),
                 None => {
-                    by_point.push((point.clone(), self.snapshot(&point).as_ref().clone()));
+                    by_point.push((point.clone(), self.snapshot(&point).as_ref().clone(), false));
                     let last = by_point.len() - 1;
-                    &mut by_point[last].1
+                    let (_, list, strict) = &mut by_point[last];
+                    (list, strict)
                 }
             };
+            *strict |= declares;
             // Highest priority first; equal priorities in registration order.
             list.insert(entry);
-            handles.push(HookHandle {
+            added.push((id, point));
+        }
+        // Dependencies reorder a point's list; a registration that declares
+        // them is refused (nothing registered) if they cannot be met.
+        let mut ordered = Vec::with_capacity(by_point.len());
+        for (point, list, strict) in by_point {
+            if !list.has_dependencies() {
+                ordered.push((point, list));
+                continue;
+            }
+            let strictness = if strict && checked {
+                crate::dependencies::Strictness::Register
+            } else {
+                crate::dependencies::Strictness::Lenient
+            };
+            let entries: Vec<_> = list.iter().cloned().collect();
+            match crate::dependencies::order(entries, &point, strictness) {
+                Ok(entries) => ordered.push((point, HookList::from_ordered(entries))),
+                Err(e) if checked => return (Vec::new(), Some(e)),
+                Err(e) => {
+                    tracing::error!(error = %e, point = %point, "hooks kept in priority order");
+                    ordered.push((point, list));
+                }
+            }
+        }
+        for (id, point) in &added {
+            writer.points.insert(*id, point.clone());
+        }
+        for (point, list) in ordered {
+            self.store(&point, list);
+        }
+        let handles = added
+            .into_iter()
+            .map(|(id, point)| HookHandle {
                 id,
                 point,
                 registry: Arc::downgrade(&self.shared),
                 armed: true,
-            });
-        }
-        for (point, list) in by_point {
-            self.store(&point, list);
-        }
-        handles
+            })
+            .collect();
+        (handles, None)
     }
 
     /// Removes a hook; returns whether it was registered.
@@ -740,6 +842,15 @@ fn remove(shared: &Arc<Shared>, id: HookId) -> bool {
     };
     let mut list = registry.snapshot(&point).as_ref().clone();
     list.remove(id);
+    if list.has_dependencies() {
+        // A removed hook's dependents are no longer held to it.
+        let entries: Vec<_> = list.iter().cloned().collect();
+        if let Ok(entries) =
+            crate::dependencies::order(entries, &point, crate::dependencies::Strictness::Lenient)
+        {
+            list = HookList::from_ordered(entries);
+        }
+    }
     registry.store(&point, list);
     true
 }

@@ -386,6 +386,12 @@ struct RegisterOptions {
     fail: Option<String>,
     /// Only operations of this component.
     component: Option<String>,
+    /// Names of hooks at the point this one runs after.
+    after: Option<Vec<String>>,
+    /// Names of hooks at the point this one runs before.
+    before: Option<Vec<String>>,
+    /// Whether `after` and `before` may name hooks not registered.
+    optional: Option<bool>,
 }
 
 /// The filter table of `Hook.replay`.
@@ -443,6 +449,15 @@ fn table_options(
     }
     if let Some(c) = o.component {
         opts = opts.component(c);
+    }
+    for name in o.after.into_iter().flatten() {
+        opts = opts.after(name);
+    }
+    for name in o.before.into_iter().flatten() {
+        opts = opts.before(name);
+    }
+    if let Some(optional) = o.optional {
+        opts = opts.optional_dependencies(optional);
     }
     Ok(opts)
 }

@@ -138,6 +138,15 @@ pub struct Placement {
     pub timeout_ms: Option<f64>,
     /// The hook's name (default: the hook's own).
     pub name: Option<String>,
+    /// Names of hooks at the same points it runs after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Names of hooks at the same points it runs before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
+    /// Whether `after` and `before` may name hooks not registered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 impl Placement {
@@ -184,6 +193,13 @@ impl Placement {
         if let Some(n) = &self.name {
             o = o.name(n.clone());
         }
+        for name in &self.after {
+            o = o.after(name.clone());
+        }
+        for name in &self.before {
+            o = o.before(name.clone());
+        }
+        o = o.optional_dependencies(self.optional);
         o.validate()?;
         Ok(o)
     }
