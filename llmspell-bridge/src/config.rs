@@ -36,6 +36,8 @@ pub struct RuntimeConfig {
     /// [`crate::ScriptRuntime::hook_features`]); script hook files are run
     /// by [`crate::ScriptRuntime::preload_configured`].
     pub hooks: Vec<HookEntry>,
+    /// Budgets of hook time per call, by component. Default: none.
+    pub hook_budgets: Vec<llmspell_hooks::ComponentBudget>,
     /// Give scripts the full standard library (file and process access).
     /// Default: sandboxed.
     pub allow_unsafe: bool,
@@ -97,6 +99,7 @@ impl Default for RuntimeConfig {
             retention: None,
             providers: ProviderSettings::new(),
             hooks: Vec::new(),
+            hook_budgets: Vec::new(),
             allow_unsafe: false,
             allowed_level: SecurityLevel::Restricted,
             tools: BuiltinToolsConfig::default(),

@@ -160,6 +160,11 @@ impl ScriptRuntime {
             slow_operation: config.operation_budget,
             ..RunnerConfig::default()
         });
+        for budget in &config.hook_budgets {
+            runner
+                .set_component_budget(budget.clone())
+                .map_err(llmspell_core::Error::from)?;
+        }
         let cache = runner.cache().clone();
         let (tools, agents, components, workflows) = components(runner, &config)?;
         let events = EventStore::new(storage.clone());

@@ -133,6 +133,7 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
         retention: f.storage.retention.as_ref().map(retention),
         providers: llmspell_config::providers(f).map_err(|e| anyhow::anyhow!("{e}"))?,
         hooks: c.hooks.clone(),
+        hook_budgets: c.hook_budgets().map_err(|e| anyhow::anyhow!("{e}"))?,
         allow_unsafe: r.allow_unsafe.unwrap_or(false),
         allowed_level: if r.allow_privileged.unwrap_or(false) {
             SecurityLevel::Privileged

@@ -160,3 +160,37 @@ fn the_store_commands_read_the_files_data_dir() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn hook_budgets_from_the_file_apply() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[storage]\nbackend = \"memory\"\n\n[[hook_budgets]]\ncomponent = \"calculator\"\nkind = \"tool\"\nper_call_ms = 5\npolicy = \"refuse\"\n",
+    );
+    write(
+        dir.path(),
+        "main.lua",
+        r#"
+        Hook.register("BeforeToolExecution", function()
+            local t = os.clock()
+            while os.clock() - t < 0.03 do end
+        end, { component = "calculator" })
+        local ok, err = pcall(Tool.invoke, "calculator", { expression = "1+1" })
+        assert(not ok and err.kind == "resource_limit", tostring(err))
+        print("refused")
+        "#,
+    );
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "refused");
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[[hook_budgets]]\ncomponent = \"calculator\"\nper_call_ms = 5\npolicy = \"drop\"\n",
+    );
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("llmspell.toml:4:"), "{}", text(&out.stderr));
+}

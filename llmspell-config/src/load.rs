@@ -104,6 +104,39 @@ impl Config {
         })
     }
 
+    /// The hook time budgets of `[[hook_budgets]]`.
+    ///
+    /// # Errors
+    /// A budget that is not a positive number of milliseconds.
+    pub fn hook_budgets(&self) -> Result<Vec<llmspell_hooks::ComponentBudget>, ConfigError> {
+        self.file
+            .hook_budgets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                if !(b.per_call_ms.is_finite() && b.per_call_ms > 0.0) {
+                    return Err(ConfigError {
+                        location: None,
+                        key: Some(format!("hook_budgets[{}].per_call_ms", i + 1)),
+                        message: format!(
+                            "must be a positive number of milliseconds, got {}",
+                            b.per_call_ms
+                        ),
+                    });
+                }
+                let mut budget = llmspell_hooks::ComponentBudget::new(
+                    b.component.clone(),
+                    std::time::Duration::from_secs_f64(b.per_call_ms / 1000.0),
+                )
+                .policy(b.policy);
+                if let Some(k) = b.kind {
+                    budget = budget.kind(k);
+                }
+                Ok(budget)
+            })
+            .collect()
+    }
+
     /// The effective configuration as TOML (what `llmspell config show`
     /// prints).
     ///

@@ -23,6 +23,9 @@ pub struct FileConfig {
     /// `openai-compatible`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub providers: BTreeMap<String, ProviderSection>,
+    /// Budgets of hook time per call, by component.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hook_budgets: Vec<HookBudgetSection>,
     /// Hooks: built-ins, command hooks and script hook files, each a
     /// `[[hooks]]` table (read by [`crate::HookEntry`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -164,4 +167,20 @@ pub struct ProviderSection {
     /// Extra attempts after retryable failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
+}
+
+/// `[[hook_budgets]]`: a budget of hook time per call for some components.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookBudgetSection {
+    /// A component name or a glob (`web_*`).
+    pub component: String,
+    /// Only components of this kind (`tool`, `agent`, `workflow`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<llmspell_core::ComponentType>,
+    /// The hook time one call may take, in milliseconds.
+    pub per_call_ms: f64,
+    /// What happens past it (default: report).
+    #[serde(default)]
+    pub policy: llmspell_hooks::BudgetPolicy,
 }

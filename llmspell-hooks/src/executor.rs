@@ -95,6 +95,8 @@ pub struct PointOutcome {
     /// or their breaker refused the call). Each skip is also counted in the
     /// hook's figures and published as a `hook.skipped` event.
     pub skipped: u32,
+    /// How long the hooks that ran took, together.
+    pub hook_time: Duration,
 }
 
 /// A decisive result and the hook that returned it.
@@ -115,6 +117,7 @@ impl PointOutcome {
         ran: 0,
         modified: false,
         skipped: 0,
+        hook_time: Duration::ZERO,
     };
 
     /// The first decisive result, or `Continue`. (`Modified` results are
@@ -326,14 +329,32 @@ impl HookExecutor {
         // Creating the running future only stores its arguments; an empty
         // point never polls it and allocates nothing.
         let running = if self.inner.registry.has_hooks(&ctx.point) {
-            Some(self.run_point(ctx))
+            Some(self.run_point(ctx, false))
         } else {
             None
         };
         PointFuture::new(running)
     }
 
-    async fn run_point(&self, ctx: &mut HookContext) -> llmspell_core::Result<PointOutcome> {
+    /// [`execute_point`](Self::execute_point) running only the fail-closed
+    /// hooks (a call past its component's hook budget with
+    /// `BudgetPolicy::SkipFailOpen`).
+    pub(crate) async fn execute_point_closed_only(
+        &self,
+        ctx: &mut HookContext,
+    ) -> llmspell_core::Result<PointOutcome> {
+        if self.inner.registry.has_hooks(&ctx.point) {
+            self.run_point(ctx, true).await
+        } else {
+            Ok(PointOutcome::CONTINUE)
+        }
+    }
+
+    async fn run_point(
+        &self,
+        ctx: &mut HookContext,
+        closed_only: bool,
+    ) -> llmspell_core::Result<PointOutcome> {
         let snapshot = self.inner.registry.firing_snapshot(&ctx.point);
         let mut outcome = PointOutcome::CONTINUE;
         let budget = self.budget(&ctx.point);
@@ -343,6 +364,9 @@ impl HookExecutor {
         let mut component = None;
         let traced = telemetry::enabled();
         for entry in snapshot.iter() {
+            if closed_only && entry.fail_mode == FailMode::Open {
+                continue;
+            }
             if let Some(glob) = &entry.component_glob {
                 if !glob.is_match(&*ctx.component.name) {
                     continue;
@@ -367,6 +391,7 @@ impl HookExecutor {
             let result = self.call(entry, ctx, started).await;
             clock = llmspell_core::clock::instant();
             let elapsed = clock.saturating_duration_since(started);
+            outcome.hook_time += elapsed;
             if let Some(span) = span {
                 traced_call(span, entry, &result, elapsed);
             }

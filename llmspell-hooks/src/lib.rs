@@ -122,7 +122,8 @@ pub use result::{
     DEFAULT_CACHE_TTL, DEFAULT_RETRY_ATTEMPTS, ForkOperation, HookAction, HookResult,
 };
 pub use runner::{
-    ForkReport, GuardOutcome, GuardPoints, GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
+    BudgetPolicy, ComponentBudget, ComponentHookStats, ForkReport, GuardOutcome, GuardPoints,
+    GuardSpec, GuardedRunner, OperationCall, RunnerConfig,
 };
 pub use selective::{HookFactory, SelectiveHookRegistry};
 pub use telemetry::TELEMETRY_TARGET;

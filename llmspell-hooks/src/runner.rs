@@ -6,6 +6,7 @@
 //! - `lifecycle.rs`: the lifecycle events.
 
 mod decision;
+mod isolation;
 mod lifecycle;
 mod sequence;
 mod spec;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+pub use isolation::{BudgetPolicy, ComponentBudget, ComponentHookStats};
 pub use spec::{GuardPoints, GuardSpec};
 
 use crate::telemetry::{self, OperationTrace};
@@ -158,6 +160,8 @@ pub struct GuardedRunner {
     executor: HookExecutor,
     cache: Arc<dyn HookCache>,
     config: RunnerConfig,
+    /// Per-component hook time and budgets, shared by the runner's clones.
+    isolation: Arc<isolation::Isolation>,
 }
 
 impl GuardedRunner {
@@ -167,7 +171,42 @@ impl GuardedRunner {
             executor,
             cache: Arc::new(MemoryHookCache::default()),
             config: RunnerConfig::default(),
+            isolation: Arc::default(),
         }
+    }
+
+    /// Gives the components `budget.component` names a budget of hook time
+    /// per call (replacing one for the same component and kind). Past it,
+    /// `PerformanceThresholdExceeded` fires (data `{ subject = "component",
+    /// component, component_type, hook_ms, budget_ms, policy }`) and the
+    /// policy applies. Shared by every clone of this runner.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] for a zero budget or a bad glob.
+    pub fn set_component_budget(&self, budget: ComponentBudget) -> crate::Result<()> {
+        self.isolation.set(budget)
+    }
+
+    /// Removes the budgets of `component` for `kind` (`None`: of any
+    /// kind); whether there was one.
+    pub fn remove_component_budget(
+        &self,
+        component: &str,
+        kind: Option<llmspell_core::ComponentType>,
+    ) -> bool {
+        self.isolation.remove(component, kind)
+    }
+
+    /// The budgets set.
+    pub fn component_budgets(&self) -> Vec<ComponentBudget> {
+        self.isolation.budgets()
+    }
+
+    /// Hook time per component (calls in which hooks ran, total and largest
+    /// per call, calls over budget), with a total per component kind (name
+    /// `*`).
+    pub fn component_hook_stats(&self) -> Vec<ComponentHookStats> {
+        self.isolation.stats()
     }
 
     /// Uses `cache` for `Cache` results.

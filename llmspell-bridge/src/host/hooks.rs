@@ -160,6 +160,57 @@ impl Host {
         Ok((handle.forget(), point))
     }
 
+    /// `Hook.budget(component, { per_call_ms, policy, kind })`: a budget of
+    /// hook time per call for the components `component` names (a name or
+    /// a glob); `options` null removes it. Returns whether a budget was set
+    /// (or removed).
+    ///
+    /// # Errors
+    /// A bad option (naming the valid ones), a zero budget, a bad glob.
+    pub fn set_component_budget(
+        &self,
+        component: &str,
+        options: &Value,
+    ) -> Result<bool, HostError> {
+        let runner = self.inner.tools.runner();
+        if options.is_null() {
+            return Ok(runner.remove_component_budget(component, None));
+        }
+        let o: BudgetOptions = options::read(options, "budget option")?;
+        let Some(ms) = o.per_call_ms.filter(|ms| ms.is_finite() && *ms > 0.0) else {
+            return Err(
+                "Hook.budget: `per_call_ms` (a positive number of milliseconds) is required".into(),
+            );
+        };
+        let mut budget =
+            llmspell_hooks::ComponentBudget::new(component, Duration::from_secs_f64(ms / 1000.0));
+        if let Some(p) = &o.policy {
+            budget = budget.policy(match p.as_str() {
+                "report" => llmspell_hooks::BudgetPolicy::Report,
+                "skip_fail_open" => llmspell_hooks::BudgetPolicy::SkipFailOpen,
+                "refuse" => llmspell_hooks::BudgetPolicy::Refuse,
+                other => {
+                    return Err(format!(
+                        "unknown budget policy {other:?}; valid: report, skip_fail_open, refuse"
+                    )
+                    .into());
+                }
+            });
+        }
+        if let Some(k) = &o.kind {
+            budget = budget.kind(ComponentType::from_str(k).map_err(HostError::from)?);
+        }
+        runner.set_component_budget(budget)?;
+        Ok(true)
+    }
+
+    /// `Hook.component_stats()`: hook time per component, with a total per
+    /// kind (name `*`).
+    pub fn component_hook_stats(&self) -> Value {
+        serde_json::to_value(self.inner.tools.runner().component_hook_stats())
+            .unwrap_or(Value::Null)
+    }
+
     /// The hook of a script function.
     fn script_hook(
         &self,
@@ -392,6 +443,18 @@ struct RegisterOptions {
     before: Option<Vec<String>>,
     /// Whether `after` and `before` may name hooks not registered.
     optional: Option<bool>,
+}
+
+/// The options table of `Hook.budget`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetOptions {
+    /// Hook time per call, in milliseconds.
+    per_call_ms: Option<f64>,
+    /// `report`, `skip_fail_open` or `refuse`.
+    policy: Option<String>,
+    /// `tool`, `agent`, `workflow`, ...
+    kind: Option<String>,
 }
 
 /// The filter table of `Hook.replay`.

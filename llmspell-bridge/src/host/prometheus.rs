@@ -62,6 +62,21 @@ impl Host {
             let _ = writeln!(out, "# TYPE llmspell_bus_{name}{suffix} {kind}");
             let _ = writeln!(out, "llmspell_bus_{name}{suffix} {value}");
         }
+        let components = self.inner.tools.runner().component_hook_stats();
+        let _ = writeln!(
+            out,
+            "# HELP llmspell_component_hook_seconds_total Hook time of guarded calls, per component (name \"*\": the kind's total)."
+        );
+        let _ = writeln!(out, "# TYPE llmspell_component_hook_seconds_total counter");
+        for c in &components {
+            let _ = writeln!(
+                out,
+                "llmspell_component_hook_seconds_total{{component_type=\"{}\",component=\"{}\"}} {}",
+                c.kind.as_str(),
+                c.name.replace('\\', "\\\\").replace('"', "\\\""),
+                c.hook_ns as f64 / 1e9
+            );
+        }
         let hooks = self.inner.executor.monitor().report();
         let series: [(&str, &str, &str); 4] = [
             ("calls_total", "counter", "Hook calls made."),

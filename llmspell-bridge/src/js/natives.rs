@@ -219,6 +219,8 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("hookReport", hook::report, 1),
     ("hookCommand", hook::command, 3),
     ("hookReplay", hook::replay, 1),
+    ("hookBudget", hook::budget, 2),
+    ("hookComponentStats", hook::component_stats, 0),
     ("eventPublish", event::publish, 3),
     ("eventSubscribe", event::subscribe, 3),
     ("eventReceive", event::receive, 2),

@@ -70,6 +70,8 @@
     parallel: composite("parallel"),
     voting: composite("voting"),
     use(name, config) { return new BuiltinHandle(native.hookUse(name, config)); },
+    budget(component, opts) { return native.hookBudget(component, opts === undefined ? null : opts); },
+    component_stats() { return native.hookComponentStats(); },
     replay(filter) { return native.hookReplay(filter === undefined ? null : filter); },
     command(point, argv, opts) {
       const r = native.hookCommand(point, argv, opts);

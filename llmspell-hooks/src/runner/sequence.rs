@@ -13,8 +13,11 @@ use serde_json::{Value, json};
 
 use super::decision::{Failure, Next, Stage, decide};
 use super::lifecycle::Phase;
-use super::{ForkReport, GuardOutcome, GuardSpec, GuardedRunner, OperationCall};
-use crate::{Decision, ForkOperation, HookAction, HookContext};
+use super::{
+    BudgetPolicy, ComponentBudget, ForkReport, GuardOutcome, GuardSpec, GuardedRunner,
+    OperationCall,
+};
+use crate::{Decision, ForkOperation, HookAction, HookContext, HookPoint, PointOutcome};
 
 /// How one attempt ended.
 enum Settled {
@@ -72,6 +75,14 @@ pub(super) struct Sequence<'r, F> {
     /// The components run so far; filled at the first redirect.
     visited: Vec<Arc<str>>,
     forks: Vec<ForkReport>,
+    /// The hook time of this call so far.
+    hook_time: Duration,
+    /// The component's hook budget, if it has one.
+    budget: Option<ComponentBudget>,
+    /// Past the budget (reported once).
+    over: bool,
+    /// Run only fail-closed hooks (past a `SkipFailOpen` budget).
+    closed_only: bool,
 }
 
 impl<'r, F, Fut> Sequence<'r, F>
@@ -109,6 +120,10 @@ where
             target: spec.component.name.clone(),
             visited: Vec::new(),
             forks: Vec::new(),
+            hook_time: Duration::ZERO,
+            budget: runner.isolation.budget_of(&spec.component),
+            over: false,
+            closed_only: false,
         }
     }
 
@@ -117,7 +132,69 @@ where
     /// the attempts made, which an error does not carry.
     pub(super) async fn run(mut self) -> (Result<GuardOutcome>, u32) {
         let result = self.attempts().await;
+        if !self.hook_time.is_zero() {
+            self.runner
+                .isolation
+                .record(&self.spec.component, self.hook_time, self.over);
+        }
         (result, self.attempt)
+    }
+
+    /// Runs the current point's hooks (only the fail-closed ones past a
+    /// `SkipFailOpen` budget), counting their time against the component's
+    /// budget.
+    async fn execute(&mut self) -> Result<PointOutcome> {
+        let executor = &self.runner.executor;
+        let outcome = if self.closed_only {
+            executor.execute_point_closed_only(&mut self.ctx).await?
+        } else {
+            executor.execute_point(&mut self.ctx).await?
+        };
+        self.hook_time += outcome.hook_time;
+        if let Some(budget) = &self.budget
+            && !self.over
+            && self.hook_time > budget.per_call
+        {
+            self.over = true;
+            let budget = budget.clone();
+            Box::pin(self.over_budget(&budget)).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Reports a call past its component's hook budget and applies the
+    /// policy.
+    async fn over_budget(&mut self, budget: &ComponentBudget) -> Result<()> {
+        let registry = self.runner.executor.registry();
+        if registry.has_hooks(&HookPoint::PerformanceThresholdExceeded) {
+            let data = json!({
+                "subject": "component",
+                "component": &*self.spec.component.name,
+                "component_type": self.spec.component.kind.as_str(),
+                "hook_ms": self.hook_time.as_secs_f64() * 1000.0,
+                "budget_ms": budget.per_call.as_secs_f64() * 1000.0,
+                "policy": budget.policy,
+            });
+            let ctx = self.ctx.derive(
+                HookPoint::PerformanceThresholdExceeded,
+                self.spec.component.clone(),
+                data,
+            );
+            let fired = self.runner.executor.fire(ctx).await?;
+            fired.ignore("the component's budget policy decides");
+        }
+        match budget.policy {
+            BudgetPolicy::Report => Ok(()),
+            BudgetPolicy::SkipFailOpen => {
+                self.closed_only = true;
+                Ok(())
+            }
+            BudgetPolicy::Refuse => Err(Error::ResourceLimitExceeded {
+                resource: "hook_time".to_owned(),
+                limit: u64::try_from(budget.per_call.as_micros()).unwrap_or(u64::MAX),
+                requested: u64::try_from(self.hook_time.as_micros()).unwrap_or(u64::MAX),
+            }),
+        }
     }
 
     async fn attempts(&mut self) -> Result<GuardOutcome> {
@@ -303,7 +380,7 @@ where
         self.ctx.point = self.spec.points.error.clone();
         self.ctx.data = error.to_json();
         self.ctx.elapsed = Some(llmspell_core::clock::since(self.started));
-        let outcome = match self.runner.executor.execute_point(&mut self.ctx).await {
+        let outcome = match self.execute().await {
             Ok(o) => o,
             Err(e) => return Err(self.fail(e, Phase::Failed).await),
         };
@@ -324,7 +401,7 @@ where
     /// Runs the hooks of the current point; a fail-closed failure fails the
     /// run.
     async fn point(&mut self) -> Result<Option<Decision>> {
-        match self.runner.executor.execute_point(&mut self.ctx).await {
+        match self.execute().await {
             Ok(o) => Ok(o.into_decision()),
             Err(e) => Err(self.fail(e, Phase::Failed).await),
         }

@@ -165,6 +165,31 @@ pub(super) fn replay(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> Native
     )
 }
 
+pub(super) fn budget(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
+    let engine = engine()?;
+    let component = arg_string(
+        &arg(args, 0),
+        "Hook.budget: argument 1 (a component name or glob)",
+    )?;
+    let opts = match arg(args, 1) {
+        v if v.is_null_or_undefined() => Value::Null,
+        v => arg_json(&v, "Hook.budget: argument 2 (options)", ctx)?,
+    };
+    Ok(engine
+        .host
+        .set_component_budget(&component, &opts)
+        .map_err(|m| fail(m.context("Hook.budget")))?
+        .into())
+}
+
+pub(super) fn component_stats(
+    _: &JsValue,
+    _: &[JsValue],
+    ctx: &mut Context,
+) -> NativeResult<JsValue> {
+    to_js(&engine()?.host.component_hook_stats(), ctx)
+}
+
 pub(super) fn report(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> NativeResult<JsValue> {
     let host = engine()?.host.clone();
     let target = arg_string(

@@ -140,6 +140,30 @@ pub(super) fn install(lua: &Lua, weak: Weak<LuaEngine>) -> mlua::Result<()> {
     hook.set("report", report(lua, weak.clone())?)?;
     hook.set("replay", replay(lua, weak.clone())?)?;
     hook.set(
+        "budget",
+        engine_function(
+            lua,
+            &weak,
+            |_, engine, (component, opts): (LuaValue, LuaValue)| {
+                let component = arg_string(
+                    &component,
+                    "Hook.budget: argument 1 (a component name or glob)",
+                )?;
+                let opts = arg_json(&opts, "Hook.budget: argument 2 (options)")?;
+                engine
+                    .host
+                    .set_component_budget(&component, &opts)
+                    .map_err(|m| fail(m.context("Hook.budget")))
+            },
+        )?,
+    )?;
+    hook.set(
+        "component_stats",
+        engine_function(lua, &weak, |lua, engine, ()| {
+            json_to_lua(lua, &engine.host.component_hook_stats())
+        })?,
+    )?;
+    hook.set(
         "command",
         engine_function(
             lua,
