@@ -192,5 +192,9 @@ fn hook_budgets_from_the_file_apply() {
     );
     let out = llmspell(&["run", "main.lua"], dir.path());
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("llmspell.toml:4:"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("llmspell.toml:4:"),
+        "{}",
+        text(&out.stderr)
+    );
 }
