@@ -104,7 +104,9 @@ struct Compiled {
 #[derive(Default)]
 pub(crate) struct Isolation {
     budgets: ArcSwap<Vec<Arc<Compiled>>>,
-    totals: DashMap<(ComponentType, Arc<str>), Totals>,
+    /// By name, then kind (few per name): found with the borrowed name,
+    /// so counting a call clones nothing.
+    totals: DashMap<Arc<str>, Vec<(ComponentType, Arc<Totals>)>>,
 }
 
 impl Isolation {
@@ -185,8 +187,26 @@ impl Isolation {
     /// Counts a call whose hooks took `hook_time`.
     pub(crate) fn record(&self, component: &ComponentId, hook_time: Duration, over: bool) {
         let ns = u64::try_from(hook_time.as_nanos()).unwrap_or(u64::MAX);
-        let key = (component.kind, component.name.clone());
-        let totals = self.totals.entry(key).or_default();
+        let found = self.totals.get(&*component.name).and_then(|kinds| {
+            kinds
+                .iter()
+                .find(|(k, _)| *k == component.kind)
+                .map(|(_, t)| t.clone())
+        });
+        let totals = match found {
+            Some(t) => t,
+            None => {
+                let mut kinds = self.totals.entry(component.name.clone()).or_default();
+                match kinds.iter().find(|(k, _)| *k == component.kind) {
+                    Some((_, t)) => t.clone(),
+                    None => {
+                        let t = Arc::new(Totals::default());
+                        kinds.push((component.kind, t.clone()));
+                        t
+                    }
+                }
+            }
+        };
         totals.calls.fetch_add(1, Ordering::Relaxed);
         totals.hook_ns.fetch_add(ns, Ordering::Relaxed);
         totals.max_ns.fetch_max(ns, Ordering::Relaxed);
@@ -201,16 +221,19 @@ impl Isolation {
         let mut rows: Vec<ComponentHookStats> = self
             .totals
             .iter()
-            .map(|e| {
-                let ((kind, name), t) = (e.key(), e.value());
-                ComponentHookStats {
-                    kind: *kind,
-                    name: name.to_string(),
-                    calls: t.calls.load(Ordering::Relaxed),
-                    hook_ns: t.hook_ns.load(Ordering::Relaxed),
-                    max_ns: t.max_ns.load(Ordering::Relaxed),
-                    over_budget: t.over_budget.load(Ordering::Relaxed),
-                }
+            .flat_map(|e| {
+                let name = e.key().to_string();
+                e.value()
+                    .iter()
+                    .map(|(kind, t)| ComponentHookStats {
+                        kind: *kind,
+                        name: name.clone(),
+                        calls: t.calls.load(Ordering::Relaxed),
+                        hook_ns: t.hook_ns.load(Ordering::Relaxed),
+                        max_ns: t.max_ns.load(Ordering::Relaxed),
+                        over_budget: t.over_budget.load(Ordering::Relaxed),
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         rows.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
