@@ -76,6 +76,15 @@ impl std::str::FromStr for FailMode {
 /// [`HookRegistry::register_all`] takes).
 pub type Registration = (HookPoint, Arc<dyn Hook>, HookOptions);
 
+/// A registration on its way in: [`Registration`] and the hook's
+/// replayable form, if it has one.
+type Pending = (
+    HookPoint,
+    Arc<dyn Hook>,
+    Option<Arc<dyn ReplayableHook>>,
+    HookOptions,
+);
+
 /// Per-registration settings; anything unset falls back to the hook's own
 /// metadata or the executor's defaults.
 #[derive(Debug, Clone, Default)]
@@ -593,17 +602,7 @@ impl HookRegistry {
         self.insert(items, true)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn insert(
-        &self,
-        items: Vec<(
-            HookPoint,
-            Arc<dyn Hook>,
-            Option<Arc<dyn ReplayableHook>>,
-            HookOptions,
-        )>,
-        checked: bool,
-    ) -> Result<Vec<HookHandle>> {
+    fn insert(&self, items: Vec<Pending>, checked: bool) -> Result<Vec<HookHandle>> {
         match self.insert_with(items, checked) {
             (_, Some(e)) => Err(e),
             (handles, None) => Ok(handles),
@@ -616,15 +615,9 @@ impl HookRegistry {
     /// a cycle are ignored, and should an order still not exist the point
     /// keeps its priority order and the failure is logged; every item is
     /// registered.
-    #[allow(clippy::type_complexity)]
     fn insert_with(
         &self,
-        items: Vec<(
-            HookPoint,
-            Arc<dyn Hook>,
-            Option<Arc<dyn ReplayableHook>>,
-            HookOptions,
-        )>,
+        items: Vec<Pending>,
         checked: bool,
     ) -> (Vec<HookHandle>, Option<crate::Error>) {
         let mut writer = self.shared.writer.lock();
