@@ -6,8 +6,10 @@
 //! so:
 //!
 //! - time comes from the CPU's invariant TSC through `quanta` (~11 ns),
-//!   anchored to the system clock per thread and re-anchored every second
-//!   (so NTP adjustments are followed within a second);
+//!   anchored to the system clock per thread, re-anchored every 100 ms,
+//!   with the TSC's rate against the system clock measured over each period
+//!   and applied to the next (so calibration error and NTP adjustments are
+//!   followed; see [`unix_nanos`]);
 //! - ids follow RFC 9562's "monotonic random" method: the 48-bit millisecond
 //!   timestamp, then a per-thread 42-bit counter that starts at a random
 //!   value and increments, then 32 random bits fixed per thread. Ids from one
@@ -17,19 +19,20 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use uuid::Uuid;
 
-const REANCHOR: Duration = Duration::from_secs(1);
+const REANCHOR: Duration = Duration::from_millis(100);
 const COUNTER_MASK: u64 = (1 << 42) - 1;
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
 thread_local! {
-    /// (unix nanos at the anchor, TSC instant at the anchor)
-    static ANCHOR: Cell<Option<(u64, quanta::Instant)>> = const { Cell::new(None) };
+    /// This thread's anchor of the TSC to the system clock.
+    static ANCHOR: Cell<Option<Anchor>> = const { Cell::new(None) };
     /// (next counter value, random tail)
     static IDS: Cell<Option<(u64, u32)>> = const { Cell::new(None) };
     /// (unix day, its calendar date)
@@ -59,25 +62,85 @@ pub fn since(start: quanta::Instant) -> Duration {
 }
 
 /// Nanoseconds since the unix epoch, from the TSC anchored to the system clock.
+///
+/// Each thread keeps an anchor (a system-clock reading and the TSC instant
+/// taken with it) and a rate: system-clock nanoseconds per TSC nanosecond,
+/// measured over the previous anchor period. The TSC's calibration against
+/// the system clock is off by up to a few hundred parts per million on
+/// virtual machines, which over one period would let readings run ahead of
+/// the system clock by hundreds of microseconds and then jump back; the
+/// measured rate removes that error from the next period. Readings on one
+/// thread never go backwards.
 pub fn unix_nanos() -> u64 {
     let now = instant();
-    ANCHOR.with(|anchor| match anchor.get() {
-        Some((wall, at)) => {
-            let since = now.saturating_duration_since(at);
-            if since < REANCHOR {
-                wall + since.as_nanos() as u64
-            } else {
+    ANCHOR.with(|cell| {
+        let mut anchor = match cell.get() {
+            Some(a) if now.saturating_duration_since(a.at) < REANCHOR => a,
+            previous => {
                 let wall = system_nanos();
-                anchor.set(Some((wall, now)));
-                wall
+                Anchor {
+                    wall,
+                    at: now,
+                    rate: previous
+                        .map_or_else(|| RATE.load(Ordering::Relaxed), |a| a.next_rate(wall, now)),
+                    last: previous.map_or(0, |a| a.last),
+                }
             }
-        }
-        None => {
-            let wall = system_nanos();
-            anchor.set(Some((wall, now)));
-            wall
-        }
+        };
+        let since = now.saturating_duration_since(anchor.at).as_nanos() as u64;
+        let t = anchor.wall + ((u128::from(since) * u128::from(anchor.rate)) >> RATE_SHIFT) as u64;
+        // Never behind the previous reading on this thread.
+        let t = t.max(anchor.last);
+        anchor.last = t;
+        cell.set(Some(anchor));
+        t
     })
+}
+
+/// Fixed-point scale of [`Anchor::rate`].
+const RATE_SHIFT: u32 = 32;
+/// A rate of exactly one system nanosecond per TSC nanosecond.
+const RATE_ONE: u64 = 1 << RATE_SHIFT;
+/// The most a measured rate may differ from one (1%): beyond that the
+/// measurement is wrong (a suspended VM, a stepped clock), not the TSC.
+const RATE_LIMIT: u64 = RATE_ONE / 100;
+
+/// The last rate measured on any thread: a new thread's first anchor starts
+/// from it.
+static RATE: AtomicU64 = AtomicU64::new(RATE_ONE);
+
+/// One thread's anchor of the TSC to the system clock.
+#[derive(Clone, Copy)]
+struct Anchor {
+    /// Unix nanoseconds at the anchor.
+    wall: u64,
+    /// The TSC instant at the anchor.
+    at: quanta::Instant,
+    /// System-clock nanoseconds per TSC nanosecond, fixed point (2^32 = 1).
+    rate: u64,
+    /// The last reading returned on this thread.
+    last: u64,
+}
+
+impl Anchor {
+    /// The rate measured from this anchor to a new one at (`wall`, `now`),
+    /// or this anchor's rate when the period is too short or implausible.
+    fn next_rate(&self, wall: u64, now: quanta::Instant) -> u64 {
+        let tsc = now.saturating_duration_since(self.at).as_nanos();
+        let Some(elapsed) = wall.checked_sub(self.wall) else {
+            return self.rate; // the system clock stepped back
+        };
+        if tsc < REANCHOR.as_nanos() / 2 {
+            return self.rate;
+        }
+        let rate = ((u128::from(elapsed) << RATE_SHIFT) / tsc) as u64;
+        if rate.abs_diff(RATE_ONE) > RATE_LIMIT {
+            self.rate
+        } else {
+            RATE.store(rate, Ordering::Relaxed);
+            rate
+        }
+    }
 }
 
 fn next_counter() -> (u64, u32) {
@@ -182,6 +245,30 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn readings_follow_the_system_clock_and_never_go_back() {
+        // The first period runs on the shared or default rate; from the
+        // second on, the measured rate applies.
+        let warm = std::time::Instant::now();
+        while warm.elapsed() < REANCHOR * 3 {
+            let _ = unix_nanos();
+        }
+        let mut last = 0;
+        let mut worst = 0u64;
+        let start = std::time::Instant::now();
+        while start.elapsed() < REANCHOR * 3 {
+            let before = system_nanos();
+            let t = unix_nanos();
+            let after = system_nanos();
+            assert!(t >= last, "went back from {last} to {t}");
+            last = t;
+            worst = worst
+                .max(before.saturating_sub(t))
+                .max(t.saturating_sub(after));
+        }
+        assert!(worst < 100_000, "{worst} ns away from the system clock");
     }
 
     #[test]

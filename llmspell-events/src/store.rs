@@ -53,6 +53,11 @@ impl EventQuery {
     }
 
     /// Only events at or after `t`.
+    ///
+    /// Event timestamps come from [`llmspell_core::clock`], which follows the
+    /// system clock to within microseconds; to select "everything published
+    /// from now on" in-process, take `t` from
+    /// [`llmspell_core::clock::now_utc`].
     pub fn since(mut self, t: DateTime<Utc>) -> Self {
         self.since = Some(t);
         self

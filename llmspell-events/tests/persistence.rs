@@ -28,7 +28,7 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
         )
         .unwrap();
     let corr = CorrelationId::new_v7();
-    let t0 = Utc::now();
+    let t0 = llmspell_core::clock::now_utc();
     for i in 0..20 {
         let mut e = ev(&format!("tool.t{}.completed", i % 3), json!({ "i": i }));
         if i % 2 == 0 {
@@ -93,7 +93,7 @@ async fn round_trip(backend: Arc<dyn StorageBackend>) {
     assert_eq!(corr_newest[0].data, json!({ "i": 18 }));
 
     // Time range.
-    let later = Utc::now();
+    let later = llmspell_core::clock::now_utc();
     bus.publish(ev("tool.late.completed", json!("late")))
         .await
         .unwrap();
