@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use llmspell_events::{
     CorrelationId, Error, EventBus, EventQuery, EventStore, PersistenceConfig, REPLAYED_TAG,
     Retention, Topic, UniversalEvent,
