@@ -73,6 +73,13 @@ pub struct RuntimeConfig {
     /// from storage at start, saved at each checkpoint and at shutdown.
     /// Default: none (an unnamed session, kept in memory).
     pub session: Option<String>,
+    /// How many recent correlation traces to keep in memory (each guarded
+    /// operation as a span with the hook firings inside it; see
+    /// [`llmspell_hooks::TraceRecorder`]). Finished spans are also published
+    /// on `trace.span`, so persisting that topic keeps traces across runs.
+    /// Default 0: tracing off, and a guarded operation without hooks or
+    /// listeners costs nothing extra. `llmspell run` keeps 256.
+    pub traces: usize,
     /// Record every execution of script hooks in storage (namespace
     /// `hooks`), for `Hook.replay` and `llmspell replay`. Default: off.
     pub record_hooks: bool,
@@ -111,6 +118,7 @@ impl Default for RuntimeConfig {
             session: None,
             state_version: 1,
             record_hooks: false,
+            traces: 0,
             operation_budget: None,
             memory_high_water: 0.8,
             rss_high_water: None,

@@ -29,6 +29,7 @@ mod prometheus;
 mod reports;
 mod state;
 mod tools;
+mod traces;
 mod workflows;
 
 pub use builtins::UsedHook;

@@ -154,6 +154,9 @@ impl ScriptRuntime {
         if config.record_hooks {
             executor = executor.recorder(recorder.clone());
         }
+        if config.traces > 0 {
+            executor = executor.traces(llmspell_hooks::TraceRecorder::new(config.traces));
+        }
         let executor = executor.build();
         EmitHooks::install(&executor)?;
         let runner = GuardedRunner::new(executor.clone()).with_config(RunnerConfig {
@@ -316,6 +319,22 @@ impl ScriptRuntime {
     /// The persisted events.
     pub fn event_store(&self) -> &EventStore {
         &self.events
+    }
+
+    /// The correlation trace `id` (a trace id, or the correlation id of any
+    /// operation in it): from memory while the runtime keeps it
+    /// ([`RuntimeConfig::traces`]), else rebuilt from the span events
+    /// persisted in its store. `None` when neither has it.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    pub fn trace(
+        &self,
+        id: &llmspell_core::CorrelationId,
+    ) -> Result<Option<llmspell_hooks::Trace>> {
+        self.background
+            .block_on(self.host.trace(id))
+            .map_err(|e| Error::Core(e.into()))
     }
 
     /// The Lua engine, started on first use.

@@ -47,6 +47,11 @@ enum Command {
     /// executions recorded with --record-hooks against them and report
     /// differences (exit 1 when any differs or cannot be replayed)
     Replay(crate::replay::ReplayArgs),
+    /// Show a correlation trace from the persisted events: its operations
+    /// as a tree with their hook firings, the critical path, the slowest
+    /// operations and hooks, and every hook decision (exit 1: no such
+    /// trace); without an id, list the most recent traces
+    Trace(crate::trace::TraceArgs),
     /// Run the performance suite
     Bench {
         /// Print the results as a JSON array
@@ -112,6 +117,11 @@ pub(crate) struct RuntimeArgs {
     /// Record every execution of script hooks in storage, for `llmspell replay`
     #[arg(long)]
     pub(crate) record_hooks: bool,
+    /// Correlation traces kept in memory for `Trace.get` (0 turns tracing
+    /// off); finished spans are persisted with the other events
+    /// [default: 256]
+    #[arg(long, value_name = "N")]
+    pub(crate) traces: Option<usize>,
     /// Keep the scripts' `State` across runs under this session name
     #[arg(long, value_name = "NAME")]
     pub(crate) session: Option<String>,
@@ -277,6 +287,7 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Events { command } => events::run(command),
+        Command::Trace(args) => crate::trace::run(&args),
         Command::Config {
             command: ConfigCommand::Show { runtime },
         } => crate::config::show(&runtime),

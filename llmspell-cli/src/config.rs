@@ -15,6 +15,8 @@ use crate::cli::{RuntimeArgs, StorageKind};
 
 /// The default data directory.
 pub(crate) const DEFAULT_DATA_DIR: &str = ".llmspell";
+/// Correlation traces `llmspell run` keeps in memory unless told otherwise.
+pub(crate) const DEFAULT_TRACES: usize = llmspell_hooks::trace::DEFAULT_TRACES;
 
 impl RuntimeArgs {
     /// The configuration file these arguments name, or `llmspell.toml` in
@@ -58,6 +60,7 @@ impl RuntimeArgs {
         set(&mut r.slow_operation_ms, self.slow_operation_ms);
         set(&mut r.rss_high_water_mb, self.rss_high_water_mb);
         set(&mut r.handoff_spin_us, self.handoff_spin);
+        set(&mut r.traces, self.traces);
         let s = &mut f.storage;
         set(&mut s.data_dir, self.data_dir.clone());
         set(
@@ -144,6 +147,7 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
         session: r.session.clone(),
         state_version: r.state_version.unwrap_or(1),
         record_hooks: r.record_hooks.unwrap_or(false),
+        traces: r.traces.unwrap_or(DEFAULT_TRACES),
         operation_budget: r.slow_operation_ms.map(Duration::from_millis),
         rss_high_water: r.rss_high_water_mb.map(|mb| mb.saturating_mul(1 << 20)),
         handoff_spin: Duration::from_micros(r.handoff_spin_us.unwrap_or(0)),

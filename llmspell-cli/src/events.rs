@@ -82,15 +82,7 @@ impl Filter {
     }
 
     fn store(&self) -> anyhow::Result<EventStore> {
-        let path = crate::config::data_dir(self.data_dir.as_deref())?.join("db");
-        if !path.exists() {
-            bail!(
-                "no persisted events at {} (run scripts with `llmspell run` first)",
-                path.display()
-            );
-        }
-        let backend = SledBackend::open(&path)?;
-        Ok(EventStore::new(Arc::new(backend)))
+        open_store(self.data_dir.as_deref())
     }
 
     fn print(&self, events: &[UniversalEvent]) -> anyhow::Result<()> {
@@ -111,7 +103,24 @@ impl Filter {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// The persisted events under `data_dir` (default: the configuration's, or
+/// `.llmspell`).
+///
+/// # Errors
+/// No store there yet, or one that cannot be opened.
+pub(crate) fn open_store(data_dir: Option<&std::path::Path>) -> anyhow::Result<EventStore> {
+    let path = crate::config::data_dir(data_dir)?.join("db");
+    if !path.exists() {
+        bail!(
+            "no persisted events at {} (run scripts with `llmspell run` first)",
+            path.display()
+        );
+    }
+    let backend = SledBackend::open(&path)?;
+    Ok(EventStore::new(Arc::new(backend)))
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)

@@ -64,6 +64,9 @@ pub struct RuntimeSection {
     /// Record every execution of script hooks, for `llmspell replay`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_hooks: Option<bool>,
+    /// Correlation traces kept in memory (0: tracing off); default 256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traces: Option<usize>,
     /// Export OpenTelemetry traces to this OTLP/HTTP collector
     /// (`http://127.0.0.1:4318`).
     #[serde(skip_serializing_if = "Option::is_none")]

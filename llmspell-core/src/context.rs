@@ -17,6 +17,13 @@ pub struct ExecutionContext {
     pub correlation_id: CorrelationId,
     /// The correlation id of the operation that started this one, if any.
     pub parent_id: Option<CorrelationId>,
+    /// The correlation id of the operation at the root of this one's tree
+    /// (the trace it belongs to); `None` when this operation is the root or
+    /// the root is not known. [`child`](Self::child) carries it down; it
+    /// travels with the context between processes. See
+    /// [`trace_id`](Self::trace_id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<CorrelationId>,
     /// The language that started the operation.
     pub language: Language,
     /// The attempt number of a retried operation: 1 for the first run, 2, 3,
@@ -42,6 +49,7 @@ impl ExecutionContext {
         Self {
             correlation_id: CorrelationId::new_v7(),
             parent_id: None,
+            trace_id: None,
             language,
             attempt: 1,
             workflow_depth: 0,
@@ -54,14 +62,22 @@ impl ExecutionContext {
         Self::new(Language::Native)
     }
 
+    /// The id of the trace this operation belongs to: the root's
+    /// correlation id, or this operation's own when it is the root.
+    pub fn trace_id(&self) -> &CorrelationId {
+        self.trace_id.as_ref().unwrap_or(&self.correlation_id)
+    }
+
     /// A context for an operation started by this one: a fresh correlation id
-    /// whose parent is this context's correlation id. Language, workflow
-    /// depth and metadata are inherited; the child is its own first attempt.
+    /// whose parent is this context's correlation id, in the same trace.
+    /// Language, workflow depth and metadata are inherited; the child is its
+    /// own first attempt.
     #[must_use]
     pub fn child(&self) -> Self {
         Self {
             correlation_id: CorrelationId::new_v7(),
             parent_id: Some(self.correlation_id.clone()),
+            trace_id: Some(self.trace_id().clone()),
             language: self.language,
             attempt: 1,
             workflow_depth: self.workflow_depth,
@@ -97,6 +113,14 @@ impl ExecutionContext {
         self
     }
 
+    /// Sets the id of the trace this operation belongs to (the root
+    /// operation's correlation id).
+    #[must_use]
+    pub fn with_trace_id(mut self, trace: impl Into<CorrelationId>) -> Self {
+        self.trace_id = Some(trace.into());
+        self
+    }
+
     /// Adds one metadata entry.
     #[must_use]
     pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -126,6 +150,21 @@ mod tests {
             child.metadata.get("tenant").map(String::as_str),
             Some("acme")
         );
+        assert_eq!(
+            root.trace_id(),
+            &root.correlation_id,
+            "a root is its own trace"
+        );
+        let grandchild = child.child();
+        assert_eq!(child.trace_id(), &root.correlation_id);
+        assert_eq!(
+            grandchild.trace_id(),
+            &root.correlation_id,
+            "the trace is the root's"
+        );
+        let v = serde_json::to_value(&grandchild).unwrap();
+        let back: ExecutionContext = serde_json::from_value(v).unwrap();
+        assert_eq!(back.trace_id(), &root.correlation_id, "it travels");
     }
 
     #[test]

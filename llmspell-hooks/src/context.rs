@@ -30,6 +30,11 @@ pub struct HookContext {
     pub correlation_id: CorrelationId,
     /// The correlation id of the operation that started this one.
     pub parent_id: Option<CorrelationId>,
+    /// The trace the operation belongs to (the root operation's correlation
+    /// id), when it is not the root itself; see
+    /// [`ExecutionContext::trace_id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<CorrelationId>,
     /// The language that started the operation.
     pub language: Language,
     /// Input, output or error, as JSON.
@@ -82,6 +87,7 @@ impl HookContext {
             component,
             correlation_id: CorrelationId::new_v7(),
             parent_id: None,
+            trace_id: None,
             language: Language::Native,
             data,
             attempt: 1,
@@ -105,6 +111,7 @@ impl HookContext {
             component,
             correlation_id: exec.correlation_id.clone(),
             parent_id: exec.parent_id.clone(),
+            trace_id: exec.trace_id.clone(),
             language: exec.language,
             data,
             attempt: exec.attempt,
@@ -124,6 +131,7 @@ impl HookContext {
             component,
             correlation_id: self.correlation_id.clone(),
             parent_id: self.parent_id.clone(),
+            trace_id: self.trace_id.clone(),
             language: self.language,
             data,
             attempt: self.attempt,
@@ -132,6 +140,12 @@ impl HookContext {
             timestamp: llmspell_core::clock::now_utc(),
             elapsed: None,
         }
+    }
+
+    /// The id of the trace the operation belongs to: the root's correlation
+    /// id, or this operation's own when it is the root.
+    pub fn trace_id(&self) -> &CorrelationId {
+        self.trace_id.as_ref().unwrap_or(&self.correlation_id)
     }
 
     /// Sets the language.
@@ -163,7 +177,7 @@ impl HookContext {
     }
 
     /// The JSON form scripts see: `point`, `component`, `correlation_id`,
-    /// `parent_id`, `language`, `data`, `attempt`, `cache_hit`, `metadata`,
+    /// `parent_id`, `trace_id` (when not the root), `language`, `data`, `attempt`, `cache_hit`, `metadata`,
     /// `timestamp`, `elapsed`.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -71,7 +71,7 @@ impl DistributedHookContext {
     /// Wraps `context`, starting at node `origin`.
     pub fn new(context: HookContext, origin: impl Into<String>) -> Self {
         Self {
-            trace_id: context.correlation_id.clone(),
+            trace_id: context.trace_id().clone(),
             context,
             remote_agent_id: None,
             hops: vec![origin.into()],

@@ -50,6 +50,13 @@ pub enum Error {
     /// Storage failed (hook execution records).
     #[error("hook storage: {0}")]
     Storage(#[from] llmspell_storage::Error),
+    /// Persisted trace spans could not be read (the event store failed, or
+    /// a stored span does not decode).
+    #[error("trace history: {message}")]
+    TraceHistory {
+        /// What failed, naming the event or key.
+        message: String,
+    },
     /// An audit log's head does not match its records, so appending would
     /// overwrite or bury the evidence; nothing was written.
     #[error(
@@ -77,6 +84,7 @@ impl From<Error> for llmspell_core::Error {
                 llmspell_core::Error::invalid_input(field, e.to_string())
             }
             Error::Storage(s) => s.into(),
+            Error::TraceHistory { .. } => llmspell_core::Error::other(e.to_string()),
             // Not a storage error: retrying cannot help.
             Error::AuditBroken { .. } => llmspell_core::Error::SecurityViolation {
                 message: e.to_string(),

@@ -18,6 +18,7 @@ use crate::breaker::{BreakerState, CallOutcome, Permit, Transition};
 use crate::monitor::Recorded;
 use crate::registry::{FailMode, HookEntry};
 use crate::telemetry::{self, HookRun, SpanIndex};
+use crate::trace::{HookCall, TraceRecorder};
 use crate::{
     HookContext, HookPoint, HookRecorder, HookRegistry, HookResult, LazyTimeout, PerformanceMonitor,
 };
@@ -147,6 +148,7 @@ pub struct HookExecutorBuilder {
     bus: Option<EventBus>,
     config: ExecutorConfig,
     recorder: Option<HookRecorder>,
+    traces: Option<TraceRecorder>,
 }
 
 impl HookExecutorBuilder {
@@ -165,6 +167,15 @@ impl HookExecutorBuilder {
     /// Records executions of replayable hooks with `recorder`.
     pub fn recorder(mut self, recorder: HookRecorder) -> Self {
         self.recorder = Some(recorder);
+        self
+    }
+
+    /// Records the operations run through a [`GuardedRunner`](crate::GuardedRunner)
+    /// over this executor, and the hook firings inside them, in `traces`
+    /// (see [`TraceRecorder`]). While a recorder is set, no guarded run is a
+    /// pass-through: each is recorded.
+    pub fn traces(mut self, traces: TraceRecorder) -> Self {
+        self.traces = Some(traces);
         self
     }
 
@@ -189,6 +200,8 @@ impl HookExecutorBuilder {
                 custom_budgets,
                 config: self.config,
                 recorder: self.recorder,
+                traces: self.traces,
+                trace_topic: topic(crate::TRACE_TOPIC),
                 topics: [
                     topic("hook.breaker.opened"),
                     topic("hook.breaker.half_open"),
@@ -210,6 +223,9 @@ struct Inner {
     /// Whether any custom point has a budget of its own.
     custom_budgets: bool,
     recorder: Option<HookRecorder>,
+    /// Where operations and hook firings are traced, when they are.
+    traces: Option<TraceRecorder>,
+    trace_topic: Option<Topic>,
     topics: [Option<Topic>; 3],
     skipped_topic: Option<Topic>,
     /// The open operation spans, while spans are recorded.
@@ -275,7 +291,18 @@ impl HookExecutor {
             bus: None,
             config: ExecutorConfig::default(),
             recorder: None,
+            traces: None,
         }
+    }
+
+    /// The trace recorder, when operations are traced.
+    pub fn traces(&self) -> Option<&TraceRecorder> {
+        self.inner.traces.as_ref()
+    }
+
+    /// The topic finished spans are published on.
+    pub(crate) fn trace_topic(&self) -> Option<&Topic> {
+        self.inner.trace_topic.as_ref()
     }
 
     /// The registry.
@@ -395,6 +422,18 @@ impl HookExecutor {
             if let Some(span) = span {
                 traced_call(span, entry, &result, elapsed);
             }
+            if let Some(traces) = &self.inner.traces {
+                let error = result.as_ref().err().map(Failure::message);
+                let call = HookCall {
+                    started,
+                    elapsed,
+                    result: result.as_ref().ok(),
+                    failed: result.is_err(),
+                    skipped: result.is_err() && entry.fail_mode == FailMode::Open,
+                    error,
+                };
+                traces.hook(entry, ctx, call);
+            }
             let hook_budget = entry.slow_budget.unwrap_or(budget);
             let slow = elapsed > hook_budget;
             let opened = self.account(entry, permit, &result, elapsed, slow);
@@ -472,6 +511,17 @@ impl HookExecutor {
                         elapsed: Duration::ZERO,
                     };
                     telemetry::hook_ran(span, &run);
+                }
+                if let Some(traces) = &self.inner.traces {
+                    let call = HookCall {
+                        started: llmspell_core::clock::instant(),
+                        elapsed: Duration::ZERO,
+                        result: None,
+                        failed: false,
+                        skipped: entry.fail_mode == FailMode::Open,
+                        error: Some(why.clone()),
+                    };
+                    traces.hook(entry, ctx, call);
                 }
                 self.hook_cannot_run(entry, ctx, why)?;
                 outcome.skipped += 1;

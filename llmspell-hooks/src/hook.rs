@@ -324,6 +324,9 @@ fn lend_into(to: &mut HookContext, from: &mut HookContext) {
     if to.parent_id != from.parent_id {
         to.parent_id.clone_from(&from.parent_id);
     }
+    if to.trace_id != from.trace_id {
+        to.trace_id.clone_from(&from.trace_id);
+    }
     to.language = from.language;
     std::mem::swap(&mut to.data, &mut from.data);
     to.attempt = from.attempt;
@@ -356,6 +359,7 @@ impl<'a> Lent<'a> {
             component: slot.component.clone(),
             correlation_id: slot.correlation_id.clone(),
             parent_id: slot.parent_id.clone(),
+            trace_id: slot.trace_id.clone(),
             language: slot.language,
             data: serde_json::Value::Null,
             attempt: slot.attempt,

@@ -88,6 +88,7 @@ mod runner;
 mod selective;
 mod telemetry;
 mod timeout;
+pub mod trace;
 
 pub use actions::ActionSet;
 pub use adapter::{HookAdapter, JsonHookAdapter};
@@ -128,6 +129,7 @@ pub use runner::{
 pub use selective::{HookFactory, SelectiveHookRegistry};
 pub use telemetry::TELEMETRY_TARGET;
 pub use timeout::{Elapsed, LazyTimeout};
+pub use trace::{TRACE_TOPIC, Trace, TraceAnalysis, TraceRecorder};
 
 /// The hooks guide's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -244,7 +244,7 @@ impl GuardedRunner {
     /// [`TELEMETRY_TARGET`](crate::TELEMETRY_TARGET)). [`run`](Self::run)
     /// checks it itself and then builds no context.
     pub fn is_passthrough(&self, spec: &GuardSpec) -> bool {
-        !telemetry::enabled() && self.hookless(spec)
+        !telemetry::enabled() && self.executor.traces().is_none() && self.hookless(spec)
     }
 
     /// Whether a run of `spec` has no hook or listener to run: the operation
@@ -340,7 +340,8 @@ impl GuardedRunner {
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
     {
-        let trace = telemetry::enabled().then(|| {
+        let recorded = self.executor.traces().map(|t| t.begin(spec, &ctx));
+        let otel = telemetry::enabled().then(|| {
             OperationTrace::start(
                 self.executor.spans(),
                 spec,
@@ -348,13 +349,48 @@ impl GuardedRunner {
                 ctx.parent_id.as_ref(),
             )
         });
+        if recorded.is_none() && otel.is_none() {
+            return self.guard(spec, ctx, op).await.0;
+        }
+        let language = ctx.language;
         let run = self.guard(spec, ctx, op);
-        let Some(trace) = trace else {
-            return run.await.0;
+        let run = async {
+            match &recorded {
+                Some(span) => span.scope(run).await,
+                None => run.await,
+            }
         };
-        let (result, attempts) = run.instrument(trace.span().clone()).await;
-        trace.finish(&result, attempts);
+        let (result, attempts) = match &otel {
+            Some(trace) => run.instrument(trace.span().clone()).await,
+            None => run.await,
+        };
+        if let Some(trace) = otel {
+            trace.finish(&result, attempts);
+        }
+        if let Some((trace, span)) = recorded.and_then(|r| r.finish(&result, attempts)) {
+            self.publish_span(&trace, &span, language).await;
+        }
         result
+    }
+
+    /// Publishes a finished span on [`TRACE_TOPIC`](crate::TRACE_TOPIC)
+    /// while someone subscribes to it (persistence of `trace.**` does).
+    async fn publish_span(
+        &self,
+        trace: &llmspell_core::CorrelationId,
+        span: &crate::trace::Span,
+        language: llmspell_core::Language,
+    ) {
+        let (Some(bus), Some(topic)) = (self.executor.bus(), self.executor.trace_topic()) else {
+            return;
+        };
+        if bus.is_idle() || !bus.has_subscribers(topic.as_str()) {
+            return;
+        }
+        let ev = crate::trace::span_event(topic, trace, span, language);
+        if let Err(e) = bus.publish_now(ev).await {
+            tracing::debug!(error = %e, "trace span not delivered everywhere");
+        }
     }
 
     /// [`run_context`](Self::run_context) without its span; also returns

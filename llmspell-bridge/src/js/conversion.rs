@@ -273,6 +273,7 @@ pub(crate) fn context_to_js(
     if let Some(p) = &hc.parent_id {
         t.property(js_string!("parent_id"), id_js(p), all);
     }
+    t.property(js_string!("trace_id"), id_js(hc.trace_id()), all);
     t.property(
         js_string!("language"),
         js_string!(hc.language.as_str()),

@@ -8,7 +8,7 @@
 //!
 //! This file holds the table of natives, the argument helpers and the
 //! Promise machinery they share; the natives of each global have a file of
-//! their own (`hook`, `event`, `tool`, `agent`, `workflow`, `state`, and
+//! their own (`hook`, `event`, `tool`, `agent`, `workflow`, `state`, `trace`, and
 //! `console` for output, `llmspell.sleep` and timer reports).
 
 use std::cell::RefCell;
@@ -38,6 +38,7 @@ mod event;
 mod hook;
 mod state;
 mod tool;
+mod trace;
 mod workflow;
 
 pub(crate) use agent::agent_context_arg;
@@ -252,6 +253,10 @@ const NATIVES: &[(&str, Native, usize)] = &[
     ("stateDelete", state::delete, 1),
     ("stateKeys", state::keys, 0),
     ("stateSave", state::save, 0),
+    ("traceGet", trace::get, 1),
+    ("traceAnalyse", trace::analyse, 2),
+    ("traceRender", trace::render, 1),
+    ("traceRecent", trace::recent, 1),
     ("sleep", console::sleep, 1),
     ("write", console::write, 2),
     ("report", console::report, 2),

@@ -265,6 +265,15 @@
     save() { return native.stateSave(); },
   });
 
+  // ---- Trace -----------------------------------------------------------------
+
+  const Trace = Object.freeze({
+    get(id) { return native.traceGet(id); },
+    analyse(id, options) { return native.traceAnalyse(id, options); },
+    render(id) { return native.traceRender(id); },
+    recent(limit) { return native.traceRecent(limit); },
+  });
+
   const llmspell = Object.freeze({
     version: info.version,
     args: Object.freeze(info.args.slice()),
@@ -293,7 +302,7 @@
   };
   const clearTimeout = (id) => { pending.delete(id); };
 
-  const globals = { Hook, Event, Tool, Agent, Workflow, State, console, print, llmspell, setTimeout, clearTimeout };
+  const globals = { Hook, Event, Tool, Agent, Workflow, State, Trace, console, print, llmspell, setTimeout, clearTimeout };
   for (const [name, value] of Object.entries(globals)) {
     Object.defineProperty(globalThis, name, { value, enumerable: false, writable: true, configurable: true });
   }

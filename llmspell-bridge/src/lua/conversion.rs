@@ -282,8 +282,8 @@ pub(crate) fn fired_to_lua(
 
 /// Starts a call of the hook function `f` with a hook context as its `ctx`
 /// table: `point`, `component` (`type`, `name`, `id`), `correlation_id`,
-/// `parent_id`, `language`, `data`, `attempt`, `cache_hit`, `metadata`,
-/// `elapsed` (ms, at After and Error points).
+/// `parent_id`, `trace_id`, `language`, `data`, `attempt`, `cache_hit`,
+/// `metadata`, `elapsed` (ms, at After and Error points).
 ///
 /// The table is built by a Lua trampoline that then tail-calls `f`, inside
 /// the coroutine of the call: one Lua call instead of building the table
@@ -315,6 +315,7 @@ pub(crate) fn call_with_context(
     let mut id = uuid::Uuid::encode_buffer();
     let mut correlation = [0; CorrelationId::UUID_LEN];
     let mut parent = [0; CorrelationId::UUID_LEN];
+    let mut trace = [0; CorrelationId::UUID_LEN];
     Ok(maker.call_async((
         f,
         &*point,
@@ -323,6 +324,7 @@ pub(crate) fn call_with_context(
         &*ctx.component.id.hyphenated().encode_lower(&mut id),
         ctx.correlation_id.encode(&mut correlation),
         ctx.parent_id.as_ref().map(|p| p.encode(&mut parent)),
+        ctx.trace_id.as_ref().map(|t| t.encode(&mut trace)),
         ctx.language.as_str(),
         to_lua(lua, &ctx.data, 0)?,
         ctx.attempt,
@@ -336,12 +338,13 @@ pub(crate) fn call_with_context(
 pub(crate) struct ContextCall(pub(crate) mlua::Function);
 
 const CONTEXT_CALL: &str = r#"
-return function(f, point, ctype, cname, cid, correlation, parent, language, data, attempt, cache_hit, metadata, elapsed)
+return function(f, point, ctype, cname, cid, correlation, parent, trace, language, data, attempt, cache_hit, metadata, elapsed)
     return f({
         point = point,
         component = { type = ctype, name = cname, id = cid },
         correlation_id = correlation,
         parent_id = parent,
+        trace_id = trace or correlation,
         language = language,
         data = data,
         attempt = attempt,

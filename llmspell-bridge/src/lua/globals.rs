@@ -1,6 +1,6 @@
 //! The globals Lua scripts see.
 //!
-//! `Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `State`, `JSON`, `print`
+//! `Hook`, `Event`, `Tool`, `Agent`, `Workflow`, `State`, `Trace`, `JSON`, `print`
 //! and `llmspell`, as `docs/user-guide/lua-api.md` documents them. Each global is a table of functions;
 //! handles (hooks, subscriptions) are userdata with methods.
 
@@ -11,6 +11,7 @@ mod json;
 mod spec;
 mod state;
 mod tool;
+mod trace;
 mod workflow;
 
 use std::future::Future;
@@ -182,6 +183,7 @@ pub(crate) fn install(engine: &Rc<LuaEngine>) -> mlua::Result<()> {
     tool::install(lua, weak.clone())?;
     agent::install(lua, weak.clone())?;
     state::install(lua, weak.clone())?;
+    trace::install(lua, weak.clone())?;
     workflow::install(lua, weak)?;
     json::install(lua)?;
     install_print(lua)?;
