@@ -81,7 +81,7 @@ fn a_workflow_step_calling_an_agent_calling_a_tool_is_one_tree() {
     let slow = tools[0]
         .hooks
         .iter()
-        .find(|h| h.hook == "slow_audit")
+        .find(|h| &*h.hook == "slow_audit")
         .expect("the slow hook's firing is inside the tool call");
     assert!(slow.latency_us >= 20_000);
     assert_eq!(slow.point, "BeforeToolExecution");

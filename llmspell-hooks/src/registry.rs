@@ -243,6 +243,8 @@ pub(crate) struct HookEntry {
     pub(crate) seq: u64,
     /// The hooks it runs after and before, by name.
     pub(crate) dependencies: crate::dependencies::Dependencies,
+    /// Its name, shared by the trace firings that name it.
+    pub(crate) trace_name: Arc<str>,
 }
 
 impl HookEntry {
@@ -656,6 +658,7 @@ impl HookRegistry {
                 point: point.clone(),
                 hook,
                 replay,
+                trace_name: Arc::from(meta.name.as_str()),
                 meta,
                 component_hash: options.component.as_deref().map_or(0, component_hash),
                 component_glob: options.component.as_deref().and_then(component_glob),

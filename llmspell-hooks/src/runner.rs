@@ -340,6 +340,26 @@ impl GuardedRunner {
         F: Fn(OperationCall) -> Fut,
         Fut: std::future::Future<Output = Result<Value>>,
     {
+        if self.executor.traces().is_none() && !telemetry::enabled() {
+            return self.guard(spec, ctx, op).await.0;
+        }
+        // Boxed: the observed run's future is several times the size of the
+        // plain one, and every guarded call's future would carry it.
+        Box::pin(self.run_observed(spec, ctx, op)).await
+    }
+
+    /// [`run_context`](Self::run_context) while traces are recorded or
+    /// spans exported.
+    async fn run_observed<F, Fut>(
+        &self,
+        spec: &GuardSpec,
+        ctx: HookContext,
+        op: F,
+    ) -> Result<GuardOutcome>
+    where
+        F: Fn(OperationCall) -> Fut,
+        Fut: std::future::Future<Output = Result<Value>>,
+    {
         let recorded = self.executor.traces().map(|t| t.begin(spec, &ctx));
         let otel = telemetry::enabled().then(|| {
             OperationTrace::start(
@@ -367,14 +387,23 @@ impl GuardedRunner {
         if let Some(trace) = otel {
             trace.finish(&result, attempts);
         }
-        if let Some((trace, span)) = recorded.and_then(|r| r.finish(&result, attempts)) {
+        let publish = self.span_listened();
+        if let Some((trace, span)) = recorded.and_then(|r| r.finish(&result, attempts, publish)) {
             self.publish_span(&trace, &span, language).await;
         }
         result
     }
 
-    /// Publishes a finished span on [`TRACE_TOPIC`](crate::TRACE_TOPIC)
-    /// while someone subscribes to it (persistence of `trace.**` does).
+    /// Whether someone subscribes to [`TRACE_TOPIC`](crate::TRACE_TOPIC)
+    /// (persistence of `trace.**` does).
+    fn span_listened(&self) -> bool {
+        match (self.executor.bus(), self.executor.trace_topic()) {
+            (Some(bus), Some(topic)) => !bus.is_idle() && bus.has_subscribers(topic.as_str()),
+            _ => false,
+        }
+    }
+
+    /// Publishes a finished span on [`TRACE_TOPIC`](crate::TRACE_TOPIC).
     async fn publish_span(
         &self,
         trace: &llmspell_core::CorrelationId,
@@ -384,9 +413,6 @@ impl GuardedRunner {
         let (Some(bus), Some(topic)) = (self.executor.bus(), self.executor.trace_topic()) else {
             return;
         };
-        if bus.is_idle() || !bus.has_subscribers(topic.as_str()) {
-            return;
-        }
         let ev = crate::trace::span_event(topic, trace, span, language);
         if let Err(e) = bus.publish_now(ev).await {
             tracing::debug!(error = %e, "trace span not delivered everywhere");

@@ -199,7 +199,7 @@ async fn retries_redirects_and_cancels_are_reported() {
     let banned = trace
         .spans
         .iter()
-        .find(|s| s.component == "banned")
+        .find(|s| &*s.component == "banned")
         .unwrap();
     assert_eq!(banned.outcome, SpanOutcome::Cancelled);
 }

@@ -158,8 +158,8 @@ impl Trace {
                 s.hooks.iter().map(move |h| HookShare {
                     span: s.id,
                     operation: s.label(),
-                    point: h.point.clone(),
-                    hook: h.hook.clone(),
+                    point: h.point.to_string(),
+                    hook: h.hook.to_string(),
                     latency_us: h.latency_us,
                     share: 0.0,
                 })
@@ -182,9 +182,9 @@ impl Trace {
                         at_us: base + h.offset_us,
                         span: s.id,
                         operation: s.label(),
-                        point: h.point.clone(),
-                        hook: h.hook.clone(),
-                        action: h.action.clone(),
+                        point: h.point.to_string(),
+                        hook: h.hook.to_string(),
+                        action: h.action.as_deref().map(str::to_owned),
                         detail: h.detail.clone(),
                         error: h.error.clone(),
                     })
@@ -196,7 +196,7 @@ impl Trace {
                 .hooks
                 .iter()
                 .filter(|h| h.action.as_deref() == Some(action))
-                .map(|h| h.hook.clone())
+                .map(|h| h.hook.to_string())
                 .collect();
             names.dedup();
             names

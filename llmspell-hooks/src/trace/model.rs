@@ -1,6 +1,9 @@
 //! What a trace is: operation spans in a tree, with the hook firings inside
 //! each.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use llmspell_core::CorrelationId;
 use serde::{Deserialize, Serialize};
@@ -43,15 +46,15 @@ pub struct HookFiring {
     /// When it started, in microseconds after its operation started.
     pub offset_us: u64,
     /// The point it ran at (`BeforeToolExecution`, …).
-    pub point: String,
+    pub point: Cow<'static, str>,
     /// The hook's name.
-    pub hook: String,
+    pub hook: Arc<str>,
     /// The language it is written in.
-    pub language: String,
+    pub language: Cow<'static, str>,
     /// What it returned (`continue`, `modified`, `cancel`, `redirect`,
     /// `replace`, `retry`, `fork`, `cache`, `skip`); `None` when it gave no
     /// result (it failed, or its breaker refused the call).
-    pub action: Option<String>,
+    pub action: Option<Cow<'static, str>>,
     /// What the action carried: a cancel's reason, a redirect's target, a
     /// retry's delay and limit, a cache key and time to live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,14 +93,14 @@ pub struct Span {
     pub parent: Option<u64>,
     /// The kind of operation: `tool`, `agent`, `workflow`, `workflow_step`,
     /// `llm` or `custom`.
-    pub operation: String,
+    pub operation: Cow<'static, str>,
     /// The component's type (`tool`, `agent`, `workflow`, …).
-    pub component_type: String,
+    pub component_type: Cow<'static, str>,
     /// The component's name.
-    pub component: String,
+    pub component: Arc<str>,
     /// The part of the component it is (`step.fetch`), when it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub part: Option<String>,
+    pub part: Option<Arc<str>>,
     /// The operation's correlation id.
     pub correlation_id: CorrelationId,
     /// The correlation id of the operation that started it.

@@ -82,15 +82,19 @@ struct Inner {
     state: Mutex<State>,
 }
 
+/// The maps' hasher: foldhash, randomly seeded per process (ids are hashed on
+/// every traced call; SipHash costs several times as much).
+type Fast = foldhash::fast::RandomState;
+
 #[derive(Default)]
 struct State {
-    traces: HashMap<CorrelationId, Kept>,
+    traces: HashMap<CorrelationId, Kept, Fast>,
     /// Trace ids, oldest first.
     order: VecDeque<CorrelationId>,
     /// The running operations by span id.
-    open: HashMap<u64, Open>,
+    open: HashMap<u64, Open, Fast>,
     /// The running operations by correlation id, oldest first.
-    by_corr: HashMap<CorrelationId, Vec<u64>>,
+    by_corr: HashMap<CorrelationId, Vec<u64>, Fast>,
 }
 
 struct Kept {
@@ -203,10 +207,10 @@ impl TraceRecorder {
         let span = Span {
             id,
             parent,
-            operation: spec.points.family().to_owned(),
-            component_type: spec.component.kind.as_str().to_owned(),
-            component: spec.component.name.to_string(),
-            part: spec.part.as_deref().map(str::to_owned),
+            operation: spec.points.family().into(),
+            component_type: spec.component.kind.as_str().into(),
+            component: spec.component.name.clone(),
+            part: spec.part.clone(),
             correlation_id: ctx.correlation_id.clone(),
             parent_id: ctx.parent_id.clone(),
             start: llmspell_core::clock::now_utc(),
@@ -297,14 +301,14 @@ impl TraceRecorder {
             return;
         }
         let (action, detail) = match call.result {
-            Some(r) => (Some(r.action().as_str().to_owned()), detail(r)),
+            Some(r) => (Some(r.action().as_str().into()), detail(r)),
             None => (None, None),
         };
         span.hooks.push(HookFiring {
             offset_us,
-            point: ctx.point.to_string(),
-            hook: entry.meta.name.clone(),
-            language: entry.meta.language.as_str().to_owned(),
+            point: ctx.point.name(),
+            hook: entry.trace_name.clone(),
+            language: entry.meta.language.as_str().into(),
             action,
             detail,
             latency_us: micros(call.elapsed),
@@ -315,8 +319,8 @@ impl TraceRecorder {
     }
 
     /// Ends span `id`: its duration, outcome, attempts, redirect and error;
-    /// its trace id and the finished span.
-    fn finish(&self, id: u64, end: End<'_>) -> Option<(CorrelationId, Span)> {
+    /// its trace id and a copy of the finished span when `copy`.
+    fn finish(&self, id: u64, end: End<'_>, copy: bool) -> Option<(CorrelationId, Span)> {
         let mut state = self.inner.state.lock();
         let open = state.open.remove(&id)?;
         if let Some(ids) = state.by_corr.get_mut(&open.correlation) {
@@ -357,7 +361,7 @@ impl TraceRecorder {
             }
             End::Abandoned => span.outcome = SpanOutcome::Abandoned,
         }
-        Some((open.trace, span.clone()))
+        copy.then(|| (open.trace, span.clone()))
     }
 }
 
@@ -409,22 +413,23 @@ impl SpanGuard {
         CURRENT.scope(self.id, fut).await
     }
 
-    /// Records how the operation ended after `attempts`; its trace id and
-    /// the finished span.
+    /// Records how the operation ended after `attempts`; with `copy`, its
+    /// trace id and a copy of the finished span (to publish).
     pub(crate) fn finish(
         mut self,
         result: &llmspell_core::Result<GuardOutcome>,
         attempts: u32,
+        copy: bool,
     ) -> Option<(CorrelationId, Span)> {
         let recorder = self.recorder.take()?;
-        recorder.finish(self.id, End::Result(result, attempts))
+        recorder.finish(self.id, End::Result(result, attempts), copy)
     }
 }
 
 impl Drop for SpanGuard {
     fn drop(&mut self) {
         if let Some(recorder) = self.recorder.take() {
-            recorder.finish(self.id, End::Abandoned);
+            recorder.finish(self.id, End::Abandoned, false);
         }
     }
 }
