@@ -54,8 +54,10 @@ mod validation;
 
 pub mod data;
 pub mod fs;
+pub mod net;
 pub mod system;
 pub mod utility;
+pub mod web;
 
 pub use catalog::{BuiltinToolsConfig, builtin_tools};
 pub use invoke::{InvokeOptions, ToolOutput};
