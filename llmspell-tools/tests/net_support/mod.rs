@@ -95,7 +95,7 @@ struct User {
 
 struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// A repository by name.
     async fn repository(&self, name: String) -> Option<Repository> {
@@ -121,7 +121,7 @@ impl QueryRoot {
 
 struct MutationRoot;
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// Stars a repository; the new count.
     async fn star(&self, name: String) -> i32 {
