@@ -284,13 +284,20 @@ print("ok")
     ));
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("loopback") && err.contains("allowed_addresses"), "{err}");
+    assert!(
+        err.contains("loopback") && err.contains("allowed_addresses"),
+        "{err}"
+    );
 
     // An invalid allowance stops the run before the script starts.
     let out = run(Some(
         "[storage]\nbackend = \"memory\"\n[sandbox]\nallowed_addresses = [\"10.0.0.0/33\"]\n",
     ));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("10.0.0.0/33"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("10.0.0.0/33"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stdout).is_empty());
 }

@@ -323,8 +323,18 @@ async fn url_analyzer_reads_a_pages_metadata() {
         (json!(false), Value::Null)
     );
     assert_eq!(out["content_type"], "application/json");
-    let out = fetch("/status/404", json!({})).await.unwrap();
-    assert_eq!(out["status"], 404);
+    for code in [404, 500] {
+        let out = fetch(&format!("/status/{code}"), json!({})).await.unwrap();
+        assert_eq!(
+            (out["status"].clone(), out["html"].clone()),
+            (json!(code), json!(false))
+        );
+    }
+    let out = fetch("/bad-json", json!({})).await.unwrap();
+    assert_eq!(
+        (out["html"].clone(), out["title"].clone()),
+        (json!(false), Value::Null)
+    );
     match fetch("/slow", json!({ "timeout_ms": 300 })).await {
         Err(Error::Timeout { .. }) => {}
         other => panic!("{other:?}"),
@@ -411,6 +421,25 @@ async fn api_tester_reports_every_assertion() {
         )
     );
     assert_eq!(report["body_excerpt"], "{\"code\":404}");
+
+    let report = invoke(
+        &tools,
+        "api_tester",
+        test_call(
+            server.url("/status/503"),
+            json!([{ "type": "status", "min": 200, "max": 299 }]),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(
+        (
+            report["assertions"][0]["expected"].clone(),
+            report["assertions"][0]["actual"].clone()
+        ),
+        (json!({ "min": 200, "max": 299 }), json!(503))
+    );
 
     let report = invoke(
         &tools,

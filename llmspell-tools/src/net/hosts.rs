@@ -94,7 +94,7 @@ impl HostAllowList {
     /// Whether an entry names `host` exactly (not through a wildcard).
     pub fn names_exactly(&self, host: &str) -> bool {
         let host = normalize_host(host);
-        self.entries.iter().any(|e| *e == host)
+        self.entries.contains(&host)
     }
 
     /// The IP addresses entries name exactly.

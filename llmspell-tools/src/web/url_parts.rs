@@ -153,7 +153,7 @@ pub(crate) fn page_metadata(html: &str, base: &Url) -> Value {
         let sel = select(css)?;
         doc.select(&sel)
             .find_map(|e| e.value().attr(attr))
-            .map(|v| collapse(v))
+            .map(collapse)
             .filter(|v| !v.is_empty())
     };
     let resolve = |v: String| base.join(&v).map_or(v, |u| u.to_string());
