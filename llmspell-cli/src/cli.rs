@@ -111,9 +111,13 @@ pub(crate) struct RuntimeArgs {
     /// Environment variables environment_reader may read
     #[arg(long = "allow-env", value_name = "VAR")]
     pub(crate) allow_env: Vec<String>,
-    /// Hosts service_checker may contact
+    /// Hosts the network tools may contact (`*.example.com`, `*`)
     #[arg(long = "allow-host", value_name = "HOST")]
     pub(crate) allow_hosts: Vec<String>,
+    /// Internal addresses the network tools may reach (an address, a CIDR
+    /// range, or loopback, private, link_local, shared)
+    #[arg(long = "allow-address", value_name = "ADDR")]
+    pub(crate) allow_addresses: Vec<String>,
     /// Record every execution of script hooks in storage, for `llmspell replay`
     #[arg(long)]
     pub(crate) record_hooks: bool,

@@ -80,6 +80,7 @@ impl RuntimeArgs {
         list(&mut sb.commands, &self.allow_commands);
         list(&mut sb.env, &self.allow_env);
         list(&mut sb.allowed_hosts, &self.allow_hosts);
+        list(&mut sb.allowed_addresses, &self.allow_addresses);
         Ok(c)
     }
 
@@ -117,6 +118,35 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
     tools.allowed_commands = sb.commands.clone().unwrap_or_default();
     tools.allowed_env_vars = sb.env.clone().unwrap_or_default();
     tools.allowed_hosts = sb.allowed_hosts.clone().unwrap_or_default();
+    // The network tools' settings: an invalid address allowance or a zero
+    // limit stops the run here rather than refusing every call later.
+    tools.allowed_addresses = sb.allowed_addresses.clone().unwrap_or_default();
+    tools.secret_env_vars = sb.secret_env.clone().unwrap_or_default();
+    for (key, value) in [
+        ("net_timeout_ms", sb.net_timeout_ms),
+        ("net_connect_timeout_ms", sb.net_connect_timeout_ms),
+        ("net_max_response_bytes", sb.net_max_response_bytes),
+    ] {
+        if value == Some(0) {
+            anyhow::bail!("[sandbox] {key} must be at least 1");
+        }
+    }
+    let limits = &mut tools.net_limits;
+    if let Some(ms) = sb.net_timeout_ms {
+        limits.timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = sb.net_connect_timeout_ms {
+        limits.connect_timeout = Duration::from_millis(ms);
+    }
+    if let Some(n) = sb.net_max_response_bytes {
+        limits.max_response_bytes = n;
+    }
+    if let Some(n) = sb.net_max_redirects {
+        limits.max_redirects = n;
+    }
+    if let Some(e) = tools.net_policy().config_error() {
+        anyhow::bail!("[sandbox] {e}");
+    }
     let data_dir = f
         .storage
         .data_dir

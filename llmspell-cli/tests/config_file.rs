@@ -198,3 +198,106 @@ fn hook_budgets_from_the_file_apply() {
         text(&out.stderr)
     );
 }
+
+/// The network settings of `[sandbox]` reach the web tools: the host and
+/// address allowances, the secret variables and the body cap, each shown
+/// by what a script's `http_request` calls do against a local server.
+#[test]
+fn network_settings_from_the_file_reach_the_web_tools() {
+    use axum::Router;
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new()
+        .route(
+            "/auth",
+            get(|h: HeaderMap| async move {
+                h.get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("none")
+                    .to_owned()
+            }),
+        )
+        .route("/big", get(|| async { "x".repeat(1000) }));
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path(),
+        "llmspell.toml",
+        r#"
+[storage]
+backend = "memory"
+
+[sandbox]
+allowed_hosts = ["*"]
+allowed_addresses = ["127.0.0.1"]
+secret_env = ["LLMSPELL_TEST_TOKEN"]
+net_max_response_bytes = 100
+"#,
+    );
+    write(
+        dir.path(),
+        "main.lua",
+        &format!(
+            r#"
+local base = "http://127.0.0.1:{port}"
+local r = Tool.invoke("http_request", {{ url = base .. "/auth",
+    auth = {{ type = "bearer", token_env = "LLMSPELL_TEST_TOKEN" }} }})
+assert(r.body == "Bearer s3cret", "secret_env: " .. tostring(r.body))
+local ok, err = pcall(Tool.invoke, "http_request", {{ url = base .. "/big" }})
+assert(not ok and err.kind == "resource_limit", "net_max_response_bytes: " .. tostring(err))
+local ok2, err2 = pcall(Tool.invoke, "http_request", {{ url = "http://127.0.0.2:{port}/auth" }})
+assert(not ok2 and err2.kind == "security_violation", "allowed_addresses: " .. tostring(err2))
+print("ok")
+"#
+        ),
+    );
+    let run = |config: Option<&str>| {
+        if let Some(c) = config {
+            write(dir.path(), "llmspell.toml", c);
+        }
+        std::process::Command::new(env!("CARGO_BIN_EXE_llmspell"))
+            .args(["run", "main.lua"])
+            .current_dir(dir.path())
+            .env("LLMSPELL_TEST_TOKEN", "s3cret")
+            .output()
+            .unwrap()
+    };
+    let out = run(None);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout).trim(), "ok");
+
+    // Without the address allowance, loopback is refused.
+    let out = run(Some(
+        "[storage]\nbackend = \"memory\"\n[sandbox]\nallowed_hosts = [\"*\"]\nsecret_env = [\"LLMSPELL_TEST_TOKEN\"]\n",
+    ));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("loopback") && err.contains("allowed_addresses"),
+        "{err}"
+    );
+
+    // An invalid allowance stops the run before the script starts.
+    let out = run(Some(
+        "[storage]\nbackend = \"memory\"\n[sandbox]\nallowed_addresses = [\"10.0.0.0/33\"]\n",
+    ));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("10.0.0.0/33"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).is_empty());
+}

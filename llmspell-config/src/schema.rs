@@ -145,6 +145,29 @@ pub struct SandboxSection {
     /// Environment variables the tools may read or pass on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
+    /// Internal addresses the network tools may reach: addresses, CIDR
+    /// ranges (`10.0.0.0/8`) and `loopback`, `private`, `link_local`,
+    /// `shared`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_addresses: Option<Vec<String>>,
+    /// Environment variables whose values the web tools may send as
+    /// credentials (named by a call, never shown to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<Vec<String>>,
+    /// Time limit of a network request in milliseconds, body included
+    /// (default 20000; also the most a call may ask for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_timeout_ms: Option<u64>,
+    /// Time limit of establishing a connection in milliseconds (default
+    /// 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_connect_timeout_ms: Option<u64>,
+    /// Largest response body a network tool reads, in bytes (default 10 MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_max_response_bytes: Option<u64>,
+    /// Most redirects a network request follows (default 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_max_redirects: Option<usize>,
 }
 
 impl SandboxSection {

@@ -8,12 +8,14 @@ use llmspell_core::Tool;
 
 use crate::data::{CsvAnalyzer, JsonProcessor};
 use crate::fs::{ArchiveHandler, FileConverter, FileOperations, FileSearch, FileWatcher};
+use crate::net::{NetLimits, NetPolicy, SafeClient, SecretEnv};
 use crate::sandbox::FsSandbox;
 use crate::system::{EnvironmentReader, ProcessExecutor, ServiceChecker, SystemMonitor};
 use crate::utility::{
     Base64Encoder, Calculator, DataValidation, DateTimeHandler, DiffCalculator, HashCalculator,
     TemplateEngine, TextManipulator, UuidGenerator,
 };
+use crate::web::{ApiTester, GraphqlQuery, HttpRequest, UrlAnalyzer, WebhookCaller};
 
 /// What the built-in tools may touch, and their size and time limits.
 ///
@@ -35,7 +37,7 @@ use crate::utility::{
 ///     ..BuiltinToolsConfig::default()
 /// };
 /// let tools = builtin_tools(&config);
-/// assert_eq!(tools.len(), 20);
+/// assert_eq!(tools.len(), 25);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinToolsConfig {
@@ -48,9 +50,22 @@ pub struct BuiltinToolsConfig {
     /// `process_executor` may set or pass through; `PREFIX_*` matches a prefix
     /// for `environment_reader`.
     pub allowed_env_vars: Vec<String>,
-    /// Hosts `service_checker` may contact; `*` allows all, `*.example.com`
-    /// the subdomains of `example.com`.
+    /// Hosts the network tools (`service_checker` and the web tools) may
+    /// contact; `*` allows all, `*.example.com` the subdomains of
+    /// `example.com`. An IP address (or `localhost`) named exactly also
+    /// allows that address; see [`crate::net`].
     pub allowed_hosts: Vec<String>,
+    /// Internal addresses the network tools may reach (loopback, private,
+    /// link-local, ... are refused otherwise): addresses, CIDR ranges and
+    /// the keywords `loopback`, `private`, `link_local`, `shared`; see
+    /// [`crate::net::AddressAllowList`].
+    pub allowed_addresses: Vec<String>,
+    /// Environment variables whose values the web tools may send as
+    /// credentials (bearer tokens, passwords, API keys, webhook secrets),
+    /// named by a call, never shown to it; exact names.
+    pub secret_env_vars: Vec<String>,
+    /// Timeouts, response size cap and redirect limit of the web tools.
+    pub net_limits: NetLimits,
     /// Largest file read, written or converted, in bytes (default 10 MiB).
     pub max_file_bytes: u64,
     /// Most bytes an archive extraction writes (default 100 MiB).
@@ -74,6 +89,9 @@ impl Default for BuiltinToolsConfig {
             allowed_commands: Vec::new(),
             allowed_env_vars: Vec::new(),
             allowed_hosts: Vec::new(),
+            allowed_addresses: Vec::new(),
+            secret_env_vars: Vec::new(),
+            net_limits: NetLimits::default(),
             max_file_bytes: crate::fs::DEFAULT_MAX_FILE_BYTES,
             max_archive_bytes: crate::fs::DEFAULT_MAX_ARCHIVE_BYTES,
             max_archive_entries: crate::fs::DEFAULT_MAX_ARCHIVE_ENTRIES,
@@ -94,15 +112,37 @@ impl BuiltinToolsConfig {
             FsSandbox::new(&self.fs_roots)
         }
     }
+
+    /// The network policy these settings describe (`allowed_hosts`,
+    /// `allowed_addresses`). An invalid `allowed_addresses` entry makes it
+    /// refuse everything; [`NetPolicy::config_error`] says why.
+    pub fn net_policy(&self) -> NetPolicy {
+        NetPolicy::new(self.allowed_hosts.iter().cloned())
+            .with_allowed_addresses(&self.allowed_addresses)
+    }
+
+    /// The HTTP client of the network tools: [`net_policy`](Self::net_policy)
+    /// with `net_limits`.
+    pub fn safe_client(&self) -> SafeClient {
+        SafeClient::new(self.net_policy(), self.net_limits)
+    }
+
+    /// The credentials the web tools may send (`secret_env_vars`).
+    pub fn secret_env(&self) -> SecretEnv {
+        SecretEnv::new(self.secret_env_vars.iter().cloned())
+    }
 }
 
-/// All 20 built-in tools, configured by `config`, in a stable order: the
-/// utility tools, the data tools, the file-system tools, the system tools.
+/// All 25 built-in tools, configured by `config`, in a stable order: the
+/// utility tools, the data tools, the file-system tools, the system tools,
+/// the web tools.
 ///
 /// Building them does no I/O beyond reading the current directory (for
-/// relative roots) and setting up the HTTP client of `service_checker`.
+/// relative roots); HTTP clients are set up on first use.
 pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
     let sandbox = config.sandbox();
+    let client = config.safe_client();
+    let secrets = config.secret_env();
     vec![
         Arc::new(Calculator::new()),
         Arc::new(TextManipulator::new()),
@@ -128,7 +168,7 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
             config.allowed_env_vars.iter().cloned(),
         )),
         Arc::new(
-            ProcessExecutor::new(config.allowed_commands.iter().cloned(), sandbox)
+            ProcessExecutor::new(config.allowed_commands.iter().cloned(), sandbox.clone())
                 .with_allowed_env(
                     config
                         .allowed_env_vars
@@ -139,8 +179,16 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
                 .with_max_timeout(config.process_timeout)
                 .with_max_output_bytes(config.max_process_output_bytes),
         ),
-        Arc::new(ServiceChecker::new(config.allowed_hosts.iter().cloned())),
+        Arc::new(ServiceChecker::with_client(client.clone())),
         Arc::new(SystemMonitor::new()),
+        Arc::new(
+            HttpRequest::new(client.clone(), sandbox, secrets.clone())
+                .with_max_file_bytes(config.max_file_bytes),
+        ),
+        Arc::new(GraphqlQuery::new(client.clone(), secrets.clone())),
+        Arc::new(UrlAnalyzer::new(client.clone())),
+        Arc::new(ApiTester::new(client.clone(), secrets.clone())),
+        Arc::new(WebhookCaller::new(client, secrets)),
     ]
 }
 
@@ -150,7 +198,7 @@ mod tests {
     use llmspell_core::{SecurityLevel, ToolCategory};
 
     #[test]
-    fn the_catalog_has_twenty_uniquely_named_tools() {
+    fn the_catalog_has_twenty_five_uniquely_named_tools() {
         let tools = builtin_tools(&BuiltinToolsConfig::default());
         let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
         assert_eq!(
@@ -175,7 +223,12 @@ mod tests {
                 "environment_reader",
                 "process_executor",
                 "service_checker",
-                "system_monitor"
+                "system_monitor",
+                "http_request",
+                "graphql_query",
+                "url_analyzer",
+                "api_tester",
+                "webhook_caller"
             ]
         );
     }
@@ -217,5 +270,18 @@ mod tests {
             level("system_monitor"),
             Some((SecurityLevel::Restricted, ToolCategory::System))
         );
+        for web in [
+            "http_request",
+            "graphql_query",
+            "url_analyzer",
+            "api_tester",
+            "webhook_caller",
+        ] {
+            assert_eq!(
+                level(web),
+                Some((SecurityLevel::Restricted, ToolCategory::Web)),
+                "{web}"
+            );
+        }
     }
 }

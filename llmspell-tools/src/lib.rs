@@ -1,11 +1,11 @@
-//! The 20 built-in tools of llmspell.
+//! The 25 built-in tools of llmspell.
 //!
 //! Every tool implements [`llmspell_core::Tool`]: it describes its
 //! parameters and output as JSON Schema, takes JSON parameters and returns a
 //! JSON object. Bad parameters are [`llmspell_core::Error::InvalidInput`]
 //! errors that name the field; nothing a caller passes panics.
 //!
-//! The tools come in four families, one module each:
+//! The tools come in five families, one module each:
 //!
 //! - [`utility`] (security level `safe`): `calculator`, `text_manipulator`,
 //!   `uuid_generator`, `hash_calculator`, `base64_encoder`,
@@ -16,7 +16,15 @@
 //!   `file_search`, `archive_handler`, `file_converter`, `file_watcher`;
 //! - [`system`]: `environment_reader` and `process_executor`
 //!   (`privileged`, allow-listed), `service_checker` and `system_monitor`
-//!   (`restricted`).
+//!   (`restricted`);
+//! - [`web`] (`restricted`, through the network safety layer [`net`]):
+//!   `http_request`, `graphql_query`, `url_analyzer`, `api_tester`,
+//!   `webhook_caller`.
+//!
+//! Every tool that reaches the network (`service_checker` and the web
+//! tools) does so through [`net`]: an allow-list of hosts, internal
+//! addresses refused unless allowed, checks on the resolved addresses and
+//! on every redirect hop, timeouts and capped bodies.
 //!
 //! [`builtin_tools`] builds all of them from one [`BuiltinToolsConfig`],
 //! whose default allows nothing outside the process. The user guide
@@ -54,8 +62,10 @@ mod validation;
 
 pub mod data;
 pub mod fs;
+pub mod net;
 pub mod system;
 pub mod utility;
+pub mod web;
 
 pub use catalog::{BuiltinToolsConfig, builtin_tools};
 pub use invoke::{InvokeOptions, ToolOutput};

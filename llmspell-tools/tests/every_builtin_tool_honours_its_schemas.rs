@@ -5,6 +5,8 @@
 
 use std::fs;
 
+mod net_support;
+
 use llmspell_core::{ExecutionContext, Tool};
 use llmspell_tools::{BuiltinToolsConfig, builtin_tools};
 use serde_json::{Value, json};
@@ -86,6 +88,29 @@ fn examples(port: u16) -> Vec<(&'static str, Value)> {
             json!({ "operation": "tcp", "host": "127.0.0.1", "port": port, "timeout_ms": 2000 }),
         ),
         ("system_monitor", json!({ "metrics": ["memory", "uptime"] })),
+        (
+            "http_request",
+            json!({ "url": format!("http://127.0.0.1:{port}/json"), "query": { "page": 2 } }),
+        ),
+        (
+            "graphql_query",
+            json!({ "operation": "query", "endpoint": format!("http://127.0.0.1:{port}/graphql"),
+                    "query": "query($n: String!) { repository(name: $n) { stars } }",
+                    "variables": { "n": "llmspell" } }),
+        ),
+        (
+            "url_analyzer",
+            json!({ "operation": "fetch", "url": format!("http://127.0.0.1:{port}/page.html") }),
+        ),
+        (
+            "api_tester",
+            json!({ "request": { "url": format!("http://127.0.0.1:{port}/json") },
+                    "assertions": [{ "type": "json_path", "path": "$.id", "equals": 7 }] }),
+        ),
+        (
+            "webhook_caller",
+            json!({ "url": format!("http://127.0.0.1:{port}/webhook"), "payload": { "n": 1 } }),
+        ),
     ]
 }
 
@@ -161,8 +186,8 @@ fn parameter_schemas_describe_every_property() {
 #[tokio::test]
 async fn example_calls_conform_and_outputs_match_the_output_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let server = net_support::start().await;
+    let port = server.addr.port();
     let config = BuiltinToolsConfig {
         fs_roots: vec![dir.path().to_path_buf()],
         allowed_commands: vec!["echo".into()],

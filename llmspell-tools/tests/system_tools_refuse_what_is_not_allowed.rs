@@ -113,7 +113,9 @@ async fn a_closed_port_is_reported_unreachable_not_as_an_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let tool = ServiceChecker::new(["*"]);
+    // Loopback is an internal address: the allow-list names it exactly
+    // (`*` alone allows public addresses only).
+    let tool = ServiceChecker::new(["127.0.0.1"]);
     let out = run(
         &tool,
         json!({ "operation": "tcp", "host": "127.0.0.1", "port": port, "timeout_ms": 2000 }),

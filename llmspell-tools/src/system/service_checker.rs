@@ -1,7 +1,6 @@
 //! `service_checker`: TCP and HTTP(S) reachability checks against
 //! allow-listed hosts.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,8 +10,8 @@ use llmspell_core::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 
+use crate::net::{NetLimits, NetPolicy, Redirects, SafeClient};
 use crate::params::ParamsSpec;
 
 /// Default time one check may take.
@@ -21,9 +20,12 @@ const DEFAULT_TIMEOUT_MS: u64 = 5_000;
 const MAX_TIMEOUT_MS: u64 = 60_000;
 
 /// Checks whether network services answer: a TCP connect to `host:port`, or
-/// an HTTP(S) request to a URL. Only hosts on an allow-list fixed when the
-/// tool is built may be checked; the entry `*` allows every host and an
-/// entry `*.example.com` allows the subdomains of `example.com`.
+/// an HTTP(S) request to a URL. Every check goes through the network safety
+/// layer ([`crate::net`]): only hosts on the allow-list may be checked (the
+/// entry `*` allows every host, `*.example.com` the subdomains of
+/// `example.com`), and only at public addresses or addresses configuration
+/// allows (`allowed_addresses`, or an IP address or `localhost` named
+/// exactly on the allow-list).
 ///
 /// - `tcp { host, port, timeout_ms? }` → `{ reachable, address?, latency_ms, error? }`;
 /// - `http { url, method?, timeout_ms?, expected_status? }` →
@@ -34,80 +36,46 @@ const MAX_TIMEOUT_MS: u64 = 60_000;
 ///   `Location` header is reported instead.
 ///
 /// An unreachable service is a normal result (`reachable: false` with the
-/// reason), not an error; a host that is not allowed is an
-/// [`Error::SecurityViolation`] naming the allow-list. Hosts are matched by
-/// name as given, before DNS resolution.
+/// reason), not an error; a host or address that is not allowed is an
+/// [`Error::SecurityViolation`] naming the allow-list or the address.
 #[derive(Debug, Clone)]
 pub struct ServiceChecker {
     metadata: ComponentMetadata,
-    allowed_hosts: Arc<[String]>,
-    /// The HTTP client, or why it could not be built (then HTTP checks fail).
-    client: std::result::Result<reqwest::Client, String>,
+    client: SafeClient,
 }
 
 impl ServiceChecker {
-    /// Creates the tool; only `allowed_hosts` may be checked (`*` for all).
+    /// Creates the tool; only `allowed_hosts` may be checked (`*` for all),
+    /// at public addresses or ones they name exactly.
     pub fn new<I, S>(allowed_hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        // Building fails only when the TLS backend cannot start; HTTP checks
-        // then report that failure, TCP checks still work.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!(
-                "llmspell-service-checker/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| root_cause(&e));
+        Self::with_client(SafeClient::new(
+            NetPolicy::new(allowed_hosts),
+            NetLimits::default(),
+        ))
+    }
+
+    /// Creates the tool checking through `client` (its policy decides what
+    /// may be checked).
+    pub fn with_client(client: SafeClient) -> Self {
         Self {
             metadata: ComponentMetadata::tool(
                 "service_checker",
                 "Checks TCP and HTTP(S) reachability of allow-listed hosts",
             ),
-            allowed_hosts: allowed_hosts
-                .into_iter()
-                .map(|h| h.into().to_ascii_lowercase())
-                .collect(),
-            client,
+            client: client.with_user_agent(concat!(
+                "llmspell-service-checker/",
+                env!("CARGO_PKG_VERSION")
+            )),
         }
     }
 
     /// Whether `host` is on the allow-list.
     pub fn is_allowed(&self, host: &str) -> bool {
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
-        self.allowed_hosts.iter().any(|entry| {
-            entry == "*"
-                || *entry == host
-                || entry
-                    .strip_prefix("*.")
-                    .is_some_and(|domain| host.ends_with(&format!(".{domain}")))
-        })
-    }
-
-    fn check_host(&self, host: &str) -> Result<()> {
-        if self.is_allowed(host) {
-            Ok(())
-        } else {
-            Err(Error::SecurityViolation {
-                message: if self.allowed_hosts.is_empty() {
-                    format!(
-                        "host `{host}` refused: no hosts are allowed (configure `allowed_hosts`)"
-                    )
-                } else {
-                    format!(
-                        "host `{host}` is not in the allow-list [{}]",
-                        self.allowed_hosts.join(", ")
-                    )
-                },
-            })
-        }
+        self.client.policy().hosts().allows(host)
     }
 }
 
@@ -181,39 +149,24 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
-/// The innermost cause of an error, which says what actually failed.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
 impl ServiceChecker {
     async fn tcp(&self, host: &str, port: u16, timeout: Duration) -> Result<Value> {
-        self.check_host(host)?;
+        let policy = self.client.policy();
+        policy.check_host(host)?;
         let started = Instant::now();
-        let target = host.trim_start_matches('[').trim_end_matches(']');
-        Ok(
-            match tokio::time::timeout(timeout, TcpStream::connect((target, port))).await {
-                Ok(Ok(stream)) => json!({
-                    "reachable": true,
-                    "address": stream.peer_addr().map(|a| a.to_string()).ok(),
-                    "latency_ms": millis(started.elapsed()),
-                }),
-                Ok(Err(e)) => json!({
-                    "reachable": false,
-                    "latency_ms": millis(started.elapsed()),
-                    "error": e.to_string(),
-                }),
-                Err(_) => json!({
-                    "reachable": false,
-                    "latency_ms": millis(started.elapsed()),
-                    "error": format!("no answer within {} ms", timeout.as_millis()),
-                }),
-            },
-        )
+        Ok(match policy.connect_tcp(host, port, timeout).await {
+            Ok(stream) => json!({
+                "reachable": true,
+                "address": stream.peer_addr().map(|a| a.to_string()).ok(),
+                "latency_ms": millis(started.elapsed()),
+            }),
+            Err(e @ Error::SecurityViolation { .. }) => return Err(e),
+            Err(e) => json!({
+                "reachable": false,
+                "latency_ms": millis(started.elapsed()),
+                "error": unreachable_reason(&e, timeout),
+            }),
+        })
     }
 
     async fn http(
@@ -223,33 +176,14 @@ impl ServiceChecker {
         timeout: Duration,
         expected: Option<u16>,
     ) -> Result<Value> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| Error::invalid_input("url", format!("expected an http(s) URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::invalid_input(
-                "url",
-                format!(
-                    "expected an http or https URL, got scheme `{}`",
-                    parsed.scheme()
-                ),
-            ));
-        }
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| Error::invalid_input("url", "the URL has no host"))?;
-        self.check_host(host)?;
-        let client = self.client.as_ref().map_err(|e| Error::External {
-            service: "http".to_owned(),
-            message: format!("the HTTP client is unavailable: {e}"),
-            retryable: false,
-            source: None,
-        })?;
-        let request = match method {
-            Method::Get => client.get(parsed.clone()),
-            Method::Head => client.head(parsed.clone()),
+        let url = self.client.check_url(url, "url")?;
+        let method = match method {
+            Method::Get => reqwest::Method::GET,
+            Method::Head => reqwest::Method::HEAD,
         };
+        let request = self.client.request(method, url, Redirects::none())?;
         let started = Instant::now();
-        Ok(match request.timeout(timeout).send().await {
+        Ok(match self.client.send(request, timeout).await {
             Ok(response) => {
                 let status = response.status();
                 let ok = match expected {
@@ -262,22 +196,30 @@ impl ServiceChecker {
                     "ok": ok,
                     "latency_ms": millis(started.elapsed()),
                 });
-                if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
-                    out["location"] = json!(location.to_str().unwrap_or_default());
+                if let Some(location) = response.header("location") {
+                    out["location"] = json!(location);
                 }
                 out
+            }
+            Err(e @ (Error::SecurityViolation { .. } | Error::InvalidInput { .. })) => {
+                return Err(e);
             }
             Err(e) => json!({
                 "reachable": false,
                 "ok": false,
                 "latency_ms": millis(started.elapsed()),
-                "error": if e.is_timeout() {
-                    format!("no answer within {} ms", timeout.as_millis())
-                } else {
-                    root_cause(&e)
-                },
+                "error": unreachable_reason(&e, timeout),
             }),
         })
+    }
+}
+
+/// Why a service did not answer, for the output's `error`.
+fn unreachable_reason(e: &Error, timeout: Duration) -> String {
+    match e {
+        Error::Timeout { .. } => format!("no answer within {} ms", timeout.as_millis()),
+        Error::External { message, .. } => message.clone(),
+        other => other.to_string(),
     }
 }
 
