@@ -8,6 +8,7 @@ use llmspell_core::Tool;
 
 use crate::data::{CsvAnalyzer, JsonProcessor};
 use crate::fs::{ArchiveHandler, FileConverter, FileOperations, FileSearch, FileWatcher};
+use crate::media::{AudioProcessor, ImageProcessor, MediaConfig, VideoProcessor};
 use crate::sandbox::FsSandbox;
 use crate::system::{EnvironmentReader, ProcessExecutor, ServiceChecker, SystemMonitor};
 use crate::utility::{
@@ -35,7 +36,7 @@ use crate::utility::{
 ///     ..BuiltinToolsConfig::default()
 /// };
 /// let tools = builtin_tools(&config);
-/// assert_eq!(tools.len(), 20);
+/// assert_eq!(tools.len(), 23);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinToolsConfig {
@@ -65,6 +66,9 @@ pub struct BuiltinToolsConfig {
     pub max_process_output_bytes: usize,
     /// Wall-clock budget of one `json_processor` query (default 5 s).
     pub query_timeout: Duration,
+    /// Limits of the media tools and the `ffmpeg` `video_processor` may run
+    /// (default: none).
+    pub media: MediaConfig,
 }
 
 impl Default for BuiltinToolsConfig {
@@ -81,6 +85,7 @@ impl Default for BuiltinToolsConfig {
             process_timeout: crate::system::DEFAULT_PROCESS_TIMEOUT,
             max_process_output_bytes: crate::system::DEFAULT_MAX_OUTPUT_BYTES,
             query_timeout: Duration::from_secs(5),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -96,14 +101,16 @@ impl BuiltinToolsConfig {
     }
 }
 
-/// All 20 built-in tools, configured by `config`, in a stable order: the
-/// utility tools, the data tools, the file-system tools, the system tools.
+/// All 23 built-in tools, configured by `config`, in a stable order: the
+/// utility tools, the data tools, the file-system tools, the system tools,
+/// the media tools.
 ///
 /// Building them does no I/O beyond reading the current directory (for
 /// relative roots) and setting up the HTTP client of `service_checker`.
 pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
     let sandbox = config.sandbox();
-    vec![
+    let media = media_tools(&sandbox, &config.media);
+    let mut tools: Vec<Arc<dyn Tool>> = vec![
         Arc::new(Calculator::new()),
         Arc::new(TextManipulator::new()),
         Arc::new(UuidGenerator::new()),
@@ -141,6 +148,17 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
         ),
         Arc::new(ServiceChecker::new(config.allowed_hosts.iter().cloned())),
         Arc::new(SystemMonitor::new()),
+    ];
+    tools.extend(media);
+    tools
+}
+
+/// The media tools, confined to `sandbox`.
+fn media_tools(sandbox: &FsSandbox, media: &MediaConfig) -> [Arc<dyn Tool>; 3] {
+    [
+        Arc::new(ImageProcessor::with_config(sandbox.clone(), media)),
+        Arc::new(AudioProcessor::with_config(sandbox.clone(), media)),
+        Arc::new(VideoProcessor::with_config(sandbox.clone(), media)),
     ]
 }
 
@@ -150,7 +168,7 @@ mod tests {
     use llmspell_core::{SecurityLevel, ToolCategory};
 
     #[test]
-    fn the_catalog_has_twenty_uniquely_named_tools() {
+    fn the_catalog_has_twenty_three_uniquely_named_tools() {
         let tools = builtin_tools(&BuiltinToolsConfig::default());
         let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
         assert_eq!(
@@ -175,7 +193,10 @@ mod tests {
                 "environment_reader",
                 "process_executor",
                 "service_checker",
-                "system_monitor"
+                "system_monitor",
+                "image_processor",
+                "audio_processor",
+                "video_processor"
             ]
         );
     }
@@ -217,5 +238,30 @@ mod tests {
             level("system_monitor"),
             Some((SecurityLevel::Restricted, ToolCategory::System))
         );
+        assert_eq!(
+            level("image_processor"),
+            Some((SecurityLevel::Restricted, ToolCategory::Media))
+        );
+        assert_eq!(
+            level("video_processor"),
+            Some((SecurityLevel::Restricted, ToolCategory::Media))
+        );
+    }
+
+    #[test]
+    fn video_processor_is_privileged_once_it_may_run_ffmpeg() {
+        let config = BuiltinToolsConfig {
+            media: MediaConfig {
+                ffmpeg: Some("ffmpeg".into()),
+                ..MediaConfig::default()
+            },
+            ..BuiltinToolsConfig::default()
+        };
+        let tools = builtin_tools(&config);
+        let video = tools
+            .iter()
+            .find(|t| t.metadata().name() == "video_processor")
+            .map(|t| t.security_level());
+        assert_eq!(video, Some(SecurityLevel::Privileged));
     }
 }

@@ -1,11 +1,11 @@
-//! The 20 built-in tools of llmspell.
+//! The 23 built-in tools of llmspell.
 //!
 //! Every tool implements [`llmspell_core::Tool`]: it describes its
 //! parameters and output as JSON Schema, takes JSON parameters and returns a
 //! JSON object. Bad parameters are [`llmspell_core::Error::InvalidInput`]
 //! errors that name the field; nothing a caller passes panics.
 //!
-//! The tools come in four families, one module each:
+//! The tools come in five families, one module each:
 //!
 //! - [`utility`] (security level `safe`): `calculator`, `text_manipulator`,
 //!   `uuid_generator`, `hash_calculator`, `base64_encoder`,
@@ -16,7 +16,10 @@
 //!   `file_search`, `archive_handler`, `file_converter`, `file_watcher`;
 //! - [`system`]: `environment_reader` and `process_executor`
 //!   (`privileged`, allow-listed), `service_checker` and `system_monitor`
-//!   (`restricted`).
+//!   (`restricted`);
+//! - [`media`] (`restricted`, confined by an [`FsSandbox`], with size
+//!   limits): `image_processor`, `audio_processor`, `video_processor`
+//!   (`privileged` when it may run `ffmpeg`).
 //!
 //! [`builtin_tools`] builds all of them from one [`BuiltinToolsConfig`],
 //! whose default allows nothing outside the process. The user guide
@@ -54,6 +57,7 @@ mod validation;
 
 pub mod data;
 pub mod fs;
+pub mod media;
 pub mod system;
 pub mod utility;
 
