@@ -114,6 +114,20 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
     tools.allowed_commands = sb.commands.clone().unwrap_or_default();
     tools.allowed_env_vars = sb.env.clone().unwrap_or_default();
     tools.allowed_hosts = sb.allowed_hosts.clone().unwrap_or_default();
+    // `[media]` over the media tools' defaults.
+    let (m, t) = (&f.media, &mut tools.media);
+    set(&mut t.ffmpeg, m.ffmpeg.clone());
+    t.max_file_bytes = m.max_file_bytes.unwrap_or(t.max_file_bytes);
+    t.max_image_pixels = m.max_image_pixels.unwrap_or(t.max_image_pixels);
+    t.max_audio_duration = m
+        .max_audio_seconds
+        .map_or(t.max_audio_duration, Duration::from_secs);
+    t.max_video_duration = m
+        .max_video_seconds
+        .map_or(t.max_video_duration, Duration::from_secs);
+    t.ffmpeg_timeout = m
+        .ffmpeg_timeout_ms
+        .map_or(t.ffmpeg_timeout, Duration::from_millis);
     let data_dir = f
         .storage
         .data_dir

@@ -85,12 +85,17 @@ async fn info_reads_the_header() {
         .await
         .unwrap();
     assert_eq!(out["format"], "png");
-    assert_eq!((out["width"].as_u64(), out["height"].as_u64()), (Some(40), Some(20)));
+    assert_eq!(
+        (out["width"].as_u64(), out["height"].as_u64()),
+        (Some(40), Some(20))
+    );
     assert_eq!(out["color_type"], "rgb8");
     assert_eq!(out["has_alpha"], false);
     assert_eq!(
         out["bytes"].as_u64().unwrap(),
-        std::fs::metadata(r.dir.path().join("pic.png")).unwrap().len()
+        std::fs::metadata(r.dir.path().join("pic.png"))
+            .unwrap()
+            .len()
     );
 }
 
@@ -101,7 +106,10 @@ async fn resize_keeps_the_aspect_or_stretches() {
         .call(json!({ "operation": "resize", "path": "pic.png", "width": 20, "filter": "nearest", "output_path": "half.png" }))
         .await
         .unwrap();
-    assert_eq!((out["width"].as_u64(), out["height"].as_u64()), (Some(20), Some(10)));
+    assert_eq!(
+        (out["width"].as_u64(), out["height"].as_u64()),
+        (Some(20), Some(10))
+    );
     let (_, img) = r.open("half.png");
     assert_eq!((img.width(), img.height()), (20, 10));
     assert_eq!(rgb(&img, 2, 5), RED.0);
@@ -134,7 +142,10 @@ async fn crop_cuts_the_box_and_refuses_one_outside_the_image() {
         .call(json!({ "operation": "crop", "path": "pic.png", "x": 30, "y": 5, "width": 10, "height": 15, "output_path": "blue.png" }))
         .await
         .unwrap();
-    assert_eq!((out["width"].as_u64(), out["height"].as_u64()), (Some(10), Some(15)));
+    assert_eq!(
+        (out["width"].as_u64(), out["height"].as_u64()),
+        (Some(10), Some(15))
+    );
     let (_, img) = r.open("blue.png");
     assert!(img.to_rgb8().pixels().all(|p| *p == BLUE));
 
@@ -226,7 +237,10 @@ async fn convert_writes_each_format() {
         let (found, img) = r.open(&name);
         assert_eq!(found, format, "{ext}");
         assert_eq!((img.width(), img.height()), (40, 20), "{ext}");
-        assert_eq!(out["bytes"].as_u64().unwrap(), std::fs::metadata(r.dir.path().join(&name)).unwrap().len());
+        assert_eq!(
+            out["bytes"].as_u64().unwrap(),
+            std::fs::metadata(r.dir.path().join(&name)).unwrap().len()
+        );
         if ext == "jpg" {
             // Lossy: close to red and blue away from the edge.
             let [red, _, blue] = rgb(&img, 8, 10);
@@ -272,7 +286,10 @@ async fn thumbnail_fits_the_box() {
         .call(json!({ "operation": "thumbnail", "path": "pic.png", "max_size": 8, "output_path": "t.png" }))
         .await
         .unwrap();
-    assert_eq!((out["width"].as_u64(), out["height"].as_u64()), (Some(8), Some(4)));
+    assert_eq!(
+        (out["width"].as_u64(), out["height"].as_u64()),
+        (Some(8), Some(4))
+    );
     let (_, img) = r.open("t.png");
     assert_eq!((img.width(), img.height()), (8, 4));
     assert_eq!(rgb(&img, 1, 2), RED.0);
@@ -289,7 +306,10 @@ async fn bad_files_are_named() {
         .await
         .unwrap_err();
     assert_eq!(field_of(&err), "path");
-    assert!(err.to_string().contains("cannot tell the image format"), "{err}");
+    assert!(
+        err.to_string().contains("cannot tell the image format"),
+        "{err}"
+    );
 
     // A PNG cut off after its header: the header reads, the pixels do not.
     let png = std::fs::read(dir.join("pic.png")).unwrap();
@@ -311,7 +331,8 @@ async fn bad_files_are_named() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("is a bmp image; supported formats are png, jpeg, webp and gif"),
+        err.to_string()
+            .contains("is a bmp image; supported formats are png, jpeg, webp and gif"),
         "{err}"
     );
 
@@ -356,7 +377,10 @@ async fn existing_outputs_are_replaced_only_when_asked() {
         .await
         .unwrap_err();
     assert_eq!(field_of(&err), "output_path");
-    assert_eq!(std::fs::read_to_string(r.dir.path().join("keep.png")).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(r.dir.path().join("keep.png")).unwrap(),
+        "precious"
+    );
     r.call(json!({ "operation": "convert", "path": "pic.png", "output_path": "keep.png", "overwrite": true }))
         .await
         .unwrap();
@@ -419,7 +443,10 @@ async fn huge_images_are_refused_from_their_header() {
         .call(json!({ "operation": "resize", "path": "pic.png", "width": 40_000, "height": 20_000, "keep_aspect": false, "output_path": "big.png" }))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::ResourceLimitExceeded { ref resource, .. } if resource == "image_pixels"), "{err:?}");
+    assert!(
+        matches!(err, Error::ResourceLimitExceeded { ref resource, .. } if resource == "image_pixels"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -448,7 +475,10 @@ async fn configured_limits_reach_the_tool() {
         .call(json!({ "operation": "convert", "path": "pic.png", "output_path": "x.webp" }))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::ResourceLimitExceeded { ref resource, limit: 10, .. } if resource == "media_file_bytes"), "{err:?}");
+    assert!(
+        matches!(err, Error::ResourceLimitExceeded { ref resource, limit: 10, .. } if resource == "media_file_bytes"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

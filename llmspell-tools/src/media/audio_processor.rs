@@ -177,7 +177,10 @@ impl AudioProcessor {
             .ok_or_else(|| {
                 Error::invalid_input(
                     "path",
-                    format!("`{path}` has no audio track ({} container)", container.format),
+                    format!(
+                        "`{path}` has no audio track ({} container)",
+                        container.format
+                    ),
                 )
             })?;
         Ok(json!({
@@ -204,11 +207,8 @@ impl AudioProcessor {
 
     fn save(&self, wav: &Wav, output_path: &str, overwrite: bool) -> Result<Value> {
         let format = wav.format();
-        self.files.cap(encoded_len(
-            wav.frames() as u64,
-            wav.channels,
-            format,
-        ))?;
+        self.files
+            .cap(encoded_len(wav.frames() as u64, wav.channels, format))?;
         let target = self.files.output(output_path, overwrite)?;
         let bytes = wav.encode()?;
         self.files.write(&target, &bytes, overwrite)?;

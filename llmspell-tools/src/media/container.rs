@@ -179,10 +179,7 @@ fn failure(shown: &str, e: &SymphoniaError) -> Error {
             "path",
             format!("`{shown}` exceeds a safety limit of the reader: {what}"),
         ),
-        other => Error::invalid_input(
-            "path",
-            format!("`{shown}` is corrupt: {other}"),
-        ),
+        other => Error::invalid_input("path", format!("`{shown}` is corrupt: {other}")),
     }
 }
 
@@ -195,8 +192,11 @@ fn read_frame_rates(reader: &mut dyn FormatReader, tracks: &mut [Track]) {
         .filter(|t| t.kind == "video")
         .map(|t| t.id)
         .collect();
-    let time_bases: Vec<(u32, Option<TimeBase>)> =
-        reader.tracks().iter().map(|t| (t.id, t.time_base)).collect();
+    let time_bases: Vec<(u32, Option<TimeBase>)> = reader
+        .tracks()
+        .iter()
+        .map(|t| (t.id, t.time_base))
+        .collect();
     let mut read = 0;
     while !missing.is_empty() && read < FRAME_RATE_PACKETS {
         let Ok(Some(packet)) = reader.next_packet() else {

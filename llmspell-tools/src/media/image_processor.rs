@@ -578,7 +578,6 @@ pub(crate) fn encode(image: &DynamicImage, format: Format, quality: u8) -> Resul
     Ok(out)
 }
 
-
 fn check_crop(header: &Header, x: u32, y: u32, width: u32, height: u32) -> Result<()> {
     if width == 0 {
         return Err(Error::invalid_input("width", "expected at least 1 pixel"));

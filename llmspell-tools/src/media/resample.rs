@@ -40,32 +40,32 @@ pub(crate) fn resample(data: &[f64], channels: u16, from: u32, to: u32) -> Resul
     };
     let (from, to) = (from as usize, to as usize);
     let divisor = gcd(from, to);
-    let mut resampler: Box<dyn Resampler<f64>> =
-        if from / divisor <= MAX_FFT_RATIO_TERM && to / divisor <= MAX_FFT_RATIO_TERM {
-            Box::new(
-                Fft::<f64>::new(from, to, CHUNK, channels, FixedSync::Input)
-                    .map_err(|e| failed(&e))?,
-            )
-        } else {
-            let parameters = SincInterpolationParameters {
-                sinc_len: 256,
-                f_cutoff: None,
-                interpolation: SincInterpolationType::Cubic,
-                oversampling_factor: 128,
-                window: WindowFunction::BlackmanHarris2,
-            };
-            Box::new(
-                Async::<f64>::new_sinc(
-                    to as f64 / from as f64,
-                    1.0,
-                    &parameters,
-                    CHUNK,
-                    channels,
-                    FixedAsync::Input,
-                )
-                .map_err(|e| failed(&e))?,
-            )
+    let mut resampler: Box<dyn Resampler<f64>> = if from / divisor <= MAX_FFT_RATIO_TERM
+        && to / divisor <= MAX_FFT_RATIO_TERM
+    {
+        Box::new(
+            Fft::<f64>::new(from, to, CHUNK, channels, FixedSync::Input).map_err(|e| failed(&e))?,
+        )
+    } else {
+        let parameters = SincInterpolationParameters {
+            sinc_len: 256,
+            f_cutoff: None,
+            interpolation: SincInterpolationType::Cubic,
+            oversampling_factor: 128,
+            window: WindowFunction::BlackmanHarris2,
         };
+        Box::new(
+            Async::<f64>::new_sinc(
+                to as f64 / from as f64,
+                1.0,
+                &parameters,
+                CHUNK,
+                channels,
+                FixedAsync::Input,
+            )
+            .map_err(|e| failed(&e))?,
+        )
+    };
     let input =
         InterleavedOwned::new_from(data.to_vec(), channels, frames).map_err(|e| failed(&e))?;
     let output = resampler

@@ -198,7 +198,9 @@ impl VideoCodec {
 
     fn args(self) -> &'static [&'static str] {
         match self {
-            VideoCodec::H264 => &["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+            VideoCodec::H264 => &[
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            ],
             VideoCodec::Vp9 => &[
                 "-c:v",
                 "libvpx-vp9",
@@ -430,7 +432,11 @@ impl VideoProcessor {
             DEMUXERS,
             "-max_pixels",
         ]);
-        args.push(self.max_pixels.min(i32::MAX as u64).to_string().into());
+        // Decoders check their aligned frame size (padded to 32 pixels and
+        // more), so ffmpeg's own check gets room for that; the header check
+        // in `check_frames` applies the limit exactly.
+        let backstop = self.max_pixels.saturating_mul(2).saturating_add(1 << 16);
+        args.push(backstop.min(i32::MAX as u64).to_string().into());
         if seek > 0.0 {
             args.push("-ss".into());
             args.push(format!("{seek:.3}").into());
@@ -447,7 +453,8 @@ impl VideoProcessor {
             return Error::External {
                 service: "ffmpeg".to_owned(),
                 message: format!(
-                    "`{shown}` has frames larger than max_image_pixels ({}): {}",
+                    "`{shown}` has frames larger than max_image_pixels ({}, with room for the \
+                     decoder's alignment): {}",
                     self.max_pixels,
                     tail(stderr)
                 ),
@@ -597,7 +604,10 @@ impl VideoProcessor {
         {
             return Err(Error::invalid_input(
                 "at_seconds",
-                format!("{at} s is not before the end of the video ({} s)", round3(d)),
+                format!(
+                    "{at} s is not before the end of the video ({} s)",
+                    round3(d)
+                ),
             ));
         }
         let filter = width.map(|w| format!("scale={w}:-2"));
@@ -637,9 +647,8 @@ impl VideoProcessor {
         let (file, shown, _) = self.input(path)?;
         let known = self.container(&file).await;
         self.check_frames(known.as_ref())?;
-        let filter = format!(
-            "thumbnail,scale={max_size}:{max_size}:force_original_aspect_ratio=decrease"
-        );
+        let filter =
+            format!("thumbnail,scale={max_size}:{max_size}:force_original_aspect_ratio=decrease");
         let png = self
             .one_frame("thumbnail", &file, &shown, 0.0, Some(filter))
             .await?;
@@ -692,13 +701,7 @@ impl VideoProcessor {
                     format!("expected a number of seconds above 0, got {d}"),
                 ));
             }
-            Some(d) if d > max => {
-                return Err(Error::ResourceLimitExceeded {
-                    resource: "video_seconds".to_owned(),
-                    limit: self.max_duration.as_secs(),
-                    requested: d.ceil() as u64,
-                });
-            }
+            Some(d) if d > max => return Err(self.too_long(d)),
             Some(d) => d,
             None => max,
         };
@@ -711,11 +714,7 @@ impl VideoProcessor {
             && let Some(total) = known.as_ref().and_then(|c| c.duration_seconds)
             && total - start > max
         {
-            return Err(Error::ResourceLimitExceeded {
-                resource: "video_seconds".to_owned(),
-                limit: self.max_duration.as_secs(),
-                requested: (total - start).ceil() as u64,
-            });
+            return Err(self.too_long(total - start));
         }
         let dir = target.parent().unwrap_or_else(|| Path::new("."));
         let temp = tempfile::Builder::new()
@@ -786,6 +785,15 @@ impl VideoProcessor {
         }))
     }
 
+    /// The refusal of `seconds` of video, over the duration limit.
+    fn too_long(&self, seconds: f64) -> Error {
+        Error::ResourceLimitExceeded {
+            resource: "video_milliseconds".to_owned(),
+            limit: u64::try_from(self.max_duration.as_millis()).unwrap_or(u64::MAX),
+            requested: (seconds * 1000.0).ceil() as u64,
+        }
+    }
+
     /// The codecs of a transcode: the defaults of `container`, or those
     /// asked for if the container holds them.
     fn codecs(
@@ -799,7 +807,10 @@ impl VideoProcessor {
             if let Some(v) = video {
                 return Err(Error::invalid_input(
                     "video_codec",
-                    format!("a gif has its own codec; leave video_codec out (got {})", v.name()),
+                    format!(
+                        "a gif has its own codec; leave video_codec out (got {})",
+                        v.name()
+                    ),
                 ));
             }
             if let Some(a) = audio.filter(|a| *a != AudioCodec::None) {

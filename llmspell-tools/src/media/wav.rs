@@ -78,7 +78,8 @@ impl Wav {
     /// Decodes `bytes` (from the file `path`), refusing audio longer than
     /// `max_duration` from the header, before any sample is read.
     pub(crate) fn read(path: &str, bytes: &[u8], max_duration: Duration) -> Result<Wav> {
-        let mut reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| not_pcm(path, &e))?;
+        let mut reader =
+            hound::WavReader::new(Cursor::new(bytes)).map_err(|e| not_pcm(path, &e))?;
         let spec = reader.spec();
         if spec.channels == 0 || spec.sample_rate == 0 {
             return Err(Error::invalid_input(
@@ -87,12 +88,13 @@ impl Wav {
             ));
         }
         let frames = u64::from(reader.duration());
-        let seconds = frames as f64 / f64::from(spec.sample_rate);
-        if seconds > max_duration.as_secs_f64() {
+        let millis = (frames as f64 * 1000.0 / f64::from(spec.sample_rate)).ceil() as u64;
+        let limit = u64::try_from(max_duration.as_millis()).unwrap_or(u64::MAX);
+        if millis > limit {
             return Err(Error::ResourceLimitExceeded {
-                resource: "audio_seconds".to_owned(),
-                limit: max_duration.as_secs(),
-                requested: seconds.ceil() as u64,
+                resource: "audio_milliseconds".to_owned(),
+                limit,
+                requested: millis,
             });
         }
         let format = match (spec.sample_format, spec.bits_per_sample) {
@@ -119,10 +121,7 @@ impl Wav {
         let present = bytes.len() / usize::try_from(format.bytes()).unwrap_or(1).max(1);
         let capacity = claimed.min(present);
         let truncated = |e: hound::Error| {
-            Error::invalid_input(
-                "path",
-                format!("`{path}` is corrupt or truncated: {e}"),
-            )
+            Error::invalid_input("path", format!("`{path}` is corrupt or truncated: {e}"))
         };
         let samples = match format {
             SampleFormat::Float32 => {
@@ -181,10 +180,7 @@ impl Wav {
             },
             Samples::Float(data) => Samples::Float(data[a..b].to_vec()),
         };
-        Wav {
-            samples,
-            ..*self
-        }
+        Wav { samples, ..*self }
     }
 
     /// The mean of the channels of each frame, in the same sample format
@@ -323,7 +319,11 @@ mod tests {
 
     #[test]
     fn bit_depth_changes_scale_and_clip() {
-        let w = wav(16, vec![i32::from(i16::MAX), i32::from(i16::MIN), 256, -3], 1);
+        let w = wav(
+            16,
+            vec![i32::from(i16::MAX), i32::from(i16::MIN), 256, -3],
+            1,
+        );
         let up = Wav::from_normalized(8000, 1, &w.normalized(), SampleFormat::Int(24));
         assert_eq!(
             up.samples,
@@ -353,7 +353,7 @@ mod tests {
         let bytes = w.encode().unwrap();
         let err = Wav::read("x.wav", &bytes, Duration::from_secs(1)).unwrap_err();
         assert!(
-            matches!(err, Error::ResourceLimitExceeded { ref resource, limit: 1, requested: 2 } if resource == "audio_seconds"),
+            matches!(err, Error::ResourceLimitExceeded { ref resource, limit: 1000, requested: 2000 } if resource == "audio_milliseconds"),
             "{err}"
         );
     }
