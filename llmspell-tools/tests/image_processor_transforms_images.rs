@@ -344,6 +344,37 @@ async fn bad_files_are_named() {
 }
 
 #[tokio::test]
+async fn out_of_range_values_are_refused_by_the_registry_and_by_the_tool_alone() {
+    use llmspell_core::Tool as _;
+    let r = rig();
+    let direct =
+        llmspell_tools::media::ImageProcessor::new(llmspell_tools::FsSandbox::new([r.dir.path()]));
+    for (params, field) in [
+        (
+            json!({ "operation": "thumbnail", "path": "pic.png", "max_size": 0, "output_path": "t.png" }),
+            "max_size",
+        ),
+        (
+            json!({ "operation": "convert", "path": "pic.png", "quality": 0, "output_path": "t.jpg" }),
+            "quality",
+        ),
+        (
+            json!({ "operation": "resize", "path": "pic.png", "width": 0, "output_path": "t.png" }),
+            "width",
+        ),
+    ] {
+        let err = r.call(params.clone()).await.unwrap_err();
+        assert_eq!(field_of(&err), field, "registry: {err}");
+        let err = direct
+            .execute(params, &ExecutionContext::native())
+            .await
+            .unwrap_err();
+        assert_eq!(field_of(&err), field, "tool: {err}");
+    }
+    assert!(!r.dir.path().join("t.png").exists());
+}
+
+#[tokio::test]
 async fn paths_outside_the_roots_are_refused() {
     let r = rig();
     let outside = tempfile::tempdir().unwrap();

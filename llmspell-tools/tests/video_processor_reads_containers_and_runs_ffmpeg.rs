@@ -339,6 +339,32 @@ async fn frames_are_extracted_at_the_time_asked() {
         (image::ImageFormat::Jpeg, 32, 24)
     );
 
+    // A file with no video stream.
+    let status = Command::new(&ffmpeg)
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg("sine=frequency=440:duration=1:sample_rate=8000")
+        .args(["-c:a", "aac"])
+        .arg(r.dir.path().join("sound.mp4"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = r
+        .call(
+            json!({ "operation": "extract_frame", "path": "sound.mp4", "output_path": "none.png" }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&err), "path");
+    assert!(err.to_string().contains("has no video stream"), "{err}");
+
     let err = r
         .call(json!({ "operation": "extract_frame", "path": "two.mp4", "at_seconds": 5, "output_path": "none.png" }))
         .await
@@ -436,6 +462,11 @@ async fn transcoding_writes_the_container_codecs_and_size_asked() {
         .await
         .unwrap_err();
     assert_eq!(field_of(&err), "output_path", "an existing file is kept");
+    let err = r
+        .call(json!({ "operation": "transcode", "path": "two.mp4", "output_path": "late.mp4", "start_seconds": 3 }))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&err), "start_seconds", "{err}");
 }
 
 #[tokio::test]

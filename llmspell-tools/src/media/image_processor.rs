@@ -477,6 +477,22 @@ impl ImageProcessor {
                 format!("expected 90, 180 or 270, got {degrees}"),
             ));
         }
+        if let Kind::Thumbnail { max_size } = kind
+            && !(1..=1024).contains(&max_size)
+        {
+            return Err(Error::invalid_input(
+                "max_size",
+                format!("expected 1 to 1024 pixels, got {max_size}"),
+            ));
+        }
+        if let Some(q) = output.quality
+            && !(1..=100).contains(&q)
+        {
+            return Err(Error::invalid_input(
+                "quality",
+                format!("expected 1 to 100, got {q}"),
+            ));
+        }
         // Refuse a bad output before reading anything.
         self.files.output(&output.output_path, output.overwrite)?;
         let (_, bytes) = self.files.read("path", path)?;

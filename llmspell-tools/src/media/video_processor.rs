@@ -462,6 +462,12 @@ impl VideoProcessor {
                 source: None,
             };
         }
+        if stderr.contains("matches no streams") {
+            return Error::invalid_input(
+                "path",
+                format!("`{shown}` has no video stream: {}", tail(stderr)),
+            );
+        }
         let unreadable = [
             "Invalid data found when processing input",
             "moov atom not found",
@@ -594,6 +600,14 @@ impl VideoProcessor {
                 format!("expected a number of seconds of at least 0, got {at}"),
             ));
         }
+        if let Some(w) = width
+            && !(1..=8192).contains(&w)
+        {
+            return Err(Error::invalid_input(
+                "width",
+                format!("expected 1 to 8192 pixels, got {w}"),
+            ));
+        }
         self.files.output(output_path, overwrite)?;
         let (file, shown, _) = self.input(path)?;
         let known = self.container(&file).await;
@@ -710,11 +724,19 @@ impl VideoProcessor {
         let (file, shown, _) = self.input(path)?;
         let known = self.container(&file).await;
         self.check_frames(known.as_ref())?;
-        if duration.is_none()
-            && let Some(total) = known.as_ref().and_then(|c| c.duration_seconds)
-            && total - start > max
-        {
-            return Err(self.too_long(total - start));
+        if let Some(total) = known.as_ref().and_then(|c| c.duration_seconds) {
+            if start >= total {
+                return Err(Error::invalid_input(
+                    "start_seconds",
+                    format!(
+                        "{start} s is not before the end of the video ({} s)",
+                        round3(total)
+                    ),
+                ));
+            }
+            if duration.is_none() && total - start > max {
+                return Err(self.too_long(total - start));
+            }
         }
         let dir = target.parent().unwrap_or_else(|| Path::new("."));
         let temp = tempfile::Builder::new()
