@@ -193,6 +193,36 @@ async fn metadata_of_mp4_webm_and_mov_in_pure_rust() {
 }
 
 #[tokio::test]
+async fn a_hook_sees_and_redirects_a_metadata_call() {
+    let r = rig_with(MediaConfig::default(), SecurityLevel::Restricted);
+    let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    // A hook that serves `latest.webm` from the newest upload.
+    let _handle = r.hooks.register(
+        HookPoint::BeforeToolExecution,
+        sync_hook_fn(move |c| {
+            if c.component.name.as_ref() != "video_processor" {
+                return Ok(HookResult::Continue);
+            }
+            log.lock().push(c.data["path"].clone());
+            if c.data["path"] == "latest.webm" {
+                let mut params = c.data.clone();
+                params["path"] = json!("clip.webm");
+                return Ok(HookResult::Modified(params));
+            }
+            Ok(HookResult::Continue)
+        }),
+    );
+    let out = r
+        .call(json!({ "operation": "metadata", "path": "latest.webm" }))
+        .await
+        .unwrap();
+    assert_eq!(out["path"], "clip.webm");
+    assert_eq!(out["video_codec"], "vp9");
+    assert_eq!(*seen.lock(), [json!("latest.webm")]);
+}
+
+#[tokio::test]
 async fn corrupt_and_foreign_files_are_named() {
     let r = rig_with(MediaConfig::default(), SecurityLevel::Restricted);
     let dir = r.dir.path();

@@ -156,8 +156,11 @@ fn default_thumbnail_size() -> u32 {
     128
 }
 
-/// The documentation of the fields every transformation shares, written
-/// once: `transform!` appends them to each transforming operation.
+/// Defines `Operation` (the parameters): `info`, and each transformation
+/// given here with the fields every transformation shares (`path`,
+/// `output_path`, `format`, `quality`, `overwrite`) added, so that those and
+/// their documentation are written once; and `Kind`, a transformation
+/// without the shared fields, which `Operation::split` separates.
 macro_rules! transforms {
     ($(
         $(#[$doc:meta])*
@@ -389,14 +392,13 @@ impl ImageProcessor {
         Ok(header)
     }
 
-    fn decode(&self, path: &str, bytes: &[u8]) -> Result<(Header, DynamicImage)> {
-        let header = self.header(path, bytes)?;
+    /// Decodes the pixels of `bytes`, whose header was checked.
+    fn decode(&self, path: &str, bytes: &[u8], header: &Header) -> Result<DynamicImage> {
         let mut reader = ImageReader::with_format(Cursor::new(bytes), header.format.image());
         reader.limits(self.limits());
-        let image = reader
+        reader
             .decode()
-            .map_err(|e| decode_error(path, Some(header.format), &e))?;
-        Ok((header, image))
+            .map_err(|e| decode_error(path, Some(header.format), &e))
     }
 
     /// Writes `image` as `output` asks and reports it.
@@ -522,7 +524,7 @@ impl ImageProcessor {
             }
             _ => None,
         };
-        let (header, image) = self.decode(path, &bytes)?;
+        let image = self.decode(path, &bytes, &header)?;
         let result = match kind {
             Kind::Resize { filter, .. } => match resize {
                 Some((w, h, true)) => image.resize_exact(w, h, filter.image()),
