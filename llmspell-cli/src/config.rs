@@ -147,6 +147,20 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
     if let Some(e) = tools.net_policy().config_error() {
         anyhow::bail!("[sandbox] {e}");
     }
+    // `[media]` over the media tools' defaults.
+    let (m, t) = (&f.media, &mut tools.media);
+    set(&mut t.ffmpeg, m.ffmpeg.clone());
+    t.max_file_bytes = m.max_file_bytes.unwrap_or(t.max_file_bytes);
+    t.max_image_pixels = m.max_image_pixels.unwrap_or(t.max_image_pixels);
+    t.max_audio_duration = m
+        .max_audio_seconds
+        .map_or(t.max_audio_duration, Duration::from_secs);
+    t.max_video_duration = m
+        .max_video_seconds
+        .map_or(t.max_video_duration, Duration::from_secs);
+    t.ffmpeg_timeout = m
+        .ffmpeg_timeout_ms
+        .map_or(t.ffmpeg_timeout, Duration::from_millis);
     let data_dir = f
         .storage
         .data_dir

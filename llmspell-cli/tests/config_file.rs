@@ -199,6 +199,104 @@ fn hook_budgets_from_the_file_apply() {
     );
 }
 
+/// A WAV file of `seconds` of 16-bit mono silence at 8 kHz.
+fn silent_wav(seconds: u32) -> Vec<u8> {
+    let data = seconds * 8000 * 2;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&16000u32.to_le_bytes()); // bytes per second
+    wav.extend_from_slice(&2u16.to_le_bytes()); // block align
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data.to_le_bytes());
+    wav.resize(wav.len() + data as usize, 0);
+    wav
+}
+
+#[test]
+fn media_limits_and_ffmpeg_from_the_file_reach_the_tools() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("media")).unwrap();
+    std::fs::write(dir.path().join("media/long.wav"), silent_wav(2)).unwrap();
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[storage]\nbackend = \"memory\"\n\n[sandbox]\nfs_roots = [\"media\"]\n\n\
+         [media]\nmax_audio_seconds = 1\nffmpeg = \"ffmpeg\"\nffmpeg_timeout_ms = 5000\n",
+    );
+    write(
+        dir.path(),
+        "main.lua",
+        r#"
+        local probe = Tool.invoke("audio_processor", { operation = "probe", path = "long.wav" })
+        assert(probe.duration_seconds == 2, tostring(probe.duration_seconds))
+        local ok, err = pcall(Tool.invoke, "audio_processor",
+            { operation = "to_mono", path = "long.wav", output_path = "mono.wav" })
+        assert(not ok and err.kind == "resource_limit", tostring(err))
+        assert(tostring(err):find("audio_milliseconds: limit 1000, requested 2000"), tostring(err))
+        -- With ffmpeg configured the video tool is privileged, and this run
+        -- does not allow privileged tools.
+        assert(Tool.info("video_processor").security_level == "privileged")
+        assert(Tool.info("video_processor").category == "media")
+        local ok2, err2 = pcall(Tool.invoke, "video_processor", { operation = "metadata", path = "x.mp4" })
+        assert(not ok2 and tostring(err2):find("privileged"), tostring(err2))
+        print("limited")
+        "#,
+    );
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout).trim(), "limited");
+    assert!(!dir.path().join("media/mono.wav").exists());
+    let show = llmspell(&["config", "show"], dir.path());
+    assert!(
+        text(&show.stdout).contains("[media]\nmax_audio_seconds = 1\nffmpeg = \"ffmpeg\""),
+        "{}",
+        text(&show.stdout)
+    );
+
+    // Without the file's limit the same call succeeds.
+    write(
+        dir.path(),
+        "llmspell.toml",
+        "[storage]\nbackend = \"memory\"\n\n[sandbox]\nfs_roots = [\"media\"]\n",
+    );
+    write(
+        dir.path(),
+        "main.lua",
+        r#"
+        local out = Tool.invoke("audio_processor",
+            { operation = "to_mono", path = "long.wav", output_path = "mono.wav" })
+        assert(out.frames == 16000, tostring(out.frames))
+        assert(Tool.info("video_processor").security_level == "restricted")
+        print("converted")
+        "#,
+    );
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "converted");
+    assert!(dir.path().join("media/mono.wav").exists());
+
+    write(dir.path(), "llmspell.toml", "[media]\nmax_audio_secs = 1\n");
+    let out = llmspell(&["run", "main.lua"], dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("did you mean `max_audio_seconds`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// The network settings of `[sandbox]` reach the web tools: the host and
 /// address allowances, the secret variables and the body cap, each shown
 /// by what a script's `http_request` calls do against a local server.

@@ -19,6 +19,9 @@ pub struct FileConfig {
     /// What the built-in tools may touch.
     #[serde(default, skip_serializing_if = "SandboxSection::is_default")]
     pub sandbox: SandboxSection,
+    /// Limits of the media tools, and the `ffmpeg` they may run.
+    #[serde(default, skip_serializing_if = "MediaSection::is_default")]
+    pub media: MediaSection,
     /// LLM providers by kind (`openai`, `anthropic`, `ollama`,
     /// `openai-compatible`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -171,6 +174,40 @@ pub struct SandboxSection {
 }
 
 impl SandboxSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `[media]`: limits of `image_processor`, `audio_processor` and
+/// `video_processor`, and the `ffmpeg` program `video_processor` may run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSection {
+    /// Largest media file read or written, in bytes (default 100 MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
+    /// Most pixels (width × height) of an image or video frame decoded or
+    /// produced (default 40,000,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_image_pixels: Option<u64>,
+    /// Longest audio the WAV operations decode, in seconds (default 600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_audio_seconds: Option<u64>,
+    /// Longest video a transcode writes, in seconds (default 600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_video_seconds: Option<u64>,
+    /// The `ffmpeg` program (a name looked up in `PATH`, or a path) that
+    /// `video_processor` runs for frames, thumbnails and transcoding; unset,
+    /// those operations are off. Set, the tool needs `allow_privileged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ffmpeg: Option<PathBuf>,
+    /// Time limit of one `ffmpeg` run, in milliseconds (default 120000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ffmpeg_timeout_ms: Option<u64>,
+}
+
+impl MediaSection {
     fn is_default(&self) -> bool {
         *self == Self::default()
     }

@@ -76,6 +76,8 @@ pub enum ToolCategory {
     System,
     /// Network access.
     Web,
+    /// Images, audio and video.
+    Media,
     /// Tools defined by scripts at runtime.
     Script,
 }
@@ -89,6 +91,7 @@ impl ToolCategory {
             ToolCategory::Filesystem => "filesystem",
             ToolCategory::System => "system",
             ToolCategory::Web => "web",
+            ToolCategory::Media => "media",
             ToolCategory::Script => "script",
         }
     }

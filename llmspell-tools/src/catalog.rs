@@ -8,6 +8,7 @@ use llmspell_core::Tool;
 
 use crate::data::{CsvAnalyzer, JsonProcessor};
 use crate::fs::{ArchiveHandler, FileConverter, FileOperations, FileSearch, FileWatcher};
+use crate::media::{AudioProcessor, ImageProcessor, MediaConfig, VideoProcessor};
 use crate::net::{NetLimits, NetPolicy, SafeClient, SecretEnv};
 use crate::sandbox::FsSandbox;
 use crate::system::{EnvironmentReader, ProcessExecutor, ServiceChecker, SystemMonitor};
@@ -37,7 +38,7 @@ use crate::web::{ApiTester, GraphqlQuery, HttpRequest, UrlAnalyzer, WebhookCalle
 ///     ..BuiltinToolsConfig::default()
 /// };
 /// let tools = builtin_tools(&config);
-/// assert_eq!(tools.len(), 25);
+/// assert_eq!(tools.len(), 28);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinToolsConfig {
@@ -80,6 +81,9 @@ pub struct BuiltinToolsConfig {
     pub max_process_output_bytes: usize,
     /// Wall-clock budget of one `json_processor` query (default 5 s).
     pub query_timeout: Duration,
+    /// Limits of the media tools and the `ffmpeg` `video_processor` may run
+    /// (default: none).
+    pub media: MediaConfig,
 }
 
 impl Default for BuiltinToolsConfig {
@@ -99,6 +103,7 @@ impl Default for BuiltinToolsConfig {
             process_timeout: crate::system::DEFAULT_PROCESS_TIMEOUT,
             max_process_output_bytes: crate::system::DEFAULT_MAX_OUTPUT_BYTES,
             query_timeout: Duration::from_secs(5),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -133,9 +138,9 @@ impl BuiltinToolsConfig {
     }
 }
 
-/// All 25 built-in tools, configured by `config`, in a stable order: the
+/// All 28 built-in tools, configured by `config`, in a stable order: the
 /// utility tools, the data tools, the file-system tools, the system tools,
-/// the web tools.
+/// the web tools, the media tools.
 ///
 /// Building them does no I/O beyond reading the current directory (for
 /// relative roots); HTTP clients are set up on first use.
@@ -143,7 +148,8 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
     let sandbox = config.sandbox();
     let client = config.safe_client();
     let secrets = config.secret_env();
-    vec![
+    let media = media_tools(&sandbox, &config.media);
+    let mut tools: Vec<Arc<dyn Tool>> = vec![
         Arc::new(Calculator::new()),
         Arc::new(TextManipulator::new()),
         Arc::new(UuidGenerator::new()),
@@ -189,6 +195,17 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
         Arc::new(UrlAnalyzer::new(client.clone())),
         Arc::new(ApiTester::new(client.clone(), secrets.clone())),
         Arc::new(WebhookCaller::new(client, secrets)),
+    ];
+    tools.extend(media);
+    tools
+}
+
+/// The media tools, confined to `sandbox`.
+fn media_tools(sandbox: &FsSandbox, media: &MediaConfig) -> [Arc<dyn Tool>; 3] {
+    [
+        Arc::new(ImageProcessor::with_config(sandbox.clone(), media)),
+        Arc::new(AudioProcessor::with_config(sandbox.clone(), media)),
+        Arc::new(VideoProcessor::with_config(sandbox.clone(), media)),
     ]
 }
 
@@ -198,7 +215,7 @@ mod tests {
     use llmspell_core::{SecurityLevel, ToolCategory};
 
     #[test]
-    fn the_catalog_has_twenty_five_uniquely_named_tools() {
+    fn the_catalog_has_twenty_eight_uniquely_named_tools() {
         let tools = builtin_tools(&BuiltinToolsConfig::default());
         let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
         assert_eq!(
@@ -228,7 +245,10 @@ mod tests {
                 "graphql_query",
                 "url_analyzer",
                 "api_tester",
-                "webhook_caller"
+                "webhook_caller",
+                "image_processor",
+                "audio_processor",
+                "video_processor"
             ]
         );
     }
@@ -283,5 +303,30 @@ mod tests {
                 "{web}"
             );
         }
+        assert_eq!(
+            level("image_processor"),
+            Some((SecurityLevel::Restricted, ToolCategory::Media))
+        );
+        assert_eq!(
+            level("video_processor"),
+            Some((SecurityLevel::Restricted, ToolCategory::Media))
+        );
+    }
+
+    #[test]
+    fn video_processor_is_privileged_once_it_may_run_ffmpeg() {
+        let config = BuiltinToolsConfig {
+            media: MediaConfig {
+                ffmpeg: Some("ffmpeg".into()),
+                ..MediaConfig::default()
+            },
+            ..BuiltinToolsConfig::default()
+        };
+        let tools = builtin_tools(&config);
+        let video = tools
+            .iter()
+            .find(|t| t.metadata().name() == "video_processor")
+            .map(|t| t.security_level());
+        assert_eq!(video, Some(SecurityLevel::Privileged));
     }
 }

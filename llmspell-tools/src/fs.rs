@@ -11,6 +11,7 @@ mod file_search;
 mod file_watcher;
 
 pub use archive_handler::{ArchiveHandler, DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_MAX_ARCHIVE_ENTRIES};
+pub(crate) use atomic_write::write_atomically;
 pub use file_converter::FileConverter;
 pub use file_operations::{DEFAULT_MAX_FILE_BYTES, FileOperations};
 pub use file_search::FileSearch;

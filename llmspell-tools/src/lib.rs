@@ -1,11 +1,11 @@
-//! The 25 built-in tools of llmspell.
+//! The 28 built-in tools of llmspell.
 //!
 //! Every tool implements [`llmspell_core::Tool`]: it describes its
 //! parameters and output as JSON Schema, takes JSON parameters and returns a
 //! JSON object. Bad parameters are [`llmspell_core::Error::InvalidInput`]
 //! errors that name the field; nothing a caller passes panics.
 //!
-//! The tools come in five families, one module each:
+//! The tools come in six families, one module each:
 //!
 //! - [`utility`] (security level `safe`): `calculator`, `text_manipulator`,
 //!   `uuid_generator`, `hash_calculator`, `base64_encoder`,
@@ -19,7 +19,10 @@
 //!   (`restricted`);
 //! - [`web`] (`restricted`, through the network safety layer [`net`]):
 //!   `http_request`, `graphql_query`, `url_analyzer`, `api_tester`,
-//!   `webhook_caller`.
+//!   `webhook_caller`;
+//! - [`media`] (`restricted`, confined by an [`FsSandbox`], with size
+//!   limits): `image_processor`, `audio_processor`, `video_processor`
+//!   (`privileged` when it may run `ffmpeg`).
 //!
 //! Every tool that reaches the network (`service_checker` and the web
 //! tools) does so through [`net`]: an allow-list of hosts, internal
@@ -62,6 +65,7 @@ mod validation;
 
 pub mod data;
 pub mod fs;
+pub mod media;
 pub mod net;
 pub mod system;
 pub mod utility;

@@ -111,7 +111,41 @@ fn examples(port: u16) -> Vec<(&'static str, Value)> {
             "webhook_caller",
             json!({ "url": format!("http://127.0.0.1:{port}/webhook"), "payload": { "n": 1 } }),
         ),
+        (
+            "image_processor",
+            json!({ "operation": "resize", "path": "photo.png", "width": 32, "output_path": "photo-small.webp" }),
+        ),
+        (
+            "audio_processor",
+            json!({ "operation": "trim", "path": "voice.wav", "start_seconds": 0.25, "end_seconds": 0.75, "output_path": "voice-cut.wav" }),
+        ),
+        (
+            "video_processor",
+            json!({ "operation": "metadata", "path": "clip.mp4" }),
+        ),
     ]
+}
+
+/// The media files the media examples read: a 64 × 32 PNG, one second of
+/// 8 kHz mono WAV and the MP4 fixture.
+fn media_files(dir: &std::path::Path) {
+    image::RgbImage::from_pixel(64, 32, image::Rgb([200, 10, 10]))
+        .save(dir.join("photo.png"))
+        .unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut wav = hound::WavWriter::create(dir.join("voice.wav"), spec).unwrap();
+    for i in 0..8000i16 {
+        wav.write_sample(i % 100).unwrap();
+    }
+    wav.finalize().unwrap();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media/clip.mp4");
+    fs::copy(fixture, dir.join("clip.mp4")).unwrap();
 }
 
 fn check(schema: &Value, instance: &Value, what: &str) {
@@ -196,6 +230,7 @@ async fn example_calls_conform_and_outputs_match_the_output_schema() {
         ..BuiltinToolsConfig::default()
     };
     let tools = builtin_tools(&config);
+    media_files(dir.path());
     let examples = examples(port);
     assert_eq!(examples.len(), tools.len());
     for (name, params) in examples {
@@ -217,4 +252,6 @@ async fn example_calls_conform_and_outputs_match_the_output_schema() {
         "buy milk"
     );
     assert!(dir.path().join("notes.tar.gz").exists());
+    assert!(dir.path().join("photo-small.webp").exists());
+    assert!(dir.path().join("voice-cut.wav").exists());
 }
