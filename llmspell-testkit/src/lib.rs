@@ -19,10 +19,17 @@
 //! }
 //! ```
 //!
+//! # Servers
+//!
+//! [`nats::NatsServer`] starts a real `nats-server` with JetStream on a free
+//! port with a temporary store, and stops it on drop.
+//!
 //! # Ports
 //!
 //! Servers a test starts listen on 127.0.0.1 on a port the OS picks: bind
 //! to port 0 where the server allows it, or ask [`free_port`] for one.
+
+pub mod nats;
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
