@@ -24,11 +24,15 @@ fn ev(topic: &str, data: serde_json::Value) -> UniversalEvent {
 
 #[test]
 fn events_cross_in_order_with_their_metadata_and_never_echo() {
-    let Some(server) = NatsServer::start() else { return };
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
     rt().block_on(async {
         let config = NatsConfig::new(server.url()).prefix("t1").bridge("demo.**");
         let (a, b) = (EventBus::new(), EventBus::new());
-        let link_a = NatsLink::start(config.clone().node("a"), a.clone()).await.unwrap();
+        let link_a = NatsLink::start(config.clone().node("a"), a.clone())
+            .await
+            .unwrap();
         let link_b = NatsLink::start(config.node("b"), b.clone()).await.unwrap();
         let mut at_b = b.subscribe("demo.**").unwrap();
         let mut at_a = a.subscribe("demo.**").unwrap();
@@ -46,7 +50,10 @@ fn events_cross_in_order_with_their_metadata_and_never_echo() {
             a.publish(e).await.unwrap();
         }
         for want in &sent {
-            let got = at_b.recv_timeout(Duration::from_secs(5)).await.expect("delivered");
+            let got = at_b
+                .recv_timeout(Duration::from_secs(5))
+                .await
+                .expect("delivered");
             assert_eq!(got.id, want.id);
             assert_eq!(got.data, want.data, "in order");
             assert_eq!(got.language, Language::Lua);
@@ -64,13 +71,24 @@ fn events_cross_in_order_with_their_metadata_and_never_echo() {
         assert_eq!(a_seen[200].event_type.as_str(), "demo.order.done");
         assert_eq!(a_seen[200].metadata.correlation_id.as_ref(), Some(&corr));
         let extra = at_b.recv_timeout(Duration::from_millis(300)).await;
-        assert_eq!(extra.map(|e| e.event_type.to_string()).as_deref(), Some("demo.order.done"));
-        assert!(at_b.recv_timeout(Duration::from_millis(300)).await.is_none(), "no echo back to B");
+        assert_eq!(
+            extra.map(|e| e.event_type.to_string()).as_deref(),
+            Some("demo.order.done")
+        );
+        assert!(
+            at_b.recv_timeout(Duration::from_millis(300))
+                .await
+                .is_none(),
+            "no echo back to B"
+        );
         assert!(link_a.flush(Duration::from_secs(2)).await);
         let (sa, sb) = (link_a.stats(), link_b.stats());
         assert_eq!((sa.published, sa.received), (200, 1), "{sa:?}");
         assert_eq!((sb.published, sb.received), (1, 200), "{sb:?}");
-        assert!(sa.echoes_skipped >= 1 && sb.echoes_skipped >= 200, "{sa:?} {sb:?}");
+        assert!(
+            sa.echoes_skipped >= 1 && sb.echoes_skipped >= 200,
+            "{sa:?} {sb:?}"
+        );
         assert!(sa.connected && sb.connected);
         link_a.shutdown().await;
         link_b.shutdown().await;
@@ -79,18 +97,31 @@ fn events_cross_in_order_with_their_metadata_and_never_echo() {
 
 #[test]
 fn in_segment_globs_are_filtered_here_and_one_way_patterns_hold() {
-    let Some(server) = NatsServer::start() else { return };
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
     rt().block_on(async {
         let (a, b) = (EventBus::new(), EventBus::new());
         let base = NatsConfig::new(server.url()).prefix("t2");
-        let link_a = NatsLink::start(base.clone().node("a").publish("tool.**"), a.clone()).await.unwrap();
-        let link_b = NatsLink::start(base.node("b").subscribe("tool.calc*.done"), b.clone()).await.unwrap();
+        let link_a = NatsLink::start(base.clone().node("a").publish("tool.**"), a.clone())
+            .await
+            .unwrap();
+        let link_b = NatsLink::start(base.node("b").subscribe("tool.calc*.done"), b.clone())
+            .await
+            .unwrap();
         let mut at_b = b.subscribe("**").unwrap();
-        for t in ["tool.calculator.done", "tool.hash.done", "tool.calc.done", "tool.calculator.started"] {
+        for t in [
+            "tool.calculator.done",
+            "tool.hash.done",
+            "tool.calc.done",
+            "tool.calculator.started",
+        ] {
             a.publish(ev(t, json!(null))).await.unwrap();
         }
         // B publishes under tool.* too, but only subscribes: nothing goes out.
-        b.publish(ev("tool.calculator.done", json!("from b"))).await.unwrap();
+        b.publish(ev("tool.calculator.done", json!("from b")))
+            .await
+            .unwrap();
         let mut got = Vec::new();
         while let Some(e) = at_b.recv_timeout(Duration::from_millis(500)).await {
             got.push((e.event_type.to_string(), e.data.clone()));
@@ -111,29 +142,62 @@ fn in_segment_globs_are_filtered_here_and_one_way_patterns_hold() {
 
 #[test]
 fn malformed_messages_are_reported_and_plain_ones_delivered() {
-    let Some(server) = NatsServer::start() else { return };
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
     rt().block_on(async {
         let b = EventBus::new();
-        let link = NatsLink::start(NatsConfig::new(server.url()).prefix("t3").subscribe("demo.**").node("b"), b.clone())
-            .await
-            .unwrap();
+        let link = NatsLink::start(
+            NatsConfig::new(server.url())
+                .prefix("t3")
+                .subscribe("demo.**")
+                .node("b"),
+            b.clone(),
+        )
+        .await
+        .unwrap();
         let mut reports = b.subscribe("nats.bridge.malformed").unwrap();
         let mut demo = b.subscribe("demo.**").unwrap();
         let raw = async_nats::connect(server.url()).await.unwrap();
         raw.publish("t3.demo.bad", "not json".into()).await.unwrap();
         let mut h = async_nats::HeaderMap::new();
         h.insert("Nats-Msg-Id", "not-a-uuid");
-        raw.publish_with_headers("t3.demo.bad", h, "1".into()).await.unwrap();
-        raw.publish("t3.demo.plain", "{\"from\":\"nats cli\"}".into()).await.unwrap();
+        raw.publish_with_headers("t3.demo.bad", h, "1".into())
+            .await
+            .unwrap();
+        raw.publish("t3.demo.plain", "{\"from\":\"nats cli\"}".into())
+            .await
+            .unwrap();
         raw.flush().await.unwrap();
         let first = reports.recv_timeout(Duration::from_secs(5)).await.unwrap();
-        assert!(first.data["message"].as_str().unwrap().contains("the payload is not JSON"), "{:?}", first.data);
+        assert!(
+            first.data["message"]
+                .as_str()
+                .unwrap()
+                .contains("the payload is not JSON"),
+            "{:?}",
+            first.data
+        );
         let second = reports.recv_timeout(Duration::from_secs(5)).await.unwrap();
-        assert!(second.data["message"].as_str().unwrap().contains("is not a UUID"), "{:?}", second.data);
+        assert!(
+            second.data["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a UUID"),
+            "{:?}",
+            second.data
+        );
         let plain = demo.recv_timeout(Duration::from_secs(5)).await.unwrap();
-        assert_eq!((plain.event_type.as_str(), plain.language), ("demo.plain", Language::Remote));
+        assert_eq!(
+            (plain.event_type.as_str(), plain.language),
+            ("demo.plain", Language::Remote)
+        );
         assert_eq!(plain.data["from"], "nats cli");
-        assert!(demo.recv_timeout(Duration::from_millis(200)).await.is_none());
+        assert!(
+            demo.recv_timeout(Duration::from_millis(200))
+                .await
+                .is_none()
+        );
         let s = link.stats();
         assert_eq!((s.malformed, s.received), (2, 1), "{s:?}");
         link.shutdown().await;
@@ -147,10 +211,18 @@ fn an_unreachable_server_is_an_error_naming_it_and_a_full_queue_follows_its_poli
         let url = format!("nats://127.0.0.1:{port}");
         let mut config = NatsConfig::new(&url).bridge("demo.**");
         config.connect_timeout = Duration::from_millis(300);
-        let e = NatsLink::start(config, EventBus::new()).await.unwrap_err().to_string();
-        assert!(e.starts_with(&format!("cannot connect to NATS at {url}")), "{e}");
+        let e = NatsLink::start(config, EventBus::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("cannot connect to NATS at {url}")),
+            "{e}"
+        );
     });
-    let Some(mut server) = NatsServer::start() else { return };
+    let Some(mut server) = NatsServer::start() else {
+        return;
+    };
     rt().block_on(async {
         let a = EventBus::new();
         let config = NatsConfig::new(server.url())
@@ -168,7 +240,11 @@ fn an_unreachable_server_is_an_error_naming_it_and_a_full_queue_follows_its_poli
         for i in 0..5000 {
             a.publish(ev("demo.x", json!(i))).await.unwrap();
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
         let s = link.stats();
         assert!(!s.connected && s.disconnects == 1, "{s:?}");
         assert!(s.outbound_dropped >= 4000, "{s:?}");
