@@ -120,18 +120,29 @@ pub(crate) async fn run_core(
     }
 }
 
-/// The durable consumer `name` of `stream`: delivers, then acknowledges,
-/// each event, until `stop`.
+/// A durable consumer: its stream, name, start and unacknowledged maximum.
+pub(crate) struct Durable {
+    pub(crate) stream: String,
+    pub(crate) name: String,
+    pub(crate) start: StartPolicy,
+    pub(crate) capacity: usize,
+}
+
+/// The durable consumer: delivers, then acknowledges, each event, until
+/// `stop`.
 pub(crate) async fn run_durable(
     shared: Arc<Shared>,
-    stream: String,
-    name: String,
-    start: StartPolicy,
-    capacity: usize,
+    durable: Durable,
     patterns: Vec<TopicPattern>,
     stop: Arc<Progress>,
     ready: tokio::sync::oneshot::Sender<Result<()>>,
 ) {
+    let Durable {
+        stream,
+        name,
+        start,
+        capacity,
+    } = durable;
     let consumer = match consumer(&shared, &stream, &name, start, capacity).await {
         Ok(c) => {
             let _ = ready.send(Ok(()));

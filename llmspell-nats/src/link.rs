@@ -200,10 +200,12 @@ impl NatsLink {
             match (&config.durable, &stream_name) {
                 (Some(durable), Some(stream)) => tasks.push(tokio::spawn(inbound::run_durable(
                     shared.clone(),
-                    stream.clone(),
-                    durable.clone(),
-                    config.start,
-                    config.inbound_capacity,
+                    inbound::Durable {
+                        stream: stream.clone(),
+                        name: durable.clone(),
+                        start: config.start,
+                        capacity: config.inbound_capacity,
+                    },
                     patterns,
                     progress.clone(),
                     ready_tx,

@@ -2,6 +2,8 @@
 //! nats-server: order, metadata, no echo, local glob filtering, malformed
 //! messages, bounded outbound queues, connection loss and return.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use llmspell_core::{CorrelationId, Language};

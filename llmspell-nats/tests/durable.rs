@@ -2,6 +2,8 @@
 //! durable consumer resuming once per event after its host stops, and the
 //! history read back like the local store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use llmspell_core::CorrelationId;

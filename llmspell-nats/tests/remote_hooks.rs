@@ -3,6 +3,8 @@
 //! while nobody serves; slow and hostile servers cannot hang or crash the
 //! caller; the context carries correlation, parent, trace and hops.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
