@@ -104,13 +104,22 @@ impl Filter {
             crate::nats::Source::Sled => Ok(rt.block_on(self.store()?.query(query))?),
             crate::nats::Source::Nats => {
                 let history = self.history(&rt)?;
-                rt.block_on(history.query(query)).map_err(|e| anyhow::anyhow!("{e}"))
+                rt.block_on(history.query(query))
+                    .map_err(|e| anyhow::anyhow!("{e}"))
             }
         }
     }
 
-    fn history(&self, rt: &tokio::runtime::Runtime) -> anyhow::Result<llmspell_nats::JetStreamHistory> {
-        crate::nats::history(rt, self.nats.as_deref(), self.nats_prefix.as_deref(), self.stream.as_deref())
+    fn history(
+        &self,
+        rt: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<llmspell_nats::JetStreamHistory> {
+        crate::nats::history(
+            rt,
+            self.nats.as_deref(),
+            self.nats_prefix.as_deref(),
+            self.stream.as_deref(),
+        )
     }
 
     fn print(&self, events: &[UniversalEvent]) -> anyhow::Result<()> {

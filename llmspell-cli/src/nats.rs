@@ -140,7 +140,9 @@ fn remote_hook_flag(text: &str) -> anyhow::Result<RemoteHookSection> {
             .parse()
             .map_err(|e| anyhow::anyhow!("--nats-remote-hook {text:?}: {e}"))?,
         timeout_ms: None,
-        fail: fail.parse().map_err(|e| anyhow::anyhow!("--nats-remote-hook: {e}"))?,
+        fail: fail
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--nats-remote-hook: {e}"))?,
         component: None,
         name: None,
     })
@@ -153,7 +155,11 @@ fn remote_hook_flag(text: &str) -> anyhow::Result<RemoteHookSection> {
 /// A setting the link refuses, named as `[nats] key: why`.
 pub(crate) fn nats_config(section: Option<&NatsSection>) -> anyhow::Result<Option<NatsConfig>> {
     let Some(s) = section else { return Ok(None) };
-    let mut c = NatsConfig::new(s.url.clone().unwrap_or_else(|| llmspell_nats::DEFAULT_URL.to_owned()));
+    let mut c = NatsConfig::new(
+        s.url
+            .clone()
+            .unwrap_or_else(|| llmspell_nats::DEFAULT_URL.to_owned()),
+    );
     c.credentials_file.clone_from(&s.credentials_file);
     if let Some(p) = &s.prefix {
         c.prefix.clone_from(p);
@@ -166,7 +172,10 @@ pub(crate) fn nats_config(section: Option<&NatsSection>) -> anyhow::Result<Optio
         c.queue_capacity = n;
     }
     if let Some(o) = &s.overflow {
-        c.overflow = match o.parse::<OverflowPolicy>().map_err(|e| anyhow::anyhow!("[nats] overflow: {e}"))? {
+        c.overflow = match o
+            .parse::<OverflowPolicy>()
+            .map_err(|e| anyhow::anyhow!("[nats] overflow: {e}"))?
+        {
             OverflowPolicy::Block { timeout } => OverflowPolicy::Block {
                 timeout: s.block_timeout_ms.map_or(timeout, Duration::from_millis),
             },
@@ -177,6 +186,9 @@ pub(crate) fn nats_config(section: Option<&NatsSection>) -> anyhow::Result<Optio
         c.inbound_capacity = n;
     }
     c.durable.clone_from(&s.durable);
+    // Scripts subscribe after the link starts: what the durable consumer
+    // holds waits for them.
+    c.wait_for_subscriber = true;
     if let Some(start) = &s.start {
         c.start = start.parse().map_err(|e| anyhow::anyhow!("[nats] {e}"))?;
     }
@@ -189,7 +201,9 @@ pub(crate) fn nats_config(section: Option<&NatsSection>) -> anyhow::Result<Optio
         .iter()
         .map(|r| RemoteHookConfig {
             point: r.point.clone(),
-            timeout: r.timeout_ms.map_or(Duration::from_secs(2), Duration::from_millis),
+            timeout: r
+                .timeout_ms
+                .map_or(Duration::from_secs(2), Duration::from_millis),
             fail_mode: r.fail,
             component: r.component.clone(),
             name: r.name.clone(),
@@ -202,7 +216,9 @@ pub(crate) fn nats_config(section: Option<&NatsSection>) -> anyhow::Result<Optio
             max_age: st.max_age_secs.map(Duration::from_secs),
             max_bytes: st.max_bytes,
             max_events: st.max_events,
-            duplicate_window: st.duplicate_window_secs.map_or(d.duplicate_window, Duration::from_secs),
+            duplicate_window: st
+                .duplicate_window_secs
+                .map_or(d.duplicate_window, Duration::from_secs),
             memory: st.memory.unwrap_or(false),
         }
     });
@@ -222,7 +238,10 @@ impl RuntimeLink {
     ///
     /// # Errors
     /// The server cannot be reached, the stream or consumer cannot be made.
-    pub(crate) fn start(config: Option<NatsConfig>, runtime: &ScriptRuntime) -> anyhow::Result<Self> {
+    pub(crate) fn start(
+        config: Option<NatsConfig>,
+        runtime: &ScriptRuntime,
+    ) -> anyhow::Result<Self> {
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("llmspell-nats")
@@ -247,7 +266,9 @@ impl RuntimeLink {
     /// # Errors
     /// A subscription that cannot be made.
     pub(crate) fn serve(&mut self, runtime: &ScriptRuntime) -> anyhow::Result<Vec<String>> {
-        let Some(link) = self.link.as_mut() else { return Ok(Vec::new()) };
+        let Some(link) = self.link.as_mut() else {
+            return Ok(Vec::new());
+        };
         self.tokio
             .block_on(link.serve(runtime.executor().clone()))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -262,7 +283,9 @@ impl RuntimeLink {
     /// Sends what is still queued (at most `timeout`), then closes the link.
     /// Returns false when events were left unsent.
     pub(crate) fn finish(mut self, timeout: Duration) -> bool {
-        let Some(link) = self.link.take() else { return true };
+        let Some(link) = self.link.take() else {
+            return true;
+        };
         let flushed = self.tokio.block_on(link.flush(timeout));
         if !flushed {
             eprintln!(
@@ -324,13 +347,17 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mut link = RuntimeLink::start(nats, &runtime)?;
     let subjects = link.serve(&runtime)?;
     let node = link.link().map(|l| l.node().to_owned()).unwrap_or_default();
-    eprintln!("llmspell: serving hooks on {} as {node}", subjects.join(", "));
+    eprintln!(
+        "llmspell: serving hooks on {} as {node}",
+        subjects.join(", ")
+    );
     let duration = args
         .duration
         .filter(|d| d.is_finite() && *d > 0.0)
         .map(Duration::from_secs_f64);
     link.tokio.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let terminated = async {
             match term.as_mut() {
                 Some(t) => {
@@ -352,7 +379,10 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         }
     });
     if let Some(l) = link.link() {
-        eprintln!("llmspell: served {} request(s)", l.stats().hook_requests_served);
+        eprintln!(
+            "llmspell: served {} request(s)",
+            l.stats().hook_requests_served
+        );
     }
     link.finish(Duration::from_secs(2));
     runtime.shutdown()?;
@@ -381,8 +411,12 @@ pub(crate) fn history(
     stream: Option<&str>,
 ) -> anyhow::Result<JetStreamHistory> {
     let file = RuntimeArgs::default().file()?;
-    let section = file.as_ref().and_then(|c| c.file.nats.clone()).unwrap_or_default();
-    let mut config = nats_config(Some(&section))?.unwrap_or_else(|| NatsConfig::new(llmspell_nats::DEFAULT_URL));
+    let section = file
+        .as_ref()
+        .and_then(|c| c.file.nats.clone())
+        .unwrap_or_default();
+    let mut config =
+        nats_config(Some(&section))?.unwrap_or_else(|| NatsConfig::new(llmspell_nats::DEFAULT_URL));
     if let Some(u) = url {
         config.url = u.to_owned();
     }
@@ -390,11 +424,19 @@ pub(crate) fn history(
         config.prefix = p.to_owned();
     }
     let stream = stream.map_or_else(
-        || config.stream.clone().unwrap_or_default().name_for(&config.prefix),
+        || {
+            config
+                .stream
+                .clone()
+                .unwrap_or_default()
+                .name_for(&config.prefix)
+        },
         str::to_owned,
     );
     tokio.block_on(async {
-        let client = llmspell_nats::connect(&config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let client = llmspell_nats::connect(&config)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         JetStreamHistory::open(client, &config.prefix, &stream)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))

@@ -63,6 +63,12 @@ pub struct NatsConfig {
     pub durable: Option<String>,
     /// Where a new durable consumer starts. Default `New`.
     pub start: StartPolicy,
+    /// Hold the durable consumer's events until the bus has a subscription
+    /// that is not internal (a script's), so that what a host missed is not
+    /// delivered before its scripts listen. Default false (a Rust
+    /// application subscribes before it starts the link); `llmspell run`
+    /// turns it on.
+    pub wait_for_subscriber: bool,
     /// Hook points whose local hooks this host serves to others.
     pub serve_hooks: Vec<HookPoint>,
     /// Hooks of other hosts this host calls.
@@ -208,6 +214,7 @@ impl NatsConfig {
             stream: None,
             durable: None,
             start: StartPolicy::New,
+            wait_for_subscriber: false,
             serve_hooks: Vec::new(),
             remote_hooks: Vec::new(),
             connect_timeout: Duration::from_secs(5),

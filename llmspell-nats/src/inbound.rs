@@ -20,6 +20,15 @@ use crate::status::report;
 use crate::subject::{HOOKS_ROOT, subject_topic};
 use crate::{Error, Result, codec};
 
+/// How long one pull request of the durable consumer lasts: a host that
+/// dies stops being handed events within this time.
+pub(crate) const PULL_EXPIRES: Duration = Duration::from_secs(2);
+/// How long the server waits for an event's acknowledgement before it
+/// hands the event out again (to this host, or to the next one that reads
+/// through the same durable consumer). Events come again at most after it;
+/// the host skips those it already delivered.
+pub(crate) const ACK_WAIT: Duration = Duration::from_secs(10);
+
 /// What became of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivery {
@@ -126,6 +135,7 @@ pub(crate) struct Durable {
     pub(crate) name: String,
     pub(crate) start: StartPolicy,
     pub(crate) capacity: usize,
+    pub(crate) wait_for_subscriber: bool,
 }
 
 /// The durable consumer: delivers, then acknowledges, each event, until
@@ -142,6 +152,7 @@ pub(crate) async fn run_durable(
         name,
         start,
         capacity,
+        wait_for_subscriber,
     } = durable;
     let consumer = match consumer(&shared, &stream, &name, start, capacity).await {
         Ok(c) => {
@@ -153,8 +164,23 @@ pub(crate) async fn run_durable(
             return;
         }
     };
+    while wait_for_subscriber
+        && !stop.stop.load(Ordering::Relaxed)
+        && !shared.bus.subscriptions().iter().any(|s| !s.internal)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     while !stop.stop.load(Ordering::Relaxed) {
-        let mut messages = match consumer.messages().await {
+        // Short pull requests: the server stops handing events to a host
+        // that died within `PULL_EXPIRES`.
+        let mut messages = match consumer
+            .stream()
+            .max_messages_per_batch(capacity.clamp(1, 1000))
+            .expires(PULL_EXPIRES)
+            .heartbeat(PULL_EXPIRES / 4)
+            .messages()
+            .await
+        {
             Ok(m) => m,
             Err(e) => {
                 tracing::debug!(target: "llmspell_nats", error = %e, "durable consumer not reachable; retrying");
@@ -210,7 +236,7 @@ async fn consumer(
             pull::Config {
                 durable_name: Some(name.to_owned()),
                 ack_policy: AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(30),
+                ack_wait: ACK_WAIT,
                 deliver_policy: match start {
                     StartPolicy::New => DeliverPolicy::New,
                     StartPolicy::All => DeliverPolicy::All,

@@ -205,6 +205,7 @@ impl NatsLink {
                         name: durable.clone(),
                         start: config.start,
                         capacity: config.inbound_capacity,
+                        wait_for_subscriber: config.wait_for_subscriber,
                     },
                     patterns,
                     progress.clone(),
