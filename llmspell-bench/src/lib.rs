@@ -74,10 +74,10 @@ pub mod agents;
 pub mod events;
 #[cfg(feature = "hooks")]
 pub mod hooks;
-#[cfg(feature = "nats")]
-pub mod nats;
 #[cfg(feature = "agents")]
 pub mod llm;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(all(feature = "hooks", feature = "events"))]
 pub mod scale;
 #[cfg(feature = "scripts")]

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use llmspell_core::ComponentId;
-use llmspell_events::{EventBus, OverflowPolicy, SubscriptionOptions, Topic, TopicPattern, UniversalEvent};
+use llmspell_events::{
+    EventBus, OverflowPolicy, SubscriptionOptions, Topic, TopicPattern, UniversalEvent,
+};
 use llmspell_hooks::{HookContext, HookExecutor, HookOptions, HookPoint, HookRegistry, HookResult};
 use llmspell_nats::{HookServer, NatsConfig, NatsLink, RemoteHook, RemoteHookConfig};
 
@@ -52,12 +54,15 @@ fn server() -> std::result::Result<Server, String> {
         .chain([PathBuf::from("/usr/sbin")])
         .map(|d| d.join("nats-server"))
         .find(|p| p.is_file())
-        .ok_or_else(|| format!("no NATS server: set {SERVER_ENV} to a URL or install nats-server"))?;
+        .ok_or_else(|| {
+            format!("no NATS server: set {SERVER_ENV} to a URL or install nats-server")
+        })?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
-    let dir = std::env::temp_dir().join(format!("llmspell-bench-nats-{}-{port}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("llmspell-bench-nats-{}-{port}", std::process::id()));
     let child = Command::new(&program)
         .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
         .arg(&dir)
@@ -65,7 +70,10 @@ fn server() -> std::result::Result<Server, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-    let server = Server { url: format!("nats://127.0.0.1:{port}"), child: Some((child, dir)) };
+    let server = Server {
+        url: format!("nats://127.0.0.1:{port}"),
+        child: Some((child, dir)),
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {
@@ -129,8 +137,12 @@ async fn raw(url: &str, events: usize, run: usize) -> Result<f64> {
         n
     });
     for i in 0..events {
-        let payload = serde_json::to_vec(&serde_json::json!({ "i": i })).map_err(|e| Error::Workload(e.to_string()))?;
-        client.publish(subject.clone(), payload.into()).await.map_err(nats_err)?;
+        let payload = serde_json::to_vec(&serde_json::json!({ "i": i }))
+            .map_err(|e| Error::Workload(e.to_string()))?;
+        client
+            .publish(subject.clone(), payload.into())
+            .await
+            .map_err(nats_err)?;
     }
     client.flush().await.map_err(nats_err)?;
     let got = tokio::time::timeout(Duration::from_secs(60), consumer)
@@ -138,7 +150,9 @@ async fn raw(url: &str, events: usize, run: usize) -> Result<f64> {
         .map_err(|_| Error::Workload("raw subscriber did not get every message in 60 s".into()))?
         .map_err(|e| Error::Workload(e.to_string()))?;
     if got < events {
-        return Err(Error::Workload(format!("raw subscriber got {got} of {events}")));
+        return Err(Error::Workload(format!(
+            "raw subscriber got {got} of {events}"
+        )));
     }
     Ok(events as f64 / start.elapsed().as_secs_f64())
 }
@@ -148,19 +162,26 @@ async fn bridged(url: &str, events: usize, run: usize) -> Result<f64> {
     let (a, b) = (EventBus::new(), EventBus::new());
     let base = NatsConfig::new(url).prefix(prefix);
     let link_a = NatsLink::start(
-        base.clone().node("bench-a").publish("bench.**").outbound_queue(events.max(1), OverflowPolicy::DropOldest),
+        base.clone()
+            .node("bench-a")
+            .publish("bench.**")
+            .outbound_queue(events.max(1), OverflowPolicy::DropOldest),
         a.clone(),
     )
     .await
     .map_err(nats_err)?;
     let mut config_b = base.node("bench-b").subscribe("bench.**");
     config_b.inbound_capacity = 65_536;
-    let link_b = NatsLink::start(config_b, b.clone()).await.map_err(nats_err)?;
+    let link_b = NatsLink::start(config_b, b.clone())
+        .await
+        .map_err(nats_err)?;
     let mut sub = b.subscribe_with(
         TopicPattern::new("bench.**")?,
         SubscriptionOptions::new()
             .capacity(events.clamp(1, SubscriptionOptions::MAX_CAPACITY))
-            .overflow(OverflowPolicy::Block { timeout: Duration::from_secs(30) }),
+            .overflow(OverflowPolicy::Block {
+                timeout: Duration::from_secs(30),
+            }),
     )?;
     let topic = Topic::new("bench.x")?;
     let start = Instant::now();
@@ -172,17 +193,25 @@ async fn bridged(url: &str, events: usize, run: usize) -> Result<f64> {
         n
     });
     for i in 0..events {
-        a.publish(UniversalEvent::new(topic.clone(), serde_json::json!({ "i": i }))).await?;
+        a.publish(UniversalEvent::new(
+            topic.clone(),
+            serde_json::json!({ "i": i }),
+        ))
+        .await?;
     }
     let got = tokio::time::timeout(Duration::from_secs(60), consumer)
         .await
-        .map_err(|_| Error::Workload("the bridged subscriber did not get every event in 60 s".into()))?
+        .map_err(|_| {
+            Error::Workload("the bridged subscriber did not get every event in 60 s".into())
+        })?
         .map_err(|e| Error::Workload(e.to_string()))?;
     let rate = events as f64 / start.elapsed().as_secs_f64();
     link_a.shutdown().await;
     link_b.shutdown().await;
     if got < events {
-        return Err(Error::Workload(format!("the bridged subscriber got {got} of {events}")));
+        return Err(Error::Workload(format!(
+            "the bridged subscriber got {got} of {events}"
+        )));
     }
     Ok(rate)
 }
@@ -202,24 +231,41 @@ pub fn remote_hook_p50(calls: usize) -> Result<Measurement> {
         let served = HookRegistry::new();
         let _noop = served.register(point.clone(), crate::hooks::NoopHook);
         let client = async_nats::connect(&server.url).await.map_err(nats_err)?;
-        let _server = HookServer::start(client.clone(), "benchhooks", "policy", &[point.clone()], HookExecutor::new(served))
-            .await
-            .map_err(nats_err)?;
+        let _server = HookServer::start(
+            client.clone(),
+            "benchhooks",
+            "policy",
+            std::slice::from_ref(&point),
+            HookExecutor::new(served),
+        )
+        .await
+        .map_err(nats_err)?;
         let registry = HookRegistry::new();
         let _remote = registry.register_with(
             point.clone(),
-            Arc::new(RemoteHook::new(client, "benchhooks", "caller", &RemoteHookConfig::new(point.clone()))),
+            Arc::new(RemoteHook::new(
+                client,
+                "benchhooks",
+                "caller",
+                &RemoteHookConfig::new(point.clone()),
+            )),
             HookOptions::new(),
         )?;
         let executor = HookExecutor::new(registry);
         let mut samples = Vec::with_capacity(calls);
         for i in 0..calls + 100 {
-            let mut ctx = HookContext::new(point.clone(), ComponentId::tool("calculator"), serde_json::json!({ "i": i }));
+            let mut ctx = HookContext::new(
+                point.clone(),
+                ComponentId::tool("calculator"),
+                serde_json::json!({ "i": i }),
+            );
             let t = Instant::now();
             let out = executor.execute_point(&mut ctx).await?;
             let us = t.elapsed().as_secs_f64() * 1e6;
             if out.skipped > 0 || *out.result() != HookResult::Continue {
-                return Err(Error::Workload(format!("the remote hook did not answer: {out:?}")));
+                return Err(Error::Workload(format!(
+                    "the remote hook did not answer: {out:?}"
+                )));
             }
             if i >= 100 {
                 samples.push(us);
@@ -227,5 +273,8 @@ pub fn remote_hook_p50(calls: usize) -> Result<Measurement> {
         }
         Ok::<f64, Error>(median(&mut samples))
     })?;
-    Ok(Measurement::new("nats.remote_hook_p50_us", value, "us").with_target(TARGET, value <= 500.0))
+    Ok(
+        Measurement::new("nats.remote_hook_p50_us", value, "us")
+            .with_target(TARGET, value <= 500.0),
+    )
 }
