@@ -49,7 +49,7 @@ pub(crate) struct Filter {
     /// With --from nats: the subject prefix [default: `[nats] prefix`, or llmspell]
     #[arg(long = "nats-prefix", value_name = "PREFIX")]
     nats_prefix: Option<String>,
-    /// With --from nats: the stream [default: `[nats.stream] name`, or <PREFIX>_EVENTS]
+    /// With --from nats: the stream [default: `[nats.stream] name`, or `<PREFIX>_EVENTS`]
     #[arg(long, value_name = "NAME")]
     stream: Option<String>,
 }

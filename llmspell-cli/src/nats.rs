@@ -39,7 +39,7 @@ pub(crate) struct NatsArgs {
     /// Topic patterns only delivered from NATS (repeatable)
     #[arg(long = "nats-subscribe", value_name = "PATTERN")]
     pub(crate) subscribe: Vec<String>,
-    /// Keep bridged events in a JetStream stream (the [nats.stream] defaults)
+    /// Keep bridged events in a JetStream stream (the `[nats.stream]` defaults)
     #[arg(long = "nats-stream")]
     pub(crate) stream: bool,
     /// Read events from NATS through this durable consumer (turns the stream on)
@@ -305,7 +305,7 @@ pub(crate) struct ServeArgs {
     /// Script files that register the hooks to serve
     #[arg(value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
-    /// Points to serve (repeatable; default: [nats] serve_hooks)
+    /// Points to serve (repeatable; default: `[nats] serve_hooks`)
     #[arg(long = "point", value_name = "POINT")]
     pub(crate) points: Vec<HookPoint>,
     /// Stop after this many seconds (default: until interrupted)
@@ -395,7 +395,7 @@ pub(crate) enum Source {
     /// The local store under the data directory
     #[default]
     Sled,
-    /// The JetStream stream of [nats] (or --nats)
+    /// The JetStream stream of `[nats]` (or --nats)
     Nats,
 }
 
