@@ -11,8 +11,9 @@ const HIDDEN: [&str; 7] = [
     "script", "style", "noscript", "template", "head", "svg", "iframe",
 ];
 
-/// Elements that start a new line of text.
-const BLOCKS: [&str; 38] = [
+/// Elements that start a new line of text (a table row is one line, its
+/// cells separated by spaces).
+const BLOCKS: [&str; 36] = [
     "address",
     "article",
     "aside",
@@ -47,8 +48,6 @@ const BLOCKS: [&str; 38] = [
     "section",
     "summary",
     "table",
-    "td",
-    "th",
     "tr",
     "ul",
 ];
