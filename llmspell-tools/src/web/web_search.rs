@@ -229,6 +229,7 @@ impl WebSearch {
         let response = self.client.send(request, timeout).await?;
         let status = response.status().as_u16();
         let retry_after = response.header("retry-after");
+        let answer_location = response.header("location");
         let media_type = response.content_type();
         let body = response.bytes(self.client.limits().max_response_bytes).await?;
         let answer = Answer {
@@ -238,11 +239,12 @@ impl WebSearch {
             retry_after,
         };
         if (300..400).contains(&status) {
+            let location = answer_location.unwrap_or_default();
             return Err(Error::External {
                 service: "web_search".to_owned(),
                 message: format!(
-                    "{kind} answered a redirect ({status}) to another origin, which is not \
-                     followed with a key; configure the final `base_url`"
+                    "{kind} answered a redirect ({status}) to `{location}` on another origin, \
+                     which is not followed: configure the final `base_url`"
                 ),
                 retryable: false,
                 source: None,
