@@ -124,10 +124,7 @@ fn examples(port: u16) -> Vec<(&'static str, Value)> {
             "video_processor",
             json!({ "operation": "metadata", "path": "clip.mp4" }),
         ),
-        (
-            "web_search",
-            json!({ "query": "rust", "max_results": 2 }),
-        ),
+        ("web_search", json!({ "query": "rust", "max_results": 2 })),
         (
             "web_scraper",
             json!({ "url": format!("http://127.0.0.1:{port}/site/article.html"),

@@ -573,7 +573,11 @@ async fn web_search_refuses_every_direct_target_as_a_provider_base_url() {
             );
         }
     }
-    assert_eq!(reached.load(Ordering::SeqCst), 0, "a refused target was contacted");
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "a refused target was contacted"
+    );
     accept.abort();
 }
 

@@ -10,7 +10,9 @@ mod net_support;
 use std::sync::Arc;
 
 use llmspell_core::{Error, ExecutionContext};
-use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn};
+use llmspell_hooks::{
+    GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn,
+};
 use llmspell_tools::ToolRegistry;
 use llmspell_tools::net::{SafeClient, SecretEnv};
 use llmspell_tools::web::{SearchEndpoint, SearchProviderKind, WebSearch, WebSearchConfig};
@@ -35,7 +37,9 @@ fn config(server: &TestServer) -> WebSearchConfig {
 
 fn registry(client: &SafeClient, config: WebSearchConfig) -> (HookRegistry, ToolRegistry) {
     let hooks = HookRegistry::new();
-    let tools = ToolRegistry::new(GuardedRunner::new(HookExecutor::builder(hooks.clone()).build()));
+    let tools = ToolRegistry::new(GuardedRunner::new(
+        HookExecutor::builder(hooks.clone()).build(),
+    ));
     let secrets = SecretEnv::new([SECRET_VAR, WRONG_KEY_VAR]);
     tools
         .register(Arc::new(WebSearch::new(client.clone(), secrets, config)))
@@ -83,9 +87,12 @@ async fn each_provider_is_asked_in_its_format_and_answers_normalised() {
     let key = std::env::var(SECRET_VAR).unwrap();
 
     // Brave: GET with q and count, the key in X-Subscription-Token.
-    let out = search(&tools, json!({ "query": "rust", "provider": "brave", "max_results": 3 }))
-        .await
-        .unwrap();
+    let out = search(
+        &tools,
+        json!({ "query": "rust", "provider": "brave", "max_results": 3 }),
+    )
+    .await
+    .unwrap();
     let seen = server.last_search().unwrap();
     assert_eq!(seen["provider"], "brave");
     assert_eq!(seen["query"], json!({ "q": "rust", "count": "3" }));
@@ -101,9 +108,12 @@ async fn each_provider_is_asked_in_its_format_and_answers_normalised() {
     assert_eq!(out["results"][2]["rank"], 3);
 
     // Tavily: POST JSON with the key as a bearer token.
-    let out = search(&tools, json!({ "query": "rust", "provider": "tavily", "max_results": 2 }))
-        .await
-        .unwrap();
+    let out = search(
+        &tools,
+        json!({ "query": "rust", "provider": "tavily", "max_results": 2 }),
+    )
+    .await
+    .unwrap();
     let seen = server.last_search().unwrap();
     assert_eq!(seen["headers"]["authorization"], format!("Bearer {key}"));
     assert_eq!(seen["headers"]["content-type"], "application/json");
@@ -126,19 +136,28 @@ async fn each_provider_is_asked_in_its_format_and_answers_normalised() {
 
     // DuckDuckGo: the ad is dropped, the redirect link decoded, markup
     // stripped, the count capped.
-    let out = search(&tools, json!({ "query": "rust", "provider": "duckduckgo", "max_results": 2 }))
-        .await
-        .unwrap();
-    assert_eq!(server.last_search().unwrap()["query"], json!({ "q": "rust" }));
+    let out = search(
+        &tools,
+        json!({ "query": "rust", "provider": "duckduckgo", "max_results": 2 }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        server.last_search().unwrap()["query"],
+        json!({ "q": "rust" })
+    );
     assert_eq!(
         out["results"][0],
         json!({ "title": "Learn Rust", "url": "https://www.rust-lang.org/learn",
                 "snippet": "Get started with Rust & Cargo.", "rank": 1 })
     );
     assert_eq!(titles(&out), ["Learn Rust", "crates.io"]);
-    let out = search(&tools, json!({ "query": "nothing", "provider": "duckduckgo" }))
-        .await
-        .unwrap();
+    let out = search(
+        &tools,
+        json!({ "query": "nothing", "provider": "duckduckgo" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["count"], 0);
 }
 
@@ -170,13 +189,21 @@ async fn provider_errors_are_named_and_marked_retryable() {
 
     external(
         search(&tools, call("brave", "error401")).await,
-        &["brave refused the request (401 Unauthorized)", "The provided subscription token is invalid.", SECRET_VAR],
+        &[
+            "brave refused the request (401 Unauthorized)",
+            "The provided subscription token is invalid.",
+            SECRET_VAR,
+        ],
         false,
         "brave 401",
     );
     external(
         search(&tools, call("brave", "error429")).await,
-        &["brave rate limited the request (429", "Request rate limit exceeded", "retry after 1 s"],
+        &[
+            "brave rate limited the request (429",
+            "Request rate limit exceeded",
+            "retry after 1 s",
+        ],
         true,
         "brave 429",
     );
@@ -206,7 +233,10 @@ async fn provider_errors_are_named_and_marked_retryable() {
     );
     external(
         search(&tools, call("searxng", "forbidden")).await,
-        &["searxng refused the request (403 Forbidden)", "enable `json`"],
+        &[
+            "searxng refused the request (403 Forbidden)",
+            "enable `json`",
+        ],
         false,
         "searxng 403",
     );
@@ -244,7 +274,11 @@ async fn provider_errors_are_named_and_marked_retryable() {
     let (_, wrong) = registry(&client(), c);
     external(
         search(&wrong, call("tavily", "rust")).await,
-        &["tavily refused the request (401", "missing or invalid API key", WRONG_KEY_VAR],
+        &[
+            "tavily refused the request (401",
+            "missing or invalid API key",
+            WRONG_KEY_VAR,
+        ],
         false,
         "tavily wrong key",
     );
@@ -262,8 +296,14 @@ async fn slow_and_oversized_answers_are_stopped() {
     assert!(started.elapsed().as_secs() < 9, "the timeout did not fire");
     for provider in ["brave", "tavily", "searxng"] {
         match search(&tools, json!({ "query": "huge", "provider": provider })).await {
-            Err(Error::ResourceLimitExceeded { resource, limit, .. }) => {
-                assert_eq!((resource.as_str(), limit), ("response_bytes", 64 << 10), "{provider}");
+            Err(Error::ResourceLimitExceeded {
+                resource, limit, ..
+            }) => {
+                assert_eq!(
+                    (resource.as_str(), limit),
+                    ("response_bytes", 64 << 10),
+                    "{provider}"
+                );
             }
             other => panic!("{provider}: {other:?}"),
         }
@@ -281,16 +321,36 @@ async fn bad_input_and_missing_settings_are_refused_naming_the_field() {
         }
         other => panic!("{field}: {other:?}"),
     };
-    invalid(search(&tools, json!({ "query": "  " })).await, "query", "empty");
+    invalid(
+        search(&tools, json!({ "query": "  " })).await,
+        "query",
+        "empty",
+    );
     invalid(
         search(&tools, json!({ "query": "x", "provider": "google" })).await,
         "provider",
         "valid: duckduckgo, searxng, brave, tavily",
     );
-    invalid(search(&tools, json!({ "query": "x", "max_results": 0 })).await, "max_results", "");
-    invalid(search(&tools, json!({ "query": "x", "max_results": 11 })).await, "max_results", "1 to 10");
-    invalid(search(&tools, json!({ "query": "x", "limit": 3 })).await, "limit", "");
-    invalid(search(&tools, json!({ "query": "x", "timeout_ms": 999_999 })).await, "timeout_ms", "net_timeout_ms");
+    invalid(
+        search(&tools, json!({ "query": "x", "max_results": 0 })).await,
+        "max_results",
+        "",
+    );
+    invalid(
+        search(&tools, json!({ "query": "x", "max_results": 11 })).await,
+        "max_results",
+        "1 to 10",
+    );
+    invalid(
+        search(&tools, json!({ "query": "x", "limit": 3 })).await,
+        "limit",
+        "",
+    );
+    invalid(
+        search(&tools, json!({ "query": "x", "timeout_ms": 999_999 })).await,
+        "timeout_ms",
+        "net_timeout_ms",
+    );
 
     // Providers that are not configured.
     let (_, bare) = registry(&client(), WebSearchConfig::default());
@@ -315,11 +375,17 @@ async fn bad_input_and_missing_settings_are_refused_naming_the_field() {
     let (_, unlisted) = registry(&client(), c);
     match search(&unlisted, json!({ "query": "x" })).await {
         Err(Error::SecurityViolation { message }) => {
-            assert!(message.contains("`HOME`") && message.contains("secret_env"), "{message}");
+            assert!(
+                message.contains("`HOME`") && message.contains("secret_env"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
-    assert!(server.last_search().is_none(), "a refused call reached the server");
+    assert!(
+        server.last_search().is_none(),
+        "a refused call reached the server"
+    );
     // The default provider is DuckDuckGo's public page, whose host the
     // test policy does not allow.
     match search(&bare, json!({ "query": "x" })).await {

@@ -68,7 +68,10 @@ pub(crate) fn is_block(name: &str) -> bool {
 /// [`Error::InvalidInput`] naming `field` and what is wrong.
 pub(crate) fn selector(css: &str, field: &str) -> Result<Selector> {
     if css.trim().is_empty() {
-        return Err(Error::invalid_input(field, "expected a CSS selector, got an empty string"));
+        return Err(Error::invalid_input(
+            field,
+            "expected a CSS selector, got an empty string",
+        ));
     }
     Selector::parse(css).map_err(|e| {
         Error::invalid_input(field, format!("`{css}` is not a valid CSS selector: {e}"))
@@ -139,7 +142,9 @@ pub(crate) fn lines(el: ElementRef<'_>, skip: &dyn Fn(ElementRef<'_>) -> bool) -
 pub(crate) fn resolve(href: &str, base: Option<&Url>) -> String {
     let href = href.trim();
     match base {
-        Some(base) => base.join(href).map_or_else(|_| href.to_owned(), String::from),
+        Some(base) => base
+            .join(href)
+            .map_or_else(|_| href.to_owned(), String::from),
         None => href.to_owned(),
     }
 }

@@ -91,7 +91,10 @@ impl Readable {
 
     /// Words in the text.
     pub(crate) fn word_count(&self) -> usize {
-        self.lines.iter().map(|l| l.split_whitespace().count()).sum()
+        self.lines
+            .iter()
+            .map(|l| l.split_whitespace().count())
+            .sum()
     }
 }
 
@@ -131,7 +134,9 @@ fn excluded(el: ElementRef<'_>) -> bool {
     if v.attr("aria-hidden") == Some("true") {
         return true;
     }
-    if v.attr("role").is_some_and(|r| EXCLUDED_ROLES.contains(&r.trim())) {
+    if v.attr("role")
+        .is_some_and(|r| EXCLUDED_ROLES.contains(&r.trim()))
+    {
         return true;
     }
     name != "body" && name != "html" && hint(el) < 0
@@ -292,7 +297,9 @@ mod tests {
     #[test]
     fn a_link_list_loses_to_prose() {
         let links: String = (0..20)
-            .map(|i| format!("<li><a href='/p{i}'>A long link text number {i}, to another page</a></li>"))
+            .map(|i| {
+                format!("<li><a href='/p{i}'>A long link text number {i}, to another page</a></li>")
+            })
             .collect();
         let html = format!(
             "<body><div><ul>{links}</ul></div><div><p>The only real paragraph, with a comma, \
@@ -311,7 +318,9 @@ mod tests {
             "<body><nav>menu</nav><main><h2>Hi</h2><span>short</span></main></body>",
         ));
         assert_eq!(r.lines, ["Hi", "short"]);
-        let r = extract(&Html::parse_document("<body><nav>menu</nav>just text</body>"));
+        let r = extract(&Html::parse_document(
+            "<body><nav>menu</nav>just text</body>",
+        ));
         assert_eq!(r.lines, ["just text"]);
     }
 }

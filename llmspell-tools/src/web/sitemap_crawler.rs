@@ -186,7 +186,11 @@ impl Crawl<'_> {
 
     /// Reads one sitemap document: its bytes (decompressed), or an error.
     async fn read(&mut self, url: &Url) -> Result<(String, usize, bool)> {
-        let max_fetch = self.client.limits().max_response_bytes.min(self.bytes_left.max(1));
+        let max_fetch = self
+            .client
+            .limits()
+            .max_response_bytes
+            .min(self.bytes_left.max(1));
         let page = get(
             self.client,
             url.as_str(),
@@ -279,7 +283,12 @@ impl SitemapCrawler {
             MAX_TOTAL_BYTES,
             "max_total_bytes",
         )?;
-        let agent = p.user_agent.as_deref().unwrap_or(DEFAULT_AGENT).trim().to_owned();
+        let agent = p
+            .user_agent
+            .as_deref()
+            .unwrap_or(DEFAULT_AGENT)
+            .trim()
+            .to_owned();
         if agent.is_empty() || agent.chars().any(|c| c.is_control()) {
             return Err(Error::invalid_input(
                 "user_agent",
@@ -352,7 +361,9 @@ impl SitemapCrawler {
                     if matches!(e, Error::ResourceLimitExceeded { .. }) {
                         crawl.truncated = true;
                     }
-                    crawl.errors.push(json!({ "url": url.as_str(), "error": e.to_string() }));
+                    crawl
+                        .errors
+                        .push(json!({ "url": url.as_str(), "error": e.to_string() }));
                     first_error.get_or_insert(e);
                     continue;
                 }
@@ -366,7 +377,9 @@ impl SitemapCrawler {
                         retryable: false,
                         source: None,
                     };
-                    crawl.errors.push(json!({ "url": url.as_str(), "error": e.to_string() }));
+                    crawl
+                        .errors
+                        .push(json!({ "url": url.as_str(), "error": e.to_string() }));
                     first_error.get_or_insert(e);
                     continue;
                 }
@@ -406,10 +419,8 @@ impl SitemapCrawler {
                 }
             }
         }
-        if !read_any {
-            if let Some(e) = first_error {
-                return Err(e);
-            }
+        if let (false, Some(e)) = (read_any, first_error) {
+            return Err(e);
         }
         if !queue.is_empty() {
             crawl.truncated = true;

@@ -157,7 +157,10 @@ fn plan(name: String, e: Extraction) -> Result<Plan> {
             ));
         }
         (Extract::Attribute, Some(a)) if a.trim().is_empty() => {
-            return Err(Error::invalid_input(field("attribute"), "empty attribute name"));
+            return Err(Error::invalid_input(
+                field("attribute"),
+                "empty attribute name",
+            ));
         }
         (Extract::Attribute, a) => a.map(|a| a.trim().to_ascii_lowercase()),
         (_, Some(_)) => {
@@ -226,7 +229,8 @@ fn run_plans(doc: &Html, plans: &[Plan], base: Option<&Url>) -> (Value, Value, V
                 continue;
             };
             matched += 1;
-            if values.len() < plan.limit && !(plan.first && !values.is_empty()) {
+            let room = if plan.first { 1 } else { plan.limit };
+            if values.len() < room {
                 values.push(v);
             }
         }
@@ -256,7 +260,10 @@ impl WebScraper {
         if p.selectors.len() > MAX_SELECTORS {
             return Err(Error::invalid_input(
                 "selectors",
-                format!("at most {MAX_SELECTORS} named selectors, got {}", p.selectors.len()),
+                format!(
+                    "at most {MAX_SELECTORS} named selectors, got {}",
+                    p.selectors.len()
+                ),
             ));
         }
         let plans = p
@@ -268,7 +275,10 @@ impl WebScraper {
         let started = std::time::Instant::now();
         let (html, base, status) = match (p.url, p.html) {
             (Some(_), Some(_)) => {
-                return Err(Error::invalid_input("html", "give `url` or `html`, not both"));
+                return Err(Error::invalid_input(
+                    "html",
+                    "give `url` or `html`, not both",
+                ));
             }
             (None, None) => {
                 return Err(Error::invalid_input(
@@ -283,8 +293,15 @@ impl WebScraper {
                         "`base_url` applies to `html`; a fetched page is resolved against its URL",
                     ));
                 }
-                let page = get(&self.client, &url, "url", ACCEPT_HTML, p.timeout_ms, max_bytes)
-                    .await?;
+                let page = get(
+                    &self.client,
+                    &url,
+                    "url",
+                    ACCEPT_HTML,
+                    p.timeout_ms,
+                    max_bytes,
+                )
+                .await?;
                 page.require_success()?;
                 if !page.is_html() {
                     return Err(Error::External {

@@ -113,12 +113,19 @@ fn normalise(hits: Vec<Hit>, max: usize) -> Vec<Value> {
         .filter(|h| seen.insert(h.url.clone()))
         .take(max)
         .enumerate()
-        .map(|(i, h)| json!({ "title": h.title, "url": h.url, "snippet": h.snippet, "rank": i + 1 }))
+        .map(
+            |(i, h)| json!({ "title": h.title, "url": h.url, "snippet": h.snippet, "rank": i + 1 }),
+        )
         .collect()
 }
 
 /// The error for a provider's non-2xx answer.
-fn status_error(kind: SearchProviderKind, answer: &Answer, message: Option<String>, key_env: Option<&str>) -> Error {
+fn status_error(
+    kind: SearchProviderKind,
+    answer: &Answer,
+    message: Option<String>,
+    key_env: Option<&str>,
+) -> Error {
     let status = answer.status;
     let reason = reqwest::StatusCode::from_u16(status)
         .ok()
@@ -161,7 +168,10 @@ impl WebSearch {
     async fn run(&self, p: Params) -> Result<Value> {
         let query = p.query.trim();
         if query.is_empty() {
-            return Err(Error::invalid_input("query", "expected search terms, got an empty string"));
+            return Err(Error::invalid_input(
+                "query",
+                "expected search terms, got an empty string",
+            ));
         }
         if query.chars().count() > MAX_QUERY_CHARS {
             return Err(Error::invalid_input(
@@ -223,7 +233,10 @@ impl WebSearch {
             &self.client,
             &base,
             key.as_deref(),
-            &Query { text: query, count: max },
+            &Query {
+                text: query,
+                count: max,
+            },
         )?;
         let started = std::time::Instant::now();
         let response = self.client.send(request, timeout).await?;
@@ -231,7 +244,9 @@ impl WebSearch {
         let retry_after = response.header("retry-after");
         let answer_location = response.header("location");
         let media_type = response.content_type();
-        let body = response.bytes(self.client.limits().max_response_bytes).await?;
+        let body = response
+            .bytes(self.client.limits().max_response_bytes)
+            .await?;
         let answer = Answer {
             status,
             media_type,
@@ -252,7 +267,12 @@ impl WebSearch {
         }
         if !(200..300).contains(&status) {
             let message = search.error_message(&answer);
-            return Err(status_error(kind, &answer, message, endpoint.api_key_env.as_deref()));
+            return Err(status_error(
+                kind,
+                &answer,
+                message,
+                endpoint.api_key_env.as_deref(),
+            ));
         }
         let results = normalise(search.parse(&answer)?, max);
         Ok(json!({
@@ -348,7 +368,13 @@ mod tests {
             2,
         );
         assert_eq!(out.len(), 2);
-        assert_eq!((out[0]["title"].clone(), out[0]["rank"].clone()), (json!("A"), json!(1)));
-        assert_eq!((out[1]["title"].clone(), out[1]["rank"].clone()), (json!("B"), json!(2)));
+        assert_eq!(
+            (out[0]["title"].clone(), out[0]["rank"].clone()),
+            (json!("A"), json!(1))
+        );
+        assert_eq!(
+            (out[1]["title"].clone(), out[1]["rank"].clone()),
+            (json!("B"), json!(2))
+        );
     }
 }

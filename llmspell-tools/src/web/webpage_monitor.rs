@@ -233,9 +233,20 @@ impl WebpageMonitor {
                 ));
             }
         };
-        let sel = css.as_deref().map(|c| selector(c, "selector")).transpose()?;
+        let sel = css
+            .as_deref()
+            .map(|c| selector(c, "selector"))
+            .transpose()?;
         let max_bytes = self.client.max_bytes(max_bytes, "max_bytes")?;
-        let page = get(&self.client, &url, "url", ACCEPT_HTML, timeout_ms, max_bytes).await?;
+        let page = get(
+            &self.client,
+            &url,
+            "url",
+            ACCEPT_HTML,
+            timeout_ms,
+            max_bytes,
+        )
+        .await?;
         page.require_success()?;
         if !page.is_html() {
             return Err(Error::External {
@@ -274,7 +285,11 @@ impl WebpageMonitor {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let changed = previous.as_ref().is_some_and(|p| p.sha256 != sha256);
         let diff = match &previous {
-            Some(p) if changed => diff(&ensure_newline(&p.content), &ensure_newline(content), max_diff),
+            Some(p) if changed => diff(
+                &ensure_newline(&p.content),
+                &ensure_newline(content),
+                max_diff,
+            ),
             _ => diff("", "", max_diff),
         };
         let snapshot = Snapshot {
@@ -426,7 +441,10 @@ mod tests {
         assert_eq!(d["removed"], json!(["b"]));
         assert_eq!(d["truncated"], true);
         let d = diff("x\n", "x\n", 10);
-        assert_eq!((d["lines_added"].clone(), d["unified"].clone()), (json!(0), json!("")));
+        assert_eq!(
+            (d["lines_added"].clone(), d["unified"].clone()),
+            (json!(0), json!(""))
+        );
     }
 
     #[test]

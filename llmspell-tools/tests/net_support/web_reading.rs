@@ -87,7 +87,10 @@ pub(super) fn routes(state: Arc<WebState>) -> Router {
         .route("/sitemap-blog.xml.gz", get(sitemap_blog_gz))
         .route("/nested-index.xml", get(nested_index))
         .route("/sitemap-deep.xml", get(sitemap_deep))
-        .route("/sitemap-broken.xml", get(|| async { xml("<urlset><url><loc>x</url>") }))
+        .route(
+            "/sitemap-broken.xml",
+            get(|| async { xml("<urlset><url><loc>x</url>") }),
+        )
         .route("/sitemap-foreign.xml", get(sitemap_foreign))
         .route("/site/article.html", get(article))
         .route(
@@ -97,7 +100,13 @@ pub(super) fn routes(state: Arc<WebState>) -> Router {
         .with_state(state)
 }
 
-fn record(state: &WebState, provider: &str, query: &BTreeMap<String, String>, headers: &HeaderMap, body: Value) {
+fn record(
+    state: &WebState,
+    provider: &str,
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+    body: Value,
+) {
     let headers: BTreeMap<String, String> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
@@ -120,7 +129,10 @@ fn json_answer(status: u16, body: Value) -> Response {
 async fn scenario(q: &str) -> Option<Response> {
     match q {
         "malformed" => Some(
-            ([(header::CONTENT_TYPE, "application/json")], "{\"results\": [ {\"title\": ")
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"results\": [ {\"title\": ",
+            )
                 .into_response(),
         ),
         "slow" => {
@@ -153,21 +165,37 @@ async fn brave(
                                "meta": { "component": "authentication" } } }),
         )
     };
-    if headers.get("x-subscription-token").and_then(|v| v.to_str().ok()) != Some(&secret()) {
-        return brave_error(401, "SUBSCRIPTION_TOKEN_INVALID", "The provided subscription token is invalid.");
+    if headers
+        .get("x-subscription-token")
+        .and_then(|v| v.to_str().ok())
+        != Some(&secret())
+    {
+        return brave_error(
+            401,
+            "SUBSCRIPTION_TOKEN_INVALID",
+            "The provided subscription token is invalid.",
+        );
     }
     let query = q.get("q").cloned().unwrap_or_default();
     if let Some(r) = scenario(&query).await {
         return r;
     }
     match query.as_str() {
-        "error401" => brave_error(401, "SUBSCRIPTION_TOKEN_INVALID", "The provided subscription token is invalid."),
+        "error401" => brave_error(
+            401,
+            "SUBSCRIPTION_TOKEN_INVALID",
+            "The provided subscription token is invalid.",
+        ),
         "error429" => {
             let mut r = brave_error(429, "RATE_LIMITED", "Request rate limit exceeded for plan.");
             r.headers_mut().insert("retry-after", "1".parse().unwrap());
             r
         }
-        "error500" => (StatusCode::BAD_GATEWAY, "<html><body>upstream error</body></html>").into_response(),
+        "error500" => (
+            StatusCode::BAD_GATEWAY,
+            "<html><body>upstream error</body></html>",
+        )
+            .into_response(),
         _ => {
             let n: usize = q.get("count").and_then(|c| c.parse().ok()).unwrap_or(20);
             let results: Vec<Value> = (1..=n.min(20))
@@ -181,12 +209,15 @@ async fn brave(
                     "meta_url": { "scheme": "https", "netloc": "example.com", "hostname": "example.com" }
                 }))
                 .collect();
-            json_answer(200, json!({
-                "type": "search",
-                "query": { "original": query, "more_results_available": true },
-                "mixed": { "type": "mixed", "main": [] },
-                "web": { "type": "search", "results": results, "family_friendly": true }
-            }))
+            json_answer(
+                200,
+                json!({
+                    "type": "search",
+                    "query": { "original": query, "more_results_available": true },
+                    "mixed": { "type": "mixed", "main": [] },
+                    "web": { "type": "search", "results": results, "family_friendly": true }
+                }),
+            )
         }
     }
 }
@@ -194,33 +225,55 @@ async fn brave(
 /// Tavily: bearer token; JSON body `{ query, max_results }`; `results[]`.
 async fn tavily(State(state): State<Arc<WebState>>, headers: HeaderMap, body: String) -> Response {
     let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    record(&state, "tavily", &BTreeMap::new(), &headers, request.clone());
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    record(
+        &state,
+        "tavily",
+        &BTreeMap::new(),
+        &headers,
+        request.clone(),
+    );
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if auth != Some(&format!("Bearer {}", secret())) {
-        return json_answer(401, json!({ "detail": { "error": "Unauthorized: missing or invalid API key." } }));
+        return json_answer(
+            401,
+            json!({ "detail": { "error": "Unauthorized: missing or invalid API key." } }),
+        );
     }
     let query = request["query"].as_str().unwrap_or_default().to_owned();
     if let Some(r) = scenario(&query).await {
         return r;
     }
     match query.as_str() {
-        "error429" => json_answer(429, json!({ "detail": { "error": "Your request has been blocked due to excessive requests." } })),
-        "error500" => json_answer(500, json!({ "detail": { "error": "Internal Server Error" } })),
+        "error429" => json_answer(
+            429,
+            json!({ "detail": { "error": "Your request has been blocked due to excessive requests." } }),
+        ),
+        "error500" => json_answer(
+            500,
+            json!({ "detail": { "error": "Internal Server Error" } }),
+        ),
         _ => {
             let n = request["max_results"].as_u64().unwrap_or(5) as usize;
             let results: Vec<Value> = (1..=n)
-                .map(|i| json!({
-                    "title": format!("Tavily hit {i}"),
-                    "url": format!("https://docs.example.org/{i}"),
-                    "content": format!("Content of hit {i}"),
-                    "score": 1.0 / i as f64,
-                    "raw_content": null
-                }))
+                .map(|i| {
+                    json!({
+                        "title": format!("Tavily hit {i}"),
+                        "url": format!("https://docs.example.org/{i}"),
+                        "content": format!("Content of hit {i}"),
+                        "score": 1.0 / i as f64,
+                        "raw_content": null
+                    })
+                })
                 .collect();
-            json_answer(200, json!({
-                "query": query, "follow_up_questions": null, "answer": null, "images": [],
-                "results": results, "response_time": 1.23
-            }))
+            json_answer(
+                200,
+                json!({
+                    "query": query, "follow_up_questions": null, "answer": null, "images": [],
+                    "results": results, "response_time": 1.23
+                }),
+            )
         }
     }
 }
@@ -247,21 +300,24 @@ async fn searxng(
     if query == "error429" {
         return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
     }
-    json_answer(200, json!({
-        "query": query, "number_of_results": 0,
-        "results": [
-            { "url": "https://www.rust-lang.org/", "title": "Rust Programming Language",
-              "content": "A language empowering everyone.", "engine": "duckduckgo",
-              "parsed_url": ["https", "www.rust-lang.org", "/", "", "", ""], "template": "default.html",
-              "engines": ["duckduckgo", "brave"], "positions": [1, 2], "score": 4.0, "category": "general" },
-            { "url": "https://doc.rust-lang.org/book/", "title": "The Rust Book", "content": null,
-              "engine": "brave", "engines": ["brave"], "positions": [3], "score": 1.0, "category": "general" },
-            { "url": "https://www.rust-lang.org/", "title": "Rust (duplicate)", "content": "dup",
-              "engine": "bing", "engines": ["bing"], "positions": [5], "score": 0.5, "category": "general" }
-        ],
-        "answers": [], "corrections": [], "infoboxes": [], "suggestions": ["rust book"],
-        "unresponsive_engines": [["google", "timeout"]]
-    }))
+    json_answer(
+        200,
+        json!({
+            "query": query, "number_of_results": 0,
+            "results": [
+                { "url": "https://www.rust-lang.org/", "title": "Rust Programming Language",
+                  "content": "A language empowering everyone.", "engine": "duckduckgo",
+                  "parsed_url": ["https", "www.rust-lang.org", "/", "", "", ""], "template": "default.html",
+                  "engines": ["duckduckgo", "brave"], "positions": [1, 2], "score": 4.0, "category": "general" },
+                { "url": "https://doc.rust-lang.org/book/", "title": "The Rust Book", "content": null,
+                  "engine": "brave", "engines": ["brave"], "positions": [3], "score": 1.0, "category": "general" },
+                { "url": "https://www.rust-lang.org/", "title": "Rust (duplicate)", "content": "dup",
+                  "engine": "bing", "engines": ["bing"], "positions": [5], "score": 0.5, "category": "general" }
+            ],
+            "answers": [], "corrections": [], "infoboxes": [], "suggestions": ["rust book"],
+            "unresponsive_engines": [["google", "timeout"]]
+        }),
+    )
 }
 
 /// DuckDuckGo's HTML page: `.result` blocks, an ad, redirect links.
@@ -273,7 +329,12 @@ async fn duckduckgo(
     record(&state, "duckduckgo", &q, &headers, Value::Null);
     let query = q.get("q").cloned().unwrap_or_default();
     let html = |status: StatusCode, body: String| {
-        (status, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], body).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+            body,
+        )
+            .into_response()
     };
     match query.as_str() {
         "anomaly" => html(
@@ -337,7 +398,10 @@ fn xml(body: impl Into<String>) -> Response {
 fn origin(headers: &HeaderMap) -> String {
     format!(
         "http://{}",
-        headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1")
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1")
     )
 }
 
@@ -392,7 +456,9 @@ async fn nested_index(headers: HeaderMap) -> Response {
 
 async fn sitemap_deep(headers: HeaderMap) -> Response {
     let o = origin(&headers);
-    xml(format!("<urlset xmlns='{NS}'><url><loc>{o}/deep/page</loc></url></urlset>"))
+    xml(format!(
+        "<urlset xmlns='{NS}'><url><loc>{o}/deep/page</loc></url></urlset>"
+    ))
 }
 
 async fn sitemap_foreign(headers: HeaderMap) -> Response {

@@ -48,14 +48,27 @@ impl Robots {
             .join("/robots.txt")
             .map_or_else(|_| format!("{origin}robots.txt"), String::from);
         let max = MAX_ROBOTS_BYTES.min(client.limits().max_response_bytes);
-        let robots = match get(client, &url, "url", "text/plain, */*;q=0.1", timeout_ms, max).await {
+        let robots = match get(
+            client,
+            &url,
+            "url",
+            "text/plain, */*;q=0.1",
+            timeout_ms,
+            max,
+        )
+        .await
+        {
             Ok(page) if (200..300).contains(&page.status) => match Robot::new(agent, &page.body) {
                 Ok(robot) => Robots::Found { robot },
                 // The parser is forgiving; a file it cannot read has no
                 // rules we can honour: treated as missing.
-                Err(_) => Robots::Missing { status: page.status },
+                Err(_) => Robots::Missing {
+                    status: page.status,
+                },
             },
-            Ok(page) if (400..500).contains(&page.status) => Robots::Missing { status: page.status },
+            Ok(page) if (400..500).contains(&page.status) => Robots::Missing {
+                status: page.status,
+            },
             Ok(page) => Robots::Unreachable {
                 reason: format!("robots.txt answered {}", page.status),
             },
@@ -108,9 +121,9 @@ impl Robots {
     pub(crate) fn reason(&self) -> Option<String> {
         match self {
             Robots::Found { .. } => None,
-            Robots::Missing { status } => {
-                Some(format!("robots.txt answered {status}: everything is allowed"))
-            }
+            Robots::Missing { status } => Some(format!(
+                "robots.txt answered {status}: everything is allowed"
+            )),
             Robots::Unreachable { reason } => {
                 Some(format!("{reason}: everything is disallowed (RFC 9309)"))
             }

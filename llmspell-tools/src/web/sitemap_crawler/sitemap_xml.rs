@@ -84,8 +84,8 @@ pub(crate) fn parse(xml: &str) -> std::result::Result<Document, String> {
     let opt = |s: Option<String>| s.map(trim).filter(|s| !s.is_empty());
     match root_name(xml)?.as_str() {
         "urlset" => {
-            let set: UrlSet = quick_xml::de::from_str(xml)
-                .map_err(|e| format!("not a valid <urlset>: {e}"))?;
+            let set: UrlSet =
+                quick_xml::de::from_str(xml).map_err(|e| format!("not a valid <urlset>: {e}"))?;
             Ok(Document::UrlSet(
                 set.urls
                     .into_iter()
@@ -194,8 +194,16 @@ mod tests {
 
     #[test]
     fn other_documents_are_refused_with_a_reason() {
-        assert!(parse("<html><body>hi</body></html>").unwrap_err().contains("<html>"));
-        assert!(parse("<urlset><url><loc>x</url>").unwrap_err().contains("urlset"));
+        assert!(
+            parse("<html><body>hi</body></html>")
+                .unwrap_err()
+                .contains("<html>")
+        );
+        assert!(
+            parse("<urlset><url><loc>x</url>")
+                .unwrap_err()
+                .contains("urlset")
+        );
         assert!(parse("").unwrap_err().contains("no root"));
     }
 

@@ -75,10 +75,7 @@ impl FromStr for SearchProviderKind {
             .find(|k| k.as_str() == s.trim())
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown search provider `{s}`; valid: {}",
-                    names.join(", ")
-                )
+                format!("unknown search provider `{s}`; valid: {}", names.join(", "))
             })
     }
 }

@@ -61,14 +61,18 @@ impl SearchProvider for DuckDuckGo {
     ) -> Result<reqwest::RequestBuilder> {
         let mut url = endpoint(client, self.kind(), base, "/html/")?;
         url.query_pairs_mut().append_pair("q", query.text);
-        Ok(start(client, reqwest::Method::GET, url)?
-            .header(reqwest::header::ACCEPT, "text/html"))
+        Ok(start(client, reqwest::Method::GET, url)?.header(reqwest::header::ACCEPT, "text/html"))
     }
 
     fn parse(&self, answer: &Answer) -> Result<Vec<Hit>> {
         let html = String::from_utf8_lossy(&answer.body);
         let doc = Html::parse_document(&html);
-        if answer.status == 202 || doc.select(&css(".anomaly-modal, #challenge-form")?).next().is_some() {
+        if answer.status == 202
+            || doc
+                .select(&css(".anomaly-modal, #challenge-form")?)
+                .next()
+                .is_some()
+        {
             return Err(Error::External {
                 service: "web_search".to_owned(),
                 message: "duckduckgo refused the query with a bot check (rate limited); retry \
@@ -120,10 +124,14 @@ mod tests {
     #[test]
     fn redirect_links_are_decoded() {
         assert_eq!(
-            target("//duckduckgo.com/l/?uddg=https%3A%2F%2Fwww.rust-lang.org%2F&rut=abc").as_deref(),
+            target("//duckduckgo.com/l/?uddg=https%3A%2F%2Fwww.rust-lang.org%2F&rut=abc")
+                .as_deref(),
             Some("https://www.rust-lang.org/")
         );
-        assert_eq!(target("https://example.com/a").as_deref(), Some("https://example.com/a"));
+        assert_eq!(
+            target("https://example.com/a").as_deref(),
+            Some("https://example.com/a")
+        );
         assert_eq!(target("javascript:alert(1)"), None);
     }
 }

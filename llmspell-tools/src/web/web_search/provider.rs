@@ -104,7 +104,10 @@ pub(crate) fn start(
 }
 
 /// A header value holding a key, marked sensitive (never logged).
-pub(crate) fn secret_header(value: &str, kind: SearchProviderKind) -> Result<reqwest::header::HeaderValue> {
+pub(crate) fn secret_header(
+    value: &str,
+    kind: SearchProviderKind,
+) -> Result<reqwest::header::HeaderValue> {
     let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
         Error::invalid_input(
             format!("web_search.providers.{kind}.api_key_env"),
@@ -129,10 +132,16 @@ pub(crate) fn malformed(kind: SearchProviderKind, what: impl std::fmt::Display) 
 ///
 /// # Errors
 /// [`malformed`] naming the JSON error.
-pub(crate) fn json_body<T: DeserializeOwned>(kind: SearchProviderKind, answer: &Answer) -> Result<T> {
+pub(crate) fn json_body<T: DeserializeOwned>(
+    kind: SearchProviderKind,
+    answer: &Answer,
+) -> Result<T> {
     serde_json::from_slice(&answer.body).map_err(|e| {
         let ct = answer.media_type.as_deref().unwrap_or("no content type");
-        malformed(kind, format!("the body ({ct}) is not the expected JSON: {e}"))
+        malformed(
+            kind,
+            format!("the body ({ct}) is not the expected JSON: {e}"),
+        )
     })
 }
 
@@ -177,13 +186,25 @@ mod tests {
     #[test]
     fn error_messages_of_the_usual_shapes() {
         for (body, expected) in [
-            (r#"{"error":{"code":"X","detail":"bad token"}}"#, "bad token"),
-            (r#"{"detail":{"error":"Unauthorized: missing key"}}"#, "Unauthorized: missing key"),
+            (
+                r#"{"error":{"code":"X","detail":"bad token"}}"#,
+                "bad token",
+            ),
+            (
+                r#"{"detail":{"error":"Unauthorized: missing key"}}"#,
+                "Unauthorized: missing key",
+            ),
             (r#"{"detail":"slow down"}"#, "slow down"),
             (r#"{"message":"oops"}"#, "oops"),
-            ("<html><body><h1>403 Forbidden</h1></body></html>", "403 Forbidden"),
+            (
+                "<html><body><h1>403 Forbidden</h1></body></html>",
+                "403 Forbidden",
+            ),
         ] {
-            assert_eq!(generic_error_message(body.as_bytes()).as_deref(), Some(expected));
+            assert_eq!(
+                generic_error_message(body.as_bytes()).as_deref(),
+                Some(expected)
+            );
         }
         assert_eq!(generic_error_message(b""), None);
         assert_eq!(strip_tags("<strong>rust</strong> &amp; co"), "rust & co");
