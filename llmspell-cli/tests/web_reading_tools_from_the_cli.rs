@@ -179,11 +179,11 @@ fn monitor_snapshots_live_in_the_runtime_storage() {
         dir.path(),
         "main.lua",
         &format!(
-            r#"
+            r##"
 local out = Tool.invoke("webpage_monitor",
     {{ operation = "check", url = "http://127.0.0.1:{port}/page", selector = "#v" }})
 print(tostring(out.first_seen) .. " " .. tostring(out.changed) .. " " .. out.content)
-"#
+"##
         ),
     );
     let flags = [

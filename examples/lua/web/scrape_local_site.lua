@@ -46,7 +46,7 @@ assert(text:find("made by hand", 1, true), "the main content is in the readable 
 for _, absent in ipairs({ "Newsletter", "Copyright", "analytics", "font-family" }) do
   assert(not text:find(absent, 1, true), "boilerplate in the readable text: " .. absent)
 end
-print(("readable text: %d words, starting %q"):format(page.readable.word_count, text:sub(1, 40)))
+print(("readable text: %d words, starting %q"):format(page.readable.word_count, (text:sub(1, 40):gsub("\n", " / "))))
 
 local meta = Tool.invoke("url_analyzer", { operation = "fetch", url = site .. "/index.html" })
 assert(meta.title == "Widget Works" and meta.description == "Small widgets, made well.")
