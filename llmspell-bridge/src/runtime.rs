@@ -73,12 +73,12 @@ fn check(config: &RuntimeConfig) -> Result<()> {
 }
 
 /// The tool registry (with the built-in tools, which keep what they keep
-/// in `storage`), the agent runtime, the component resolver and the
-/// workflow engine, all on `runner`.
+/// in `storage` without keeping it open), the agent runtime, the component
+/// resolver and the workflow engine, all on `runner`.
 fn components(
     runner: GuardedRunner,
     config: &RuntimeConfig,
-    storage: Arc<dyn StorageBackend>,
+    storage: &Arc<dyn StorageBackend>,
 ) -> Result<(ToolRegistry, AgentRuntime, Components, WorkflowEngine)> {
     let tools = ToolRegistry::builder()
         .runner(runner.clone())
@@ -171,7 +171,7 @@ impl ScriptRuntime {
                 .map_err(llmspell_core::Error::from)?;
         }
         let cache = runner.cache().clone();
-        let (tools, agents, components, workflows) = components(runner, &config, storage.clone())?;
+        let (tools, agents, components, workflows) = components(runner, &config, &storage)?;
         let events = EventStore::new(storage.clone());
         let persistence = {
             let _guard = background.enter();

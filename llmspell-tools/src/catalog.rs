@@ -154,16 +154,30 @@ impl BuiltinToolsConfig {
 /// Building them does no I/O beyond reading the current directory (for
 /// relative roots); HTTP clients are set up on first use.
 pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
-    builtin_tools_with_storage(config, Arc::new(MemoryBackend::new()))
+    tools_on(config, Snapshots::Memory)
 }
 
-/// [`builtin_tools`], with `webpage_monitor` keeping its snapshots in
-/// `storage` (the runtime's store, under the namespace
-/// [`SNAPSHOT_NAMESPACE`](crate::web::SNAPSHOT_NAMESPACE)).
+/// [`builtin_tools`], with `webpage_monitor` keeping its snapshots in a
+/// runtime's `storage` (under the namespace
+/// [`SNAPSHOT_NAMESPACE`](crate::web::SNAPSHOT_NAMESPACE)). The tools do
+/// not keep the store open: its owner (the runtime) does, and closes it when
+/// it ends; see [`WebpageMonitor::with_runtime_storage`].
 pub fn builtin_tools_with_storage(
     config: &BuiltinToolsConfig,
-    storage: Arc<dyn StorageBackend>,
+    storage: &Arc<dyn StorageBackend>,
 ) -> Vec<Arc<dyn Tool>> {
+    tools_on(config, Snapshots::Runtime(storage))
+}
+
+/// Where `webpage_monitor` keeps its snapshots.
+enum Snapshots<'a> {
+    /// In memory, owned by the tool.
+    Memory,
+    /// In a runtime's store.
+    Runtime(&'a Arc<dyn StorageBackend>),
+}
+
+fn tools_on(config: &BuiltinToolsConfig, snapshots: Snapshots<'_>) -> Vec<Arc<dyn Tool>> {
     let sandbox = config.sandbox();
     let client = config.safe_client();
     let secrets = config.secret_env();
@@ -216,16 +230,18 @@ pub fn builtin_tools_with_storage(
         Arc::new(WebhookCaller::new(client, secrets)),
     ];
     tools.extend(media);
-    tools.extend(web_reading_tools(config, storage));
+    tools.extend(web_reading_tools(config, snapshots));
     tools
 }
 
 /// `web_search`, `web_scraper`, `webpage_monitor` and `sitemap_crawler`.
-fn web_reading_tools(
-    config: &BuiltinToolsConfig,
-    storage: Arc<dyn StorageBackend>,
-) -> [Arc<dyn Tool>; 4] {
+fn web_reading_tools(config: &BuiltinToolsConfig, snapshots: Snapshots<'_>) -> [Arc<dyn Tool>; 4] {
     let client = config.safe_client();
+    let monitor = WebpageMonitor::new(client.clone());
+    let monitor = match snapshots {
+        Snapshots::Memory => monitor.with_storage(Arc::new(MemoryBackend::new())),
+        Snapshots::Runtime(storage) => monitor.with_runtime_storage(storage),
+    };
     [
         Arc::new(WebSearch::new(
             client.clone(),
@@ -233,7 +249,7 @@ fn web_reading_tools(
             config.web_search.clone(),
         )),
         Arc::new(WebScraper::new(client.clone())),
-        Arc::new(WebpageMonitor::new(client.clone()).with_storage(storage)),
+        Arc::new(monitor),
         Arc::new(SitemapCrawler::new(client)),
     ]
 }

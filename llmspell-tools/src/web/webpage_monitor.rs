@@ -1,7 +1,7 @@
 //! `webpage_monitor`: fetch a page, extract a part of it, and report what
 //! changed since the last check.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use llmspell_core::{
@@ -39,9 +39,10 @@ const MAX_DIFF_LINES: usize = 5000;
 /// snapshot.
 ///
 /// Snapshots live in a [`StorageBackend`] under the namespace
-/// `webpage_monitor` ([`with_storage`](Self::with_storage): the runtime's
-/// storage, so a durable store keeps them across runs; in memory
-/// otherwise). Each is at most `max_snapshot_bytes` of text (default
+/// `webpage_monitor`: one the tool owns ([`with_storage`](Self::with_storage);
+/// in memory by default), or the runtime's
+/// ([`with_runtime_storage`](Self::with_runtime_storage)), so a durable
+/// store keeps them across runs. Each is at most `max_snapshot_bytes` of text (default
 /// 256 KiB); past it the text is cut, and changes beyond the cut are still
 /// detected by a hash of the whole text.
 ///
@@ -53,8 +54,18 @@ const MAX_DIFF_LINES: usize = 5000;
 pub struct WebpageMonitor {
     metadata: ComponentMetadata,
     client: SafeClient,
-    storage: Arc<dyn StorageBackend>,
+    storage: Store,
     max_snapshot_bytes: usize,
+}
+
+/// Where the snapshots are kept.
+#[derive(Debug, Clone)]
+enum Store {
+    /// A store the tool keeps open.
+    Owned(Arc<dyn StorageBackend>),
+    /// A runtime's store, which the tool does not keep open: the runtime
+    /// closes it when it ends, whoever still holds the tool.
+    Runtime(Weak<dyn StorageBackend>),
 }
 
 impl WebpageMonitor {
@@ -68,16 +79,26 @@ impl WebpageMonitor {
                 "Fetches a page, extracts its text or a selector's matches and reports changes since the last check",
             ),
             client,
-            storage: Arc::new(MemoryBackend::new()),
+            storage: Store::Owned(Arc::new(MemoryBackend::new())),
             max_snapshot_bytes: DEFAULT_MAX_SNAPSHOT_BYTES,
         }
     }
 
     /// Keeps snapshots in `storage` (under the namespace
-    /// [`SNAPSHOT_NAMESPACE`]).
+    /// [`SNAPSHOT_NAMESPACE`]); the tool keeps it open.
     #[must_use]
     pub fn with_storage(mut self, storage: Arc<dyn StorageBackend>) -> Self {
-        self.storage = storage;
+        self.storage = Store::Owned(storage);
+        self
+    }
+
+    /// Keeps snapshots in a runtime's `storage` without keeping it open:
+    /// the tool holds it weakly, so the runtime closes its database when it
+    /// ends (releasing a file lock) even if the tool lives on; checks after
+    /// that fail with a storage error.
+    #[must_use]
+    pub fn with_runtime_storage(mut self, storage: &Arc<dyn StorageBackend>) -> Self {
+        self.storage = Store::Runtime(Arc::downgrade(storage));
         self
     }
 
@@ -89,7 +110,13 @@ impl WebpageMonitor {
     }
 
     fn store(&self) -> Result<Namespaced> {
-        Ok(Namespaced::new(self.storage.clone(), SNAPSHOT_NAMESPACE)?)
+        let backend = match &self.storage {
+            Store::Owned(s) => s.clone(),
+            Store::Runtime(weak) => weak.upgrade().ok_or_else(|| {
+                Error::storage("the runtime's storage is closed: the runtime has ended")
+            })?,
+        };
+        Ok(Namespaced::new(backend, SNAPSHOT_NAMESPACE)?)
     }
 }
 
