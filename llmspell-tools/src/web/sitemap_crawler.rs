@@ -465,7 +465,7 @@ impl Tool for SitemapCrawler {
 
     fn examples(&self) -> Vec<Value> {
         vec![
-            json!({ "url": "https://example.com/" }),
+            json!({ "url": "https://example.com/", "max_urls": 100 }),
             json!({ "url": "https://example.com/sitemap_index.xml", "max_urls": 500, "max_depth": 1 }),
         ]
     }

@@ -309,8 +309,8 @@ impl Tool for WebSearch {
 
     fn examples(&self) -> Vec<Value> {
         vec![
-            json!({ "query": "rust async runtime", "max_results": 5 }),
-            json!({ "query": "llmspell hooks", "provider": "brave" }),
+            json!({ "query": "rust async runtime", "max_results": 2 }),
+            json!({ "query": "llmspell hooks", "provider": "searxng" }),
         ]
     }
 
