@@ -12,7 +12,7 @@ use llmspell_hooks::{
     SelectiveHookRegistry,
 };
 use llmspell_storage::{MemoryBackend, SledBackend, StorageBackend};
-use llmspell_tools::{ToolRegistry, builtin_tools};
+use llmspell_tools::{ToolRegistry, builtin_tools_with_storage};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
@@ -72,17 +72,19 @@ fn check(config: &RuntimeConfig) -> Result<()> {
     Ok(())
 }
 
-/// The tool registry (with the built-in tools), the agent runtime, the
-/// component resolver and the workflow engine, all on `runner`.
+/// The tool registry (with the built-in tools, which keep what they keep
+/// in `storage` without keeping it open), the agent runtime, the component
+/// resolver and the workflow engine, all on `runner`.
 fn components(
     runner: GuardedRunner,
     config: &RuntimeConfig,
+    storage: &Arc<dyn StorageBackend>,
 ) -> Result<(ToolRegistry, AgentRuntime, Components, WorkflowEngine)> {
     let tools = ToolRegistry::builder()
         .runner(runner.clone())
         .allowed_level(config.allowed_level)
         .build();
-    tools.register_all(builtin_tools(&config.tools))?;
+    tools.register_all(builtin_tools_with_storage(&config.tools, storage))?;
     let agents = AgentRuntime::builder()
         .runner(runner.clone())
         .tools(tools.clone())
@@ -169,7 +171,7 @@ impl ScriptRuntime {
                 .map_err(llmspell_core::Error::from)?;
         }
         let cache = runner.cache().clone();
-        let (tools, agents, components, workflows) = components(runner, &config)?;
+        let (tools, agents, components, workflows) = components(runner, &config, &storage)?;
         let events = EventStore::new(storage.clone());
         let persistence = {
             let _guard = background.enter();

@@ -25,6 +25,9 @@ pub struct FileConfig {
     /// The event bus and hooks across hosts, on NATS with JetStream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nats: Option<NatsSection>,
+    /// The search providers of `web_search`.
+    #[serde(default, skip_serializing_if = "WebSearchSection::is_default")]
+    pub web_search: WebSearchSection,
     /// LLM providers by kind (`openai`, `anthropic`, `ollama`,
     /// `openai-compatible`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -214,6 +217,56 @@ impl MediaSection {
     fn is_default(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// `[web_search]`: the providers `web_search` queries.
+///
+/// ```toml
+/// [web_search]
+/// provider = "brave"          # the default of calls that name none
+/// max_results = 10
+///
+/// [web_search.providers.brave]
+/// api_key_env = "BRAVE_API_KEY" # also listed in [sandbox] secret_env
+///
+/// [web_search.providers.searxng]
+/// base_url = "https://searx.example.org"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSearchSection {
+    /// The provider of calls that name none: `duckduckgo`, `searxng`,
+    /// `brave` or `tavily` (default: the first configured, else
+    /// `duckduckgo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Default and highest number of results of a call (default 10, at most
+    /// 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<usize>,
+    /// Each provider's base URL and key variable, by provider name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, SearchProviderSection>,
+}
+
+impl WebSearchSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `[web_search.providers.<name>]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchProviderSection {
+    /// The service's base URL (`https://searx.example.org`); default: the
+    /// provider's public service (SearXNG has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key (never the key); it
+    /// must also be listed in `[sandbox] secret_env`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
 }
 
 /// `[providers.<kind>]`. The API key is never written in the file: name

@@ -17,6 +17,8 @@ use crate::utility::{
     TemplateEngine, TextManipulator, UuidGenerator,
 };
 use crate::web::{ApiTester, GraphqlQuery, HttpRequest, UrlAnalyzer, WebhookCaller};
+use crate::web::{SitemapCrawler, WebScraper, WebSearch, WebSearchConfig, WebpageMonitor};
+use llmspell_storage::{MemoryBackend, StorageBackend};
 
 /// What the built-in tools may touch, and their size and time limits.
 ///
@@ -38,7 +40,7 @@ use crate::web::{ApiTester, GraphqlQuery, HttpRequest, UrlAnalyzer, WebhookCalle
 ///     ..BuiltinToolsConfig::default()
 /// };
 /// let tools = builtin_tools(&config);
-/// assert_eq!(tools.len(), 28);
+/// assert_eq!(tools.len(), 32);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinToolsConfig {
@@ -84,6 +86,9 @@ pub struct BuiltinToolsConfig {
     /// Limits of the media tools and the `ffmpeg` `video_processor` may run
     /// (default: none).
     pub media: MediaConfig,
+    /// The search providers of `web_search` (default: DuckDuckGo, whose
+    /// host must still be allowed).
+    pub web_search: WebSearchConfig,
 }
 
 impl Default for BuiltinToolsConfig {
@@ -104,6 +109,7 @@ impl Default for BuiltinToolsConfig {
             max_process_output_bytes: crate::system::DEFAULT_MAX_OUTPUT_BYTES,
             query_timeout: Duration::from_secs(5),
             media: MediaConfig::default(),
+            web_search: WebSearchConfig::default(),
         }
     }
 }
@@ -138,13 +144,40 @@ impl BuiltinToolsConfig {
     }
 }
 
-/// All 28 built-in tools, configured by `config`, in a stable order: the
+/// All 32 built-in tools, configured by `config`, in a stable order: the
 /// utility tools, the data tools, the file-system tools, the system tools,
-/// the web tools, the media tools.
+/// the web tools, the media tools, the web reading tools.
+///
+/// `webpage_monitor` keeps its snapshots in memory; see
+/// [`builtin_tools_with_storage`] to give it a store.
 ///
 /// Building them does no I/O beyond reading the current directory (for
 /// relative roots); HTTP clients are set up on first use.
 pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
+    tools_on(config, Snapshots::Memory)
+}
+
+/// [`builtin_tools`], with `webpage_monitor` keeping its snapshots in a
+/// runtime's `storage` (under the namespace
+/// [`SNAPSHOT_NAMESPACE`](crate::web::SNAPSHOT_NAMESPACE)). The tools do
+/// not keep the store open: its owner (the runtime) does, and closes it when
+/// it ends; see [`WebpageMonitor::with_runtime_storage`].
+pub fn builtin_tools_with_storage(
+    config: &BuiltinToolsConfig,
+    storage: &Arc<dyn StorageBackend>,
+) -> Vec<Arc<dyn Tool>> {
+    tools_on(config, Snapshots::Runtime(storage))
+}
+
+/// Where `webpage_monitor` keeps its snapshots.
+enum Snapshots<'a> {
+    /// In memory, owned by the tool.
+    Memory,
+    /// In a runtime's store.
+    Runtime(&'a Arc<dyn StorageBackend>),
+}
+
+fn tools_on(config: &BuiltinToolsConfig, snapshots: Snapshots<'_>) -> Vec<Arc<dyn Tool>> {
     let sandbox = config.sandbox();
     let client = config.safe_client();
     let secrets = config.secret_env();
@@ -197,7 +230,28 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
         Arc::new(WebhookCaller::new(client, secrets)),
     ];
     tools.extend(media);
+    tools.extend(web_reading_tools(config, snapshots));
     tools
+}
+
+/// `web_search`, `web_scraper`, `webpage_monitor` and `sitemap_crawler`.
+fn web_reading_tools(config: &BuiltinToolsConfig, snapshots: Snapshots<'_>) -> [Arc<dyn Tool>; 4] {
+    let client = config.safe_client();
+    let monitor = WebpageMonitor::new(client.clone());
+    let monitor = match snapshots {
+        Snapshots::Memory => monitor.with_storage(Arc::new(MemoryBackend::new())),
+        Snapshots::Runtime(storage) => monitor.with_runtime_storage(storage),
+    };
+    [
+        Arc::new(WebSearch::new(
+            client.clone(),
+            config.secret_env(),
+            config.web_search.clone(),
+        )),
+        Arc::new(WebScraper::new(client.clone())),
+        Arc::new(monitor),
+        Arc::new(SitemapCrawler::new(client)),
+    ]
 }
 
 /// The media tools, confined to `sandbox`.
@@ -215,7 +269,7 @@ mod tests {
     use llmspell_core::{SecurityLevel, ToolCategory};
 
     #[test]
-    fn the_catalog_has_twenty_eight_uniquely_named_tools() {
+    fn the_catalog_has_thirty_two_uniquely_named_tools() {
         let tools = builtin_tools(&BuiltinToolsConfig::default());
         let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
         assert_eq!(
@@ -248,7 +302,11 @@ mod tests {
                 "webhook_caller",
                 "image_processor",
                 "audio_processor",
-                "video_processor"
+                "video_processor",
+                "web_search",
+                "web_scraper",
+                "webpage_monitor",
+                "sitemap_crawler"
             ]
         );
     }
@@ -296,6 +354,10 @@ mod tests {
             "url_analyzer",
             "api_tester",
             "webhook_caller",
+            "web_search",
+            "web_scraper",
+            "webpage_monitor",
+            "sitemap_crawler",
         ] {
             assert_eq!(
                 level(web),

@@ -1,4 +1,4 @@
-//! The 28 built-in tools of llmspell.
+//! The 32 built-in tools of llmspell.
 //!
 //! Every tool implements [`llmspell_core::Tool`]: it describes its
 //! parameters and output as JSON Schema, takes JSON parameters and returns a
@@ -19,7 +19,11 @@
 //!   (`restricted`);
 //! - [`web`] (`restricted`, through the network safety layer [`net`]):
 //!   `http_request`, `graphql_query`, `url_analyzer`, `api_tester`,
-//!   `webhook_caller`;
+//!   `webhook_caller`, and the web reading tools `web_search` (DuckDuckGo,
+//!   SearXNG, Brave, Tavily), `web_scraper` (CSS selectors, tables,
+//!   readable text), `webpage_monitor` (changes since the last check, kept
+//!   in the runtime's storage) and `sitemap_crawler` (sitemaps and
+//!   robots.txt);
 //! - [`media`] (`restricted`, confined by an [`FsSandbox`], with size
 //!   limits): `image_processor`, `audio_processor`, `video_processor`
 //!   (`privileged` when it may run `ffmpeg`).
@@ -71,7 +75,7 @@ pub mod system;
 pub mod utility;
 pub mod web;
 
-pub use catalog::{BuiltinToolsConfig, builtin_tools};
+pub use catalog::{BuiltinToolsConfig, builtin_tools, builtin_tools_with_storage};
 pub use invoke::{InvokeOptions, ToolOutput};
 pub use limits::{ResourceLimits, ResourceUsage, ToolCounters};
 pub use llmspell_core::json_size;

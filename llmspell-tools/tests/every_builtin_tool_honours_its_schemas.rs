@@ -8,6 +8,7 @@ use std::fs;
 mod net_support;
 
 use llmspell_core::{ExecutionContext, Tool};
+use llmspell_tools::web::{SearchEndpoint, SearchProviderKind, WebSearchConfig};
 use llmspell_tools::{BuiltinToolsConfig, builtin_tools};
 use serde_json::{Value, json};
 
@@ -123,6 +124,21 @@ fn examples(port: u16) -> Vec<(&'static str, Value)> {
             "video_processor",
             json!({ "operation": "metadata", "path": "clip.mp4" }),
         ),
+        ("web_search", json!({ "query": "rust", "max_results": 2 })),
+        (
+            "web_scraper",
+            json!({ "url": format!("http://127.0.0.1:{port}/site/article.html"),
+                    "selectors": { "prices": { "selector": "#prices", "extract": "table", "first": true } },
+                    "readable": true }),
+        ),
+        (
+            "webpage_monitor",
+            json!({ "operation": "check", "url": format!("http://127.0.0.1:{port}/monitored"), "selector": "p" }),
+        ),
+        (
+            "sitemap_crawler",
+            json!({ "url": format!("http://127.0.0.1:{port}/"), "max_urls": 10 }),
+        ),
     ]
 }
 
@@ -227,6 +243,13 @@ async fn example_calls_conform_and_outputs_match_the_output_schema() {
         allowed_commands: vec!["echo".into()],
         allowed_env_vars: vec!["PATH".into()],
         allowed_hosts: vec!["127.0.0.1".into()],
+        web_search: WebSearchConfig::default().with_provider(
+            SearchProviderKind::Searxng,
+            SearchEndpoint {
+                base_url: Some(server.url("/searxng")),
+                api_key_env: None,
+            },
+        ),
         ..BuiltinToolsConfig::default()
     };
     let tools = builtin_tools(&config);

@@ -14,20 +14,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use llmspell_core::{Error, ExecutionContext};
-use llmspell_hooks::{HookPoint, HookResult, sync_hook_fn};
+use llmspell_hooks::{
+    GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn,
+};
 use llmspell_tools::net::{NetPolicy, SafeClient, StaticResolver};
+use llmspell_tools::web::{SearchEndpoint, SearchProviderKind, WebSearch, WebSearchConfig};
 use llmspell_tools::{BuiltinToolsConfig, FsSandbox, ToolRegistry, builtin_tools};
 use net_support::{TestServer, limits, registry};
 use serde_json::{Value, json};
 
 /// The URL-taking web tools and how each is called with a target URL.
-const URL_TOOLS: [&str; 6] = [
+const URL_TOOLS: [&str; 9] = [
     "http_request",
     "graphql_query",
     "url_analyzer",
     "api_tester",
     "webhook_caller",
     "service_checker",
+    "web_scraper",
+    "webpage_monitor",
+    "sitemap_crawler",
 ];
 
 fn call(tool: &str, url: &str) -> Value {
@@ -41,6 +47,9 @@ fn call(tool: &str, url: &str) -> Value {
         }),
         "webhook_caller" => json!({ "url": url, "payload": { "event": "x" }, "max_retries": 0 }),
         "service_checker" => json!({ "operation": "http", "url": url }),
+        "web_scraper" => json!({ "url": url, "readable": true }),
+        "webpage_monitor" => json!({ "operation": "check", "url": url }),
+        "sitemap_crawler" => json!({ "url": url }),
         other => panic!("no call for {other}"),
     }
 }
@@ -225,11 +234,14 @@ async fn refusals_pass_the_tool_error_point() {
 }
 
 /// The tools that follow redirects.
-const FOLLOWING: [&str; 4] = [
+const FOLLOWING: [&str; 7] = [
     "http_request",
     "graphql_query",
     "url_analyzer",
     "api_tester",
+    "web_scraper",
+    "webpage_monitor",
+    "sitemap_crawler",
 ];
 
 /// A registry allowing only the loopback test server (by its address) and,
@@ -345,7 +357,14 @@ async fn redirect_loops_chains_and_oversized_bodies_are_stopped() {
         ("/redirect/chain/10", "too many redirects: more than 3"),
     ] {
         let url = server.url(path);
-        for tool in ["http_request", "graphql_query", "url_analyzer"] {
+        for tool in [
+            "http_request",
+            "graphql_query",
+            "url_analyzer",
+            "web_scraper",
+            "webpage_monitor",
+            "sitemap_crawler",
+        ] {
             match invoke(&tools, tool, call(tool, &url)).await {
                 Err(Error::External {
                     message, retryable, ..
@@ -377,7 +396,14 @@ async fn redirect_loops_chains_and_oversized_bodies_are_stopped() {
 
     for path in ["/big", "/big-declared"] {
         let url = server.url(path);
-        for tool in ["http_request", "graphql_query", "url_analyzer"] {
+        for tool in [
+            "http_request",
+            "graphql_query",
+            "url_analyzer",
+            "web_scraper",
+            "webpage_monitor",
+            "sitemap_crawler",
+        ] {
             match invoke(&tools, tool, call(tool, &url)).await {
                 Err(Error::ResourceLimitExceeded {
                     resource,
@@ -478,4 +504,144 @@ async fn explicit_allowances_open_exactly_what_they_name() {
         "10.0.0.0/33",
         "invalid allowance",
     );
+}
+
+/// A registry with `web_search` whose every provider is configured at
+/// `base` (keys from the test secret), on `client`.
+fn search_registry(client: &SafeClient, base: &str) -> ToolRegistry {
+    let config = SearchProviderKind::ALL
+        .into_iter()
+        .fold(WebSearchConfig::default(), |c, kind| {
+            c.with_provider(
+                kind,
+                SearchEndpoint {
+                    base_url: Some(base.to_owned()),
+                    api_key_env: kind.needs_key().then(|| net_support::SECRET_VAR.to_owned()),
+                },
+            )
+        });
+    let tools = ToolRegistry::new(GuardedRunner::new(
+        HookExecutor::builder(HookRegistry::new()).build(),
+    ));
+    tools
+        .register(Arc::new(WebSearch::new(
+            client.clone(),
+            net_support::secrets(),
+            config,
+        )))
+        .unwrap();
+    tools
+}
+
+fn search_call(kind: SearchProviderKind) -> Value {
+    json!({ "query": "widgets", "provider": kind.as_str() })
+}
+
+#[tokio::test]
+async fn web_search_refuses_every_direct_target_as_a_provider_base_url() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let accept = tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let resolver = StaticResolver::new([
+        ("intranet.test", vec!["10.1.2.3".parse().unwrap()]),
+        (
+            "rebind.test",
+            vec!["::ffff:169.254.169.254".parse().unwrap()],
+        ),
+        (
+            "twofaced.test",
+            vec!["192.168.7.7".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        ),
+    ]);
+    let client = SafeClient::new(
+        NetPolicy::new(["*"]).with_resolver(Arc::new(resolver)),
+        limits(),
+    );
+    for (url, reason) in direct_corpus(port) {
+        let tools = search_registry(&client, &url);
+        for kind in SearchProviderKind::ALL {
+            refused(
+                invoke(&tools, "web_search", search_call(kind)).await,
+                reason,
+                &format!("web_search {kind} at {url}"),
+            );
+        }
+    }
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "a refused target was contacted"
+    );
+    accept.abort();
+}
+
+#[tokio::test]
+async fn web_search_refuses_redirects_to_forbidden_targets() {
+    let server = net_support::start().await;
+    let resolver = StaticResolver::new([("intranet.test", vec!["10.1.2.3".parse().unwrap()])]);
+    let client = SafeClient::new(
+        NetPolicy::new(["127.0.0.1", "*"]).with_resolver(Arc::new(resolver)),
+        limits(),
+    );
+    for (target, reason) in [
+        ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+        ("http://10.0.0.1/", "private (RFC 1918)"),
+        ("http://[::1]/", "loopback"),
+    ] {
+        // The base URL is the redirect route with the target in its query:
+        // the provider's path lands in that query, so every provider's
+        // request is answered with a redirect to the target's host.
+        let base = redirect_via(&server, target);
+        let tools = search_registry(&client, &base);
+        for kind in SearchProviderKind::ALL {
+            let result = invoke(&tools, "web_search", search_call(kind)).await;
+            match result {
+                Err(Error::SecurityViolation { message }) => {
+                    assert!(message.contains(reason), "{kind} via {target}: {message}");
+                }
+                Err(Error::External { message, .. }) => {
+                    panic!("{kind} via {target}: not refused by the policy: {message}")
+                }
+                other => panic!("{kind} via {target}: {other:?}"),
+            }
+        }
+    }
+    // A redirect to another origin by name is not followed at all (the
+    // name is never resolved): the redirect is reported.
+    let tools = search_registry(&client, &redirect_via(&server, "http://intranet.test/"));
+    for kind in SearchProviderKind::ALL {
+        match invoke(&tools, "web_search", search_call(kind)).await {
+            Err(Error::External { message, .. }) => {
+                assert!(
+                    message.contains("http://intranet.test/") && message.contains("not followed"),
+                    "{kind}: {message}"
+                );
+            }
+            other => panic!("{kind}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_default_configuration_allows_web_search_nothing() {
+    let tools = builtin_tools(&BuiltinToolsConfig::default());
+    let search = tools
+        .iter()
+        .find(|t| t.metadata().name() == "web_search")
+        .unwrap();
+    match search
+        .execute(json!({ "query": "x" }), &ExecutionContext::native())
+        .await
+    {
+        Err(Error::SecurityViolation { message }) => {
+            assert!(message.contains("allowed_hosts"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

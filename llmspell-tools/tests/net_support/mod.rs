@@ -4,6 +4,8 @@
 //! receiver), and a registry with the web tools configured for it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod web_reading;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +48,8 @@ struct Shared {
     deliveries: Mutex<Vec<Delivery>>,
     /// Answers of the webhook receiver, one per attempt; then 200.
     webhook_script: Mutex<Vec<u16>>,
+    /// The web reading tools' routes.
+    web: Arc<web_reading::WebState>,
 }
 
 /// A test server; stopped when dropped.
@@ -183,7 +187,8 @@ pub async fn start() -> TestServer {
             get(|| async { ([(header::CONTENT_TYPE, "text/csv")], "a,b\n1,2\n") }),
         )
         .route("/graphql", post(graphql).with_state(schema))
-        .route("/webhook", post(webhook).with_state(shared.clone()));
+        .route("/webhook", post(webhook).with_state(shared.clone()))
+        .merge(web_reading::routes(shared.web.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -317,8 +322,8 @@ pub fn secrets() -> SecretEnv {
 }
 
 /// A registry (with a hook registry to add hooks to) holding the web tools
-/// and `service_checker`, all on `client`; `http_request` saves under
-/// `sandbox`.
+/// (`web_search` aside: see `search_registry`) and `service_checker`, all
+/// on `client`; `http_request` saves under `sandbox`.
 pub fn registry(client: &SafeClient, sandbox: FsSandbox) -> (HookRegistry, ToolRegistry) {
     let hooks = HookRegistry::new();
     let runner = GuardedRunner::new(HookExecutor::builder(hooks.clone()).build());
@@ -345,5 +350,8 @@ pub fn registry(client: &SafeClient, sandbox: FsSandbox) -> (HookRegistry, ToolR
     tools
         .register(Arc::new(ServiceChecker::with_client(client.clone())))
         .unwrap();
+    for tool in web_reading::url_tools(client) {
+        tools.register(tool).unwrap();
+    }
     (hooks, tools)
 }
