@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use llmspell_core::Tool;
 
+use crate::comm::{EmailConfig, EmailSender};
 use crate::data::{CsvAnalyzer, JsonProcessor};
+use crate::database::{DatabaseConfig, DatabaseConnector};
 use crate::fs::{ArchiveHandler, FileConverter, FileOperations, FileSearch, FileWatcher};
 use crate::media::{AudioProcessor, ImageProcessor, MediaConfig, VideoProcessor};
 use crate::net::{NetLimits, NetPolicy, SafeClient, SecretEnv};
@@ -38,7 +40,7 @@ use crate::web::{ApiTester, GraphqlQuery, HttpRequest, UrlAnalyzer, WebhookCalle
 ///     ..BuiltinToolsConfig::default()
 /// };
 /// let tools = builtin_tools(&config);
-/// assert_eq!(tools.len(), 28);
+/// assert_eq!(tools.len(), 30);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinToolsConfig {
@@ -84,6 +86,12 @@ pub struct BuiltinToolsConfig {
     /// Limits of the media tools and the `ffmpeg` `video_processor` may run
     /// (default: none).
     pub media: MediaConfig,
+    /// The SMTP server, sender and recipient domains of `email_sender`
+    /// (default: none; it sends nothing).
+    pub email: EmailConfig,
+    /// Writes, limits and PostgreSQL connections of `database_connector`
+    /// (default: read-only, no connections).
+    pub database: DatabaseConfig,
 }
 
 impl Default for BuiltinToolsConfig {
@@ -104,6 +112,8 @@ impl Default for BuiltinToolsConfig {
             max_process_output_bytes: crate::system::DEFAULT_MAX_OUTPUT_BYTES,
             query_timeout: Duration::from_secs(5),
             media: MediaConfig::default(),
+            email: EmailConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -138,9 +148,10 @@ impl BuiltinToolsConfig {
     }
 }
 
-/// All 28 built-in tools, configured by `config`, in a stable order: the
+/// All 30 built-in tools, configured by `config`, in a stable order: the
 /// utility tools, the data tools, the file-system tools, the system tools,
-/// the web tools, the media tools.
+/// the web tools, the media tools, then `email_sender` and
+/// `database_connector`.
 ///
 /// Building them does no I/O beyond reading the current directory (for
 /// relative roots); HTTP clients are set up on first use.
@@ -197,7 +208,27 @@ pub fn builtin_tools(config: &BuiltinToolsConfig) -> Vec<Arc<dyn Tool>> {
         Arc::new(WebhookCaller::new(client, secrets)),
     ];
     tools.extend(media);
+    tools.extend(comm_and_database_tools(config));
     tools
+}
+
+/// `email_sender` and `database_connector`, confined by the sandbox, the
+/// network policy and the secret variables of `config`.
+fn comm_and_database_tools(config: &BuiltinToolsConfig) -> [Arc<dyn Tool>; 2] {
+    [
+        Arc::new(EmailSender::new(
+            config.email.clone(),
+            config.net_policy(),
+            config.sandbox(),
+            config.secret_env(),
+        )),
+        Arc::new(DatabaseConnector::new(
+            config.database.clone(),
+            config.net_policy(),
+            config.sandbox(),
+            config.secret_env(),
+        )),
+    ]
 }
 
 /// The media tools, confined to `sandbox`.
@@ -215,7 +246,7 @@ mod tests {
     use llmspell_core::{SecurityLevel, ToolCategory};
 
     #[test]
-    fn the_catalog_has_twenty_eight_uniquely_named_tools() {
+    fn the_catalog_has_thirty_uniquely_named_tools() {
         let tools = builtin_tools(&BuiltinToolsConfig::default());
         let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
         assert_eq!(
@@ -248,7 +279,9 @@ mod tests {
                 "webhook_caller",
                 "image_processor",
                 "audio_processor",
-                "video_processor"
+                "video_processor",
+                "email_sender",
+                "database_connector"
             ]
         );
     }
@@ -310,6 +343,14 @@ mod tests {
         assert_eq!(
             level("video_processor"),
             Some((SecurityLevel::Restricted, ToolCategory::Media))
+        );
+        assert_eq!(
+            level("email_sender"),
+            Some((SecurityLevel::Restricted, ToolCategory::Communication))
+        );
+        assert_eq!(
+            level("database_connector"),
+            Some((SecurityLevel::Restricted, ToolCategory::Database))
         );
     }
 
