@@ -161,6 +161,8 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
     t.ffmpeg_timeout = m
         .ffmpeg_timeout_ms
         .map_or(t.ffmpeg_timeout, Duration::from_millis);
+    // `[email]` and `[database]` over their tools' defaults.
+    crate::tool_settings::apply(&f.email, &f.database, &mut tools)?;
     let data_dir = f
         .storage
         .data_dir

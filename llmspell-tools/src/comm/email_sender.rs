@@ -430,6 +430,7 @@ impl Tool for EmailSender {
                 count as u64,
             ));
         }
+        let server = self.server()?;
         let from = self.sender()?;
         let domains = RecipientDomains::new(&self.config.allowed_recipient_domains);
         let to = self.recipients("to", &p.to, &domains)?;
@@ -440,7 +441,6 @@ impl Tool for EmailSender {
             .as_deref()
             .map(|r| parse_mailbox("reply_to", r))
             .transpose()?;
-        let server = self.server()?;
         let mut attachments = Vec::with_capacity(p.attachments.len());
         for (i, a) in p.attachments.iter().enumerate() {
             attachments.push(self.attachment(i, a).await?);
@@ -472,11 +472,15 @@ impl Tool for EmailSender {
         }
         .build()?;
         let bytes = message.formatted();
-        if bytes.len() as u64 > self.config.max_message_bytes {
+        // The SMTP client ends the data with a line break before the final
+        // `.`: the server receives two bytes more than the formatted
+        // message.
+        let sent_bytes = bytes.len() as u64 + 2;
+        if sent_bytes > self.config.max_message_bytes {
             return Err(too_large(
                 "message_bytes",
                 self.config.max_message_bytes,
-                bytes.len() as u64,
+                sent_bytes,
             ));
         }
         let accepted = server.deliver(message.envelope(), &bytes, timeout).await?;
@@ -491,7 +495,7 @@ impl Tool for EmailSender {
             "address": accepted.address.map(|a| a.to_string()),
             "encrypted": accepted.encrypted,
             "response": { "code": accepted.code, "message": accepted.message },
-            "bytes": bytes.len(),
+            "bytes": sent_bytes,
             "attachments": listed,
         }))
     }

@@ -141,7 +141,9 @@ impl SmtpServer {
             .send(envelope, message)
             .await
             .map_err(|e| self.failed("sending", &e))?;
-        let encrypted = conn.is_encrypted();
+        // An implicit-TLS stream is TLS below lettre, which sees a plain
+        // stream.
+        let encrypted = self.security == SmtpSecurity::Tls || conn.is_encrypted();
         *step.lock() = "quitting";
         // The message is accepted; a failed QUIT changes nothing.
         let _ = conn.quit().await;

@@ -38,7 +38,7 @@ const MEMORY: &str = ":memory:";
 ///   environment variable on `secret_env`.
 ///
 /// The SQL text is never assembled from values: `params` are bound to the
-/// statement's placeholders (`?`, `?1`, `:name` on SQLite; `$1` on
+/// statement's placeholders (`?`, `?1` or `$1` on SQLite; `$1` on
 /// PostgreSQL). Unless [`DatabaseConfig::allow_writes`], SQLite files are
 /// opened read-only with `PRAGMA query_only`, and PostgreSQL sessions run
 /// with `default_transaction_read_only`; a refused write is an
@@ -85,8 +85,8 @@ impl DatabaseConnector {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
-    /// One SQL statement, with placeholders for values: `?`, `?1` or
-    /// `:name` on SQLite, `$1` on PostgreSQL.
+    /// One SQL statement, with placeholders for values: `?`, `?1` or `$1`
+    /// on SQLite, `$1` on PostgreSQL.
     sql: String,
     /// The values bound to the placeholders, in order: strings (text),
     /// numbers, booleans, null, or arrays and objects (JSON; `jsonb` on
