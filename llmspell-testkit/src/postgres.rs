@@ -105,7 +105,10 @@ impl PgServer {
     /// does not start (with its log).
     #[allow(clippy::expect_used, clippy::panic)]
     pub fn start(password: &str) -> Option<Self> {
-        let initdb = program("initdb", "Debian package `postgresql`")?;
+        let found = program("initdb", "Debian package `postgresql`")?;
+        // A link on `PATH` (`/usr/local/bin/initdb`) leads to the directory
+        // holding the other server programs.
+        let initdb = fs::canonicalize(&found).unwrap_or(found);
         let bin = initdb.parent().map(Path::to_path_buf).unwrap_or_default();
         let as_postgres = if running_as_root() {
             Some(postgres_ids().expect(

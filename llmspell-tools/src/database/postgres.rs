@@ -234,8 +234,13 @@ impl PgServer {
 async fn execute(conn: &mut PgConnection, request: Request) -> Result<(Outcome, bool)> {
     let timeout = request.timeout;
     let fail = |e| map(Engine::Postgres, e, timeout);
+    // The statement is prepared with the types of the values given, so
+    // that they are bound as they are (an integer as `int8`, a string as
+    // `text`, `null` as whatever the statement needs) and PostgreSQL
+    // converts them where SQL allows it.
+    let declared: Vec<PgTypeInfo> = request.params.iter().map(param_type).collect();
     let statement = conn
-        .prepare(AssertSqlSafe(request.sql).into_sql_str())
+        .prepare_with(AssertSqlSafe(request.sql).into_sql_str(), &declared)
         .await
         .map_err(fail)?;
     let expected = match statement.parameters() {
@@ -308,6 +313,18 @@ impl Type<Postgres> for UntypedNull {
 impl Encode<'_, Postgres> for UntypedNull {
     fn encode_by_ref(&self, _: &mut PgArgumentBuffer) -> std::result::Result<IsNull, BoxDynError> {
         Ok(IsNull::Yes)
+    }
+}
+
+/// The type a parameter is declared with.
+fn param_type(p: &Param) -> PgTypeInfo {
+    match p {
+        Param::Null => UntypedNull::type_info(),
+        Param::Bool(_) => <bool as Type<Postgres>>::type_info(),
+        Param::Int(_) => <i64 as Type<Postgres>>::type_info(),
+        Param::Float(_) => <f64 as Type<Postgres>>::type_info(),
+        Param::Text(_) => <String as Type<Postgres>>::type_info(),
+        Param::Json(_) => <Json<Value> as Type<Postgres>>::type_info(),
     }
 }
 
