@@ -22,14 +22,22 @@ pub(crate) fn apply(
     tools: &mut BuiltinToolsConfig,
 ) -> anyhow::Result<()> {
     for (section, key, value) in [
-        ("email", "max_recipients", email.max_recipients.map(|n| n as u64)),
+        (
+            "email",
+            "max_recipients",
+            email.max_recipients.map(|n| n as u64),
+        ),
         ("email", "max_attachment_bytes", email.max_attachment_bytes),
         ("email", "max_message_bytes", email.max_message_bytes),
         ("email", "connect_timeout_ms", email.connect_timeout_ms),
         ("email", "timeout_ms", email.timeout_ms),
         ("database", "max_rows", database.max_rows.map(|n| n as u64)),
         ("database", "timeout_ms", database.timeout_ms),
-        ("database", "connect_timeout_ms", database.connect_timeout_ms),
+        (
+            "database",
+            "connect_timeout_ms",
+            database.connect_timeout_ms,
+        ),
     ] {
         if value == Some(0) {
             anyhow::bail!("[{section}] {key} must be at least 1");

@@ -70,7 +70,10 @@ fn email_and_database_settings_from_the_file_reach_the_tools() {
     let show = llmspell(&["config", "show"], dir.path());
     let shown = text(&show.stdout);
     assert!(shown.contains("[email]\nhost = \"127.0.0.1\""), "{shown}");
-    assert!(shown.contains("[database]\nallow_writes = true\nmax_rows = 2"), "{shown}");
+    assert!(
+        shown.contains("[database]\nallow_writes = true\nmax_rows = 2"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -78,10 +81,7 @@ fn mistakes_in_the_email_and_database_sections_stop_the_run() {
     let dir = TempDir::new().unwrap();
     write(dir.path(), "main.lua", "print('ran')");
     for (section, expected) in [
-        (
-            "[email]\nsecurity = \"smtps\"\n",
-            "unknown variant `smtps`",
-        ),
+        ("[email]\nsecurity = \"smtps\"\n", "unknown variant `smtps`"),
         (
             "[email]\nhost = \"smtp.example.com\"\npassword_env = \"SMTP_PASSWORD\"\n",
             "`SMTP_PASSWORD` is not in [sandbox] secret_env",

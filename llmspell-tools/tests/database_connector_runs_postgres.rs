@@ -140,9 +140,26 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
     assert_eq!(
         types,
         [
-            "int4", "text", "int4", "int8", "int2", "numeric", "float8", "bool", "jsonb", "bytea",
-            "timestamptz", "timestamp", "date", "uuid", "text[]", "int4[]", "varchar", "interval",
-            "float8", "text"
+            "int4",
+            "text",
+            "int4",
+            "int8",
+            "int2",
+            "numeric",
+            "float8",
+            "bool",
+            "jsonb",
+            "bytea",
+            "timestamptz",
+            "timestamp",
+            "date",
+            "uuid",
+            "text[]",
+            "int4[]",
+            "varchar",
+            "interval",
+            "float8",
+            "text"
         ]
     );
     assert_eq!(
@@ -161,13 +178,21 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
 
     // The injection attempt stayed a value: the table is intact, and the
     // text was stored as given.
-    let out = run(&reader, "SELECT count(*) AS n FROM items WHERE name = $1", json!([injection]))
-        .await
-        .unwrap();
+    let out = run(
+        &reader,
+        "SELECT count(*) AS n FROM items WHERE name = $1",
+        json!([injection]),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["rows"][0]["n"], 1);
-    let out = run(&reader, "SELECT $1::text AS v", json!(["1; DROP TABLE items"]))
-        .await
-        .unwrap();
+    let out = run(
+        &reader,
+        "SELECT $1::text AS v",
+        json!(["1; DROP TABLE items"]),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["rows"][0]["v"], "1; DROP TABLE items");
 
     // Read-only: writes are refused by the server, including an attempt to
@@ -193,9 +218,17 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
             other => panic!("{sql}: {other:?}"),
         }
     }
-    let out = run(&reader, "SELECT count(*) AS n FROM items", json!([])).await.unwrap();
+    let out = run(&reader, "SELECT count(*) AS n FROM items", json!([]))
+        .await
+        .unwrap();
     assert_eq!(out["rows"][0]["n"], 2, "a refused write changed the table");
-    match run(&reader, "INSERT INTO items (name) VALUES ($1)", json!(["x"])).await {
+    match run(
+        &reader,
+        "INSERT INTO items (name) VALUES ($1)",
+        json!(["x"]),
+    )
+    .await
+    {
         Err(Error::SecurityViolation { message }) => {
             assert!(message.contains("read-only transaction"), "{message}");
             assert!(message.contains("SQLSTATE 25006"), "{message}");
@@ -213,8 +246,14 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
         )
         .await
         .unwrap();
-    assert_eq!(out["rows"], json!([{ "g": 1 }, { "g": 2 }, { "g": 3 }, { "g": 4 }, { "g": 5 }]));
-    assert_eq!((out["truncated"].clone(), out["rows_affected"].clone()), (json!(true), Value::Null));
+    assert_eq!(
+        out["rows"],
+        json!([{ "g": 1 }, { "g": 2 }, { "g": 3 }, { "g": 4 }, { "g": 5 }])
+    );
+    assert_eq!(
+        (out["truncated"].clone(), out["rows_affected"].clone()),
+        (json!(true), Value::Null)
+    );
 
     // Statement timeout: the server cancels `pg_sleep`.
     let started = Instant::now();
@@ -237,9 +276,24 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
     // Bad SQL: the server's message, its position and SQLSTATE.
     for (sql, params, field, text) in [
         ("SELECT FROM WHERE", json!([]), "sql", "syntax error"),
-        ("SELECT * FROM missing", json!([]), "sql", "relation \"missing\" does not exist"),
-        ("SELECT nope FROM items", json!([]), "sql", "column \"nope\" does not exist"),
-        ("SELECT $1::int + $2::int", json!([1]), "params", "2 placeholders"),
+        (
+            "SELECT * FROM missing",
+            json!([]),
+            "sql",
+            "relation \"missing\" does not exist",
+        ),
+        (
+            "SELECT nope FROM items",
+            json!([]),
+            "sql",
+            "column \"nope\" does not exist",
+        ),
+        (
+            "SELECT $1::int + $2::int",
+            json!([1]),
+            "params",
+            "2 placeholders",
+        ),
         ("SELECT 1; SELECT 2", json!([]), "sql", "multiple commands"),
     ] {
         match run(&reader, sql, params).await {
@@ -254,9 +308,17 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
         }
     }
     match run(&writer, "INSERT INTO items (name) VALUES (NULL)", json!([])).await {
-        Err(Error::External { service, message, retryable, .. }) => {
+        Err(Error::External {
+            service,
+            message,
+            retryable,
+            ..
+        }) => {
             assert_eq!(service, "postgres");
-            assert!(message.contains("null value in column \"name\""), "{message}");
+            assert!(
+                message.contains("null value in column \"name\""),
+                "{message}"
+            );
             assert!(message.contains("SQLSTATE 23502"), "{message}");
             assert!(!retryable);
         }
@@ -265,22 +327,40 @@ async fn postgres_results_are_typed_bound_read_only_limited_and_timed() {
     // A type without a JSON form names the column and how to cast it.
     match run(&reader, "SELECT '127.0.0.1'::inet AS addr", json!([])).await {
         Err(Error::InvalidInput { message, .. }) => {
-            assert!(message.contains("`addr`") && message.contains("addr::text"), "{message}");
+            assert!(
+                message.contains("`addr`") && message.contains("addr::text"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
 
     // The name `localhost` is allowed only when named exactly, and then
     // reaches the server at its loopback address.
-    let by_name = registry(&pg.url("postgres").replace("127.0.0.1", "localhost"), false, NetPolicy::new(["localhost"]));
-    let out = run(&by_name, "SELECT current_user AS who", json!([])).await.unwrap();
+    let by_name = registry(
+        &pg.url("postgres").replace("127.0.0.1", "localhost"),
+        false,
+        NetPolicy::new(["localhost"]),
+    );
+    let out = run(&by_name, "SELECT current_user AS who", json!([]))
+        .await
+        .unwrap();
     assert_eq!(out["rows"][0]["who"], PgServer::USER);
 
     // A wrong password is an authentication failure, not retried.
-    let wrong = registry(&pg.url("postgres").replace(PgServer::USER, "nobody"), false, local());
+    let wrong = registry(
+        &pg.url("postgres").replace(PgServer::USER, "nobody"),
+        false,
+        local(),
+    );
     match run(&wrong, "SELECT 1", json!([])).await {
-        Err(Error::External { message, retryable, .. }) => {
-            assert!(message.contains("password authentication failed"), "{message}");
+        Err(Error::External {
+            message, retryable, ..
+        }) => {
+            assert!(
+                message.contains("password authentication failed"),
+                "{message}"
+            );
             assert!(!retryable);
         }
         other => panic!("{other:?}"),
@@ -300,7 +380,11 @@ async fn postgres_hosts_pass_the_network_policy_before_any_connection() {
         }
     });
     for (host, policy, reason) in [
-        ("127.0.0.1", NetPolicy::new(["db.example.com"]), "allow-list"),
+        (
+            "127.0.0.1",
+            NetPolicy::new(["db.example.com"]),
+            "allow-list",
+        ),
         ("127.0.0.1", NetPolicy::new(["*"]), "loopback"),
         ("localhost", NetPolicy::new(["*"]), "loopback"),
         ("169.254.169.254", NetPolicy::new(["*"]), "cloud metadata"),
@@ -317,7 +401,11 @@ async fn postgres_hosts_pass_the_network_policy_before_any_connection() {
     assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
     accept.abort();
     // A URL with a password is refused: passwords come from `password_env`.
-    let tools = registry("postgres://app:secret@db.example.com/db", false, NetPolicy::new(["*"]));
+    let tools = registry(
+        "postgres://app:secret@db.example.com/db",
+        false,
+        NetPolicy::new(["*"]),
+    );
     let err = run(&tools, "SELECT 1", json!([])).await.unwrap_err();
     assert!(err.to_string().contains("password_env"), "{err}");
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llmspell_core::{Error, ExecutionContext};
-use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn};
+use llmspell_hooks::{
+    GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn,
+};
 use llmspell_tools::database::{DatabaseConfig, DatabaseConnector};
 use llmspell_tools::net::{NetPolicy, SecretEnv};
 use llmspell_tools::{FsSandbox, ToolRegistry};
@@ -58,7 +60,8 @@ impl Rig {
     }
 
     async fn sql(&self, db: &str, sql: &str, params: Value) -> Result<Value, Error> {
-        self.run(json!({ "database": db, "sql": sql, "params": params })).await
+        self.run(json!({ "database": db, "sql": sql, "params": params }))
+            .await
     }
 }
 
@@ -85,7 +88,14 @@ async fn values_round_trip_with_names_and_types() {
             "shop.db",
             "INSERT INTO items (name, price, in_stock, photo, tags, added, note) \
              VALUES (?, ?, ?, X'00FF10', ?, ?, ?)",
-            json!([injection, 9.5, true, ["a", "b"], "2024-07-01T12:00:00Z", null]),
+            json!([
+                injection,
+                9.5,
+                true,
+                ["a", "b"],
+                "2024-07-01T12:00:00Z",
+                null
+            ]),
         )
         .await
         .unwrap();
@@ -133,30 +143,48 @@ async fn values_round_trip_with_names_and_types() {
     // An integer stored in a REAL column reads back as the float it is.
     assert_eq!(out["rows"][1]["price"], 3.0);
     assert_eq!(out["rows"][1]["in_stock"], false);
-    assert_eq!((out["row_count"].clone(), out["truncated"].clone()), (json!(2), json!(false)));
+    assert_eq!(
+        (out["row_count"].clone(), out["truncated"].clone()),
+        (json!(2), json!(false))
+    );
 
     // The injection attempt was stored as text: the table is still there.
     let out = r
-        .sql("shop.db", "SELECT count(*) AS n FROM items WHERE name = ?", json!([injection]))
+        .sql(
+            "shop.db",
+            "SELECT count(*) AS n FROM items WHERE name = ?",
+            json!([injection]),
+        )
         .await
         .unwrap();
     assert_eq!(out["rows"][0]["n"], 1);
     // Parameters are values, never SQL: a quote or a comment in one changes
     // nothing about the statement.
     let out = r
-        .sql("shop.db", "SELECT ? AS v, typeof(?) AS t", json!(["1; DELETE FROM items", 5]))
+        .sql(
+            "shop.db",
+            "SELECT ? AS v, typeof(?) AS t",
+            json!(["1; DELETE FROM items", 5]),
+        )
         .await
         .unwrap();
-    assert_eq!(out["rows"][0], json!({ "v": "1; DELETE FROM items", "t": "integer" }));
+    assert_eq!(
+        out["rows"][0],
+        json!({ "v": "1; DELETE FROM items", "t": "integer" })
+    );
 }
 
 #[tokio::test]
 async fn a_read_only_configuration_refuses_every_write() {
     let dir = TempDir::new().unwrap();
     let w = shop(&dir).await;
-    w.sql("shop.db", "INSERT INTO items (name) VALUES (?)", json!(["kept"]))
-        .await
-        .unwrap();
+    w.sql(
+        "shop.db",
+        "INSERT INTO items (name) VALUES (?)",
+        json!(["kept"]),
+    )
+    .await
+    .unwrap();
     let r = Rig::reader(&dir);
     for sql in [
         "INSERT INTO items (name) VALUES ('new')",
@@ -183,23 +211,33 @@ async fn a_read_only_configuration_refuses_every_write() {
         ("PRAGMA query_only = OFF".to_owned(), "PRAGMA"),
     ] {
         match r.sql("shop.db", &sql, json!([])).await {
-            Err(Error::SecurityViolation { message }) => assert!(message.contains(reason), "{message}"),
+            Err(Error::SecurityViolation { message }) => {
+                assert!(message.contains(reason), "{message}")
+            }
             other => panic!("{sql}: {other:?}"),
         }
         match w.sql("shop.db", &sql, json!([])).await {
-            Err(Error::SecurityViolation { message }) => assert!(message.contains(reason), "{message}"),
+            Err(Error::SecurityViolation { message }) => {
+                assert!(message.contains(reason), "{message}")
+            }
             other => panic!("writer {sql}: {other:?}"),
         }
     }
     assert!(!outside.path().join("copy.db").exists());
-    match w.sql("shop.db", "SELECT 1; DELETE FROM items", json!([])).await {
+    match w
+        .sql("shop.db", "SELECT 1; DELETE FROM items", json!([]))
+        .await
+    {
         Err(Error::InvalidInput { field, message }) => {
             assert_eq!(field, "sql");
             assert!(message.contains("one statement"), "{message}");
         }
         other => panic!("{other:?}"),
     }
-    let out = r.sql("shop.db", "SELECT name FROM items", json!([])).await.unwrap();
+    let out = r
+        .sql("shop.db", "SELECT name FROM items", json!([]))
+        .await
+        .unwrap();
     assert_eq!(out["rows"], json!([{ "name": "kept" }]));
     // Read-only, a missing file is not created.
     let err = r.sql("new.db", "SELECT 1", json!([])).await.unwrap_err();
@@ -211,7 +249,10 @@ async fn a_read_only_configuration_refuses_every_write() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("write refused"), "{err}");
-    let out = r.run(json!({ "sql": "SELECT 6 * 7 AS answer" })).await.unwrap();
+    let out = r
+        .run(json!({ "sql": "SELECT 6 * 7 AS answer" }))
+        .await
+        .unwrap();
     assert_eq!(out["rows"], json!([{ "answer": 42 }]));
 }
 
@@ -236,11 +277,26 @@ async fn rows_past_the_limit_are_not_returned_and_the_result_says_so() {
     assert_eq!(out["rows"][9], json!({ "n": 10 }));
     assert_eq!(out["rows_affected"], Value::Null);
     // The configured maximum is the default and the limit.
-    let out = r.run(json!({ "sql": series, "params": [1000] })).await.unwrap();
-    assert_eq!((out["row_count"].clone(), out["truncated"].clone()), (json!(50), json!(true)));
-    let out = r.run(json!({ "sql": series, "params": [50] })).await.unwrap();
-    assert_eq!((out["row_count"].clone(), out["truncated"].clone()), (json!(50), json!(false)));
-    let err = r.run(json!({ "sql": series, "params": [5], "max_rows": 51 })).await.unwrap_err();
+    let out = r
+        .run(json!({ "sql": series, "params": [1000] }))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["row_count"].clone(), out["truncated"].clone()),
+        (json!(50), json!(true))
+    );
+    let out = r
+        .run(json!({ "sql": series, "params": [50] }))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["row_count"].clone(), out["truncated"].clone()),
+        (json!(50), json!(false))
+    );
+    let err = r
+        .run(json!({ "sql": series, "params": [5], "max_rows": 51 }))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("`max_rows`"), "{err}");
 }
 
@@ -267,11 +323,31 @@ async fn bad_sql_and_bad_parameters_name_the_problem() {
     let w = shop(&dir).await;
     for (sql, params, field, text) in [
         ("SELEC 1", json!([]), "sql", "syntax error"),
-        ("SELECT * FROM missing", json!([]), "sql", "no such table: missing"),
-        ("SELECT nope FROM items", json!([]), "sql", "no such column: nope"),
-        ("SELECT ? + ?", json!([1]), "params", "2 placeholders, but 1 parameter was given"),
+        (
+            "SELECT * FROM missing",
+            json!([]),
+            "sql",
+            "no such table: missing",
+        ),
+        (
+            "SELECT nope FROM items",
+            json!([]),
+            "sql",
+            "no such column: nope",
+        ),
+        (
+            "SELECT ? + ?",
+            json!([1]),
+            "params",
+            "2 placeholders, but 1 parameter was given",
+        ),
         ("SELECT 1", json!([1]), "params", "0 placeholders"),
-        ("SELECT ?", json!([18_446_744_073_709_551_615_u64]), "params[0]", "64-bit"),
+        (
+            "SELECT ?",
+            json!([18_446_744_073_709_551_615_u64]),
+            "params[0]",
+            "64-bit",
+        ),
         ("", json!([]), "sql", "expected an SQL statement"),
         ("SELECT 'open", json!([]), "sql", "unterminated"),
     ] {
@@ -284,10 +360,22 @@ async fn bad_sql_and_bad_parameters_name_the_problem() {
         }
     }
     // A constraint failure carries SQLite's message.
-    match w.sql("shop.db", "INSERT INTO items (name) VALUES (NULL)", json!([])).await {
-        Err(Error::External { service, message, .. }) => {
+    match w
+        .sql(
+            "shop.db",
+            "INSERT INTO items (name) VALUES (NULL)",
+            json!([]),
+        )
+        .await
+    {
+        Err(Error::External {
+            service, message, ..
+        }) => {
             assert_eq!(service, "sqlite");
-            assert!(message.contains("NOT NULL constraint failed: items.name"), "{message}");
+            assert!(
+                message.contains("NOT NULL constraint failed: items.name"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -299,7 +387,9 @@ async fn bad_sql_and_bad_parameters_name_the_problem() {
     assert!(err.to_string().contains("not both"), "{err}");
     for db in ["../shop.db", "/etc/passwd"] {
         match w.sql(db, "SELECT 1", json!([])).await {
-            Err(Error::SecurityViolation { message }) => assert!(message.contains("allowed roots"), "{message}"),
+            Err(Error::SecurityViolation { message }) => {
+                assert!(message.contains("allowed roots"), "{message}")
+            }
             other => panic!("{db}: {other:?}"),
         }
     }
@@ -308,7 +398,10 @@ async fn bad_sql_and_bad_parameters_name_the_problem() {
         .run(json!({ "sql": "SELECT 1", "connection": "analytics" }))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("[database.connections.analytics]"), "{err}");
+    assert!(
+        err.to_string().contains("[database.connections.analytics]"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

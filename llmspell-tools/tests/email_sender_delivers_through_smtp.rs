@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use llmspell_core::{Error, ExecutionContext};
-use llmspell_hooks::{GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn};
+use llmspell_hooks::{
+    GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn,
+};
 use llmspell_testkit::smtp::{Hangup, Received, SinkTls, SmtpSink};
 use llmspell_tools::comm::{EmailConfig, EmailSender, SmtpSecurity};
 use llmspell_tools::net::{NetPolicy, SecretEnv};
@@ -159,7 +161,12 @@ async fn text_html_and_attachments_arrive_as_sent_and_a_hook_changes_the_call() 
     assert_eq!(got.mail_from, "reports@example.com");
     assert_eq!(
         got.rcpt_to,
-        ["ada@example.com", "bob@mail.example.org", "carol@example.com", "audit@example.com"]
+        [
+            "ada@example.com",
+            "bob@mail.example.org",
+            "carol@example.com",
+            "audit@example.com"
+        ]
     );
     assert_eq!(got.helo, "localhost");
     assert_eq!(out["bytes"], got.data.len());
@@ -171,14 +178,30 @@ async fn text_html_and_attachments_arrive_as_sent_and_a_hook_changes_the_call() 
         (from.name(), from.address()),
         (Some("Reports"), Some("reports@example.com"))
     );
-    let to: Vec<_> = mail.to().unwrap().iter().map(|a| a.address().unwrap()).collect();
+    let to: Vec<_> = mail
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| a.address().unwrap())
+        .collect();
     assert_eq!(to, ["ada@example.com", "bob@mail.example.org"]);
-    assert_eq!(mail.to().unwrap().first().unwrap().name(), Some("Ada Lovelace"));
-    let cc: Vec<_> = mail.cc().unwrap().iter().map(|a| a.address().unwrap()).collect();
+    assert_eq!(
+        mail.to().unwrap().first().unwrap().name(),
+        Some("Ada Lovelace")
+    );
+    let cc: Vec<_> = mail
+        .cc()
+        .unwrap()
+        .iter()
+        .map(|a| a.address().unwrap())
+        .collect();
     assert_eq!(cc, ["carol@example.com"]);
     assert!(mail.bcc().is_none(), "Bcc must not be a header");
     let raw = String::from_utf8_lossy(&got.data).to_ascii_lowercase();
-    assert!(!raw.contains("audit@example.com"), "the bcc address leaked into the message");
+    assert!(
+        !raw.contains("audit@example.com"),
+        "the bcc address leaked into the message"
+    );
     assert_eq!(
         mail.reply_to().unwrap().first().unwrap().address(),
         Some("desk@example.com")
@@ -263,7 +286,11 @@ async fn starttls_and_implicit_tls_encrypt_and_authenticate() {
         assert_eq!(out["encrypted"], true, "{security}");
         let got = one(&sink);
         assert!(got.tls, "{security}: the message crossed in the clear");
-        assert_eq!(got.auth, Some(("reports".to_owned(), password())), "{security}");
+        assert_eq!(
+            got.auth,
+            Some(("reports".to_owned(), password())),
+            "{security}"
+        );
         let mail = MessageParser::default().parse(&got.data).unwrap();
         assert_eq!(mail.body_text(0).unwrap().trim_end(), "sealed");
     }
@@ -281,7 +308,9 @@ async fn tls_needs_a_trusted_certificate_and_starttls_is_never_skipped() {
         .send(json!({ "to": ["ada@example.com"], "subject": "s", "text": "t" }))
         .await
     {
-        Err(Error::External { service, message, .. }) => {
+        Err(Error::External {
+            service, message, ..
+        }) => {
             assert_eq!(service, "smtp");
             assert!(message.contains("TLS"), "{message}");
         }
@@ -299,7 +328,9 @@ async fn tls_needs_a_trusted_certificate_and_starttls_is_never_skipped() {
         .send(json!({ "to": ["ada@example.com"], "subject": "s", "text": "t" }))
         .await
     {
-        Err(Error::External { message, retryable, .. }) => {
+        Err(Error::External {
+            message, retryable, ..
+        }) => {
             assert!(message.contains("does not offer STARTTLS"), "{message}");
             assert!(!retryable);
         }
@@ -346,7 +377,9 @@ async fn credentials_never_cross_a_plain_connection_unless_allowed() {
         NetPolicy::new(["127.0.0.1"]),
     );
     match rig.send(call).await {
-        Err(Error::SecurityViolation { message }) => assert!(message.contains("secret_env"), "{message}"),
+        Err(Error::SecurityViolation { message }) => {
+            assert!(message.contains("secret_env"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -358,7 +391,9 @@ async fn a_rejected_recipient_is_a_permanent_failure_and_nothing_is_delivered() 
         .start();
     let rig = Rig::local(config_for(&sink));
     match rig
-        .send(json!({ "to": ["ada@example.com", "ghost@example.com"], "subject": "s", "text": "t" }))
+        .send(
+            json!({ "to": ["ada@example.com", "ghost@example.com"], "subject": "s", "text": "t" }),
+        )
         .await
     {
         Err(Error::External {
@@ -379,7 +414,11 @@ async fn a_rejected_recipient_is_a_permanent_failure_and_nothing_is_delivered() 
 
 #[tokio::test]
 async fn servers_that_hang_up_or_stall_fail_the_call() {
-    for when in [Hangup::BeforeGreeting, Hangup::AtMailFrom, Hangup::AfterData] {
+    for when in [
+        Hangup::BeforeGreeting,
+        Hangup::AtMailFrom,
+        Hangup::AfterData,
+    ] {
         let sink = SmtpSink::builder().hang_up(when).start();
         let rig = Rig::local(config_for(&sink));
         match rig
@@ -415,7 +454,9 @@ async fn servers_that_hang_up_or_stall_fail_the_call() {
     assert!(started.elapsed() < Duration::from_secs(10));
     // A call may not ask for more time than configured.
     let err = rig
-        .send(json!({ "to": ["ada@example.com"], "subject": "s", "text": "t", "timeout_ms": 60_000 }))
+        .send(
+            json!({ "to": ["ada@example.com"], "subject": "s", "text": "t", "timeout_ms": 60_000 }),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("`timeout_ms`"), "{err}");
@@ -428,13 +469,25 @@ async fn header_injection_is_refused_naming_the_field() {
     rig.file("a.txt", b"x");
     let base = json!({ "to": ["ada@example.com"], "subject": "s", "text": "t" });
     let cases: Vec<(&str, Value)> = vec![
-        ("subject", json!({ "subject": "Hi\r\nBcc: victim@evil.test" })),
+        (
+            "subject",
+            json!({ "subject": "Hi\r\nBcc: victim@evil.test" }),
+        ),
         ("subject", json!({ "subject": "Hi\nX-Injected: 1" })),
-        ("to[0]", json!({ "to": ["ada@example.com\r\nBcc: victim@evil.test"] })),
-        ("to[1]", json!({ "to": ["ada@example.com", "Ada\n <ada@example.com>"] })),
+        (
+            "to[0]",
+            json!({ "to": ["ada@example.com\r\nBcc: victim@evil.test"] }),
+        ),
+        (
+            "to[1]",
+            json!({ "to": ["ada@example.com", "Ada\n <ada@example.com>"] }),
+        ),
         ("cc[0]", json!({ "cc": ["Evil\r <carol@example.com>"] })),
         ("bcc[0]", json!({ "bcc": ["a@example.com\u{0}"] })),
-        ("reply_to", json!({ "reply_to": "desk@example.com\r\nX: y" })),
+        (
+            "reply_to",
+            json!({ "reply_to": "desk@example.com\r\nX: y" }),
+        ),
         (
             "attachments[0].filename",
             json!({ "attachments": [{ "path": "a.txt", "filename": "a.txt\r\nContent-Type: text/html" }] }),
@@ -458,7 +511,13 @@ async fn header_injection_is_refused_naming_the_field() {
         }
     }
     // Addresses are parsed strictly.
-    for bad in ["ada", "ada@", "ada@@example.com", "<ada@example.com", "ada@[127.0.0.1]"] {
+    for bad in [
+        "ada",
+        "ada@",
+        "ada@@example.com",
+        "<ada@example.com",
+        "ada@[127.0.0.1]",
+    ] {
         let mut call = base.clone();
         call["to"] = json!([bad]);
         match rig.send(call).await {
@@ -528,8 +587,11 @@ async fn attachments_outside_the_roots_are_refused() {
     let outside = TempDir::new().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink(outside.path().join("secret.txt"), rig.dir.path().join("link.txt"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        rig.dir.path().join("link.txt"),
+    )
+    .unwrap();
     for path in [
         "../secret.txt".to_owned(),
         outside.path().join("secret.txt").display().to_string(),
@@ -537,8 +599,10 @@ async fn attachments_outside_the_roots_are_refused() {
         "link.txt".to_owned(),
     ] {
         match rig
-            .send(json!({ "to": ["a@example.com"], "subject": "s", "text": "t",
-                          "attachments": [{ "path": path }] }))
+            .send(
+                json!({ "to": ["a@example.com"], "subject": "s", "text": "t",
+                          "attachments": [{ "path": path }] }),
+            )
             .await
         {
             Err(Error::SecurityViolation { message }) => {
@@ -557,7 +621,9 @@ async fn the_server_must_be_configured_and_allowed() {
     // Nothing configured: nothing is sent, and the message says what to set.
     let rig = Rig::local(EmailConfig::default());
     match rig.send(call.clone()).await {
-        Err(Error::SecurityViolation { message }) => assert!(message.contains("[email] host"), "{message}"),
+        Err(Error::SecurityViolation { message }) => {
+            assert!(message.contains("[email] host"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     let rig = Rig::local(EmailConfig {
@@ -565,13 +631,19 @@ async fn the_server_must_be_configured_and_allowed() {
         ..config_for(&sink)
     });
     match rig.send(call.clone()).await {
-        Err(Error::SecurityViolation { message }) => assert!(message.contains("[email] from"), "{message}"),
+        Err(Error::SecurityViolation { message }) => {
+            assert!(message.contains("[email] from"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     // A host the network policy does not allow is never contacted, by
     // address or by a name resolving to loopback.
     for (host, policy, reason) in [
-        ("127.0.0.1", NetPolicy::new(["smtp.example.com"]), "allow-list"),
+        (
+            "127.0.0.1",
+            NetPolicy::new(["smtp.example.com"]),
+            "allow-list",
+        ),
         ("127.0.0.1", NetPolicy::new(["*"]), "loopback"),
         ("localhost", NetPolicy::new(["*"]), "loopback"),
     ] {

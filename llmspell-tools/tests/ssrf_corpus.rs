@@ -513,7 +513,11 @@ fn configured_registry(host: &str, port: u16) -> ToolRegistry {
         ),
     ]);
     let policy = NetPolicy::new(["*"]).with_resolver(Arc::new(resolver));
-    let tools = registry(&SafeClient::new(policy.clone(), limits()), FsSandbox::deny_all()).1;
+    let tools = registry(
+        &SafeClient::new(policy.clone(), limits()),
+        FsSandbox::deny_all(),
+    )
+    .1;
     let email = EmailConfig {
         host: Some(host.to_owned()),
         port: Some(port),
@@ -587,7 +591,11 @@ async fn smtp_and_postgres_servers_are_refused_like_any_other_target() {
             // The URL parser reads a decimal or hex host as the address it
             // spells, which the policy then refuses as internal.
             Err(Error::SecurityViolation { message }) => {
-                let expected = if reason == "non-canonical" { "loopback" } else { reason };
+                let expected = if reason == "non-canonical" {
+                    "loopback"
+                } else {
+                    reason
+                };
                 assert!(
                     message.contains(expected) || message.contains(reason),
                     "database_connector via {host}: {message}"

@@ -102,9 +102,9 @@ struct AttachmentParam {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
-    /// Recipients: `user@example.com` or `Name <user@example.com>`, in a
-    /// domain of `[email] allowed_recipient_domains`.
-    #[schemars(length(min = 1))]
+    /// Recipients (at least one): `user@example.com` or `Name
+    /// <user@example.com>`, in a domain of `[email]
+    /// allowed_recipient_domains`.
     to: Vec<String>,
     /// Copy recipients, as `to`.
     #[serde(default)]
