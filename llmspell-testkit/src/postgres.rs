@@ -4,12 +4,12 @@
 //!
 //! The server programs are Debian's (`initdb`, `postgres`, `pg_isready` in
 //! `/usr/lib/postgresql/*/bin`, package `postgresql`), found by
-//! [`program`](crate::program): when they are missing,
+//! [`program`]: when they are missing,
 //! [`PgServer::start`] returns `None` after printing a skip line, or fails
 //! under `LLMSPELL_TEST_SERVICES=require`.
 //!
 //! PostgreSQL refuses to run as root. When the tests run as root
-//! ([`running_as_root`](crate::running_as_root)), the cluster directory is
+//! ([`running_as_root`]), the cluster directory is
 //! given to the `postgres` user and `initdb` and `postgres` run as that
 //! user (through `setpriv`, which replaces itself with the program, so the
 //! guard holds the server's own process).
@@ -279,13 +279,12 @@ impl PgServer {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let _ = Command::new("kill")
-            .arg("-INT")
-            .arg(child.id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        if let Ok(pid) = i32::try_from(child.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGINT,
+            );
+        }
         let deadline = Instant::now() + STOP_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
