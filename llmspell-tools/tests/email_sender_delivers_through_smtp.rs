@@ -299,24 +299,34 @@ async fn starttls_and_implicit_tls_encrypt_and_authenticate() {
 #[tokio::test]
 async fn tls_needs_a_trusted_certificate_and_starttls_is_never_skipped() {
     // The sink's CA is not trusted without `ca_file`.
-    let sink = SmtpSink::builder().tls(SinkTls::Implicit).start();
-    let rig = Rig::local(EmailConfig {
-        security: SmtpSecurity::Tls,
-        ..config_for(&sink)
-    });
-    match rig
-        .send(json!({ "to": ["ada@example.com"], "subject": "s", "text": "t" }))
-        .await
-    {
-        Err(Error::External {
-            service, message, ..
-        }) => {
-            assert_eq!(service, "smtp");
-            assert!(message.contains("TLS"), "{message}");
+    for (mode, security) in [
+        (SinkTls::Implicit, SmtpSecurity::Tls),
+        (SinkTls::StartTls, SmtpSecurity::StartTls),
+    ] {
+        let sink = SmtpSink::builder().tls(mode).start();
+        let rig = Rig::local(EmailConfig {
+            security,
+            ..config_for(&sink)
+        });
+        match rig
+            .send(json!({ "to": ["ada@example.com"], "subject": "s", "text": "t" }))
+            .await
+        {
+            Err(Error::External {
+                service,
+                message,
+                retryable,
+                ..
+            }) => {
+                assert_eq!(service, "smtp");
+                assert!(message.contains("TLS"), "{security}: {message}");
+                assert!(message.contains("certificate"), "{security}: {message}");
+                assert!(!retryable, "{security}");
+            }
+            other => panic!("{security}: {other:?}"),
         }
-        other => panic!("{other:?}"),
+        assert!(sink.received().is_empty());
     }
-    assert!(sink.received().is_empty());
 
     // A server without STARTTLS is refused, not spoken to in the clear.
     let plain = SmtpSink::builder().start();
@@ -634,6 +644,15 @@ async fn the_server_must_be_configured_and_allowed() {
         Err(Error::SecurityViolation { message }) => {
             assert!(message.contains("[email] from"), "{message}")
         }
+        other => panic!("{other:?}"),
+    }
+    // A configured EHLO name cannot smuggle a command either.
+    let rig = Rig::local(EmailConfig {
+        hello_name: "client\r\nRSET".into(),
+        ..config_for(&sink)
+    });
+    match rig.send(call.clone()).await {
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "[email] hello_name"),
         other => panic!("{other:?}"),
     }
     // A host the network policy does not allow is never contacted, by

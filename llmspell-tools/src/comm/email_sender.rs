@@ -178,6 +178,14 @@ impl EmailSender {
                     .to_owned(),
             });
         }
+        let hello = &self.config.hello_name;
+        check_header_value("[email] hello_name", hello)?;
+        if hello.is_empty() || hello.contains(' ') {
+            return Err(Error::invalid_input(
+                "[email] hello_name",
+                format!("`{hello}` is not a host name"),
+            ));
+        }
         let trust = match self.config.security {
             SmtpSecurity::Plain => TlsTrust::default(),
             _ => TlsTrust::load(self.config.ca_file.as_deref())?,

@@ -161,7 +161,8 @@ impl SmtpServer {
             ("refused", false)
         } else if e.is_transient() {
             ("temporarily refused", true)
-        } else if e.is_tls() {
+        } else if e.is_tls() || (step == "STARTTLS" && !e.is_response()) {
+            // A certificate that does not verify will not verify next time.
             ("failed TLS", false)
         } else {
             ("failed", true)
