@@ -31,6 +31,9 @@
 //!   CPU a loop of calls burns per second of wall time.
 //! - [`scale`]: `scale.*`: firing among 1,000 hooks, routing among 100,000
 //!   patterns, memory over 10 M events with subscriber churn.
+//! - [`nats`]: `nats.*`: the NATS bridge against raw async-nats, and a
+//!   remote hook's latency, through one nats-server (skipped with the
+//!   reason when none can be reached or started).
 //! - [`suite`]: every metric in the order `llmspell bench` runs it, with the
 //!   workload size it uses.
 //!
@@ -73,6 +76,8 @@ pub mod events;
 pub mod hooks;
 #[cfg(feature = "agents")]
 pub mod llm;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(all(feature = "hooks", feature = "events"))]
 pub mod scale;
 #[cfg(feature = "scripts")]
@@ -100,7 +105,7 @@ pub enum Error {
     #[error(transparent)]
     Storage(#[from] llmspell_storage::Error),
     /// The hook system failed.
-    #[cfg(any(feature = "hooks", feature = "scripts"))]
+    #[cfg(any(feature = "hooks", feature = "scripts", feature = "nats"))]
     #[error(transparent)]
     Hooks(#[from] llmspell_hooks::Error),
     /// An agent could not be made or invoked.
@@ -218,6 +223,11 @@ pub fn suite() -> Vec<Metric> {
     }
     #[cfg(feature = "hooks")]
     add("hooks.breaker_trip_calls", hooks::breaker_trip_calls);
+    #[cfg(feature = "nats")]
+    {
+        add("nats.bridge_ratio", || nats::bridge_ratio(50_000));
+        add("nats.remote_hook_p50_us", || nats::remote_hook_p50(2_000));
+    }
     #[cfg(all(feature = "hooks", feature = "events"))]
     {
         add("scale.hooks_per_point_1000_ns", || {

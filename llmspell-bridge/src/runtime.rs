@@ -306,6 +306,13 @@ impl ScriptRuntime {
         self.host.bus()
     }
 
+    /// The hook executor every guarded operation fires through (with its
+    /// breakers, timeouts, traces and monitor): what serves this runtime's
+    /// hooks to other hosts.
+    pub fn executor(&self) -> &HookExecutor {
+        &self.host.inner.executor
+    }
+
     /// The tool registry.
     pub fn tools(&self) -> &ToolRegistry {
         self.host.tools()

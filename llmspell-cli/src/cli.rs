@@ -145,6 +145,8 @@ pub(crate) struct RuntimeArgs {
     /// for up to this much CPU per call on each side) [default: 0, no polling]
     #[arg(long, value_name = "MICROS")]
     pub(crate) handoff_spin: Option<u64>,
+    #[command(flatten)]
+    pub(crate) nats: crate::nats::NatsArgs,
 }
 
 /// `llmspell run`.
@@ -186,6 +188,10 @@ enum HooksCommand {
     /// decision as JSON (exit 0: fired and as expected; 1: not the expected
     /// action, or a fixture failed; 2: bad usage)
     Test(crate::hooks_test::HooksTestArgs),
+    /// Run scripts that register hooks, then answer other hosts' remote
+    /// hook requests for some points over NATS (`<prefix>.hooks.<point>`)
+    /// until interrupted
+    Serve(crate::nats::ServeArgs),
     /// Run scripts, then list the hooks they registered
     List {
         /// Script files
@@ -257,6 +263,9 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hooks {
             command: HooksCommand::Test(args),
         } => crate::hooks_test::run(&args),
+        Command::Hooks {
+            command: HooksCommand::Serve(args),
+        } => crate::nats::serve(&args),
         Command::Tools { command } => {
             let runtime = llmspell_bridge::ScriptRuntime::new(RuntimeConfig::default())?;
             match command {

@@ -81,6 +81,7 @@ impl RuntimeArgs {
         list(&mut sb.env, &self.allow_env);
         list(&mut sb.allowed_hosts, &self.allow_hosts);
         list(&mut sb.allowed_addresses, &self.allow_addresses);
+        self.nats.apply(&mut f.nats)?;
         Ok(c)
     }
 
@@ -244,6 +245,7 @@ pub(crate) fn show(args: &RuntimeArgs) -> anyhow::Result<ExitCode> {
     let c = args.effective()?;
     // Checks it the way `run` would, without starting anything.
     let _checked = runtime_config(&c)?;
+    let _nats = crate::nats::nats_config(c.file.nats.as_ref())?;
     match &c.path {
         Some(p) => out!("# from {} and the command line", p.display()),
         None => out!("# no {FILE_NAME}: defaults and the command line"),

@@ -40,6 +40,18 @@ pub(crate) struct Filter {
     /// llmspell.toml, or .llmspell]
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Read the local store (sled) or the JetStream stream of `[nats]`
+    #[arg(long, value_enum, default_value_t)]
+    from: crate::nats::Source,
+    /// With --from nats: the server [default: `[nats] url`, or nats://127.0.0.1:4222]
+    #[arg(long = "nats", value_name = "URL")]
+    nats: Option<String>,
+    /// With --from nats: the subject prefix [default: `[nats] prefix`, or llmspell]
+    #[arg(long = "nats-prefix", value_name = "PREFIX")]
+    nats_prefix: Option<String>,
+    /// With --from nats: the stream [default: `[nats.stream] name`, or <PREFIX>_EVENTS]
+    #[arg(long, value_name = "NAME")]
+    stream: Option<String>,
 }
 
 fn when(text: &str) -> anyhow::Result<DateTime<Utc>> {
@@ -83,6 +95,31 @@ impl Filter {
 
     fn store(&self) -> anyhow::Result<EventStore> {
         open_store(self.data_dir.as_deref())
+    }
+
+    /// The events of `query` from the chosen source.
+    fn read(&self, query: &EventQuery) -> anyhow::Result<Vec<UniversalEvent>> {
+        let rt = runtime()?;
+        match self.from {
+            crate::nats::Source::Sled => Ok(rt.block_on(self.store()?.query(query))?),
+            crate::nats::Source::Nats => {
+                let history = self.history(&rt)?;
+                rt.block_on(history.query(query))
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            }
+        }
+    }
+
+    fn history(
+        &self,
+        rt: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<llmspell_nats::JetStreamHistory> {
+        crate::nats::history(
+            rt,
+            self.nats.as_deref(),
+            self.nats_prefix.as_deref(),
+            self.stream.as_deref(),
+        )
     }
 
     fn print(&self, events: &[UniversalEvent]) -> anyhow::Result<()> {
@@ -129,14 +166,12 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub(crate) fn run(command: EventsCommand) -> anyhow::Result<ExitCode> {
     match command {
         EventsCommand::Tail { filter } => {
-            let store = filter.store()?;
-            let mut events = runtime()?.block_on(store.query(&filter.query()?.newest_first()))?;
+            let mut events = filter.read(&filter.query()?.newest_first())?;
             events.reverse();
             filter.print(&events)?;
         }
         EventsCommand::Query { filter } => {
-            let store = filter.store()?;
-            let events = runtime()?.block_on(store.query(&filter.query()?))?;
+            let events = filter.read(&filter.query()?)?;
             filter.print(&events)?;
         }
         EventsCommand::Replay { filter, files } => {
@@ -155,7 +190,18 @@ pub(crate) fn run(command: EventsCommand) -> anyhow::Result<ExitCode> {
                     failed = true;
                 }
             }
-            let n = runtime()?.block_on(rt.event_store().replay_into(&query, rt.bus()))?;
+            let tokio = runtime()?;
+            let n = match filter.from {
+                crate::nats::Source::Sled => {
+                    tokio.block_on(rt.event_store().replay_into(&query, rt.bus()))?
+                }
+                crate::nats::Source::Nats => {
+                    let history = filter.history(&tokio)?;
+                    tokio
+                        .block_on(history.replay_into(&query, rt.bus()))
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                }
+            };
             rt.wait_quiescent(Some(Duration::from_secs(60)));
             eprintln!("replayed {n} event(s)");
             rt.shutdown()?;

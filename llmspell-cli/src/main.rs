@@ -25,6 +25,7 @@ mod config;
 mod events;
 mod hooks_test;
 mod metrics_server;
+mod nats;
 mod replay;
 mod run;
 mod scripted;

@@ -34,7 +34,15 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let mut config = crate::config::runtime_config(&effective)?;
     config.script_args = args.args.clone();
+    let nats = crate::nats::nats_config(effective.file.nats.as_ref())?;
     let runtime = ScriptRuntime::new(config).context("cannot start the runtime")?;
+    let mut link = match crate::nats::RuntimeLink::start(nats, &runtime) {
+        Ok(l) => l,
+        Err(e) => {
+            runtime.shutdown().context("shutting down")?;
+            return Err(e);
+        }
+    };
     let metrics_addr = args
         .metrics_addr
         .clone()
@@ -66,8 +74,13 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             failed = true;
         }
     }
+    if let Err(e) = link.serve(&runtime) {
+        eprintln!("{e}");
+        failed = true;
+    }
     if let Err(e) = runtime.start() {
         report(&e);
+        link.finish(Duration::from_secs(2));
         runtime.shutdown().context("shutting down")?;
         return Ok(ExitCode::from(1));
     }
@@ -84,6 +97,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         failed = true;
     }
+    link.finish(Duration::from_secs(10));
     runtime.shutdown().context("shutting down")?;
     Ok(if failed {
         ExitCode::from(1)

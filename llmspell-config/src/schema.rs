@@ -28,6 +28,9 @@ pub struct FileConfig {
     /// Writes, limits and PostgreSQL connections of `database_connector`.
     #[serde(default, skip_serializing_if = "DatabaseSection::is_default")]
     pub database: DatabaseSection,
+    /// The event bus and hooks across hosts, on NATS with JetStream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats: Option<NatsSection>,
     /// LLM providers by kind (`openai`, `anthropic`, `ollama`,
     /// `openai-compatible`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -364,4 +367,114 @@ pub struct HookBudgetSection {
     /// What happens past it (default: report).
     #[serde(default)]
     pub policy: llmspell_hooks::BudgetPolicy,
+}
+
+/// `[nats]`: the event bus and hooks across processes and hosts. With the
+/// section present (or `llmspell run --nats URL`), the runtime connects to
+/// the server at start.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSection {
+    /// The server (`nats://127.0.0.1:4222`; several separated by commas).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A NATS credentials file (`.creds`), relative to the working directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<PathBuf>,
+    /// The subject prefix (default `llmspell`): topic `t` travels on
+    /// `<prefix>.t`, remote hooks on `<prefix>.hooks.<point>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// This host's name (default: the durable consumer's name, else
+    /// `<hostname>-<pid>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Topic patterns bridged both ways.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<Vec<String>>,
+    /// Topic patterns only sent to NATS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Vec<String>>,
+    /// Topic patterns only delivered from NATS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<Vec<String>>,
+    /// How many local events may wait for NATS (default 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<usize>,
+    /// What a full outbound queue does: `drop_oldest` (default),
+    /// `drop_newest`, `block`, `reject`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<String>,
+    /// With `overflow = "block"`: the longest a publish waits, in
+    /// milliseconds (default 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_timeout_ms: Option<u64>,
+    /// How many events from NATS may wait for the local bus (default 4096).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound_capacity: Option<usize>,
+    /// A durable consumer name: events from NATS come through it from the
+    /// stream, so that a host that restarts gets what it missed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durable: Option<String>,
+    /// Where a new durable consumer starts: `new` (default) or `all`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Time limit of connecting at start, in milliseconds (default 5000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    /// Hook points whose hooks this host serves to others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve_hooks: Option<Vec<llmspell_hooks::HookPoint>>,
+    /// Hooks other hosts serve that this host calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_hooks: Vec<RemoteHookSection>,
+    /// Durable history in a JetStream stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<NatsStreamSection>,
+}
+
+/// `[nats.stream]`: the JetStream stream that keeps bridged events.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsStreamSection {
+    /// The stream's name (default: the prefix in capitals, then `_EVENTS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Remove events older than this many seconds (default: keep).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age_secs: Option<u64>,
+    /// The stream's largest size in bytes; the oldest go first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// The most events kept; the oldest go first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
+    /// Events with an id seen within this many seconds are stored once
+    /// (default 120).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_window_secs: Option<u64>,
+    /// Keep the stream in the server's memory instead of files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<bool>,
+}
+
+/// `[[nats.remote_hooks]]`: one hook served by another host.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteHookSection {
+    /// The point it runs at here (and the subject it calls there).
+    pub point: llmspell_hooks::HookPoint,
+    /// Time limit of a call, round trip included, in milliseconds (default 2000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// What a failed call does (timeout, nobody serving, a bad reply):
+    /// `open` (default) skips it, `closed` cancels the operation.
+    #[serde(default)]
+    pub fail: llmspell_hooks::FailMode,
+    /// Only for components with this name or glob.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// Its name in listings (default `remote:<point>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }

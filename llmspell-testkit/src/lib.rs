@@ -26,6 +26,8 @@
 //!
 //! # Servers
 //!
+//! - [`nats::NatsServer`]: a real `nats-server` with JetStream on a free
+//!   port with a temporary store, stopped on drop;
 //! - [`postgres::PgServer`]: a PostgreSQL cluster of its own for one test,
 //!   on 127.0.0.1, run as the `postgres` user when the tests run as root,
 //!   stopped and removed when dropped;
@@ -35,6 +37,7 @@
 //! - [`tls::TestCa`]: a certificate authority and a server certificate for
 //!   `localhost` and `127.0.0.1`.
 
+pub mod nats;
 pub mod postgres;
 pub mod smtp;
 pub mod tls;
