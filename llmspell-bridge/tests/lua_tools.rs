@@ -14,14 +14,18 @@ fn list_info_and_invoke() {
         &rt,
         r#"
         local list = Tool.list()
-        assert(#list >= 20, tostring(#list))
+        assert(#list == 34, "all 34 built-in tools are listed: " .. tostring(#list))
         local names = {}
         for _, t in ipairs(list) do
             assert(type(t.description) == "string" and type(t.category) == "string")
             assert(type(t.security_level) == "string")
             names[t.name] = true
         end
-        assert(names.calculator and names.json_processor, "built-in tools are listed")
+        for _, n in ipairs({ "calculator", "json_processor", "http_request", "web_search",
+                             "sitemap_crawler", "email_sender", "database_connector",
+                             "image_processor", "video_processor" }) do
+            assert(names[n], n .. " is listed")
+        end
         local info = Tool.info("calculator")
         assert(info.name == "calculator" and info.parameters.type == "object")
         assert(info.parameters.properties.expression ~= nil)

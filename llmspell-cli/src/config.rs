@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use llmspell_bridge::{RuntimeConfig, StorageChoice};
-use llmspell_config::schema::{Backend, RetentionSection, WebSearchSection};
+use llmspell_config::schema::{Backend, RetentionSection};
 use llmspell_config::{Config, FILE_NAME};
 use llmspell_core::SecurityLevel;
-use llmspell_tools::web::WebSearchConfig;
 
 use crate::cli::{RuntimeArgs, StorageKind};
 
@@ -163,7 +162,9 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
     t.ffmpeg_timeout = m
         .ffmpeg_timeout_ms
         .map_or(t.ffmpeg_timeout, Duration::from_millis);
-    tools.web_search = web_search(&f.web_search)?;
+    // `[web_search]`, `[email]` and `[database]` over their tools' defaults.
+    tools.web_search = crate::tool_settings::web_search(&f.web_search)?;
+    crate::tool_settings::apply(&f.email, &f.database, &mut tools)?;
     let data_dir = f
         .storage
         .data_dir
@@ -203,38 +204,6 @@ pub(crate) fn runtime_config(c: &Config) -> anyhow::Result<RuntimeConfig> {
             .map_or(defaults.callback_timeout, Duration::from_millis),
         ..defaults
     })
-}
-
-/// `[web_search]` as the tool's configuration.
-///
-/// # Errors
-/// An unknown provider name, or `max_results` outside 1 to 50.
-fn web_search(w: &WebSearchSection) -> anyhow::Result<WebSearchConfig> {
-    use llmspell_tools::web::{MAX_RESULTS_LIMIT, SearchEndpoint, SearchProviderKind};
-    let kind = |name: &str, key: &str| {
-        name.parse::<SearchProviderKind>()
-            .map_err(|e| anyhow::anyhow!("[web_search] {key}: {e}"))
-    };
-    let mut out = WebSearchConfig::default();
-    if let Some(name) = &w.provider {
-        out.provider = Some(kind(name, "provider")?);
-    }
-    if let Some(n) = w.max_results {
-        if !(1..=MAX_RESULTS_LIMIT).contains(&n) {
-            anyhow::bail!("[web_search] max_results must be 1 to {MAX_RESULTS_LIMIT}, got {n}");
-        }
-        out.max_results = n;
-    }
-    for (name, p) in &w.providers {
-        out.providers.insert(
-            kind(name, &format!("providers.{name}"))?,
-            SearchEndpoint {
-                base_url: p.base_url.clone(),
-                api_key_env: p.api_key_env.clone(),
-            },
-        );
-    }
-    Ok(out)
 }
 
 fn retention(r: &RetentionSection) -> llmspell_events::Retention {

@@ -30,6 +30,7 @@ mod replay;
 mod run;
 mod scripted;
 mod telemetry;
+mod tool_settings;
 mod trace;
 
 use std::process::ExitCode;

@@ -3,7 +3,8 @@
 //! `llmspell run` reads `llmspell.toml` from the working directory, or the
 //! file given with `--config FILE`; command-line flags override it. The
 //! file declares the storage, the tools' sandbox, the media tools' limits,
-//! the LLM providers and the hooks to load. Every error names file:line:column, the key, and the
+//! `email_sender`'s SMTP server, `database_connector`'s settings, the LLM
+//! providers and the hooks to load. Every error names file:line:column, the key, and the
 //! valid keys with the closest match.
 //!
 //! - [`schema`]: the sections ([`FileConfig`] and its parts).

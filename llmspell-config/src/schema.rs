@@ -22,6 +22,12 @@ pub struct FileConfig {
     /// Limits of the media tools, and the `ffmpeg` they may run.
     #[serde(default, skip_serializing_if = "MediaSection::is_default")]
     pub media: MediaSection,
+    /// The SMTP server and sender of `email_sender`.
+    #[serde(default, skip_serializing_if = "EmailSection::is_default")]
+    pub email: EmailSection,
+    /// Writes, limits and PostgreSQL connections of `database_connector`.
+    #[serde(default, skip_serializing_if = "DatabaseSection::is_default")]
+    pub database: DatabaseSection,
     /// The event bus and hooks across hosts, on NATS with JetStream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nats: Option<NatsSection>,
@@ -217,6 +223,118 @@ impl MediaSection {
     fn is_default(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// How `email_sender` secures its SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurityChoice {
+    /// `STARTTLS` after connecting, required (default; port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption (port 25).
+    Plain,
+}
+
+/// `[email]`: the SMTP server, sender and recipients of `email_sender`.
+/// The server's host must also be on `[sandbox] allowed_hosts`, and
+/// `password_env` on `[sandbox] secret_env`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSection {
+    /// The SMTP server's host name or address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Its port (default 587, 465 or 25 by `security`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `plain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<SmtpSecurityChoice>,
+    /// The user name to authenticate with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Allow credentials over a `plain` connection (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_insecure_auth: Option<bool>,
+    /// The sender: `Name <address>` or `address`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Domains mail may go to: `example.com`, `*.example.com`, `*`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_recipient_domains: Option<Vec<String>>,
+    /// Most recipients of one message (default 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_recipients: Option<usize>,
+    /// Largest attachment, in bytes (default 10 MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attachment_bytes: Option<u64>,
+    /// Largest message as sent, in bytes (default 25 MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<u64>,
+    /// Time to connect, TLS included, in milliseconds (default 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    /// Time of the whole SMTP conversation in milliseconds (default
+    /// 60000; also the most a call may ask for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The name sent with `EHLO` (default `localhost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hello_name: Option<String>,
+    /// A PEM file of extra certificate authorities to trust.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl EmailSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `[database]`: what `database_connector` may do.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// Allow statements that change data or schema (default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_writes: Option<bool>,
+    /// Default and most rows one call returns (default 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<usize>,
+    /// Default and longest time of a statement, in milliseconds (default
+    /// 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Time to connect to PostgreSQL, in milliseconds (default 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    /// PostgreSQL databases by name (`[database.connections.NAME]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connections: BTreeMap<String, DatabaseConnectionSection>,
+}
+
+impl DatabaseSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `[database.connections.NAME]`: a PostgreSQL database. The password is
+/// never written in the file: name the environment variable that holds it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConnectionSection {
+    /// `postgres://user@host[:port]/database[?sslmode=...]`.
+    pub url: String,
+    /// The environment variable holding the password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
 }
 
 /// `[web_search]`: the providers `web_search` queries.

@@ -78,6 +78,10 @@ pub enum ToolCategory {
     Web,
     /// Images, audio and video.
     Media,
+    /// Messages to people (email).
+    Communication,
+    /// Databases (SQLite, PostgreSQL).
+    Database,
     /// Tools defined by scripts at runtime.
     Script,
 }
@@ -92,6 +96,8 @@ impl ToolCategory {
             ToolCategory::System => "system",
             ToolCategory::Web => "web",
             ToolCategory::Media => "media",
+            ToolCategory::Communication => "communication",
+            ToolCategory::Database => "database",
             ToolCategory::Script => "script",
         }
     }

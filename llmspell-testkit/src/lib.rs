@@ -19,17 +19,28 @@
 //! }
 //! ```
 //!
-//! # Servers
-//!
-//! [`nats::NatsServer`] starts a real `nats-server` with JetStream on a free
-//! port with a temporary store, and stops it on drop.
-//!
 //! # Ports
 //!
 //! Servers a test starts listen on 127.0.0.1 on a port the OS picks: bind
 //! to port 0 where the server allows it, or ask [`free_port`] for one.
+//!
+//! # Servers
+//!
+//! - [`nats::NatsServer`]: a real `nats-server` with JetStream on a free
+//!   port with a temporary store, stopped on drop;
+//! - [`postgres::PgServer`]: a PostgreSQL cluster of its own for one test,
+//!   on 127.0.0.1, run as the `postgres` user when the tests run as root,
+//!   stopped and removed when dropped;
+//! - [`smtp::SmtpSink`]: an SMTP server that keeps the mail it receives,
+//!   with `AUTH PLAIN`, `STARTTLS` or implicit TLS, and misbehaviours
+//!   (rejected recipients, hang-ups, a slow greeting);
+//! - [`tls::TestCa`]: a certificate authority and a server certificate for
+//!   `localhost` and `127.0.0.1`.
 
 pub mod nats;
+pub mod postgres;
+pub mod smtp;
+pub mod tls;
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};

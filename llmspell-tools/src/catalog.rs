@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use llmspell_core::Tool;
 
+use crate::comm::{EmailConfig, EmailSender};
 use crate::data::{CsvAnalyzer, JsonProcessor};
+use crate::database::{DatabaseConfig, DatabaseConnector};
 use crate::fs::{ArchiveHandler, FileConverter, FileOperations, FileSearch, FileWatcher};
 use crate::media::{AudioProcessor, ImageProcessor, MediaConfig, VideoProcessor};
 use crate::net::{NetLimits, NetPolicy, SafeClient, SecretEnv};
@@ -40,7 +42,7 @@ use llmspell_storage::{MemoryBackend, StorageBackend};
 ///     ..BuiltinToolsConfig::default()
 /// };
 /// let tools = builtin_tools(&config);
-/// assert_eq!(tools.len(), 32);
+/// assert_eq!(tools.len(), 34);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinToolsConfig {
@@ -89,6 +91,12 @@ pub struct BuiltinToolsConfig {
     /// The search providers of `web_search` (default: DuckDuckGo, whose
     /// host must still be allowed).
     pub web_search: WebSearchConfig,
+    /// The SMTP server, sender and recipient domains of `email_sender`
+    /// (default: none; it sends nothing).
+    pub email: EmailConfig,
+    /// Writes, limits and PostgreSQL connections of `database_connector`
+    /// (default: read-only, no connections).
+    pub database: DatabaseConfig,
 }
 
 impl Default for BuiltinToolsConfig {
@@ -110,6 +118,8 @@ impl Default for BuiltinToolsConfig {
             query_timeout: Duration::from_secs(5),
             media: MediaConfig::default(),
             web_search: WebSearchConfig::default(),
+            email: EmailConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -144,9 +154,10 @@ impl BuiltinToolsConfig {
     }
 }
 
-/// All 32 built-in tools, configured by `config`, in a stable order: the
+/// All 34 built-in tools, configured by `config`, in a stable order: the
 /// utility tools, the data tools, the file-system tools, the system tools,
-/// the web tools, the media tools, the web reading tools.
+/// the web tools, the media tools, the web reading tools, then
+/// `email_sender` and `database_connector`.
 ///
 /// `webpage_monitor` keeps its snapshots in memory; see
 /// [`builtin_tools_with_storage`] to give it a store.
@@ -231,6 +242,7 @@ fn tools_on(config: &BuiltinToolsConfig, snapshots: Snapshots<'_>) -> Vec<Arc<dy
     ];
     tools.extend(media);
     tools.extend(web_reading_tools(config, snapshots));
+    tools.extend(comm_and_database_tools(config));
     tools
 }
 
@@ -254,6 +266,25 @@ fn web_reading_tools(config: &BuiltinToolsConfig, snapshots: Snapshots<'_>) -> [
     ]
 }
 
+/// `email_sender` and `database_connector`, confined by the sandbox, the
+/// network policy and the secret variables of `config`.
+fn comm_and_database_tools(config: &BuiltinToolsConfig) -> [Arc<dyn Tool>; 2] {
+    [
+        Arc::new(EmailSender::new(
+            config.email.clone(),
+            config.net_policy(),
+            config.sandbox(),
+            config.secret_env(),
+        )),
+        Arc::new(DatabaseConnector::new(
+            config.database.clone(),
+            config.net_policy(),
+            config.sandbox(),
+            config.secret_env(),
+        )),
+    ]
+}
+
 /// The media tools, confined to `sandbox`.
 fn media_tools(sandbox: &FsSandbox, media: &MediaConfig) -> [Arc<dyn Tool>; 3] {
     [
@@ -269,7 +300,7 @@ mod tests {
     use llmspell_core::{SecurityLevel, ToolCategory};
 
     #[test]
-    fn the_catalog_has_thirty_two_uniquely_named_tools() {
+    fn the_catalog_has_thirty_four_uniquely_named_tools() {
         let tools = builtin_tools(&BuiltinToolsConfig::default());
         let names: Vec<&str> = tools.iter().map(|t| t.metadata().name()).collect();
         assert_eq!(
@@ -306,7 +337,9 @@ mod tests {
                 "web_search",
                 "web_scraper",
                 "webpage_monitor",
-                "sitemap_crawler"
+                "sitemap_crawler",
+                "email_sender",
+                "database_connector"
             ]
         );
     }
@@ -372,6 +405,14 @@ mod tests {
         assert_eq!(
             level("video_processor"),
             Some((SecurityLevel::Restricted, ToolCategory::Media))
+        );
+        assert_eq!(
+            level("email_sender"),
+            Some((SecurityLevel::Restricted, ToolCategory::Communication))
+        );
+        assert_eq!(
+            level("database_connector"),
+            Some((SecurityLevel::Restricted, ToolCategory::Database))
         );
     }
 

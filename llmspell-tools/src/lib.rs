@@ -1,11 +1,11 @@
-//! The 32 built-in tools of llmspell.
+//! The 34 built-in tools of llmspell.
 //!
 //! Every tool implements [`llmspell_core::Tool`]: it describes its
 //! parameters and output as JSON Schema, takes JSON parameters and returns a
 //! JSON object. Bad parameters are [`llmspell_core::Error::InvalidInput`]
 //! errors that name the field; nothing a caller passes panics.
 //!
-//! The tools come in six families, one module each:
+//! The tools come in eight families, one module each:
 //!
 //! - [`utility`] (security level `safe`): `calculator`, `text_manipulator`,
 //!   `uuid_generator`, `hash_calculator`, `base64_encoder`,
@@ -26,10 +26,15 @@
 //!   robots.txt);
 //! - [`media`] (`restricted`, confined by an [`FsSandbox`], with size
 //!   limits): `image_processor`, `audio_processor`, `video_processor`
-//!   (`privileged` when it may run `ffmpeg`).
+//!   (`privileged` when it may run `ffmpeg`);
+//! - [`comm`] (`restricted`, through [`net`], attachments confined by an
+//!   [`FsSandbox`]): `email_sender` (SMTP);
+//! - [`database`] (`restricted`; SQLite files confined by an [`FsSandbox`],
+//!   PostgreSQL through [`net`]): `database_connector`.
 //!
-//! Every tool that reaches the network (`service_checker` and the web
-//! tools) does so through [`net`]: an allow-list of hosts, internal
+//! Every tool that reaches the network (`service_checker`, the web tools,
+//! `email_sender` and `database_connector`'s PostgreSQL connections) does
+//! so through [`net`]: an allow-list of hosts, internal
 //! addresses refused unless allowed, checks on the resolved addresses and
 //! on every redirect hop, timeouts and capped bodies.
 //!
@@ -67,7 +72,9 @@ mod schema;
 mod script_tool;
 mod validation;
 
+pub mod comm;
 pub mod data;
+pub mod database;
 pub mod fs;
 pub mod media;
 pub mod net;

@@ -139,6 +139,15 @@ fn examples(port: u16) -> Vec<(&'static str, Value)> {
             "sitemap_crawler",
             json!({ "url": format!("http://127.0.0.1:{port}/"), "max_urls": 10 }),
         ),
+        (
+            "email_sender",
+            json!({ "to": ["Ada <ada@example.com>"], "subject": "Notes", "text": "attached",
+                    "html": "<p>attached</p>", "attachments": [{ "path": "notes/todo.txt" }] }),
+        ),
+        (
+            "database_connector",
+            json!({ "sql": "SELECT ? AS n, upper(?) AS word", "params": [7, "llmspell"] }),
+        ),
     ]
 }
 
@@ -238,6 +247,7 @@ async fn example_calls_conform_and_outputs_match_the_output_schema() {
     let dir = tempfile::tempdir().unwrap();
     let server = net_support::start().await;
     let port = server.addr.port();
+    let sink = llmspell_testkit::smtp::SmtpSink::builder().start();
     let config = BuiltinToolsConfig {
         fs_roots: vec![dir.path().to_path_buf()],
         allowed_commands: vec!["echo".into()],
@@ -250,6 +260,14 @@ async fn example_calls_conform_and_outputs_match_the_output_schema() {
                 api_key_env: None,
             },
         ),
+        email: llmspell_tools::comm::EmailConfig {
+            host: Some("127.0.0.1".into()),
+            port: Some(sink.port()),
+            security: llmspell_tools::comm::SmtpSecurity::Plain,
+            from: Some("reports@example.com".into()),
+            allowed_recipient_domains: vec!["example.com".into()],
+            ..llmspell_tools::comm::EmailConfig::default()
+        },
         ..BuiltinToolsConfig::default()
     };
     let tools = builtin_tools(&config);
@@ -277,4 +295,5 @@ async fn example_calls_conform_and_outputs_match_the_output_schema() {
     assert!(dir.path().join("notes.tar.gz").exists());
     assert!(dir.path().join("photo-small.webp").exists());
     assert!(dir.path().join("voice-cut.wav").exists());
+    assert_eq!(sink.received().len(), 1);
 }

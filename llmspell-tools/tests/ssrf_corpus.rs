@@ -5,7 +5,9 @@
 //! address and by name, private, CGNAT, link-local, NAT64 and multicast
 //! addresses, names that resolve to internal addresses, redirects from an
 //! allowed server to forbidden addresses and hosts, redirect loops, too
-//! many redirects and oversized responses.
+//! many redirects and oversized responses. The SMTP server of
+//! `email_sender` and the PostgreSQL hosts of `database_connector` come
+//! from configuration and are refused the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod net_support;
@@ -17,7 +19,9 @@ use llmspell_core::{Error, ExecutionContext};
 use llmspell_hooks::{
     GuardedRunner, HookExecutor, HookPoint, HookRegistry, HookResult, sync_hook_fn,
 };
-use llmspell_tools::net::{NetPolicy, SafeClient, StaticResolver};
+use llmspell_tools::comm::{EmailConfig, EmailSender, SmtpSecurity};
+use llmspell_tools::database::{DatabaseConfig, DatabaseConnector, PostgresConnection};
+use llmspell_tools::net::{NetPolicy, SafeClient, SecretEnv, StaticResolver};
 use llmspell_tools::web::{SearchEndpoint, SearchProviderKind, WebSearch, WebSearchConfig};
 use llmspell_tools::{BuiltinToolsConfig, FsSandbox, ToolRegistry, builtin_tools};
 use net_support::{TestServer, limits, registry};
@@ -644,4 +648,132 @@ async fn the_default_configuration_allows_web_search_nothing() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The hosts `email_sender` and `database_connector` (PostgreSQL) are
+/// configured with, each refused: (host, reason).
+const CONFIGURED_HOSTS: [(&str, &str); 13] = [
+    ("localhost", "loopback"),
+    ("127.0.0.1", "loopback"),
+    ("::1", "loopback"),
+    ("::ffff:127.0.0.1", "the IPv6 form of 127.0.0.1"),
+    ("0.0.0.0", "unspecified"),
+    ("2130706433", "non-canonical"),
+    ("0x7f.1", "non-canonical"),
+    ("169.254.169.254", "cloud metadata"),
+    ("metadata.google.internal", "cloud metadata service"),
+    ("10.0.0.1", "private"),
+    ("100.64.0.1", "CGNAT"),
+    ("intranet.test", "resolves only to refused addresses"),
+    ("twofaced.test", "private (RFC 1918)"),
+];
+
+/// A registry with `email_sender` and `database_connector` whose server is
+/// `host:port`, under the open policy of [`open_registry`].
+fn configured_registry(host: &str, port: u16) -> ToolRegistry {
+    let resolver = StaticResolver::new([
+        ("intranet.test", vec!["10.1.2.3".parse().unwrap()]),
+        (
+            "twofaced.test",
+            vec!["192.168.7.7".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        ),
+    ]);
+    let policy = NetPolicy::new(["*"]).with_resolver(Arc::new(resolver));
+    let tools = registry(
+        &SafeClient::new(policy.clone(), limits()),
+        FsSandbox::deny_all(),
+    )
+    .1;
+    let email = EmailConfig {
+        host: Some(host.to_owned()),
+        port: Some(port),
+        security: SmtpSecurity::Plain,
+        from: Some("reports@example.com".into()),
+        allowed_recipient_domains: vec!["example.com".into()],
+        ..EmailConfig::default()
+    };
+    tools
+        .register(Arc::new(EmailSender::new(
+            email,
+            policy.clone(),
+            FsSandbox::deny_all(),
+            SecretEnv::default(),
+        )))
+        .unwrap();
+    let url_host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let mut database = DatabaseConfig::default();
+    database.connections.insert(
+        "target".into(),
+        PostgresConnection {
+            url: format!("postgres://app@{url_host}:{port}/db"),
+            password_env: None,
+        },
+    );
+    tools
+        .register(Arc::new(DatabaseConnector::new(
+            database,
+            policy,
+            FsSandbox::deny_all(),
+            SecretEnv::default(),
+        )))
+        .unwrap();
+    tools
+}
+
+#[tokio::test]
+async fn smtp_and_postgres_servers_are_refused_like_any_other_target() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let accept = tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    for (host, reason) in CONFIGURED_HOSTS {
+        let tools = configured_registry(host, port);
+        refused(
+            invoke(
+                &tools,
+                "email_sender",
+                json!({ "to": ["ada@example.com"], "subject": "s", "text": "t" }),
+            )
+            .await,
+            reason,
+            &format!("email_sender via {host}"),
+        );
+        match invoke(
+            &tools,
+            "database_connector",
+            json!({ "connection": "target", "sql": "SELECT 1" }),
+        )
+        .await
+        {
+            // The URL parser reads a decimal or hex host as the address it
+            // spells, which the policy then refuses as internal.
+            Err(Error::SecurityViolation { message }) => {
+                let expected = if reason == "non-canonical" {
+                    "loopback"
+                } else {
+                    reason
+                };
+                assert!(
+                    message.contains(expected) || message.contains(reason),
+                    "database_connector via {host}: {message}"
+                );
+            }
+            other => panic!("database_connector via {host}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "a refused server was contacted"
+    );
+    accept.abort();
 }
