@@ -576,8 +576,10 @@ impl ScriptRuntime {
 const ENGINE_STOP_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Dropping a runtime without [`ScriptRuntime::shutdown`] stops its
-/// engines but does not end its session: no `SessionEnd`, no final
-/// checkpoint, no `SystemShutdown`.
+/// engines, writes the persisted events still queued and releases its
+/// store (a new runtime can open the same directory at once), but does not
+/// end its session: no `SessionEnd`, no final checkpoint, no
+/// `SystemShutdown`.
 impl Drop for ScriptRuntime {
     fn drop(&mut self) {
         self.monitor.lock().take();

@@ -199,8 +199,10 @@ enum Command {
 }
 
 /// A running persistence writer. Dropping it stops the writer after it has
-/// written what is queued (without waiting); call
-/// [`shutdown`](Persistence::shutdown) to wait for that.
+/// written and flushed what is queued, and waits for that (up to 10 s), so
+/// that the store is released when the drop returns;
+/// [`shutdown`](Persistence::shutdown) does the same from async code and
+/// reports a failed final write.
 ///
 /// Durability: an event is on disk once its batch is written and the backend
 /// has flushed. A process crash loses at most the events still queued, the
@@ -214,6 +216,8 @@ pub struct Persistence {
     commands: mpsc::Sender<Command>,
     /// Settles when the writer thread has finished.
     done: Option<oneshot::Receiver<()>>,
+    /// The writer thread, until it is shut down.
+    thread: Option<std::thread::JoinHandle<()>>,
     counters: Arc<Counters>,
     store: EventStore,
 }
@@ -269,7 +273,7 @@ impl EventBus {
         };
         let (done_tx, done_rx) = oneshot::channel();
         let low_priority = writer.config.low_priority;
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("llmspell-writer".to_owned())
             .spawn(move || {
                 if low_priority {
@@ -286,6 +290,7 @@ impl EventBus {
         Ok(Persistence {
             commands: tx,
             done: Some(done_rx),
+            thread: Some(thread),
             counters,
             store,
         })
@@ -328,6 +333,9 @@ impl Persistence {
         if let Some(done) = self.done.take() {
             let _ = done.await;
         }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
         result
     }
 
@@ -345,6 +353,36 @@ impl Persistence {
             expired: self.counters.expired.load(Ordering::Relaxed),
             last_error: self.counters.last_error.lock().clone(),
         }
+    }
+}
+
+/// How long dropping a [`Persistence`] waits for its writer to write what
+/// is queued and stop.
+const DROP_PATIENCE: Duration = Duration::from_secs(10);
+
+impl Drop for Persistence {
+    fn drop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let (reply, _) = oneshot::channel();
+        // A full command queue means the writer is busy with earlier
+        // commands; it stops anyway once this sender is gone.
+        let asked = self.commands.try_send(Command::Shutdown(reply)).is_ok();
+        if !asked || std::thread::current().id() == thread.thread().id() {
+            return;
+        }
+        let deadline = std::time::Instant::now() + DROP_PATIENCE;
+        while !thread.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "the persistence writer was still writing when its handle was dropped"
+                );
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = thread.join();
     }
 }
 
