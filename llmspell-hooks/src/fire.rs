@@ -164,7 +164,9 @@ impl HookExecutor {
         for (k, v) in metadata {
             ctx.metadata.insert((*k).to_owned(), (*v).to_owned());
         }
-        let fired = self.fire(ctx).await?;
+        // Boxed: these points are rarely hooked, and every future that
+        // awaits this one would otherwise carry a whole firing's state.
+        let fired = Box::pin(self.fire(ctx)).await?;
         fired.cancelled()?;
         Ok(Some(fired))
     }

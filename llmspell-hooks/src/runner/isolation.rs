@@ -100,13 +100,17 @@ struct Compiled {
     glob: globset::GlobMatcher,
 }
 
+/// Each component's figures, by name then kind.
+type TotalsByName =
+    DashMap<Arc<str>, Vec<(ComponentType, Arc<Totals>)>, foldhash::fast::RandomState>;
+
 /// The budgets and figures a runner and its clones share.
 #[derive(Default)]
 pub(crate) struct Isolation {
     budgets: ArcSwap<Vec<Arc<Compiled>>>,
     /// By name, then kind (few per name): found with the borrowed name,
-    /// so counting a call clones nothing.
-    totals: DashMap<Arc<str>, Vec<(ComponentType, Arc<Totals>)>>,
+    /// so counting a call clones nothing (foldhash: looked up per call).
+    totals: TotalsByName,
 }
 
 impl Isolation {

@@ -85,6 +85,9 @@ pub(super) struct Sequence<'r, F> {
     closed_only: bool,
 }
 
+// The rare paths (failures, redirects, forks, Error hooks, retry waits)
+// are boxed where they are awaited: the common path's future stays small,
+// and every guarded call moves it.
 impl<'r, F, Fut> Sequence<'r, F>
 where
     F: Fn(OperationCall) -> Fut,
@@ -213,7 +216,7 @@ where
                     return Ok(runner.completed(spec, &self.ctx, outcome).await);
                 }
                 Settled::Retry(delay) => {
-                    runner.wait(delay).await?;
+                    Box::pin(runner.wait(delay)).await?;
                     self.attempt += 1;
                 }
             }
@@ -249,13 +252,13 @@ where
         let limit = self.runner.config.max_attempts;
         let result = match decide(Stage::Before, decision, self.attempt, limit) {
             Next::Retry(delay) => return Ok(Settled::Retry(delay)),
-            Next::Fail(failure) => return Err(self.failed(failure).await),
+            Next::Fail(failure) => return Err(Box::pin(self.failed(failure)).await),
             Next::Replace(value) => {
                 output.replaced = true;
                 Ok(value)
             }
             Next::Redirect(to) => {
-                self.redirect(&to).await?;
+                Box::pin(self.redirect(&to)).await?;
                 self.call(input.for_op()).await
             }
             Next::Cached { key, ttl } => match self.runner.cache.get(&key) {
@@ -270,7 +273,7 @@ where
             },
             Next::RunWithForks(operations) => {
                 let main = self.call(input.for_op());
-                let (main, reports) = join(main, self.run_forks(operations)).await;
+                let (main, reports) = Box::pin(join(main, self.run_forks(operations))).await;
                 self.forks.extend(reports);
                 main
             }
@@ -294,13 +297,13 @@ where
                 Ok(value) => match self.after(value, &mut output).await? {
                     Ok(settled) => return Ok(settled),
                     Err(to) => {
-                        self.redirect(&to).await?;
+                        Box::pin(self.redirect(&to)).await?;
                         output.cache_hit = false;
                         result = self.call(self.later(&kept)).await;
                     }
                 },
                 Err(error) => {
-                    let (error, next) = self.on_error(error).await?;
+                    let (error, next) = Box::pin(self.on_error(error)).await?;
                     result = match next {
                         Next::Replace(value) => {
                             output.replaced = true;
@@ -310,21 +313,21 @@ where
                         Next::Redirect(to) => {
                             if let Err(refused) = self.check_redirect(&to) {
                                 tracing::warn!(error = %refused, "fallback redirect refused");
-                                return Err(self.fail(error, Phase::Failed).await);
+                                return Err(Box::pin(self.fail(error, Phase::Failed)).await);
                             }
                             self.call(self.later(&kept)).await
                         }
                         Next::Retry(delay) => return Ok(Settled::Retry(delay)),
                         Next::Fail(Failure::Stands { cancelled, forks }) => {
-                            self.report(forks).await;
+                            Box::pin(self.report(forks)).await;
                             let phase = if cancelled {
                                 Phase::Cancelled
                             } else {
                                 Phase::Failed
                             };
-                            return Err(self.fail(error, phase).await);
+                            return Err(Box::pin(self.fail(error, phase)).await);
                         }
-                        _ => return Err(self.fail(error, Phase::Failed).await),
+                        _ => return Err(Box::pin(self.fail(error, Phase::Failed)).await),
                     };
                 }
             }
@@ -354,14 +357,16 @@ where
                 return Ok(Err(to));
             }
             Next::Retry(delay) => return Ok(Ok(Settled::Retry(delay))),
-            Next::Fail(failure) => return Err(self.failed(failure).await),
+            Next::Fail(failure) => return Err(Box::pin(self.failed(failure)).await),
             Next::Replace(replacement) => (replacement, true),
             Next::Finish { store, forks } => {
                 if let Some((key, ttl)) = store {
                     self.runner.cache.put(&key, value.clone(), ttl);
                 }
-                let reports = self.report(forks).await;
-                self.forks.extend(reports);
+                if !forks.is_empty() {
+                    let reports = Box::pin(self.report(forks)).await;
+                    self.forks.extend(reports);
+                }
                 (value, output.replaced)
             }
             // Never decided at the After point.
@@ -403,7 +408,7 @@ where
     async fn point(&mut self) -> Result<Option<Decision>> {
         match self.execute().await {
             Ok(o) => Ok(o.into_decision()),
-            Err(e) => Err(self.fail(e, Phase::Failed).await),
+            Err(e) => Err(Box::pin(self.fail(e, Phase::Failed)).await),
         }
     }
 

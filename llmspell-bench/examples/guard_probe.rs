@@ -1,0 +1,72 @@
+//! A fixed number of calculator calls, direct or through the guarded tool
+//! registry with no-op `hook_fn` hooks, for comparing builds by instruction
+//! count (wall time on a shared machine swings too much for that):
+//!
+//! ```text
+//! cargo build --release -p llmspell-bench --example guard_probe
+//! valgrind --tool=callgrind --toggle-collect='*invoke_with*' \
+//!     target/release/examples/guard_probe guarded 2000 2
+//! ```
+//!
+//! Arguments: `direct` or `guarded`, the number of calls, and the number of
+//! hooks (alternately `BeforeToolExecution` and `AfterToolExecution`,
+//! declared `ActionSet::OBSERVE`; default 2). The collected instructions
+//! divided by the calls are the cost of one call; the difference between
+//! two hook counts is the cost of those hooks.
+#![allow(clippy::print_stderr)]
+
+use std::sync::Arc;
+
+use llmspell_core::{ExecutionContext, Tool};
+use llmspell_hooks::{
+    ActionSet, GuardedRunner, HookContext, HookExecutor, HookPoint, HookRegistry, HookResult,
+    hook_fn,
+};
+use llmspell_tools::ToolRegistry;
+use llmspell_tools::utility::Calculator;
+use serde_json::json;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: guard_probe direct|guarded CALLS [HOOKS]";
+    let mode = args.next().ok_or(usage)?;
+    let calls: u32 = args.next().ok_or(usage)?.parse()?;
+    let hooks: usize = args.next().map_or(Ok(2), |n| n.parse())?;
+    let registry = HookRegistry::new();
+    for i in 0..hooks {
+        let point = if i % 2 == 0 {
+            HookPoint::BeforeToolExecution
+        } else {
+            HookPoint::AfterToolExecution
+        };
+        let noop = |_ctx: Arc<HookContext>| async { Ok(HookResult::Continue) };
+        registry
+            .register(point, hook_fn(noop).returns(ActionSet::OBSERVE))
+            .forget();
+    }
+    let tool: Arc<dyn Tool> = Arc::new(Calculator::new());
+    let tools = ToolRegistry::new(GuardedRunner::new(HookExecutor::new(registry)));
+    tools.register(tool.clone())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let exec = ExecutionContext::native();
+    let params = json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } });
+    let guarded = match mode.as_str() {
+        "direct" => false,
+        "guarded" => true,
+        other => return Err(format!("unknown mode `{other}`; {usage}").into()),
+    };
+    rt.block_on(async {
+        for _ in 0..calls {
+            let result = if guarded {
+                tools.invoke("calculator", params.clone(), &exec).await
+            } else {
+                tool.execute(params.clone(), &exec).await
+            };
+            std::hint::black_box(&result);
+        }
+    });
+    eprintln!("{calls} {mode} calls, {hooks} hooks");
+    Ok(())
+}
