@@ -106,9 +106,10 @@ pub(crate) async fn run_core(
             }
         }
     }
-    // The server has the subscriptions once a flush returns.
-    let flushed = shared.client.flush().await;
-    let _ = ready.send(flushed.map_err(|e| Error::nats("flush", e)));
+    // Ready once the server has the subscriptions: an event another host
+    // publishes after the link started is delivered.
+    let confirmed = crate::round_trip::round_trip(&shared.client).await;
+    let _ = ready.send(confirmed);
     let mut all = futures::stream::select_all(subs);
     while !stop.stop.load(Ordering::Relaxed) {
         let next = tokio::time::timeout(Duration::from_millis(200), all.next()).await;

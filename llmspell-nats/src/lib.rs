@@ -49,6 +49,7 @@ mod link;
 mod outbound;
 pub mod protocol;
 mod remote_hook;
+mod round_trip;
 mod seen;
 mod serve;
 mod stats;

@@ -128,10 +128,9 @@ impl HookServer {
                 }
             }));
         }
-        client
-            .flush()
-            .await
-            .map_err(|e| Error::nats("flush the hook subscriptions", e))?;
+        // Served once the server has the subscriptions: a call made right
+        // after this returns finds a responder.
+        crate::round_trip::round_trip(&client).await?;
         Ok(Self {
             tasks,
             stop,

@@ -275,3 +275,40 @@ async fn next_change(
         }
     }
 }
+
+#[test]
+fn a_started_link_receives_what_is_published_right_after() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    rt().block_on(async {
+        let raw = async_nats::connect(server.url()).await.unwrap();
+        // Each round starts a link and publishes from another connection
+        // the moment the start returns: the link's subscriptions must
+        // already be in force at the server.
+        for round in 0..40 {
+            let bus = EventBus::new();
+            let mut demo = bus.subscribe("demo.**").unwrap();
+            let link = NatsLink::start(
+                NatsConfig::new(server.url())
+                    .prefix(format!("t5r{round}"))
+                    .subscribe("demo.**")
+                    .node("b"),
+                bus.clone(),
+            )
+            .await
+            .unwrap();
+            raw.publish(format!("t5r{round}.demo.first"), "{\"n\":1}".into())
+                .await
+                .unwrap();
+            raw.flush().await.unwrap();
+            let got = demo.recv_timeout(Duration::from_secs(5)).await;
+            assert_eq!(
+                got.map(|e| e.event_type.to_string()).as_deref(),
+                Some("demo.first"),
+                "round {round}: the first event was lost"
+            );
+            link.shutdown().await;
+        }
+    });
+}
