@@ -12,7 +12,9 @@
 //! hooks (alternately `BeforeToolExecution` and `AfterToolExecution`,
 //! declared `ActionSet::OBSERVE`; default 2). The collected instructions
 //! divided by the calls are the cost of one call; the difference between
-//! two hook counts is the cost of those hooks.
+//! two hook counts is the cost of those hooks. `sizes 0` prints the sizes
+//! of the guarded path's futures instead: every call moves them, so their
+//! size is part of its cost.
 #![allow(clippy::print_stderr)]
 
 use std::sync::Arc;
@@ -52,6 +54,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let exec = ExecutionContext::native();
     let params = json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } });
+    if mode == "sizes" {
+        use llmspell_core::ComponentId;
+        use llmspell_hooks::{GuardPoints, GuardSpec, OperationCall};
+        let runner = GuardedRunner::new(HookExecutor::new(HookRegistry::new()));
+        let spec = GuardSpec::new(
+            ComponentId::new(llmspell_core::ComponentType::Tool, "calculator"),
+            GuardPoints::tool(),
+        );
+        let op = |c: OperationCall| {
+            let t = tool.clone();
+            let e = exec.clone();
+            async move { t.execute(c.input, &e).await }
+        };
+        let f = runner.run(&spec, &exec, params.clone(), op);
+        eprintln!("run: {}", std::mem::size_of_val(&f));
+        drop(f);
+        let ctx = HookContext::new(
+            HookPoint::BeforeToolExecution,
+            ComponentId::new(llmspell_core::ComponentType::Tool, "calculator"),
+            serde_json::Value::Null,
+        );
+        let f = runner.run_context(&spec, ctx, op);
+        eprintln!("run_context: {}", std::mem::size_of_val(&f));
+        drop(f);
+        let ctx = HookContext::new(
+            HookPoint::BeforeToolExecution,
+            ComponentId::new(llmspell_core::ComponentType::Tool, "calculator"),
+            serde_json::Value::Null,
+        );
+        let f = runner.executor().fire(ctx);
+        eprintln!("fire: {}", std::mem::size_of_val(&f));
+        let f2 = tools.invoke("calculator", params.clone(), &exec);
+        eprintln!("invoke: {}", std::mem::size_of_val(&f2));
+        return Ok(());
+    }
     let guarded = match mode.as_str() {
         "direct" => false,
         "guarded" => true,
