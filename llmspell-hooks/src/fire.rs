@@ -139,7 +139,8 @@ impl HookExecutor {
     /// under `exec`, when the point has hooks (`None` when it has none: one
     /// atomic load, and `data` is never built). The context carries the
     /// operation's correlation id, parent, language, attempt and metadata,
-    /// plus `metadata` given here.
+    /// plus `metadata` given here. The context (and `data`) is built when
+    /// this is called, not when the future is first polled.
     ///
     /// This is the one way code fires an auxiliary point: a `Cancel` is the
     /// caller's error; `Modified` data is in [`Fired::data`]; the caller
@@ -149,25 +150,31 @@ impl HookExecutor {
     /// # Errors
     /// `Cancelled { hook, reason }` when a hook cancelled; `HookFailed` when
     /// a fail-closed hook cannot run.
-    pub async fn fire_at(
-        &self,
+    pub fn fire_at<'a>(
+        &'a self,
         point: HookPoint,
         component: &ComponentId,
         exec: &ExecutionContext,
         metadata: &[(&str, &str)],
         data: impl FnOnce() -> Value,
-    ) -> Result<Option<Fired>> {
-        if !self.registry().has_hooks(&point) {
-            return Ok(None);
+    ) -> impl Future<Output = Result<Option<Fired>>> + Send + 'a {
+        // The firing is built here, boxed, only when the point has hooks:
+        // these points are rarely hooked, and every future that awaits this
+        // one stays a pointer wide instead of carrying a firing's state.
+        let firing = self.registry().has_hooks(&point).then(|| {
+            let mut ctx = HookContext::for_operation(point, component.clone(), exec, data());
+            for (k, v) in metadata {
+                ctx.metadata.insert((*k).to_owned(), (*v).to_owned());
+            }
+            Box::pin(self.fire(ctx))
+        });
+        async move {
+            let Some(firing) = firing else {
+                return Ok(None);
+            };
+            let fired = firing.await?;
+            fired.cancelled()?;
+            Ok(Some(fired))
         }
-        let mut ctx = HookContext::for_operation(point, component.clone(), exec, data());
-        for (k, v) in metadata {
-            ctx.metadata.insert((*k).to_owned(), (*v).to_owned());
-        }
-        // Boxed: these points are rarely hooked, and every future that
-        // awaits this one would otherwise carry a whole firing's state.
-        let fired = Box::pin(self.fire(ctx)).await?;
-        fired.cancelled()?;
-        Ok(Some(fired))
     }
 }

@@ -115,7 +115,9 @@ impl GuardedRunner {
         let ev = UniversalEvent::new(topic.clone(), data())
             .with_origin(ctx.language, &ctx.correlation_id, ctx.parent_id.as_ref())
             .with_source(spec.component.to_string());
-        if let Err(e) = bus.publish_now(ev).await {
+        // Boxed: only runs someone listens to publish, and every guarded
+        // run's future would otherwise carry a publish's state.
+        if let Err(e) = Box::pin(bus.publish_now(ev)).await {
             tracing::debug!(error = %e, "lifecycle event not delivered everywhere");
         }
     }
