@@ -586,12 +586,28 @@ async fn duration_pixel_and_size_limits_apply() {
 
 #[tokio::test]
 async fn a_slow_ffmpeg_is_killed_at_the_time_limit() {
-    let Some((r, ffmpeg)) = ffmpeg_rig(MediaConfig {
-        ffmpeg_timeout: Duration::from_millis(300),
-        ..MediaConfig::default()
-    }) else {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(ffmpeg) = llmspell_testkit::program("ffmpeg", "Debian package `ffmpeg`") else {
         return;
     };
+    // However fast the machine, this ffmpeg reads its input at the input's
+    // own frame rate (`-re`), so a 30 s video takes 30 s to transcode.
+    let bin = tempfile::tempdir().unwrap();
+    let slow = bin.path().join("slow-ffmpeg");
+    std::fs::write(
+        &slow,
+        format!("#!/bin/sh\nexec '{}' -re \"$@\"\n", ffmpeg.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = rig_with(
+        MediaConfig {
+            ffmpeg: Some(slow),
+            ffmpeg_timeout: Duration::from_millis(300),
+            ..MediaConfig::default()
+        },
+        SecurityLevel::Privileged,
+    );
     r.make(
         &ffmpeg,
         "long.mp4",
