@@ -10,7 +10,9 @@
 //!
 //! Arguments: `direct` or `guarded`, the number of calls, and the number of
 //! hooks (alternately `BeforeToolExecution` and `AfterToolExecution`,
-//! declared `ActionSet::OBSERVE`; default 2). The collected instructions
+//! declared `ActionSet::OBSERVE`; default 2) and optionally `hash:KIB`, which
+//! calls `hash_calculator` (sha256 of a KIB KiB string) instead of the
+//! calculator. The collected instructions
 //! divided by the calls are the cost of one call; the difference between
 //! two hook counts is the cost of those hooks. `sizes 0` prints the sizes
 //! of the guarded path's futures instead: every call moves them, so their
@@ -25,15 +27,29 @@ use llmspell_hooks::{
     hook_fn,
 };
 use llmspell_tools::ToolRegistry;
-use llmspell_tools::utility::Calculator;
+use llmspell_tools::utility::{Calculator, HashCalculator};
 use serde_json::json;
+
+/// The allocator of the `llmspell` binary, whose `bench` these calls stand
+/// for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: guard_probe direct|guarded CALLS [HOOKS]";
+    let usage = "usage: guard_probe direct|guarded|sizes CALLS [HOOKS] [hash:KIB]";
     let mode = args.next().ok_or(usage)?;
     let calls: u32 = args.next().ok_or(usage)?.parse()?;
     let hooks: usize = args.next().map_or(Ok(2), |n| n.parse())?;
+    let hash_kib: Option<usize> = match args.next() {
+        None => None,
+        Some(arg) => Some(
+            arg.strip_prefix("hash:")
+                .ok_or(usage)?
+                .parse()
+                .map_err(|_| usage)?,
+        ),
+    };
     let registry = HookRegistry::new();
     for i in 0..hooks {
         let point = if i % 2 == 0 {
@@ -46,14 +62,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .register(point, hook_fn(noop).returns(ActionSet::OBSERVE))
             .forget();
     }
-    let tool: Arc<dyn Tool> = Arc::new(Calculator::new());
+    let tool: Arc<dyn Tool> = if hash_kib.is_some() {
+        Arc::new(HashCalculator::new())
+    } else {
+        Arc::new(Calculator::new())
+    };
+    let name = tool.metadata().name().to_string();
     let tools = ToolRegistry::new(GuardedRunner::new(HookExecutor::new(registry)));
     tools.register(tool.clone())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let exec = ExecutionContext::native();
-    let params = json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } });
+    let params = match hash_kib {
+        Some(kib) => {
+            let text: String = "llmspell payload "
+                .chars()
+                .cycle()
+                .take(kib * 1024)
+                .collect();
+            json!({ "operation": "hash", "algorithm": "sha256", "input": text })
+        }
+        None => json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } }),
+    };
     if mode == "sizes" {
         use llmspell_core::ComponentId;
         use llmspell_hooks::{GuardPoints, GuardSpec, OperationCall};
@@ -85,6 +116,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let f = runner.executor().fire(ctx);
         eprintln!("fire: {}", std::mem::size_of_val(&f));
+        eprintln!(
+            "HookContext: {}, GuardOutcome: {}, Value: {}, Error: {}",
+            std::mem::size_of::<HookContext>(),
+            std::mem::size_of::<llmspell_hooks::GuardOutcome>(),
+            std::mem::size_of::<serde_json::Value>(),
+            std::mem::size_of::<llmspell_core::Error>()
+        );
         let f2 = tools.invoke("calculator", params.clone(), &exec);
         eprintln!("invoke: {}", std::mem::size_of_val(&f2));
         return Ok(());
@@ -97,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(async {
         for _ in 0..calls {
             let result = if guarded {
-                tools.invoke("calculator", params.clone(), &exec).await
+                tools.invoke(&name, params.clone(), &exec).await
             } else {
                 tool.execute(params.clone(), &exec).await
             };

@@ -93,7 +93,7 @@ fn runs(tool: Arc<dyn Tool>, params: &Value, hooks: Hooks, iters: u32) -> Result
     let tools = registry(tool.clone(), hooks)?;
     let exec = ExecutionContext::native();
     let mut out = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
+    let direct = |iters: u32| {
         let started = Instant::now();
         rt.block_on(async {
             for _ in 0..iters {
@@ -101,7 +101,9 @@ fn runs(tool: Arc<dyn Tool>, params: &Value, hooks: Hooks, iters: u32) -> Result
                 black_box(&result);
             }
         });
-        let direct = started.elapsed().as_nanos() as f64 / f64::from(iters);
+        started.elapsed().as_nanos() as f64 / f64::from(iters)
+    };
+    let guarded = |iters: u32| {
         let started = Instant::now();
         rt.block_on(async {
             for _ in 0..iters {
@@ -109,8 +111,18 @@ fn runs(tool: Arc<dyn Tool>, params: &Value, hooks: Hooks, iters: u32) -> Result
                 black_box(&result);
             }
         });
-        let guarded = started.elapsed().as_nanos() as f64 / f64::from(iters);
-        out.push((direct, guarded));
+        started.elapsed().as_nanos() as f64 / f64::from(iters)
+    };
+    for run in 0..RUNS {
+        // Which goes first alternates, so that neither side always runs on
+        // a machine warmed (or throttled) by the other.
+        if run % 2 == 0 {
+            let d = direct(iters);
+            out.push((d, guarded(iters)));
+        } else {
+            let g = guarded(iters);
+            out.push((direct(iters), g));
+        }
     }
     Ok(out)
 }

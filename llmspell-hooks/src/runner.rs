@@ -330,22 +330,25 @@ impl GuardedRunner {
     ///
     /// # Errors
     /// As [`run`](Self::run).
-    pub async fn run_context<F, Fut>(
-        &self,
-        spec: &GuardSpec,
+    pub fn run_context<'a, F, Fut>(
+        &'a self,
+        spec: &'a GuardSpec,
         ctx: HookContext,
         op: F,
-    ) -> Result<GuardOutcome>
+    ) -> impl std::future::Future<Output = Result<GuardOutcome>> + 'a
     where
-        F: Fn(OperationCall) -> Fut,
-        Fut: std::future::Future<Output = Result<Value>>,
+        F: Fn(OperationCall) -> Fut + 'a,
+        Fut: std::future::Future<Output = Result<Value>> + 'a,
     {
+        use futures::FutureExt;
         if self.executor.traces().is_none() && !telemetry::enabled() {
-            return self.guard(spec, ctx, op).await.0;
+            return futures::future::Either::Left(
+                self.guard(spec, ctx, op).map(|(result, _)| result),
+            );
         }
         // Boxed: the observed run's future is several times the size of the
         // plain one, and every guarded call's future would carry it.
-        Box::pin(self.run_observed(spec, ctx, op)).await
+        futures::future::Either::Right(Box::pin(self.run_observed(spec, ctx, op)))
     }
 
     /// [`run_context`](Self::run_context) while traces are recorded or
@@ -421,58 +424,83 @@ impl GuardedRunner {
 
     /// [`run_context`](Self::run_context) without its span; also returns
     /// the attempts made.
-    async fn guard<F, Fut>(
-        &self,
-        spec: &GuardSpec,
+    ///
+    /// A plain function returning its future: what the run needs is built
+    /// here and moved into the future once (an `async fn` would keep its
+    /// arguments and the state made of them side by side, and every guarded
+    /// call moves that future).
+    fn guard<'a, F, Fut>(
+        &'a self,
+        spec: &'a GuardSpec,
         ctx: HookContext,
         op: F,
-    ) -> (Result<GuardOutcome>, u32)
+    ) -> impl std::future::Future<Output = (Result<GuardOutcome>, u32)> + 'a
     where
-        F: Fn(OperationCall) -> Fut,
-        Fut: std::future::Future<Output = Result<Value>>,
+        F: Fn(OperationCall) -> Fut + 'a,
+        Fut: std::future::Future<Output = Result<Value>> + 'a,
     {
         let started = llmspell_core::clock::instant();
         // Only with a budget and a hook to tell: the context of the
-        // PerformanceThresholdExceeded firing.
-        let watch = self.config.slow_operation.filter(|_| {
-            self.executor
-                .registry()
-                .has_hooks(&HookPoint::PerformanceThresholdExceeded)
-        });
-        let watch = watch.map(|budget| {
-            let ctx = ctx.derive(
-                HookPoint::PerformanceThresholdExceeded,
-                spec.component.clone(),
-                Value::Null,
-            );
-            (budget, ctx)
-        });
-        let (result, attempts) = if self.hookless(spec) {
-            let target = spec.component.name.clone();
-            let call = OperationCall {
-                target: target.clone(),
+        // PerformanceThresholdExceeded firing (boxed: it is rare, and the
+        // future of every guarded call would carry it).
+        let watch = self
+            .config
+            .slow_operation
+            .filter(|_| {
+                self.executor
+                    .registry()
+                    .has_hooks(&HookPoint::PerformanceThresholdExceeded)
+            })
+            .map(|budget| {
+                let ctx = ctx.derive(
+                    HookPoint::PerformanceThresholdExceeded,
+                    spec.component.clone(),
+                    Value::Null,
+                );
+                Box::new((budget, ctx))
+            });
+        let mut run = if self.hookless(spec) {
+            Guard::Direct {
+                op,
+                target: spec.component.name.clone(),
                 input: ctx.data,
                 attempt: ctx.attempt,
-                fork: false,
-            };
-            let result = op(call).await.map(|o| GuardOutcome {
-                elapsed: llmspell_core::clock::since(started),
-                ..GuardOutcome::direct(target, o)
-            });
-            (result, 1)
-        } else {
-            sequence::Sequence::new(self, spec, op, ctx, started)
-                .run()
-                .await
-        };
-        let result = match watch {
-            Some((budget, ctx)) if llmspell_core::clock::since(started) > budget => {
-                Box::pin(self.too_slow(ctx, budget, llmspell_core::clock::since(started), result))
-                    .await
             }
-            _ => result,
+        } else {
+            Guard::Sequence(sequence::Sequence::new(self, spec, op, ctx, started))
         };
-        (result, attempts)
+        async move {
+            let (result, attempts) = match &mut run {
+                Guard::Direct {
+                    op,
+                    target,
+                    input,
+                    attempt,
+                } => {
+                    let call = OperationCall {
+                        target: target.clone(),
+                        input: std::mem::take(input),
+                        attempt: *attempt,
+                        fork: false,
+                    };
+                    let result = op(call).await.map(|o| GuardOutcome {
+                        elapsed: llmspell_core::clock::since(started),
+                        ..GuardOutcome::direct(target.clone(), o)
+                    });
+                    (result, 1)
+                }
+                Guard::Sequence(sequence) => sequence.run().await,
+            };
+            let result = match watch {
+                Some(watch) if llmspell_core::clock::since(started) > watch.0 => {
+                    let (budget, ctx) = *watch;
+                    let elapsed = llmspell_core::clock::since(started);
+                    Box::pin(self.too_slow(ctx, budget, elapsed, result)).await
+                }
+                _ => result,
+            };
+            (result, attempts)
+        }
     }
 
     /// Fires `PerformanceThresholdExceeded` for an operation that ran past
@@ -514,6 +542,23 @@ impl GuardedRunner {
         tokio::time::sleep(delay).await;
         Ok(())
     }
+}
+
+/// How [`GuardedRunner::guard`] runs an operation.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "it lives in the guarded call's future, already boxed; boxing the sequence would add an allocation per call"
+)]
+enum Guard<'r, F> {
+    /// No hook at any of its points: the operation alone.
+    Direct {
+        op: F,
+        target: std::sync::Arc<str>,
+        input: Value,
+        attempt: u32,
+    },
+    /// The full sequence of points.
+    Sequence(sequence::Sequence<'r, F>),
 }
 
 impl std::fmt::Debug for GuardedRunner {

@@ -23,7 +23,7 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use llmspell_core::{CorrelationId, Language};
-use llmspell_events::{Topic, UniversalEvent};
+use llmspell_events::{EventMetadata, Topic, UniversalEvent};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -128,20 +128,39 @@ pub fn decode(
     } else {
         serde_json::from_slice(payload).map_err(|e| bad(format!("the payload is not JSON: {e}")))?
     };
-    let mut event = UniversalEvent::new(topic, data).with_language(Language::Remote);
     let Some(h) = headers else {
-        return Ok(event);
+        return Ok(UniversalEvent::new(topic, data).with_language(Language::Remote));
     };
     let get = |name: &str| h.get(name).map(|v| v.as_str());
-    if let Some(id) = get(ID) {
-        event.id =
-            Uuid::parse_str(id).map_err(|e| bad(format!("{ID} {id:?} is not a UUID: {e}")))?;
-    }
-    if let Some(ts) = get(TIMESTAMP) {
-        event.timestamp = DateTime::parse_from_rfc3339(ts)
-            .map_err(|e| bad(format!("{TIMESTAMP} {ts:?} is not RFC 3339: {e}")))?
-            .with_timezone(&Utc);
-    }
+    let id = get(ID)
+        .map(|id| Uuid::parse_str(id).map_err(|e| bad(format!("{ID} {id:?} is not a UUID: {e}"))))
+        .transpose()?;
+    let timestamp = get(TIMESTAMP)
+        .map(|ts| {
+            DateTime::parse_from_rfc3339(ts)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| bad(format!("{TIMESTAMP} {ts:?} is not RFC 3339: {e}")))
+        })
+        .transpose()?;
+    // A bridged event carries both; the clock is read only for what is
+    // missing.
+    let mut event = match (id, timestamp) {
+        (Some(id), Some(timestamp)) => UniversalEvent {
+            id,
+            event_type: topic,
+            data,
+            language: Language::Remote,
+            timestamp,
+            sequence: 0,
+            metadata: EventMetadata::default(),
+        },
+        (id, timestamp) => {
+            let mut event = UniversalEvent::new(topic, data).with_language(Language::Remote);
+            event.id = id.unwrap_or(event.id);
+            event.timestamp = timestamp.unwrap_or(event.timestamp);
+            event
+        }
+    };
     if let Some(lang) = get(LANGUAGE) {
         event.language = lang.parse().map_err(|e| bad(format!("{LANGUAGE}: {e}")))?;
     }

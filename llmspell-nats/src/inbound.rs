@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use llmspell_events::TopicPattern;
 use serde_json::json;
 
@@ -28,6 +28,10 @@ pub(crate) const PULL_EXPIRES: Duration = Duration::from_secs(2);
 /// through the same durable consumer). Events come again at most after it;
 /// the host skips those it already delivered.
 pub(crate) const ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// Messages delivered, once the first arrived, before the stop flag and
+/// the wait are checked again.
+const BATCH: usize = 256;
 
 /// What became of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,19 +117,29 @@ pub(crate) async fn run_core(
     let mut all = futures::stream::select_all(subs);
     while !stop.stop.load(Ordering::Relaxed) {
         let next = tokio::time::timeout(Duration::from_millis(200), all.next()).await;
-        match next {
-            Ok(Some(msg)) => {
-                deliver(
-                    &shared,
-                    &patterns,
-                    msg.subject.as_str(),
-                    msg.headers.as_ref(),
-                    &msg.payload,
-                )
-                .await;
-            }
+        let mut msg = match next {
+            Ok(Some(msg)) => msg,
             Ok(None) => return,
-            Err(_) => {}
+            Err(_) => continue,
+        };
+        // What has already arrived is delivered without a timer each.
+        for n in 1..=BATCH {
+            deliver(
+                &shared,
+                &patterns,
+                msg.subject.as_str(),
+                msg.headers.as_ref(),
+                &msg.payload,
+            )
+            .await;
+            if n == BATCH {
+                break;
+            }
+            match all.next().now_or_never() {
+                Some(Some(m)) => msg = m,
+                Some(None) => return,
+                None => break,
+            }
         }
     }
 }

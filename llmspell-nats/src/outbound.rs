@@ -52,7 +52,9 @@ pub(crate) async fn run(
                 if progress.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                sub.recv_timeout(Duration::from_millis(200)).await
+                // No timer per wait: the link's shutdown closes the
+                // subscription, which ends the wait.
+                sub.recv().await
             }
         };
         let Some(ev) = next else {
@@ -129,14 +131,12 @@ async fn send_to_stream(
     progress: &Progress,
     ev: &UniversalEvent,
 ) -> Option<PublishAckFuture> {
-    let (headers, payload) = encoded(shared, ev)?;
-    let subject = topic_subject(&shared.prefix, &ev.event_type);
     let mut backoff = Duration::from_millis(50);
     loop {
-        match js
-            .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
-            .await
-        {
+        // Encoded for each attempt: the client takes what it sends.
+        let (headers, payload) = encoded(shared, ev)?;
+        let subject = topic_subject(&shared.prefix, &ev.event_type);
+        match js.publish_with_headers(subject, headers, payload).await {
             Ok(ack) => return Some(ack),
             Err(e) if e.kind() == jetstream::context::PublishErrorKind::MaxPayloadExceeded => {
                 dropped(shared, ev, &e.to_string());
@@ -157,15 +157,16 @@ async fn send_to_stream(
 
 /// Sends one event with core NATS (at most once).
 async fn send_core(shared: &Shared, progress: &Progress, ev: &UniversalEvent) {
-    let Some((headers, payload)) = encoded(shared, ev) else {
-        return;
-    };
-    let subject = topic_subject(&shared.prefix, &ev.event_type);
     let mut backoff = Duration::from_millis(50);
     loop {
+        // Encoded for each attempt: the client takes what it sends.
+        let Some((headers, payload)) = encoded(shared, ev) else {
+            return;
+        };
+        let subject = topic_subject(&shared.prefix, &ev.event_type);
         match shared
             .client
-            .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+            .publish_with_headers(subject, headers, payload)
             .await
         {
             Ok(()) => {

@@ -133,7 +133,7 @@ where
     /// Runs attempts until one settles; publishes `started` and `completed`
     /// (`failed` and `cancelled` on the way out of a failure). Also returns
     /// the attempts made, which an error does not carry.
-    pub(super) async fn run(mut self) -> (Result<GuardOutcome>, u32) {
+    pub(super) async fn run(&mut self) -> (Result<GuardOutcome>, u32) {
         let result = self.attempts().await;
         if !self.hook_time.is_zero() {
             self.runner
@@ -250,35 +250,39 @@ where
         };
         let mut output = Output::default();
         let limit = self.runner.config.max_attempts;
-        let result = match decide(Stage::Before, decision, self.attempt, limit) {
+        // What the decision left to run: `None` runs the operation, at one
+        // await point (each would otherwise hold its own operation future
+        // in this one's state).
+        let ready = match decide(Stage::Before, decision, self.attempt, limit) {
             Next::Retry(delay) => return Ok(Settled::Retry(delay)),
             Next::Fail(failure) => return Err(Box::pin(self.failed(failure)).await),
             Next::Replace(value) => {
                 output.replaced = true;
-                Ok(value)
+                Some(Ok(value))
             }
             Next::Redirect(to) => {
                 Box::pin(self.redirect(&to)).await?;
-                self.call(input.for_op()).await
+                None
             }
             Next::Cached { key, ttl } => match self.runner.cache.get(&key) {
                 Some(hit) => {
                     output.cache_hit = true;
-                    Ok(hit)
+                    Some(Ok(hit))
                 }
                 None => {
                     output.store = Some((key, ttl));
-                    self.call(input.for_op()).await
+                    None
                 }
             },
             Next::RunWithForks(operations) => {
-                let main = self.call(input.for_op());
-                let (main, reports) = Box::pin(join(main, self.run_forks(operations))).await;
-                self.forks.extend(reports);
-                main
+                Some(Box::pin(self.with_forks(input.for_op(), operations)).await)
             }
             // `Run`; `Finish` is never decided at the Before point.
-            Next::Run | Next::Finish { .. } => self.call(input.for_op()).await,
+            Next::Run | Next::Finish { .. } => None,
+        };
+        let result = match ready {
+            Some(result) => result,
+            None => self.call(input.for_op()).await,
         };
         let kept = input.keep.then_some(input.held).flatten();
         self.settle(result, kept, output).await
@@ -293,29 +297,30 @@ where
         mut output: Output,
     ) -> Result<Settled> {
         loop {
-            match result {
+            // `None`: run the operation again (at one await point).
+            let next = match result {
                 Ok(value) => match self.after(value, &mut output).await? {
                     Ok(settled) => return Ok(settled),
                     Err(to) => {
                         Box::pin(self.redirect(&to)).await?;
                         output.cache_hit = false;
-                        result = self.call(self.later(&kept)).await;
+                        None
                     }
                 },
                 Err(error) => {
                     let (error, next) = Box::pin(self.on_error(error)).await?;
-                    result = match next {
+                    match next {
                         Next::Replace(value) => {
                             output.replaced = true;
                             output.store = None;
-                            Ok(value)
+                            Some(Ok(value))
                         }
                         Next::Redirect(to) => {
                             if let Err(refused) = self.check_redirect(&to) {
                                 tracing::warn!(error = %refused, "fallback redirect refused");
                                 return Err(Box::pin(self.fail(error, Phase::Failed)).await);
                             }
-                            self.call(self.later(&kept)).await
+                            None
                         }
                         Next::Retry(delay) => return Ok(Settled::Retry(delay)),
                         Next::Fail(Failure::Stands { cancelled, forks }) => {
@@ -328,9 +333,13 @@ where
                             return Err(Box::pin(self.fail(error, phase)).await);
                         }
                         _ => return Err(Box::pin(self.fail(error, Phase::Failed)).await),
-                    };
+                    }
                 }
-            }
+            };
+            result = match next {
+                Some(result) => result,
+                None => self.call(self.later(&kept)).await,
+            };
         }
     }
 
@@ -503,6 +512,15 @@ where
         self.visited.push(to.clone());
         self.target = to;
         Ok(())
+    }
+
+    /// Runs the operation on `input` and the forks asked for together; the
+    /// operation's result, the forks' reports kept.
+    async fn with_forks(&mut self, input: Value, operations: Vec<ForkOperation>) -> Result<Value> {
+        let main = self.call(input);
+        let (main, reports) = join(main, self.run_forks(operations)).await;
+        self.forks.extend(reports);
+        main
     }
 
     /// Runs extra operations concurrently and reports each.
