@@ -25,7 +25,7 @@ use crate::{Error, Measurement, Result, median};
 /// The environment variable naming a server to measure against.
 pub const SERVER_ENV: &str = "LLMSPELL_BENCH_NATS";
 
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 /// A server for the measurement: the one named, or one started here.
 struct Server {

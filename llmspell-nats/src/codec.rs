@@ -16,10 +16,11 @@
 //! still an event: it gets a fresh id, the time it arrived and the language
 //! `remote`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use async_nats::header::{HeaderName, IntoHeaderName};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use llmspell_core::{CorrelationId, Language};
@@ -50,6 +51,32 @@ pub const TTL: &str = "Llmspell-Ttl-Ms";
 /// The trace id of a remote hook request.
 pub const TRACE: &str = "Llmspell-Trace-Id";
 
+/// The header names, made once: a name made from a string is checked and
+/// copied at every use.
+struct Names {
+    id: HeaderName,
+    timestamp: HeaderName,
+    language: HeaderName,
+    origin: HeaderName,
+    correlation: HeaderName,
+    parent: HeaderName,
+    source: HeaderName,
+    tags: HeaderName,
+    ttl: HeaderName,
+}
+
+static NAMES: LazyLock<Names> = LazyLock::new(|| Names {
+    id: ID.into_header_name(),
+    timestamp: TIMESTAMP.into_header_name(),
+    language: LANGUAGE.into_header_name(),
+    origin: ORIGIN.into_header_name(),
+    correlation: CORRELATION.into_header_name(),
+    parent: PARENT.into_header_name(),
+    source: SOURCE.into_header_name(),
+    tags: TAGS.into_header_name(),
+    ttl: TTL.into_header_name(),
+});
+
 /// The headers and payload of `event`, published by node `origin`.
 ///
 /// # Errors
@@ -58,33 +85,37 @@ pub const TRACE: &str = "Llmspell-Trace-Id";
 pub fn encode(event: &UniversalEvent, origin: &str) -> Result<(HeaderMap, Bytes)> {
     let payload = serde_json::to_vec(&event.data)
         .map_err(|e| Error::malformed(event.event_type.as_str(), format!("data: {e}")))?;
+    let names = &*NAMES;
     let mut h = HeaderMap::new();
     let mut id = Uuid::encode_buffer();
-    h.insert(ID, &*event.id.hyphenated().encode_lower(&mut id));
     h.insert(
-        TIMESTAMP,
-        event
-            .timestamp
-            .to_rfc3339_opts(SecondsFormat::Micros, true)
-            .as_str(),
+        names.id.clone(),
+        &*event.id.hyphenated().encode_lower(&mut id),
     );
-    h.insert(LANGUAGE, event.language.as_str());
-    h.insert(ORIGIN, origin);
+    h.insert(
+        names.timestamp.clone(),
+        event.timestamp.to_rfc3339_opts(SecondsFormat::Micros, true),
+    );
+    h.insert(names.language.clone(), event.language.as_str());
+    h.insert(names.origin.clone(), origin);
     let m = &event.metadata;
     if let Some(c) = &m.correlation_id {
-        h.insert(CORRELATION, c.to_string().as_str());
+        h.insert(names.correlation.clone(), c.to_string());
     }
     if let Some(p) = &m.parent_id {
-        h.insert(PARENT, p.to_string().as_str());
+        h.insert(names.parent.clone(), p.to_string());
     }
     if let Some(s) = &m.source {
-        h.insert(SOURCE, json_text(&Value::String(s.to_string())).as_str());
+        h.insert(
+            names.source.clone(),
+            json_text(&Value::String(s.to_string())),
+        );
     }
     if !m.tags.is_empty() {
-        h.insert(TAGS, json_text(&Value::from(m.tags.clone())).as_str());
+        h.insert(names.tags.clone(), json_text(&Value::from(m.tags.clone())));
     }
     if let Some(ttl) = m.ttl {
-        h.insert(TTL, ttl.as_millis().to_string().as_str());
+        h.insert(names.ttl.clone(), ttl.as_millis().to_string());
     }
     Ok((h, Bytes::from(payload)))
 }
