@@ -28,7 +28,6 @@ use llmspell_hooks::{
 };
 use llmspell_tools::ToolRegistry;
 use llmspell_tools::utility::{Calculator, HashCalculator};
-use serde_json::json;
 
 /// The allocator of the `llmspell` binary, whose `bench` these calls stand
 /// for.
@@ -75,15 +74,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let exec = ExecutionContext::native();
     let params = match hash_kib {
-        Some(kib) => {
-            let text: String = "llmspell payload "
-                .chars()
-                .cycle()
-                .take(kib * 1024)
-                .collect();
-            json!({ "operation": "hash", "algorithm": "sha256", "input": text })
-        }
-        None => json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } }),
+        Some(kib) => llmspell_bench::tools::hash_params(kib),
+        None => llmspell_bench::tools::calculator_params(),
     };
     if mode == "sizes" {
         use llmspell_core::ComponentId;

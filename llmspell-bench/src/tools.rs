@@ -42,12 +42,13 @@ enum Hooks {
     Closures(usize),
 }
 
-fn calculator_params() -> Value {
+/// The `calculator` parameters the tool metrics call with.
+pub fn calculator_params() -> Value {
     json!({ "expression": "2 + 2 * x", "variables": { "x": 3 } })
 }
 
 /// `hash_calculator` parameters hashing a string of `kib` KiB.
-fn hash_params(kib: usize) -> Value {
+pub fn hash_params(kib: usize) -> Value {
     let text: String = "llmspell payload "
         .chars()
         .cycle()

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use futures::{FutureExt, StreamExt};
 use llmspell_events::TopicPattern;
@@ -48,10 +47,9 @@ pub(crate) enum Delivery {
 pub(crate) async fn deliver(
     shared: &Shared,
     patterns: &[TopicPattern],
-    subject: &str,
-    headers: Option<&HeaderMap>,
-    payload: &[u8],
+    msg: &async_nats::Message,
 ) -> Delivery {
+    let (subject, headers, payload) = (msg.subject.as_str(), msg.headers.as_ref(), &msg.payload);
     if codec::origin(headers) == Some(shared.node.as_str()) {
         Counters::add(&shared.counters.duplicates_skipped);
         return Delivery::Skipped;
@@ -124,14 +122,7 @@ pub(crate) async fn run_core(
         };
         // What has already arrived is delivered without a timer each.
         for n in 1..=BATCH {
-            deliver(
-                &shared,
-                &patterns,
-                msg.subject.as_str(),
-                msg.headers.as_ref(),
-                &msg.payload,
-            )
-            .await;
+            deliver(&shared, &patterns, &msg).await;
             if n == BATCH {
                 break;
             }
@@ -207,14 +198,7 @@ pub(crate) async fn run_durable(
             let next = tokio::time::timeout(Duration::from_millis(200), messages.next()).await;
             match next {
                 Ok(Some(Ok(msg))) => {
-                    deliver(
-                        &shared,
-                        &patterns,
-                        msg.subject.as_str(),
-                        msg.headers.as_ref(),
-                        &msg.payload,
-                    )
-                    .await;
+                    deliver(&shared, &patterns, &msg).await;
                     if let Err(e) = msg.ack().await {
                         tracing::debug!(target: "llmspell_nats", error = %e, "ack failed; the event may come again and will be skipped");
                     }
