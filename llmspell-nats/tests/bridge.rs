@@ -4,25 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use llmspell_core::{CorrelationId, Language};
-use llmspell_events::{EventBus, OverflowPolicy, Topic, UniversalEvent};
+use llmspell_events::{EventBus, OverflowPolicy, UniversalEvent};
 use llmspell_nats::{NatsConfig, NatsLink};
 use llmspell_testkit::nats::NatsServer;
 use serde_json::json;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn ev(topic: &str, data: serde_json::Value) -> UniversalEvent {
-    UniversalEvent::new(Topic::new(topic).unwrap(), data)
-}
+use common::{event as ev, rt};
 
 #[test]
 fn events_cross_in_order_with_their_metadata_and_never_echo() {

@@ -4,24 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use llmspell_core::CorrelationId;
-use llmspell_events::{EventBus, EventQuery, REPLAYED_TAG, Topic, UniversalEvent};
+use llmspell_events::{EventBus, EventQuery, REPLAYED_TAG, UniversalEvent};
 use llmspell_nats::{JetStreamHistory, NatsConfig, NatsLink, StartPolicy, StreamConfig};
 use llmspell_testkit::nats::NatsServer;
 use serde_json::json;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 fn ev(topic: &str, i: i64) -> UniversalEvent {
-    UniversalEvent::new(Topic::new(topic).unwrap(), json!({ "i": i }))
+    common::event(topic, json!({ "i": i }))
 }
 
 #[test]
