@@ -93,20 +93,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let f = runner.run(&spec, &exec, params.clone(), op);
         eprintln!("run: {}", std::mem::size_of_val(&f));
         drop(f);
-        let ctx = HookContext::new(
-            HookPoint::BeforeToolExecution,
-            ComponentId::new(llmspell_core::ComponentType::Tool, "calculator"),
-            serde_json::Value::Null,
-        );
-        let f = runner.run_context(&spec, ctx, op);
+        let before = || {
+            HookContext::new(
+                HookPoint::BeforeToolExecution,
+                ComponentId::new(llmspell_core::ComponentType::Tool, "calculator"),
+                serde_json::Value::Null,
+            )
+        };
+        let f = runner.run_context(&spec, before(), op);
         eprintln!("run_context: {}", std::mem::size_of_val(&f));
         drop(f);
-        let ctx = HookContext::new(
-            HookPoint::BeforeToolExecution,
-            ComponentId::new(llmspell_core::ComponentType::Tool, "calculator"),
-            serde_json::Value::Null,
-        );
-        let f = runner.executor().fire(ctx);
+        let f = runner.executor().fire(before());
         eprintln!("fire: {}", std::mem::size_of_val(&f));
         eprintln!(
             "HookContext: {}, GuardOutcome: {}, Value: {}, Error: {}",
